@@ -1,0 +1,201 @@
+package visa
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// PAN is a primary account number: 12 to 19 digits that pass the Luhn
+// check. It prints, logs and marshals to JSON as "****1111"; Reveal is
+// the one way to the digits.
+type PAN struct{ p *string }
+
+// ParsePAN parses s as a PAN. Spaces and hyphens between digit groups are
+// removed; anything else that is not a digit is refused. The error names
+// the rule broken, never the number.
+func ParsePAN(s string) (PAN, error) {
+	d := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, s)
+	if d == "" {
+		return PAN{}, NewInputError("PAN", "is empty")
+	}
+	if !allDigits(d) {
+		return PAN{}, NewInputError("PAN", "must contain only digits")
+	}
+	if len(d) < 12 || len(d) > 19 {
+		return PAN{}, NewInputError("PAN", "must have 12 to 19 digits")
+	}
+	if !Luhn(d) {
+		return PAN{}, NewInputError("PAN", "fails the Luhn check")
+	}
+	return PAN{p: &d}, nil
+}
+
+// Luhn reports whether the digit string s passes the Luhn (mod 10) check.
+func Luhn(s string) bool {
+	if s == "" || !allDigits(s) {
+		return false
+	}
+	sum, double := 0, false
+	for i := len(s) - 1; i >= 0; i-- {
+		n := int(s[i] - '0')
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// Reveal returns the digits. Call it only to encrypt them.
+func (p PAN) Reveal() string {
+	if p.p == nil {
+		return ""
+	}
+	return *p.p
+}
+
+// IsZero reports whether p holds no number.
+func (p PAN) IsZero() bool { return p.p == nil }
+
+// Last4 returns the last four digits, which may be shown and stored.
+func (p PAN) Last4() string {
+	v := p.Reveal()
+	if len(v) < 4 {
+		return ""
+	}
+	return v[len(v)-4:]
+}
+
+// Equal compares two PANs in constant time.
+func (p PAN) Equal(o PAN) bool {
+	return subtle.ConstantTimeCompare([]byte(p.Reveal()), []byte(o.Reveal())) == 1
+}
+
+// String returns the mask "****1111".
+func (p PAN) String() string {
+	if p.IsZero() {
+		return ""
+	}
+	return "****" + p.Last4()
+}
+
+// GoString returns a redacted Go-syntax form.
+func (p PAN) GoString() string { return "visa.PAN(" + p.String() + ")" }
+
+// Format prints the mask for every verb.
+func (p PAN) Format(f fmt.State, verb rune) { formatMask(f, verb, p.String(), p.GoString()) }
+
+// LogValue makes slog print the mask.
+func (p PAN) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// MarshalJSON emits the mask.
+func (p PAN) MarshalJSON() ([]byte, error) { return jsonString(p.String()), nil }
+
+// MarshalText emits the mask.
+func (p PAN) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// CVV2 is a card verification value: 3 or 4 digits. It never prints.
+type CVV2 struct{ p *string }
+
+// ParseCVV2 parses a 3- or 4-digit CVV2.
+func ParseCVV2(s string) (CVV2, error) {
+	if s == "" {
+		return CVV2{}, NewInputError("CVV2", "is empty")
+	}
+	if !allDigits(s) || len(s) < 3 || len(s) > 4 {
+		return CVV2{}, NewInputError("CVV2", "must be 3 or 4 digits")
+	}
+	return CVV2{p: &s}, nil
+}
+
+// Reveal returns the digits. Call it only to encrypt them.
+func (c CVV2) Reveal() string {
+	if c.p == nil {
+		return ""
+	}
+	return *c.p
+}
+
+// IsZero reports whether c holds no value.
+func (c CVV2) IsZero() bool { return c.p == nil }
+
+// String returns "[REDACTED]".
+func (c CVV2) String() string { return mask(c.IsZero(), Redacted) }
+
+// GoString returns a redacted Go-syntax form.
+func (c CVV2) GoString() string { return "visa.CVV2(" + Redacted + ")" }
+
+// Format prints the mask for every verb.
+func (c CVV2) Format(f fmt.State, verb rune) { formatMask(f, verb, c.String(), c.GoString()) }
+
+// LogValue makes slog print the mask.
+func (c CVV2) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON emits the mask.
+func (c CVV2) MarshalJSON() ([]byte, error) { return jsonString(c.String()), nil }
+
+// MarshalText emits the mask.
+func (c CVV2) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// OTP is a one-time passcode of 4 to 8 digits. It never prints.
+type OTP struct{ p *string }
+
+// ParseOTP parses a one-time passcode of 4 to 8 digits.
+func ParseOTP(s string) (OTP, error) {
+	if s == "" {
+		return OTP{}, NewInputError("OTP", "is empty")
+	}
+	if !allDigits(s) || len(s) < 4 || len(s) > 8 {
+		return OTP{}, NewInputError("OTP", "must be 4 to 8 digits")
+	}
+	return OTP{p: &s}, nil
+}
+
+// Reveal returns the digits. Call it only to put them on the wire.
+func (o OTP) Reveal() string {
+	if o.p == nil {
+		return ""
+	}
+	return *o.p
+}
+
+// IsZero reports whether o holds no value.
+func (o OTP) IsZero() bool { return o.p == nil }
+
+// String returns "[REDACTED]".
+func (o OTP) String() string { return mask(o.IsZero(), Redacted) }
+
+// GoString returns a redacted Go-syntax form.
+func (o OTP) GoString() string { return "visa.OTP(" + Redacted + ")" }
+
+// Format prints the mask for every verb.
+func (o OTP) Format(f fmt.State, verb rune) { formatMask(f, verb, o.String(), o.GoString()) }
+
+// LogValue makes slog print the mask.
+func (o OTP) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+// MarshalJSON emits the mask.
+func (o OTP) MarshalJSON() ([]byte, error) { return jsonString(o.String()), nil }
+
+// MarshalText emits the mask.
+func (o OTP) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
