@@ -1,0 +1,229 @@
+package fido
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Assurance is what an Auth iFrame passkey ceremony returns: the
+// AUTH_COMPLETE message's assuranceData object (visa-wire §7.1). It decodes
+// straight from that JSON; the Blob it holds never prints.
+type Assurance struct {
+	// FidoBlob is Visa's opaque proof of the ceremony (fidoBlob).
+	FidoBlob Blob `json:"fidoBlob"`
+	// Identifier is the passkey identifier Visa assigned (e.g. "ID-7Qm...").
+	Identifier string `json:"identifier"`
+	// RPID is the WebAuthn relying party id the iFrame used (e.g. "localhost").
+	RPID string `json:"rpID"`
+}
+
+// Validate reports whether a carries the parts VIC needs: a blob and an
+// identifier. The RP id is informational and may be empty.
+func (a Assurance) Validate() error {
+	if a.FidoBlob.IsZero() {
+		return ErrBlobEmpty
+	}
+	if a.Identifier == "" {
+		return ErrIdentifierEmpty
+	}
+	return nil
+}
+
+// Ceremony is the passkey ceremony that produced an Assurance, as named in the
+// attestation options action and the iFrame AUTHENTICATE command.
+type Ceremony string
+
+const (
+	// Register is a passkey creation (navigator.credentials.create); its blob
+	// goes into methodResults.fidoAttestationData.code (card enrollment).
+	Register Ceremony = "REGISTER"
+	// Authenticate is a passkey assertion (navigator.credentials.get); its blob
+	// goes into methodResults.fidoAssertionData.code (instructions, or
+	// enrollment when the attestation options asked for AUTHENTICATE).
+	Authenticate Ceremony = "AUTHENTICATE"
+)
+
+// ParseCeremony returns the Ceremony named s ("REGISTER" or "AUTHENTICATE",
+// exactly as on the wire), or an error wrapping ErrUnknownCeremony.
+func ParseCeremony(s string) (Ceremony, error) {
+	c := Ceremony(s)
+	if !c.Valid() {
+		return "", fmt.Errorf("%w %q", ErrUnknownCeremony, s)
+	}
+	return c, nil
+}
+
+// Valid reports whether c is Register or Authenticate.
+func (c Ceremony) Valid() bool { return c == Register || c == Authenticate }
+
+// String returns the wire name.
+func (c Ceremony) String() string { return string(c) }
+
+// Wire constants of a FIDO assuranceData element (visa-wire §6.1).
+const (
+	// VerificationTypeDevice is verificationType for a device (passkey) check.
+	VerificationTypeDevice = "DEVICE"
+	// VerificationEntityVisa is verificationEntity "10", the value Visa's samples send.
+	VerificationEntityVisa = "10"
+	// VerificationMethodFIDO is verificationMethod "23", a FIDO passkey.
+	VerificationMethodFIDO = "23"
+	// VerificationResultPassed is verificationResults "01", success.
+	VerificationResultPassed = "01"
+)
+
+// VerificationEvents returns the verificationEvents the SDK sends with FIDO
+// data, ["01","02"] (visa-wire §11.4). A fresh slice on every call.
+func VerificationEvents() []string { return []string{"01", "02"} }
+
+// AssuranceData is one element of VIC's assuranceData[] (visa-wire §6.1),
+// built by NewAssuranceData. It holds the Blob, so printing it, logging it or
+// marshalling it with encoding/json shows only the mask; WireJSON gives the
+// bytes that go on the wire. It also decodes from wire JSON (the sandbox's view).
+type AssuranceData struct {
+	VerificationType      string        `json:"verificationType"`
+	VerificationEntity    string        `json:"verificationEntity"`
+	VerificationEvents    []string      `json:"verificationEvents"`
+	VerificationMethod    string        `json:"verificationMethod"`
+	VerificationResults   string        `json:"verificationResults"`
+	VerificationTimestamp string        `json:"verificationTimestamp"`
+	MethodResults         MethodResults `json:"methodResults"`
+	AdditionalData        string        `json:"additionalData,omitempty"`
+}
+
+// MethodResults is assuranceData[].methodResults. Exactly one of
+// FidoAttestationData (REGISTER) and FidoAssertionData (AUTHENTICATE) is set.
+type MethodResults struct {
+	// DfpSessionID is the iFrame's dfpSessionID; on this wire it is spelled
+	// dfpSessionId (Id, not ID).
+	DfpSessionID        string    `json:"dfpSessionId"`
+	Identifier          string    `json:"identifier"`
+	FidoAttestationData *FidoData `json:"fidoAttestationData,omitempty"`
+	FidoAssertionData   *FidoData `json:"fidoAssertionData,omitempty"`
+}
+
+// FidoData carries the fidoBlob as its code.
+type FidoData struct {
+	Code Blob `json:"code"`
+}
+
+// NewAssuranceData builds the VIC assuranceData element for the ceremony c
+// that produced a: verificationType DEVICE, entity "10", events ["01","02"],
+// method "23" (FIDO passkey), result "01", timestamp at (epoch seconds), and
+// methodResults with dfpSessionId, identifier and the blob under
+// fidoAttestationData (Register) or fidoAssertionData (Authenticate).
+//
+// Errors wrap ErrBlobEmpty, ErrIdentifierEmpty, ErrUnknownCeremony,
+// ErrDFPSessionIDEmpty or ErrInvalidTimestamp.
+func NewAssuranceData(a Assurance, c Ceremony, dfpSessionID string, at time.Time) (AssuranceData, error) {
+	if err := a.Validate(); err != nil {
+		return AssuranceData{}, err
+	}
+	if !c.Valid() {
+		return AssuranceData{}, fmt.Errorf("%w %q", ErrUnknownCeremony, string(c))
+	}
+	if dfpSessionID == "" {
+		return AssuranceData{}, ErrDFPSessionIDEmpty
+	}
+	sec := at.Unix()
+	if at.IsZero() || sec <= 0 || sec > 999_999_999_999 {
+		return AssuranceData{}, ErrInvalidTimestamp
+	}
+	d := AssuranceData{
+		VerificationType:      VerificationTypeDevice,
+		VerificationEntity:    VerificationEntityVisa,
+		VerificationEvents:    VerificationEvents(),
+		VerificationMethod:    VerificationMethodFIDO,
+		VerificationResults:   VerificationResultPassed,
+		VerificationTimestamp: strconv.FormatInt(sec, 10),
+		MethodResults: MethodResults{
+			DfpSessionID: dfpSessionID,
+			Identifier:   a.Identifier,
+		},
+	}
+	fd := &FidoData{Code: a.FidoBlob}
+	if c == Register {
+		d.MethodResults.FidoAttestationData = fd
+	} else {
+		d.MethodResults.FidoAssertionData = fd
+	}
+	return d, nil
+}
+
+// Code returns the blob d carries and the ceremony it came from, or the zero
+// Blob and "" when d carries none (or, malformed, both).
+func (d AssuranceData) Code() (Blob, Ceremony) {
+	att, asr := d.MethodResults.FidoAttestationData, d.MethodResults.FidoAssertionData
+	switch {
+	case att != nil && asr == nil:
+		return att.Code, Register
+	case asr != nil && att == nil:
+		return asr.Code, Authenticate
+	}
+	return Blob{}, ""
+}
+
+// wire mirrors of AssuranceData with the blob as a plain string.
+type wireFidoData struct {
+	Code string `json:"code"`
+}
+
+type wireMethodResults struct {
+	DfpSessionID        string        `json:"dfpSessionId"`
+	Identifier          string        `json:"identifier"`
+	FidoAttestationData *wireFidoData `json:"fidoAttestationData,omitempty"`
+	FidoAssertionData   *wireFidoData `json:"fidoAssertionData,omitempty"`
+}
+
+type wireAssuranceData struct {
+	VerificationType      string            `json:"verificationType"`
+	VerificationEntity    string            `json:"verificationEntity"`
+	VerificationEvents    []string          `json:"verificationEvents"`
+	VerificationMethod    string            `json:"verificationMethod"`
+	VerificationResults   string            `json:"verificationResults"`
+	VerificationTimestamp string            `json:"verificationTimestamp"`
+	MethodResults         wireMethodResults `json:"methodResults"`
+	AdditionalData        string            `json:"additionalData,omitempty"`
+}
+
+func wireFido(f *FidoData) *wireFidoData {
+	if f == nil {
+		return nil
+	}
+	return &wireFidoData{Code: f.Code.Reveal()}
+}
+
+// WireJSON returns the exact wire JSON of d, with the clear fidoBlob in
+// methodResults.fido*Data.code. It is the only place this package reveals a
+// blob into JSON: build it just before sending (typically as a
+// json.RawMessage inside the request body) and never log it, store it or put
+// it into an error. It fails with ErrBlobEmpty if d carries no blob.
+func (d AssuranceData) WireJSON() ([]byte, error) {
+	if b, _ := d.Code(); b.IsZero() {
+		return nil, ErrBlobEmpty
+	}
+	w := wireAssuranceData{
+		VerificationType:      d.VerificationType,
+		VerificationEntity:    d.VerificationEntity,
+		VerificationEvents:    d.VerificationEvents,
+		VerificationMethod:    d.VerificationMethod,
+		VerificationResults:   d.VerificationResults,
+		VerificationTimestamp: d.VerificationTimestamp,
+		MethodResults: wireMethodResults{
+			DfpSessionID:        d.MethodResults.DfpSessionID,
+			Identifier:          d.MethodResults.Identifier,
+			FidoAttestationData: wireFido(d.MethodResults.FidoAttestationData),
+			FidoAssertionData:   wireFido(d.MethodResults.FidoAssertionData),
+		},
+		AdditionalData: d.AdditionalData,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, fmt.Errorf("fido: encode assuranceData: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
