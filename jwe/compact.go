@@ -1,0 +1,290 @@
+package jwe
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxInput is the largest compact JWE accepted, in bytes. Larger
+// inputs are refused with ErrTooLarge before any parsing.
+const DefaultMaxInput = 1 << 20
+
+// Content encryption algorithms ("enc") accepted by NewMLEEncrypter.
+const (
+	EncA128GCM = "A128GCM"
+	EncA256GCM = "A256GCM"
+)
+
+// Key management algorithms ("alg") used by this package.
+const (
+	// AlgA256GCMKW is the key wrap of VTS field-level encryption.
+	AlgA256GCMKW = "A256GCMKW"
+	// AlgRSAOAEP256 is the key transport of Message Level Encryption.
+	AlgRSAOAEP256 = "RSA-OAEP-256"
+)
+
+// maxHeaderBytes bounds the decoded protected header; real headers are a
+// few hundred bytes.
+const maxHeaderBytes = 8 << 10
+
+// iatKind records how the "iat" header was written.
+type iatKind uint8
+
+const (
+	iatNone          iatKind = iota // absent
+	iatMillis                       // JSON number of milliseconds (MLE)
+	iatSecondsString                // JSON string of decimal seconds (VTS)
+	iatSecondsNumber                // JSON number below 1e11: seconds by mistake
+	iatInvalid                      // present but unusable
+)
+
+// msThreshold separates seconds from milliseconds in a numeric "iat": 1e11
+// seconds is the year 5138, 1e11 milliseconds is 1973.
+const msThreshold = 1e11
+
+// Header is the part of a JWE protected header this package exposes.
+type Header struct {
+	Alg   string // "alg"
+	Enc   string // "enc"
+	KeyID string // "kid"
+	// IssuedAt is "iat": a JSON number of milliseconds (MLE), or a JSON
+	// string of decimal seconds (VTS field JWE). A numeric value below 1e11
+	// is taken as seconds (sent by mistake); CheckIssuedAt rejects it.
+	IssuedAt time.Time
+	// HasIssuedAt reports whether "iat" was present and parsed.
+	HasIssuedAt bool
+
+	iat iatKind
+}
+
+// CheckIssuedAt returns an error wrapping ErrIssuedAt when "iat" is missing
+// or invalid, was a number of seconds instead of milliseconds (below 1e11),
+// or lies more than skew away from now (either direction).
+func (h Header) CheckIssuedAt(now time.Time, skew time.Duration) error {
+	switch {
+	case h.iat == iatInvalid:
+		return errorf(ErrIssuedAt, "iat is not a number or a string of digits")
+	case !h.HasIssuedAt:
+		return errorf(ErrIssuedAt, "iat missing")
+	case h.iat == iatSecondsNumber:
+		return errorf(ErrIssuedAt, "iat is a number of seconds, want milliseconds")
+	}
+	if skew < 0 {
+		skew = -skew
+	}
+	d := now.Sub(h.IssuedAt) // saturates instead of overflowing
+	if d > skew || d < -skew {
+		return errorf(ErrIssuedAt, "iat outside the allowed skew of %s", skew)
+	}
+	return nil
+}
+
+// compactParts is a compact JWE split into its five segments, each checked to
+// be strict unpadded base64url.
+type compactParts struct {
+	header Header
+	raw    [5]string
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// splitCompact checks size, part count and encoding of a compact JWE and
+// parses its protected header.
+func splitCompact(compact string) (*compactParts, error) {
+	if len(compact) > DefaultMaxInput {
+		return nil, errorf(ErrTooLarge, "compact JWE of %d bytes exceeds %d", len(compact), DefaultMaxInput)
+	}
+	if compact == "" {
+		return nil, errorf(ErrMalformed, "empty compact JWE")
+	}
+	if n := strings.Count(compact, "."); n != 4 {
+		return nil, errorf(ErrMalformed, "compact JWE has %d parts, want 5", n+1)
+	}
+	p := &compactParts{}
+	rest := compact
+	for i := range 5 {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, ".")
+		p.raw[i] = seg
+		if !validB64(seg) {
+			return nil, errorf(ErrMalformed, "part %d is not unpadded base64url", i+1)
+		}
+	}
+	// The header, IV and tag are never empty. The ciphertext is empty for
+	// an empty plaintext; the encrypted key is empty only for algorithms
+	// ("dir", ECDH-ES) that the decrypters refuse by name.
+	for _, i := range []int{0, 2, 4} {
+		if p.raw[i] == "" {
+			return nil, errorf(ErrMalformed, "part %d is empty", i+1)
+		}
+	}
+	if b64.DecodedLen(len(p.raw[0])) > maxHeaderBytes {
+		return nil, errorf(ErrMalformed, "protected header too large")
+	}
+	hdrJSON, err := b64.DecodeString(p.raw[0])
+	if err != nil {
+		return nil, errorf(ErrMalformed, "protected header is not base64url")
+	}
+	h, err := parseProtectedHeader(hdrJSON)
+	if err != nil {
+		return nil, err
+	}
+	p.header = h
+	return p, nil
+}
+
+// validB64 reports whether s uses only the unpadded base64url alphabet and
+// has a length that unpadded base64 can produce. Canonical trailing bits are
+// checked later by the strict decoder.
+func validB64(s string) bool {
+	if len(s)%4 == 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	// Reject non-canonical encodings (non-zero trailing bits) too.
+	_, err := b64.DecodeString(s)
+	return err == nil
+}
+
+// parseProtectedHeader decodes a protected header strictly: a single JSON
+// object, no duplicate names, string "alg"/"enc"/"kid".
+func parseProtectedHeader(data []byte) (Header, error) {
+	fields, err := objectFields(data)
+	if err != nil {
+		return Header{}, errorf(ErrMalformed, "protected header: %s", err.msg)
+	}
+	var h Header
+	for _, f := range []struct {
+		name string
+		dst  *string
+		req  bool
+	}{{"alg", &h.Alg, true}, {"enc", &h.Enc, true}, {"kid", &h.KeyID, false}} {
+		raw, ok := fields[f.name]
+		if !ok {
+			if f.req {
+				return Header{}, errorf(ErrMalformed, "protected header: %q missing", f.name)
+			}
+			continue
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			return Header{}, errorf(ErrMalformed, "protected header: %q is not a string", f.name)
+		}
+	}
+	if raw, ok := fields["iat"]; ok {
+		h.IssuedAt, h.iat = parseIAT(raw)
+		h.HasIssuedAt = h.iat != iatInvalid
+	}
+	if _, ok := fields["zip"]; ok {
+		return Header{}, errorf(ErrAlgorithm, "compression (zip) is not allowed")
+	}
+	return h, nil
+}
+
+func parseIAT(raw json.RawMessage) (time.Time, iatKind) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return time.Time{}, iatInvalid
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || s == "" || len(s) > 12 {
+			return time.Time{}, iatInvalid
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return time.Time{}, iatInvalid
+			}
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, iatInvalid
+		}
+		return time.Unix(n, 0), iatSecondsString
+	}
+	if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return time.Time{}, iatInvalid
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	// 1e15 ms is the year 33658: anything beyond is nonsense.
+	if err != nil || math.IsNaN(f) || f < 0 || f >= 1e15 {
+		return time.Time{}, iatInvalid
+	}
+	if f < msThreshold {
+		return time.Unix(int64(f), 0), iatSecondsNumber
+	}
+	return time.UnixMicro(int64(math.Round(f * 1000))), iatMillis
+}
+
+// fieldsError is an error message that is safe to show (never input bytes).
+type fieldsError struct{ msg string }
+
+// objectFields decodes data as exactly one JSON object and returns its
+// members, refusing duplicate names and trailing data.
+func objectFields(data []byte) (map[string]json.RawMessage, *fieldsError) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, &fieldsError{"not JSON"}
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, &fieldsError{"not a JSON object"}
+	}
+	fields := make(map[string]json.RawMessage, 8)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, &fieldsError{"invalid JSON"}
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil, &fieldsError{"invalid JSON"}
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, &fieldsError{"invalid JSON"}
+		}
+		if _, dup := fields[name]; dup {
+			return nil, &fieldsError{"duplicate member " + strconv.Quote(truncate(name, 32))}
+		}
+		fields[name] = v
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, &fieldsError{"invalid JSON"}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &fieldsError{"trailing data after JSON object"}
+	}
+	return fields, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// ParseHeader parses the protected header of a compact JWE without
+// decrypting it (the sandbox uses it to choose the key by "kid"). It is as
+// strict as decryption about size, the five parts and their encoding.
+// It does not check the algorithms: the decrypters do.
+func ParseHeader(compact string) (Header, error) {
+	p, err := splitCompact(compact)
+	if err != nil {
+		return Header{}, err
+	}
+	return p.header, nil
+}
