@@ -2,6 +2,7 @@ package visa
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,9 +14,12 @@ import (
 type PAN struct{ p *string }
 
 // ParsePAN parses s as a PAN. Spaces and hyphens between digit groups are
-// removed; anything else that is not a digit is refused. The error names
-// the rule broken, never the number.
+// removed; anything else that is not an ASCII digit is refused. The error
+// names the rule broken, never the number.
 func ParsePAN(s string) (PAN, error) {
+	if len(s) > 64 {
+		return PAN{}, NewInputError("PAN", "must have 12 to 19 digits")
+	}
 	d := strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
 			return -1
@@ -105,6 +109,18 @@ func (p PAN) MarshalJSON() ([]byte, error) { return jsonString(p.String()), nil 
 // MarshalText emits the mask.
 func (p PAN) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
+// UnmarshalJSON parses a JSON string with ParsePAN (null leaves p empty).
+// A mask such as "****1111" is refused.
+func (p *PAN) UnmarshalJSON(data []byte) error {
+	return unmarshalDigits(data, "PAN", func(s string) error {
+		v, err := ParsePAN(s)
+		if err == nil {
+			*p = v
+		}
+		return err
+	}, func() { *p = PAN{} })
+}
+
 // CVV2 is a card verification value: 3 or 4 digits. It never prints.
 type CVV2 struct{ p *string }
 
@@ -134,7 +150,7 @@ func (c CVV2) IsZero() bool { return c.p == nil }
 func (c CVV2) String() string { return mask(c.IsZero(), Redacted) }
 
 // GoString returns a redacted Go-syntax form.
-func (c CVV2) GoString() string { return "visa.CVV2(" + Redacted + ")" }
+func (c CVV2) GoString() string { return "visa.CVV2(" + c.String() + ")" }
 
 // Format prints the mask for every verb.
 func (c CVV2) Format(f fmt.State, verb rune) { formatMask(f, verb, c.String(), c.GoString()) }
@@ -147,6 +163,17 @@ func (c CVV2) MarshalJSON() ([]byte, error) { return jsonString(c.String()), nil
 
 // MarshalText emits the mask.
 func (c CVV2) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalJSON parses a JSON string with ParseCVV2 (null leaves c empty).
+func (c *CVV2) UnmarshalJSON(data []byte) error {
+	return unmarshalDigits(data, "CVV2", func(s string) error {
+		v, err := ParseCVV2(s)
+		if err == nil {
+			*c = v
+		}
+		return err
+	}, func() { *c = CVV2{} })
+}
 
 // OTP is a one-time passcode of 4 to 8 digits. It never prints.
 type OTP struct{ p *string }
@@ -177,7 +204,7 @@ func (o OTP) IsZero() bool { return o.p == nil }
 func (o OTP) String() string { return mask(o.IsZero(), Redacted) }
 
 // GoString returns a redacted Go-syntax form.
-func (o OTP) GoString() string { return "visa.OTP(" + Redacted + ")" }
+func (o OTP) GoString() string { return "visa.OTP(" + o.String() + ")" }
 
 // Format prints the mask for every verb.
 func (o OTP) Format(f fmt.State, verb rune) { formatMask(f, verb, o.String(), o.GoString()) }
@@ -190,6 +217,31 @@ func (o OTP) MarshalJSON() ([]byte, error) { return jsonString(o.String()), nil 
 
 // MarshalText emits the mask.
 func (o OTP) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalJSON parses a JSON string with ParseOTP (null leaves o empty).
+func (o *OTP) UnmarshalJSON(data []byte) error {
+	return unmarshalDigits(data, "OTP", func(s string) error {
+		v, err := ParseOTP(s)
+		if err == nil {
+			*o = v
+		}
+		return err
+	}, func() { *o = OTP{} })
+}
+
+// unmarshalDigits decodes a JSON string and hands it to parse; null calls
+// clear. Errors never contain the value.
+func unmarshalDigits(data []byte, field string, parse func(string) error, clear func()) error {
+	if string(data) == "null" {
+		clear()
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return NewInputError(field, "must be a JSON string")
+	}
+	return parse(s)
+}
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

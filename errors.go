@@ -1,12 +1,15 @@
 package visa
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Product names the Visa surface an error came from.
@@ -82,6 +85,7 @@ var codeSentinels = map[string]error{
 	"enrollmentAlreadyUsed":   ErrConflict,
 	"enrollmentNotFound":      ErrNotFound,
 	"notFound":                ErrNotFound,
+	"stepUpRequestNotFound":   ErrNotFound,
 	"clientReferenceMismatch": ErrInvalidRequest,
 	// VIC codes
 	"TOKEN_NOT_ACTIVE":                ErrTokenInactive,
@@ -92,6 +96,7 @@ var codeSentinels = map[string]error{
 	"INSTRUCTION_NOT_ACTIVE":          ErrInstructionExpired,
 	"TOKEN_NOT_FOUND":                 ErrNotFound,
 	"INSTRUCTION_NOT_FOUND":           ErrNotFound,
+	"UNKNOWN_TRANSACTION_REFERENCE":   ErrNotFound,
 	"DUPLICATE_TRANSACTION_REFERENCE": ErrConflict,
 }
 
@@ -116,7 +121,8 @@ type APIError struct {
 	Severity string
 	// CorrelationID is the X-CORRELATION-ID response header.
 	CorrelationID string
-	// Retryable says whether repeating the call may succeed (429, 5xx).
+	// Retryable says whether repeating the call may succeed (408, 429
+	// and 5xx other than 501 and 505).
 	Retryable bool
 	// RetryAfter is the server's Retry-After, when it sent one.
 	RetryAfter time.Duration
@@ -128,11 +134,11 @@ func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("visa: ")
 	if e.Operation != "" {
-		b.WriteString(e.Operation)
+		b.WriteString(oneLine(e.Operation))
 		b.WriteString(": ")
 	}
 	if e.Product != "" {
-		b.WriteString(string(e.Product))
+		b.WriteString(oneLine(string(e.Product)))
 		b.WriteByte(' ')
 	}
 	b.WriteString(strconv.Itoa(e.HTTPStatus))
@@ -212,72 +218,135 @@ func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
 // NewInputError returns an *InputError for field and reason.
 func NewInputError(field, reason string) error { return &InputError{Field: field, Reason: reason} }
 
-// oneLine keeps an error line on one line and bounded.
+// maxLineField bounds each field an APIError prints in Error().
+const maxLineField = 300
+
+// oneLine keeps an error line on one line and bounded: every control
+// character and Unicode line or paragraph separator becomes a space, and
+// the text is cut (on a rune boundary) after maxLineField bytes.
 func oneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r
 	}, s)
-	if len(s) > 300 {
-		s = s[:300] + "..."
+	if len(s) > maxLineField {
+		cut := maxLineField
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
 	}
 	return s
 }
 
 // ParseAPIError builds an *APIError from an error response: the plaintext
-// body (already MLE-decrypted by the caller when it was encrypted) in
-// either Visa format, the status and the headers (X-CORRELATION-ID,
-// Retry-After). A body in neither format still gives an *APIError with
-// the status. It never copies the body into the error beyond Visa's
-// message fields.
+// body in either Visa format (visa-wire.md §10.1), the status and the
+// headers (X-CORRELATION-ID, Retry-After).
+//
+// VIC application errors travel MLE-encrypted ({"encData":"..."}); the
+// caller (the transport) decrypts them first and passes the plaintext
+// here. A body in neither format (empty, HTML from a proxy, an undecrypted
+// envelope) still gives an *APIError with the status. When status is 0
+// the body's own status is used. Visa's message fields are the only text
+// copied from the body.
 func ParseAPIError(op string, product Product, status int, header http.Header, body []byte) *APIError {
+	return parseAPIError(op, product, status, header, body, time.Now())
+}
+
+func parseAPIError(op string, product Product, status int, header http.Header, body []byte, now time.Time) *APIError {
 	e := &APIError{Operation: op, Product: product, HTTPStatus: status}
 	if header != nil {
 		e.CorrelationID = header.Get("X-Correlation-Id")
-		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
 	}
-	var env struct {
-		ResponseStatus *struct {
-			Status   json.Number `json:"status"`
-			Code     string      `json:"code"`
-			Severity string      `json:"severity"`
-			Message  string      `json:"message"`
-			Info     string      `json:"info"`
-		} `json:"responseStatus"`
-		ErrorResponse *struct {
-			Status  json.Number `json:"status"`
-			Reason  string      `json:"reason"`
-			Message string      `json:"message"`
-			Details any         `json:"details"`
-		} `json:"errorResponse"`
-	}
-	if json.Unmarshal(body, &env) == nil {
-		switch {
-		case env.ResponseStatus != nil:
-			rs := env.ResponseStatus
-			e.Code, e.Severity, e.Message, e.Info = rs.Code, rs.Severity, rs.Message, rs.Info
-			if product == ProductVTS || product == "" {
-				if strings.HasPrefix(rs.Code, "APIKEY_") || strings.HasPrefix(rs.Code, "XPAY_") || strings.HasPrefix(rs.Code, "MLE_") {
-					e.Product = ProductGateway
-				}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) == nil {
+		var f map[string]json.RawMessage
+		if json.Unmarshal(top["responseStatus"], &f) == nil && f != nil {
+			e.Code, e.Severity = jsonText(f["code"]), jsonText(f["severity"])
+			e.Message, e.Info = jsonText(f["message"]), jsonText(f["info"])
+		} else if json.Unmarshal(top["errorResponse"], &f) == nil && f != nil {
+			e.Reason, e.Message = jsonText(f["reason"]), jsonText(f["message"])
+		}
+		if e.HTTPStatus == 0 && f != nil {
+			if n, err := strconv.Atoi(jsonText(f["status"])); err == nil && n >= 100 && n <= 599 {
+				e.HTTPStatus = n
 			}
-		case env.ErrorResponse != nil:
-			er := env.ErrorResponse
-			e.Reason, e.Message = er.Reason, er.Message
 		}
 	}
-	if strings.HasPrefix(e.Code, "APIKEY_") || strings.HasPrefix(e.Code, "XPAY_") || strings.HasPrefix(e.Code, "MLE_") {
+	if isGatewayCode(e.Code) {
 		e.Product = ProductGateway
 	}
-	e.Retryable = status == http.StatusTooManyRequests || status >= 500
+	e.Retryable = retryableStatus(e.HTTPStatus)
 	return e
 }
 
+// isGatewayCode reports whether code is one of the gateway's (api key,
+// X-Pay-Token, MLE envelope), which both products share.
+func isGatewayCode(code string) bool {
+	return strings.HasPrefix(code, "APIKEY_") || strings.HasPrefix(code, "XPAY_") || strings.HasPrefix(code, "MLE_")
+}
+
+// retryableStatus says whether repeating a call answered with status may
+// succeed: 408, 429 and 5xx except 501 (Not Implemented) and 505.
+func retryableStatus(status int) bool {
+	switch {
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		return true
+	case status == http.StatusNotImplemented, status == http.StatusHTTPVersionNotSupported:
+		return false
+	}
+	return status >= 500 && status <= 599
+}
+
+// jsonText returns a JSON string's value, a number's or boolean's text,
+// and "" for anything else (null, objects, arrays, garbage).
+func jsonText(raw json.RawMessage) string {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case 't', 'f':
+		var b bool
+		if json.Unmarshal(raw, &b) == nil {
+			return strconv.FormatBool(b)
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil {
+			return n.String()
+		}
+	}
+	return ""
+}
+
+// IsRetryable reports whether repeating the call that returned err may
+// succeed: an *APIError marked Retryable anywhere in the chain, or an
+// error matching ErrRateLimited or ErrServerUnavailable. Context
+// cancellation and deadline errors are never retryable.
+func IsRetryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if ae, ok := errors.AsType[*APIError](err); ok {
+		return ae.Retryable
+	}
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrServerUnavailable)
+}
+
 // parseRetryAfter reads a Retry-After value in delta-seconds or HTTP-date
-// form; it returns 0 when absent or malformed.
+// form; it returns 0 when absent, past or malformed, and caps the wait
+// at one day.
 func parseRetryAfter(v string, now time.Time) time.Duration {
+	const maxWait = 24 * time.Hour
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
@@ -286,19 +355,20 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if n < 0 {
 			return 0
 		}
-		if n > 86400 {
-			n = 86400
+		if n > int64(maxWait/time.Second) {
+			return maxWait
 		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxWait)
 		}
 	}
 	return 0
 }
 
 // ParseRetryAfter reads a Retry-After header value (delta-seconds or
-// HTTP-date) relative to now; 0 when absent, past or malformed.
+// HTTP-date) relative to now; 0 when absent, past or malformed; at most
+// 24 h.
 func ParseRetryAfter(v string, now time.Time) time.Duration { return parseRetryAfter(v, now) }

@@ -3,10 +3,9 @@ package visa
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"log/slog"
+	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -87,21 +86,42 @@ type AppInstance struct {
 	DeviceData      DeviceData `json:"deviceData"`
 }
 
-// Validate checks the required members.
+// Validate checks the required members of visa-wire.md §6.1: userAgent,
+// applicationName, countryCode (ISO 3166 alpha-2, upper case), ipAddress
+// (an IPv4 or IPv6 address), clientDeviceId (24 characters of
+// [A-Za-z0-9_-]), deviceData.type and deviceData.brand. The error names
+// the member, never its value.
 func (a AppInstance) Validate() error {
 	switch {
 	case a.UserAgent == "":
 		return NewInputError("AppInstance.UserAgent", "is required")
 	case a.ApplicationName == "":
 		return NewInputError("AppInstance.ApplicationName", "is required")
-	case len(a.CountryCode) != 2:
-		return NewInputError("AppInstance.CountryCode", "must be an ISO 3166 alpha-2 code")
+	case !validCountryCode(a.CountryCode):
+		return NewInputError("AppInstance.CountryCode", "must be an ISO 3166 alpha-2 code such as US")
+	case a.IPAddress == "":
+		return NewInputError("AppInstance.IPAddress", "is required")
+	case !validIP(a.IPAddress):
+		return NewInputError("AppInstance.IPAddress", "must be an IPv4 or IPv6 address")
 	case a.ClientDeviceID == "":
 		return NewInputError("AppInstance.ClientDeviceID", "is required")
 	case !ValidClientDeviceID(a.ClientDeviceID):
 		return NewInputError("AppInstance.ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
+	case a.DeviceData.Type == "":
+		return NewInputError("AppInstance.DeviceData.Type", "is required")
+	case a.DeviceData.Brand == "":
+		return NewInputError("AppInstance.DeviceData.Brand", "is required")
 	}
 	return nil
+}
+
+func validCountryCode(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 var clientDeviceIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{24}$`)
@@ -157,11 +177,14 @@ func b64IfNeeded(s string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
-// UnmarshalJSON accepts strings, booleans and numbers for every member.
+// UnmarshalJSON accepts strings, booleans and numbers for every member
+// (numbers keep their JSON text, so "24" and 24 both give "24"); null
+// gives "". Unknown members are ignored. It does not normalize: call
+// Normalize for the wire form.
 func (b *BrowserData) UnmarshalJSON(data []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
+		return NewInputError("BrowserData", "must be a JSON object")
 	}
 	fields := map[string]*string{
 		"browserJavaEnabled": &b.BrowserJavaEnabled, "browserJavascriptEnabled": &b.BrowserJavascriptEnabled,
@@ -175,21 +198,13 @@ func (b *BrowserData) UnmarshalJSON(data []byte) error {
 		if !ok {
 			continue
 		}
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return err
-		}
-		switch t := x.(type) {
-		case nil:
+		switch t := strings.TrimSpace(string(v)); {
+		case t == "null":
 			*dst = ""
-		case string:
-			*dst = t
-		case bool:
-			*dst = strconv.FormatBool(t)
-		case float64:
-			*dst = strconv.FormatFloat(t, 'f', -1, 64)
+		case t != "" && (t[0] == '"' || t[0] == 't' || t[0] == 'f' || t[0] == '-' || (t[0] >= '0' && t[0] <= '9')):
+			*dst = jsonText(v)
 		default:
-			return fmt.Errorf("visa: browserData.%s: want a string, boolean or number", k)
+			return NewInputError("BrowserData."+k, "must be a string, boolean or number")
 		}
 	}
 	return nil
