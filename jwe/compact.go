@@ -89,6 +89,7 @@ func (h Header) CheckIssuedAt(now time.Time, skew time.Duration) error {
 // be strict unpadded base64url.
 type compactParts struct {
 	header Header
+	fields map[string]json.RawMessage // protected header members
 	raw    [5]string
 }
 
@@ -131,11 +132,10 @@ func splitCompact(compact string) (*compactParts, error) {
 	if err != nil {
 		return nil, errorf(ErrMalformed, "protected header is not base64url")
 	}
-	h, err := parseProtectedHeader(hdrJSON)
+	p.header, p.fields, err = parseProtectedHeader(hdrJSON)
 	if err != nil {
 		return nil, err
 	}
-	p.header = h
 	return p, nil
 }
 
@@ -161,10 +161,10 @@ func validB64(s string) bool {
 
 // parseProtectedHeader decodes a protected header strictly: a single JSON
 // object, no duplicate names, string "alg"/"enc"/"kid".
-func parseProtectedHeader(data []byte) (Header, error) {
-	fields, err := objectFields(data)
-	if err != nil {
-		return Header{}, errorf(ErrMalformed, "protected header: %s", err.msg)
+func parseProtectedHeader(data []byte) (Header, map[string]json.RawMessage, error) {
+	fields, ferr := objectFields(data)
+	if ferr != nil {
+		return Header{}, nil, errorf(ErrMalformed, "protected header: %s", ferr.msg)
 	}
 	var h Header
 	for _, f := range []struct {
@@ -175,12 +175,12 @@ func parseProtectedHeader(data []byte) (Header, error) {
 		raw, ok := fields[f.name]
 		if !ok {
 			if f.req {
-				return Header{}, errorf(ErrMalformed, "protected header: %q missing", f.name)
+				return Header{}, nil, errorf(ErrMalformed, "protected header: %q missing", f.name)
 			}
 			continue
 		}
 		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return Header{}, errorf(ErrMalformed, "protected header: %q is not a string", f.name)
+			return Header{}, nil, errorf(ErrMalformed, "protected header: %q is not a string", f.name)
 		}
 	}
 	if raw, ok := fields["iat"]; ok {
@@ -188,9 +188,9 @@ func parseProtectedHeader(data []byte) (Header, error) {
 		h.HasIssuedAt = h.iat != iatInvalid
 	}
 	if _, ok := fields["zip"]; ok {
-		return Header{}, errorf(ErrAlgorithm, "compression (zip) is not allowed")
+		return Header{}, nil, errorf(ErrAlgorithm, "compression (zip) is not allowed")
 	}
-	return h, nil
+	return h, fields, nil
 }
 
 func parseIAT(raw json.RawMessage) (time.Time, iatKind) {
@@ -226,6 +226,20 @@ func parseIAT(raw json.RawMessage) (time.Time, iatKind) {
 		return time.Unix(int64(f), 0), iatSecondsNumber
 	}
 	return time.UnixMicro(int64(math.Round(f * 1000))), iatMillis
+}
+
+// checkB64Member checks that header member name is a string holding the
+// unpadded base64url encoding of exactly n bytes.
+func (p *compactParts) checkB64Member(name string, n int) error {
+	raw, ok := p.fields[name]
+	var s string
+	if !ok || json.Unmarshal(raw, &s) != nil {
+		return errorf(ErrMalformed, "protected header: %q missing or not a string", name)
+	}
+	if b, err := b64.DecodeString(s); err != nil || len(b) != n {
+		return errorf(ErrMalformed, "protected header: %q is not %d base64url bytes", name, n)
+	}
+	return nil
 }
 
 // fieldsError is an error message that is safe to show (never input bytes).

@@ -103,6 +103,13 @@ func (c *FieldCipher) Decrypt(compact string) ([]byte, error) {
 	if p.header.KeyID != c.kid {
 		return nil, errorf(ErrKeyID, "kid does not match the encryption API key")
 	}
+	// RFC 7518 §4.7: the key wrap's 96-bit IV and 128-bit tag.
+	if err := p.checkB64Member("iv", 12); err != nil {
+		return nil, err
+	}
+	if err := p.checkB64Member("tag", 16); err != nil {
+		return nil, err
+	}
 	return decryptCompact(compact, p, fieldAlgs, fieldEncs, c.kek)
 }
 
