@@ -1,0 +1,29 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/memstore"
+	"github.com/vicgo/visa/store/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, clock store.Clock) store.Store {
+		s, err := memstore.New(memstore.WithClock(clock))
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestWithClockNil(t *testing.T) {
+	t.Parallel()
+	_, err := memstore.New(memstore.WithClock(nil))
+	require.Error(t, err)
+}
