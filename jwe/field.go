@@ -53,8 +53,12 @@ func NewFieldCipher(encAPIKey, encSharedSecret string) (*FieldCipher, error) {
 // KeyID returns the kid this cipher writes and expects: the encryption API key.
 func (c *FieldCipher) KeyID() string { return c.kid }
 
-// String describes the cipher without revealing the secret.
-func (c *FieldCipher) String() string { return "jwe.FieldCipher{kid: " + strconv.Quote(c.kid) + "}" }
+// String describes the cipher by its key ID only; the key never prints,
+// whatever the verb (%v, %+v, %s).
+func (c FieldCipher) String() string { return "jwe.FieldCipher{kid: " + strconv.Quote(c.kid) + "}" }
+
+// GoString is String, so that %#v does not print the key either.
+func (c FieldCipher) GoString() string { return c.String() }
 
 // Encrypt encrypts plaintext (raw bytes, normally UTF-8 JSON) into a compact
 // JWE, stamping iat with the current time.

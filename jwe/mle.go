@@ -2,6 +2,7 @@ package jwe
 
 import (
 	"crypto/rsa"
+	"strconv"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -74,6 +75,18 @@ func (e *MLEEncrypter) Encrypt(plaintext []byte, now time.Time) (string, error) 
 type MLEDecrypter struct {
 	priv *rsa.PrivateKey
 }
+
+// String describes the decrypter by its key size only; the private key
+// never prints, whatever the verb.
+func (d MLEDecrypter) String() string {
+	if d.priv == nil {
+		return "jwe.MLEDecrypter{}"
+	}
+	return "jwe.MLEDecrypter{RSA-" + strconv.Itoa(d.priv.N.BitLen()) + "}"
+}
+
+// GoString is String, so that %#v does not print the key either.
+func (d MLEDecrypter) GoString() string { return d.String() }
 
 // NewMLEDecrypter returns a decrypter for priv. A nil, invalid or
 // shorter-than-2048-bit key gives ErrKey.
