@@ -1,0 +1,157 @@
+package vic
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/fido"
+)
+
+// Consumer identifies the shopper to VIC (visa-wire.md §6.2).
+type Consumer struct {
+	// ConsumerID is the integrator's stable user id, e.g. a UUID.
+	ConsumerID string
+	// Email is the consumer identity (identityType EMAIL_ADDRESS).
+	Email string
+	// CountryCode (ISO 3166 alpha-2) and LanguageCode (ISO 639-1).
+	CountryCode  string
+	LanguageCode string
+	// NationalIdentifier, IdentityProvider and IdentityProviderURL are
+	// optional.
+	NationalIdentifier  string
+	IdentityProvider    string
+	IdentityProviderURL string
+}
+
+// Consent records one consent the consumer gave.
+type Consent struct {
+	ID             string
+	Type           string // e.g. "PERSONALIZATION"
+	Source         string // e.g. "CLIENT"
+	AcceptedAt     time.Time
+	EffectiveUntil time.Time // zero = open-ended
+}
+
+// EnrollCardRequest enrolls a provisioned token in VIC with the passkey
+// assurance of the add-card flow.
+type EnrollCardRequest struct {
+	// ClientReferenceID is the flow's reference; empty means a new one.
+	ClientReferenceID string
+	Consumer          Consumer
+	AppInstance       visa.AppInstance
+	// TokenID is the vProvisionedTokenID.
+	TokenID string
+	// Assurance is what the iFrame returned for the passkey ceremony.
+	Assurance fido.Assurance
+	// Ceremony is fido.Register after a REGISTER ceremony (the default),
+	// or fido.Authenticate when the onboarding probe found a passkey.
+	Ceremony fido.Ceremony
+	// DFPSessionID is the iFrame session's dfpSessionID.
+	DFPSessionID string
+	Consents     []Consent
+}
+
+// EnrollCardResponse is the VIC answer to a card enrollment.
+type EnrollCardResponse struct {
+	ClientReferenceID string
+	// Status is "ACTIVE" on success.
+	Status string
+	// PendingEvents are passed through undecoded.
+	PendingEvents []json.RawMessage
+}
+
+// EnrollCard calls POST /vacp/v1/cards (after Step 9): it enrolls the
+// token in VIC, redeeming the passkey's fidoBlob. It is not retried after
+// the request may have reached Visa, since the blob is single use.
+func (c *Client) EnrollCard(ctx context.Context, req EnrollCardRequest) (*EnrollCardResponse, error) {
+	body, err := c.enrollBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out wireStatus
+	if err := c.do(ctx, "vic.EnrollCard", http.MethodPost, "/vacp/v1/cards", nil, body, false, &out); err != nil {
+		return nil, err
+	}
+	return &EnrollCardResponse{ClientReferenceID: out.ClientReferenceID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
+}
+
+func (c *Client) enrollBody(req EnrollCardRequest) (*wireEnrollCard, error) {
+	if req.Ceremony == "" {
+		req.Ceremony = fido.Register
+	}
+	if err := firstErr(
+		checkID("TokenID", req.TokenID),
+		req.Consumer.validate(),
+		req.AppInstance.Validate(),
+	); err != nil {
+		return nil, err
+	}
+	crid, err := clientReferenceID(req.ClientReferenceID)
+	if err != nil {
+		return nil, err
+	}
+	ad, err := assurance(req.Assurance, req.Ceremony, req.DFPSessionID, c.now())
+	if err != nil {
+		return nil, err
+	}
+	body := &wireEnrollCard{
+		ClientReferenceID: crid,
+		Client:            c.client,
+		Consumer: wireConsumer{
+			ConsumerID: req.Consumer.ConsumerID, NationalIdentifier: req.Consumer.NationalIdentifier,
+			CountryCode: req.Consumer.CountryCode, LanguageCode: req.Consumer.LanguageCode,
+			ConsumerIdentity: wireIdentity{
+				IdentityType: "EMAIL_ADDRESS", IdentityValue: req.Consumer.Email,
+				IdentityProvider: req.Consumer.IdentityProvider, IdentityProviderURL: req.Consumer.IdentityProviderURL,
+			},
+		},
+		AppInstance: req.AppInstance,
+		EnrollmentReferenceData: wireEnrollmentRef{
+			EnrollmentReferenceID: req.TokenID, EnrollmentReferenceType: "TOKEN_REFERENCE_ID", EnrollmentReferenceProvider: "VTS",
+		},
+		AssuranceData: ad,
+	}
+	for i, cs := range req.Consents {
+		if cs.ID == "" || cs.Type == "" || cs.Source == "" || cs.AcceptedAt.IsZero() {
+			return nil, visa.NewInputError("Consents["+itoa(i)+"]", "needs ID, Type, Source and AcceptedAt")
+		}
+		w := wireConsent{ID: cs.ID, Type: cs.Type, Source: cs.Source, AcceptedTime: epoch(cs.AcceptedAt)}
+		if !cs.EffectiveUntil.IsZero() {
+			w.EffectiveUntil = epoch(cs.EffectiveUntil)
+		}
+		body.ConsentData = append(body.ConsentData, w)
+	}
+	return body, nil
+}
+
+func (cs Consumer) validate() error {
+	switch {
+	case cs.ConsumerID == "":
+		return visa.NewInputError("Consumer.ConsumerID", "is required")
+	case len(cs.ConsumerID) > 128:
+		return visa.NewInputError("Consumer.ConsumerID", "is longer than 128 characters")
+	case !validEmail(cs.Email):
+		return visa.NewInputError("Consumer.Email", "is not an email address")
+	case !upperAlpha(cs.CountryCode, 2):
+		return visa.NewInputError("Consumer.CountryCode", "must be an ISO 3166 alpha-2 code such as US")
+	case len(cs.LanguageCode) < 2 || len(cs.LanguageCode) > 8:
+		return visa.NewInputError("Consumer.LanguageCode", "must be a language code such as en")
+	}
+	return nil
+}
+
+// assurance builds the one-element assuranceData array in wire form.
+func assurance(a fido.Assurance, c fido.Ceremony, dfp string, at time.Time) ([]json.RawMessage, error) {
+	d, err := fido.NewAssuranceData(a, c, dfp, at)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := d.WireJSON()
+	if err != nil {
+		return nil, err
+	}
+	return []json.RawMessage{raw}, nil
+}

@@ -1,0 +1,168 @@
+package vic
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vicgo/visa"
+)
+
+// Transaction statuses of a confirmation.
+const (
+	TransactionApproved = "APPROVED"
+	TransactionDeclined = "DECLINED"
+)
+
+// Confirmation reports the merchant's result for one credential (Step 16).
+type Confirmation struct {
+	// TransactionReferenceID is the credential's transaction reference.
+	TransactionReferenceID string
+	// DynamicDataID is the credential's dynamicDataId.
+	DynamicDataID string
+	// Status is TransactionApproved or TransactionDeclined.
+	Status string
+	// Timestamp is when the merchant authorized; zero means now.
+	Timestamp time.Time
+	Amount    visa.Amount
+	// ResponseCode, AuthorizationCode, RetrievalReferenceNumber and
+	// SystemTraceAuditNumber are copied from the merchant's result.
+	ResponseCode             string
+	AuthorizationCode        string
+	RetrievalReferenceNumber string
+	SystemTraceAuditNumber   string
+	// CardEntryMode defaults to "ECOMMERCE".
+	CardEntryMode string
+	MerchantName  string
+	Order         *Order
+	Shipping      *Shipping
+}
+
+// Order describes the order a payment was for.
+type Order struct {
+	OrderID string
+	// Status defaults to "COMPLETED".
+	Status               string
+	Date                 time.Time
+	ExpectedDeliveryDate time.Time
+	Amount               visa.Amount
+}
+
+// Shipping describes the delivery.
+type Shipping struct {
+	TrackingID     string
+	Carrier        string
+	ShippingMethod string
+	Address        *Address
+}
+
+// ConfirmRequest confirms the transactions of an instruction.
+type ConfirmRequest struct {
+	ClientReferenceID string
+	InstructionID     string
+	Confirmations     []Confirmation
+}
+
+// ConfirmResponse acknowledges a confirmation.
+type ConfirmResponse struct {
+	ClientReferenceID string
+	InstructionID     string
+}
+
+// ConfirmTransaction calls POST
+// /vacp/v1/instructions/{instructionId}/confirmations (Step 16), the
+// commerce signal that closes a purchase. Visa keys confirmations by
+// transactionReferenceId (the last one wins), so the call is idempotent
+// and is retried on 429, 5xx and network errors.
+func (c *Client) ConfirmTransaction(ctx context.Context, req ConfirmRequest) (*ConfirmResponse, error) {
+	body, err := c.confirmBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out wireStatus
+	if err := c.do(ctx, "vic.ConfirmTransaction", http.MethodPost, "/vacp/v1/instructions/{}/confirmations",
+		[]string{req.InstructionID}, body, true, &out); err != nil {
+		return nil, err
+	}
+	return &ConfirmResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID}, nil
+}
+
+func (c *Client) confirmBody(req ConfirmRequest) (*wireConfirmRequest, error) {
+	if err := checkID("InstructionID", req.InstructionID); err != nil {
+		return nil, err
+	}
+	if req.ClientReferenceID == "" {
+		// A confirmation belongs to the purchase's flow: a fresh reference
+		// would not tie it to anything.
+		return nil, visa.NewInputError("ClientReferenceID", "is required (the purchase's reference)")
+	}
+	crid, err := clientReferenceID(req.ClientReferenceID)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Confirmations) == 0 || len(req.Confirmations) > maxTransactions {
+		return nil, visa.NewInputError("Confirmations", "must hold 1 to 16 confirmations")
+	}
+	body := &wireConfirmRequest{ClientReferenceID: crid, Client: c.client, InstructionID: req.InstructionID}
+	for i, cf := range req.Confirmations {
+		w, err := cf.wire("Confirmations["+strconv.Itoa(i)+"].", c.now())
+		if err != nil {
+			return nil, err
+		}
+		body.ConfirmationData = append(body.ConfirmationData, w)
+	}
+	return body, nil
+}
+
+func (cf Confirmation) wire(field string, now time.Time) (wireConfirmation, error) {
+	if err := firstErr(checkID(field+"TransactionReferenceID", cf.TransactionReferenceID), checkID(field+"DynamicDataID", cf.DynamicDataID)); err != nil {
+		return wireConfirmation{}, err
+	}
+	if cf.Status != TransactionApproved && cf.Status != TransactionDeclined {
+		return wireConfirmation{}, visa.NewInputError(field+"Status", "must be APPROVED or DECLINED")
+	}
+	if cf.Amount.IsZero() {
+		return wireConfirmation{}, visa.NewInputError(field+"Amount", "is required")
+	}
+	if cf.Timestamp.IsZero() {
+		cf.Timestamp = now
+	}
+	if cf.CardEntryMode == "" {
+		cf.CardEntryMode = "ECOMMERCE"
+	}
+	w := wireConfirmation{
+		TransactionReferenceID: cf.TransactionReferenceID,
+		PaymentConfirmationData: wirePaymentConfirmation{
+			DynamicDataID: cf.DynamicDataID, TransactionType: "PURCHASE", TransactionStatus: cf.Status,
+			TransactionTimestamp: epoch(cf.Timestamp), ResponseCode: cf.ResponseCode,
+			AuthorizationCode: cf.AuthorizationCode, RetrievalReferenceNumber: cf.RetrievalReferenceNumber,
+			SystemTraceAuditNumber: cf.SystemTraceAuditNumber, TransactionAmount: txAmount(cf.Amount),
+			CardEntryMode: cf.CardEntryMode,
+		},
+	}
+	if cf.MerchantName != "" {
+		w.MerchantData = &wireMerchant{MerchantName: cf.MerchantName}
+	}
+	if o := cf.Order; o != nil {
+		wo := &wireOrder{OrderID: o.OrderID, OrderStatus: o.Status}
+		if wo.OrderStatus == "" {
+			wo.OrderStatus = "COMPLETED"
+		}
+		if !o.Date.IsZero() {
+			wo.OrderDate = epoch(o.Date)
+		}
+		if !o.ExpectedDeliveryDate.IsZero() {
+			wo.ExpectedDeliveryDate = epoch(o.ExpectedDeliveryDate)
+		}
+		if !o.Amount.IsZero() {
+			a := txAmount(o.Amount)
+			wo.TransactionAmount = &a
+		}
+		w.OrderData = wo
+	}
+	if s := cf.Shipping; s != nil {
+		w.ShippingData = &wireShipping{TrackingID: s.TrackingID, Carrier: s.Carrier, ShippingMethod: s.ShippingMethod, ShippingAddress: s.Address.wire()}
+	}
+	return w, nil
+}

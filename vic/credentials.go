@@ -1,0 +1,175 @@
+package vic
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/vicgo/visa"
+)
+
+// TransactionData is one transaction to obtain a credential for.
+type TransactionData struct {
+	// TransactionReferenceID must be unique within the instruction; empty
+	// means the instructionId for the first transaction (seed step 14)
+	// and a UUID for the others.
+	TransactionReferenceID string
+	Amount                 visa.Amount
+	MerchantName           string
+	// MerchantCountryCode is ISO 3166 alpha-2, e.g. "US".
+	MerchantCountryCode string
+	MerchantURL         string
+	// MandateIDs reference the instruction's mandates (optional).
+	MandateIDs      []string
+	ShippingAddress *Address
+}
+
+// Address is a shipping address.
+type Address struct {
+	AddressID   string
+	Line1       string
+	Line2       string
+	City        string
+	State       string
+	Zip         string
+	CountryCode string
+	Contact     *Contact
+}
+
+// Contact is who receives a delivery.
+type Contact struct {
+	FullName          string
+	Email             string
+	PhoneCountryCode  string
+	PhoneNumber       string
+	NumberIsVoiceOnly bool
+	Instructions      string
+}
+
+// CredentialsRequest asks for payment credentials (Step 14).
+type CredentialsRequest struct {
+	ClientReferenceID string
+	InstructionID     string
+	// TokenID is the vProvisionedTokenID of the instruction.
+	TokenID      string
+	Transactions []TransactionData
+}
+
+// CredentialsResponse carries the decoded, verified credentials.
+type CredentialsResponse struct {
+	ClientReferenceID string
+	InstructionID     string
+	// Status is "COMPLETED".
+	Status string
+	// Credentials is the decoded signedPayload.
+	Credentials   *Credentials
+	PendingEvents []json.RawMessage
+}
+
+// RetrieveCredentials calls POST
+// /vacp/v1/instructions/{instructionId}/credentials (Step 14) and verifies
+// the signedPayload (signature, algorithm, exp) before decoding it.
+//
+// Each successful call consumes one credential of the instruction, so the
+// call is never repeated after the request may have reached Visa: a lost
+// response is reported as an error, and the caller decides (the agent
+// cancels the purchase rather than risk a second credential).
+func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest) (*CredentialsResponse, error) {
+	body, err := c.credentialsBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out wireStatus
+	if err := c.do(ctx, "vic.RetrieveCredentials", http.MethodPost, "/vacp/v1/instructions/{}/credentials",
+		[]string{req.InstructionID}, body, false, &out); err != nil {
+		return nil, err
+	}
+	if out.SignedPayload == "" {
+		return nil, fmt.Errorf("vic.RetrieveCredentials: %w: no signedPayload", visa.ErrMalformedResponse)
+	}
+	var creds *Credentials
+	if c.verifier != nil {
+		creds, err = c.verifier.Verify(ctx, out.SignedPayload)
+	} else {
+		creds, err = DecodeCredentialsUnverified(out.SignedPayload)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vic.RetrieveCredentials: %w", err)
+	}
+	if creds.InstructionID != "" && creds.InstructionID != req.InstructionID {
+		return nil, fmt.Errorf("vic.RetrieveCredentials: %w: credentials are for another instruction", ErrPayloadInvalid)
+	}
+	return &CredentialsResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
+		Status: out.Status, Credentials: creds, PendingEvents: out.PendingEvents}, nil
+}
+
+// maxTransactions bounds the transactions of one credentials request.
+const maxTransactions = 16
+
+func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsRequest, error) {
+	if err := firstErr(checkID("InstructionID", req.InstructionID), checkID("TokenID", req.TokenID)); err != nil {
+		return nil, err
+	}
+	if len(req.Transactions) == 0 || len(req.Transactions) > maxTransactions {
+		return nil, visa.NewInputError("Transactions", "must hold 1 to 16 transactions")
+	}
+	crid, err := clientReferenceID(req.ClientReferenceID)
+	if err != nil {
+		return nil, err
+	}
+	body := &wireCredentialsRequest{ClientReferenceID: crid, Client: c.client, TokenID: req.TokenID, InstructionID: req.InstructionID}
+	seen := map[string]bool{}
+	for i, t := range req.Transactions {
+		field := "Transactions[" + strconv.Itoa(i) + "]."
+		if t.TransactionReferenceID == "" {
+			t.TransactionReferenceID = newUUID()
+			if i == 0 {
+				t.TransactionReferenceID = req.InstructionID
+			}
+		}
+		if err := firstErr(
+			checkID(field+"TransactionReferenceID", t.TransactionReferenceID),
+			checkText(field+"MerchantName", t.MerchantName, true, 256),
+			checkText(field+"MerchantURL", t.MerchantURL, true, 2048),
+		); err != nil {
+			return nil, err
+		}
+		if seen[t.TransactionReferenceID] {
+			return nil, visa.NewInputError(field+"TransactionReferenceID", "is repeated")
+		}
+		seen[t.TransactionReferenceID] = true
+		if t.Amount.IsZero() || t.Amount.Minor() == 0 {
+			return nil, visa.NewInputError(field+"Amount", "is required and must be above zero")
+		}
+		if !upperAlpha(t.MerchantCountryCode, 2) {
+			return nil, visa.NewInputError(field+"MerchantCountryCode", "must be an ISO 3166 alpha-2 code such as US")
+		}
+		body.TransactionData = append(body.TransactionData, wireTransactionData{
+			TransactionType: "PURCHASE", TransactionReferenceID: t.TransactionReferenceID,
+			TransactionAmount: txAmount(t.Amount), MerchantName: t.MerchantName,
+			MerchantCountryCode: t.MerchantCountryCode, MerchantURL: t.MerchantURL,
+			MandateReferenceData: t.MandateIDs, ShippingAddress: t.ShippingAddress.wire(),
+		})
+	}
+	return body, nil
+}
+
+func txAmount(a visa.Amount) wireTxAmount {
+	return wireTxAmount{TransactionAmount: a.Value(), TransactionCurrencyCode: a.Currency().Alpha}
+}
+
+func (a *Address) wire() *wireAddress {
+	if a == nil {
+		return nil
+	}
+	w := &wireAddress{AddressID: a.AddressID, Line1: a.Line1, Line2: a.Line2, City: a.City, State: a.State, Zip: a.Zip, CountryCode: a.CountryCode}
+	if ct := a.Contact; ct != nil {
+		w.DeliveryContactDetails = &wireContact{ContactFullName: ct.FullName, ContactEmailAddress: ct.Email, Instructions: ct.Instructions}
+		if ct.PhoneNumber != "" {
+			w.DeliveryContactDetails.ContactPhoneNumber = &wirePhone{CountryCode: ct.PhoneCountryCode, PhoneNumber: ct.PhoneNumber, NumberIsVoiceOnly: ct.NumberIsVoiceOnly}
+		}
+	}
+	return w
+}

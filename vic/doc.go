@@ -1,0 +1,32 @@
+// Package vic is the Visa Intelligent Commerce client: card enrollment,
+// purchase instructions, payment credentials and transaction
+// confirmations (visa-wire.md §6).
+//
+// Every call goes through the SDK's one transport: signed with an
+// X-Pay-Token (resource path without "vacp/"), its body wrapped in Message
+// Level Encryption (RSA-OAEP-256 + A128GCM by default) with the keyId
+// header, and its answer, error bodies included, decrypted with the
+// client's MLE key.
+//
+// The purchase half of the journey, in the seed's step numbers:
+//
+//	c, _ := vic.New(cfg)
+//	ins, _ := c.CreateInstruction(ctx, vic.InstructionRequest{...})     // Step 13
+//	cr, _ := c.RetrieveCredentials(ctx, vic.CredentialsRequest{...})    // Step 14
+//	// Step 15: pay the merchant with cr.Credentials.DynamicData[0]
+//	_, _ = c.ConfirmTransaction(ctx, vic.ConfirmRequest{...})           // Step 16
+//
+// Credentials arrive as a signedPayload JWT. RetrieveCredentials verifies
+// it before decoding it: the signature against a key source (a JWKS URL,
+// fetched, cached and refreshed once when an unknown kid appears, or
+// static PEM keys), the algorithm against an allow-list that never admits
+// "none" or HMAC, and exp and dynamicDataExpiration with a small leeway.
+// DecodeCredentialsUnverified exists for callers without keys and says so
+// in its name. The payment token and the dynamic value are redacting types:
+// they print as ****8717 and [REDACTED].
+//
+// Retries are decided per call. ConfirmTransaction is idempotent per
+// transactionReferenceId and retries on 429, 5xx and network errors. Every
+// other call consumes something single use (a fidoBlob, a credential), so
+// it is retried only when the request provably never reached Visa.
+package vic

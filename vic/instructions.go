@@ -1,0 +1,230 @@
+package vic
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/fido"
+)
+
+// Instruction statuses (visa-wire.md §10.2).
+const (
+	StatusActive    = "ACTIVE"
+	StatusCompleted = "COMPLETED"
+	StatusCancelled = "CANCELLED"
+)
+
+// Mandate is what the shopper allowed the agent to buy (visa-wire.md §6.3).
+type Mandate struct {
+	// MandateID is a unique id; empty means a new UUID.
+	MandateID string
+	// Description says what is bought, e.g. "Noise-cancelling headphones".
+	Description string
+	// DeclineThreshold is the most that may be charged.
+	DeclineThreshold visa.Amount
+	// EffectiveUntil ends the mandate; zero means now + 5 minutes.
+	EffectiveUntil time.Time
+	// Quantity is the number of credential retrievals allowed (0 = 1).
+	Quantity int
+	// PreferredMerchantName, MerchantCategory and MerchantCategoryCode
+	// narrow where the mandate applies.
+	PreferredMerchantName string
+	MerchantCategory      string
+	MerchantCategoryCode  string
+	// RecurringFrequency is e.g. "WEEKLY" (stored, not enforced).
+	RecurringFrequency string
+}
+
+// InstructionRequest creates or updates a purchase instruction (Step 13).
+type InstructionRequest struct {
+	// ClientReferenceID identifies this purchase; empty means a new one.
+	ClientReferenceID string
+	// InstructionID is required by UpdateInstruction, ignored by create.
+	InstructionID string
+	ConsumerID    string
+	// TokenID is the vProvisionedTokenID.
+	TokenID     string
+	AppInstance visa.AppInstance
+	// Assurance is the passkey assertion of Step 12.
+	Assurance    fido.Assurance
+	DFPSessionID string
+	Mandates     []Mandate
+	// ConsumerPrompt is what the shopper asked for, in their words.
+	ConsumerPrompt string
+	// AgentID is the optional client.agentId.
+	AgentID     string
+	IsRecurring bool
+	Frequency   string
+}
+
+// InstructionResponse is VIC's answer about an instruction.
+type InstructionResponse struct {
+	ClientReferenceID string
+	InstructionID     string
+	// Status is ACTIVE after create or update and CANCELLED after cancel.
+	Status        string
+	PendingEvents []json.RawMessage
+}
+
+// CreateInstruction calls POST /vacp/v1/instructions (Step 13): it turns
+// the shopper's intent and passkey assertion into a purchase instruction.
+// It is not retried once the request may have reached Visa: the assertion
+// is single use, and a second instruction would be a second mandate.
+func (c *Client) CreateInstruction(ctx context.Context, req InstructionRequest) (*InstructionResponse, error) {
+	req.InstructionID = ""
+	body, err := c.instructionBody(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.instructionCall(ctx, "vic.CreateInstruction", "/vacp/v1/instructions", nil, body)
+}
+
+// UpdateInstruction calls PUT /vacp/v1/instructions/{instructionId}: it
+// replaces the mandates of an active instruction, with a fresh assertion.
+// It is not retried once the request may have reached Visa.
+func (c *Client) UpdateInstruction(ctx context.Context, req InstructionRequest) (*InstructionResponse, error) {
+	if err := checkID("InstructionID", req.InstructionID); err != nil {
+		return nil, err
+	}
+	body, err := c.instructionBody(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.instructionCall(ctx, "vic.UpdateInstruction", "/vacp/v1/instructions/{}", []string{req.InstructionID}, body)
+}
+
+// CancelRequest cancels a purchase instruction.
+type CancelRequest struct {
+	ClientReferenceID string
+	InstructionID     string
+	AppInstance       visa.AppInstance
+	// Assurance is optional: a cancel needs no fresh passkey ceremony.
+	Assurance    *fido.Assurance
+	DFPSessionID string
+}
+
+// CancelInstruction calls PUT /vacp/v1/instructions/{instructionId}/cancel.
+// Cancelling is safe to repeat (a cancelled instruction stays cancelled),
+// but the second answer is INSTRUCTION_NOT_ACTIVE, so the call is not
+// retried automatically after the request may have reached Visa.
+func (c *Client) CancelInstruction(ctx context.Context, req CancelRequest) (*InstructionResponse, error) {
+	if err := firstErr(checkID("InstructionID", req.InstructionID), req.AppInstance.Validate()); err != nil {
+		return nil, err
+	}
+	crid, err := clientReferenceID(req.ClientReferenceID)
+	if err != nil {
+		return nil, err
+	}
+	body := &wireCancel{ClientReferenceID: crid, Client: c.client, AppInstance: req.AppInstance, InstructionID: req.InstructionID}
+	if req.Assurance != nil {
+		if body.AssuranceData, err = assurance(*req.Assurance, fido.Authenticate, req.DFPSessionID, c.now()); err != nil {
+			return nil, err
+		}
+	}
+	return c.instructionCall(ctx, "vic.CancelInstruction", "/vacp/v1/instructions/{}/cancel", []string{req.InstructionID}, body)
+}
+
+func (c *Client) instructionCall(ctx context.Context, op, path string, params []string, body any) (*InstructionResponse, error) {
+	method := http.MethodPost
+	if params != nil {
+		method = http.MethodPut
+	}
+	var out wireStatus
+	if err := c.do(ctx, op, method, path, params, body, false, &out); err != nil {
+		return nil, err
+	}
+	return &InstructionResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
+}
+
+// maxMandates bounds the mandates of one instruction.
+const maxMandates = 16
+
+func (c *Client) instructionBody(req InstructionRequest) (*wireInstruction, error) {
+	if err := firstErr(
+		checkID("ConsumerID", req.ConsumerID),
+		checkID("TokenID", req.TokenID),
+		req.AppInstance.Validate(),
+		checkText("ConsumerPrompt", req.ConsumerPrompt, false, 4096),
+		checkText("AgentID", req.AgentID, false, 64),
+	); err != nil {
+		return nil, err
+	}
+	if len(req.Mandates) == 0 || len(req.Mandates) > maxMandates {
+		return nil, visa.NewInputError("Mandates", "must hold 1 to 16 mandates")
+	}
+	crid, err := clientReferenceID(req.ClientReferenceID)
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	ad, err := assurance(req.Assurance, fido.Authenticate, req.DFPSessionID, now)
+	if err != nil {
+		return nil, err
+	}
+	body := &wireInstruction{
+		ClientReferenceID: crid, Client: c.client, AppInstance: req.AppInstance, ConsumerID: req.ConsumerID,
+		TokenID: req.TokenID, InstructionID: req.InstructionID, AssuranceData: ad,
+		ConsumerPrompt: req.ConsumerPrompt, IsRecurring: req.IsRecurring, Frequency: req.Frequency,
+	}
+	if req.AgentID != "" {
+		body.Client.AgentID = req.AgentID
+	}
+	for i, m := range req.Mandates {
+		w, err := m.wire(i, now)
+		if err != nil {
+			return nil, err
+		}
+		body.Mandates = append(body.Mandates, w)
+	}
+	return body, nil
+}
+
+func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
+	field := "Mandates[" + strconv.Itoa(i) + "]."
+	if m.MandateID == "" {
+		m.MandateID = newUUID()
+	}
+	if m.EffectiveUntil.IsZero() {
+		m.EffectiveUntil = now.Add(5 * time.Minute)
+	}
+	switch {
+	case checkID(field+"MandateID", m.MandateID) != nil:
+		return wireMandate{}, checkID(field+"MandateID", m.MandateID)
+	case m.Description == "" || len(m.Description) > 1024:
+		return wireMandate{}, visa.NewInputError(field+"Description", "is required and at most 1024 bytes")
+	case m.DeclineThreshold.IsZero():
+		return wireMandate{}, visa.NewInputError(field+"DeclineThreshold", "is required")
+	case m.DeclineThreshold.Minor() == 0:
+		return wireMandate{}, visa.NewInputError(field+"DeclineThreshold", "must be above zero")
+	case !m.EffectiveUntil.After(now):
+		return wireMandate{}, visa.NewInputError(field+"EffectiveUntil", "is in the past")
+	case m.Quantity < 0 || m.Quantity > 100:
+		return wireMandate{}, visa.NewInputError(field+"Quantity", "must be between 0 and 100")
+	case m.MerchantCategoryCode != "" && (len(m.MerchantCategoryCode) != 4 || !digits(m.MerchantCategoryCode)):
+		return wireMandate{}, visa.NewInputError(field+"MerchantCategoryCode", "must be 4 digits")
+	}
+	w := wireMandate{
+		MandateID: m.MandateID, Description: m.Description,
+		DeclineThreshold:      wireAmount{Amount: m.DeclineThreshold.Value(), CurrencyCode: m.DeclineThreshold.Currency().Alpha},
+		EffectiveUntilTime:    epoch(m.EffectiveUntil),
+		PreferredMerchantName: m.PreferredMerchantName, MerchantCategory: m.MerchantCategory,
+		MerchantCategoryCode: m.MerchantCategoryCode, RecurringFrequency: m.RecurringFrequency,
+	}
+	if m.Quantity > 0 {
+		w.Quantity = strconv.Itoa(m.Quantity)
+	}
+	return w, nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,285 @@
+package vic
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// KeySource finds the public key that verifies a signedPayload by its
+// key id. Implementations must be safe for concurrent use.
+type KeySource interface {
+	// Key returns the key for kid. An empty kid asks for the only key,
+	// when there is exactly one.
+	Key(ctx context.Context, kid string) (crypto.PublicKey, error)
+}
+
+// ErrUnknownKey means no verification key matches the signedPayload's kid,
+// even after one refresh of the key set.
+var ErrUnknownKey = errors.New("vic: unknown signing key")
+
+// JWKS is a KeySource backed by a JSON Web Key Set URL. Keys are fetched on
+// first use and cached; an unknown kid triggers at most one refresh per
+// MinRefreshInterval, so a rotation at Visa is picked up at once while a
+// flood of forged kids cannot make it hammer the URL. Responses are
+// bounded in size and in number of keys.
+type JWKS struct {
+	url    string
+	client *http.Client
+
+	mu          sync.Mutex
+	keys        map[string]crypto.PublicKey
+	fetchedAt   time.Time
+	lastAttempt time.Time
+	fetches     int
+
+	// now is the clock; tests replace it.
+	now func() time.Time
+	// minRefresh is the least time between two fetches caused by an
+	// unknown kid.
+	minRefresh time.Duration
+	// ttl is how long a fetched set is trusted before a refetch.
+	ttl time.Duration
+}
+
+// JWKS limits.
+const (
+	maxJWKSBytes = 256 << 10
+	maxJWKSKeys  = 64
+)
+
+// JWKSOption configures a JWKS.
+type JWKSOption func(*JWKS)
+
+// WithMinRefreshInterval sets the least time between two fetches caused by
+// an unknown kid (default 30 s).
+func WithMinRefreshInterval(d time.Duration) JWKSOption { return func(j *JWKS) { j.minRefresh = d } }
+
+// WithCacheTTL sets how long a fetched key set is used before it is
+// fetched again (default 1 h).
+func WithCacheTTL(d time.Duration) JWKSOption { return func(j *JWKS) { j.ttl = d } }
+
+// WithJWKSClock sets the clock (for tests).
+func WithJWKSClock(now func() time.Time) JWKSOption { return func(j *JWKS) { j.now = now } }
+
+// NewJWKS returns a key source that fetches url with client (nil means a
+// client with a 10 s timeout).
+func NewJWKS(url string, client *http.Client, opts ...JWKSOption) *JWKS {
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	j := &JWKS{url: url, client: client, now: time.Now, minRefresh: 30 * time.Second, ttl: time.Hour}
+	for _, o := range opts {
+		o(j)
+	}
+	return j
+}
+
+// Fetches reports how many times the key set was fetched.
+func (j *JWKS) Fetches() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.fetches
+}
+
+// Key returns the key for kid, fetching the set when it is missing or
+// stale, and refreshing once when kid is unknown.
+func (j *JWKS) Key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	if j.keys == nil || now.Sub(j.fetchedAt) > j.ttl {
+		if err := j.fetchLocked(ctx, now); err != nil {
+			return nil, err
+		}
+	}
+	if k, ok := lookup(j.keys, kid); ok {
+		return k, nil
+	}
+	if now.Sub(j.lastAttempt) >= j.minRefresh {
+		if err := j.fetchLocked(ctx, now); err != nil {
+			return nil, err
+		}
+		if k, ok := lookup(j.keys, kid); ok {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, printableKid(kid))
+}
+
+func lookup(keys map[string]crypto.PublicKey, kid string) (crypto.PublicKey, bool) {
+	if kid == "" {
+		if len(keys) == 1 {
+			for _, k := range keys {
+				return k, true
+			}
+		}
+		return nil, false
+	}
+	k, ok := keys[kid]
+	return k, ok
+}
+
+func (j *JWKS) fetchLocked(ctx context.Context, now time.Time) error {
+	j.lastAttempt = now
+	j.fetches++
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	if err != nil {
+		return fmt.Errorf("vic: jwks: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := j.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("vic: jwks fetch failed: %w", errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return fmt.Errorf("vic: jwks fetch: HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return fmt.Errorf("vic: jwks read: %w", err)
+	}
+	if len(body) > maxJWKSBytes {
+		return errors.New("vic: jwks too large")
+	}
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return err
+	}
+	j.keys, j.fetchedAt = keys, now
+	return nil
+}
+
+// parseJWKS keeps the public signature keys of a JSON Web Key Set.
+func parseJWKS(body []byte) (map[string]crypto.PublicKey, error) {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("vic: jwks malformed: %w", err)
+	}
+	if len(set.Keys) > maxJWKSKeys {
+		return nil, fmt.Errorf("vic: jwks has %d keys, more than %d", len(set.Keys), maxJWKSKeys)
+	}
+	keys := make(map[string]crypto.PublicKey, len(set.Keys))
+	for _, k := range set.Keys {
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		switch pk := k.Key.(type) {
+		case *rsa.PublicKey:
+			if pk.N.BitLen() < 2048 {
+				continue
+			}
+			keys[k.KeyID] = pk
+		case *ecdsa.PublicKey:
+			keys[k.KeyID] = pk
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("vic: jwks has no usable signature key")
+	}
+	return keys, nil
+}
+
+// StaticKeys is a KeySource of fixed keys, e.g. from PEM configuration.
+type StaticKeys map[string]crypto.PublicKey
+
+// Key returns the key for kid (or the only key when kid is empty).
+func (s StaticKeys) Key(_ context.Context, kid string) (crypto.PublicKey, error) {
+	if k, ok := lookup(s, kid); ok {
+		return k, nil
+	}
+	if len(s) == 1 {
+		// A single configured key verifies whatever kid the token names;
+		// the signature check still decides.
+		for _, k := range s {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, printableKid(kid))
+}
+
+// ParseKeysPEM reads public keys and certificates (RSA or ECDSA) from PEM.
+// Keys get the ids "pem-0", "pem-1", ...; a single key also verifies
+// tokens whatever their kid.
+func ParseKeysPEM(data []byte) (StaticKeys, error) {
+	keys := StaticKeys{}
+	for i := 0; ; {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		var pub any
+		switch block.Type {
+		case "CERTIFICATE":
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("vic: signedPayload key %d: %w", i, err)
+			}
+			pub = cert.PublicKey
+		case "PUBLIC KEY":
+			k, err := x509.ParsePKIXPublicKey(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("vic: signedPayload key %d: %w", i, err)
+			}
+			pub = k
+		case "RSA PUBLIC KEY":
+			k, err := x509.ParsePKCS1PublicKey(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("vic: signedPayload key %d: %w", i, err)
+			}
+			pub = k
+		default:
+			continue
+		}
+		switch pub.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			return nil, fmt.Errorf("vic: signedPayload key %d: unsupported key type %T", i, pub)
+		}
+		keys[fmt.Sprintf("pem-%d", i)] = pub
+		i++
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("vic: no public key or certificate in PEM")
+	}
+	return keys, nil
+}
+
+// printableKid bounds an attacker-chosen kid before it goes into an error.
+func printableKid(kid string) string {
+	if len(kid) > 64 {
+		kid = kid[:64]
+	}
+	return kid
+}
+
+// multiSource tries each source in order.
+type multiSource []KeySource
+
+// Key returns the first key found.
+func (m multiSource) Key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	var last error
+	for _, s := range m {
+		k, err := s.Key(ctx, kid)
+		if err == nil {
+			return k, nil
+		}
+		last = err
+	}
+	return nil, last
+}

@@ -1,0 +1,280 @@
+package vic
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vicgo/visa"
+)
+
+// ErrPayloadInvalid is matched by every signedPayload verification
+// failure: bad signature, algorithm not allowed, expired, malformed.
+var ErrPayloadInvalid = errors.New("vic: signedPayload invalid")
+
+// DefaultAlgorithms are the JWS algorithms a Verifier accepts unless told
+// otherwise. "none" and HMAC algorithms are never accepted: an HMAC keyed
+// with a public key is the classic algorithm-confusion forgery.
+var DefaultAlgorithms = []string{"RS256", "PS256", "ES256"}
+
+// maxPayloadBytes bounds a signedPayload before it is parsed.
+const maxPayloadBytes = 64 << 10
+
+// Verifier checks the signature and lifetime of a credentials
+// signedPayload (visa-wire.md §8) and decodes it into Credentials.
+type Verifier struct {
+	keys   KeySource
+	algs   []string
+	leeway time.Duration
+	now    func() time.Time
+}
+
+// VerifierOption configures a Verifier.
+type VerifierOption func(*Verifier) error
+
+// WithAlgorithms sets the JWS algorithm allow-list; only RS256, RS384,
+// RS512, PS256, PS384, PS512, ES256, ES384 and ES512 may be named.
+func WithAlgorithms(algs ...string) VerifierOption {
+	return func(v *Verifier) error {
+		if len(algs) == 0 {
+			return visa.NewInputError("Algorithms", "is empty")
+		}
+		for _, a := range algs {
+			switch a {
+			case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512":
+			default:
+				return visa.NewInputError("Algorithms", fmt.Sprintf("%q is not an asymmetric JWS algorithm", a))
+			}
+		}
+		v.algs = append([]string(nil), algs...)
+		return nil
+	}
+}
+
+// WithLeeway sets the clock leeway for exp and iat (default 60 s).
+func WithLeeway(d time.Duration) VerifierOption {
+	return func(v *Verifier) error {
+		if d < 0 || d > 10*time.Minute {
+			return visa.NewInputError("Leeway", "must be between 0 and 10 minutes")
+		}
+		v.leeway = d
+		return nil
+	}
+}
+
+// WithVerifierClock sets the clock (for tests).
+func WithVerifierClock(now func() time.Time) VerifierOption {
+	return func(v *Verifier) error { v.now = now; return nil }
+}
+
+// NewVerifier returns a Verifier that takes its keys from keys.
+func NewVerifier(keys KeySource, opts ...VerifierOption) (*Verifier, error) {
+	if keys == nil {
+		return nil, visa.NewInputError("KeySource", "is required")
+	}
+	v := &Verifier{keys: keys, algs: DefaultAlgorithms, leeway: time.Minute, now: time.Now}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// payloadClaims is the claim set of visa-wire.md §8.1.
+type payloadClaims struct {
+	jwt.RegisteredClaims
+	InstructionID     string             `json:"instructionId"`
+	ClientReferenceID string             `json:"clientReferenceId"`
+	DynamicData       []dynamicDataClaim `json:"dynamicData"`
+}
+
+type tokenClaim struct {
+	PaymentToken         string `json:"paymentToken"`
+	TokenExpirationMonth string `json:"tokenExpirationMonth"`
+	TokenExpirationYear  string `json:"tokenExpirationYear"`
+}
+
+type dynamicDataClaim struct {
+	DynamicDataID          string          `json:"dynamicDataId"`
+	DynamicDataValue       string          `json:"dynamicDataValue"`
+	DynamicDataExpiration  json.Number     `json:"dynamicDataExpiration"`
+	TransactionReferenceID string          `json:"transactionReferenceId"`
+	PaymentToken           string          `json:"paymentToken"`
+	TokenExpirationMonth   string          `json:"tokenExpirationMonth"`
+	TokenExpirationYear    string          `json:"tokenExpirationYear"`
+	Token                  *tokenClaim     `json:"token"`
+	Extra                  json.RawMessage `json:"-"`
+}
+
+// Verify checks signedPayload's signature against the key source, its
+// algorithm against the allow-list and its exp/iat with the leeway, then
+// decodes it. Every failure matches ErrPayloadInvalid (and ErrUnknownKey
+// when no key matches); no error contains the payload.
+func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentials, error) {
+	if len(signedPayload) > maxPayloadBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrPayloadInvalid, maxPayloadBytes)
+	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods(v.algs),
+		jwt.WithLeeway(v.leeway),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(v.now),
+		jwt.WithJSONNumber(),
+	)
+	var claims payloadClaims
+	_, err := parser.ParseWithClaims(signedPayload, &claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		key, err := v.keys.Key(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		// The key type must fit the algorithm family, so an RSA key can
+		// never be used under an EC name and vice versa.
+		switch t.Method.(type) {
+		case *jwt.SigningMethodRSA, *jwt.SigningMethodRSAPSS:
+			if _, ok := key.(*rsa.PublicKey); !ok {
+				return nil, errors.New("key is not RSA")
+			}
+		case *jwt.SigningMethodECDSA:
+			if _, ok := key.(*ecdsa.PublicKey); !ok {
+				return nil, errors.New("key is not ECDSA")
+			}
+		default:
+			return nil, errors.New("algorithm not allowed")
+		}
+		return key, nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return nil, fmt.Errorf("%w: %w", ErrPayloadInvalid, ErrUnknownKey)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
+	}
+	c, err := claims.credentials(true)
+	if err != nil {
+		return nil, err
+	}
+	// dynamicDataExpiration is checked like exp, with the same leeway.
+	now := v.now()
+	for _, d := range c.DynamicData {
+		if !d.Expiration.IsZero() && now.After(d.Expiration.Add(v.leeway)) {
+			return nil, fmt.Errorf("%w: dynamic data expired", ErrPayloadInvalid)
+		}
+	}
+	return c, nil
+}
+
+// jwtReason turns a golang-jwt error into a short reason without token
+// material.
+func jwtReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "signature invalid or algorithm not allowed"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "expired"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "issued in the future"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "required claim missing"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "unverifiable"
+	}
+	return "invalid"
+}
+
+// DecodeCredentialsUnverified decodes a signedPayload WITHOUT checking its
+// signature or lifetime, for callers that have no verification key (as
+// Visa's Python reference agent does). The result has Verified false.
+// Anyone can forge such a payload; prefer Client.RetrieveCredentials with a
+// key source.
+func DecodeCredentialsUnverified(signedPayload string) (*Credentials, error) {
+	if len(signedPayload) > maxPayloadBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrPayloadInvalid, maxPayloadBytes)
+	}
+	var claims payloadClaims
+	if _, _, err := jwt.NewParser(jwt.WithJSONNumber()).ParseUnverified(signedPayload, &claims); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
+	}
+	return claims.credentials(false)
+}
+
+// credentials converts verified (or explicitly unverified) claims.
+func (p *payloadClaims) credentials(verified bool) (*Credentials, error) {
+	if len(p.DynamicData) == 0 {
+		return nil, fmt.Errorf("%w: no dynamicData", ErrPayloadInvalid)
+	}
+	c := &Credentials{
+		Verified:          verified,
+		InstructionID:     p.InstructionID,
+		ClientReferenceID: p.ClientReferenceID,
+	}
+	if p.ExpiresAt != nil {
+		c.ExpiresAt = p.ExpiresAt.Time
+	}
+	for i, d := range p.DynamicData {
+		cred, err := d.credential()
+		if err != nil {
+			return nil, fmt.Errorf("%w: dynamicData[%d]: %s", ErrPayloadInvalid, i, err)
+		}
+		c.DynamicData = append(c.DynamicData, cred)
+	}
+	return c, nil
+}
+
+func (d dynamicDataClaim) credential() (Credential, error) {
+	tok, month, year := d.PaymentToken, d.TokenExpirationMonth, d.TokenExpirationYear
+	if d.Token != nil { // the nested form (S2) fills what the flat form lacks
+		if tok == "" {
+			tok = d.Token.PaymentToken
+		}
+		if month == "" {
+			month = d.Token.TokenExpirationMonth
+		}
+		if year == "" {
+			year = d.Token.TokenExpirationYear
+		}
+	}
+	pan, err := visa.ParsePAN(tok)
+	if err != nil {
+		return Credential{}, errors.New("paymentToken is not a valid token number")
+	}
+	if d.DynamicDataValue == "" {
+		return Credential{}, errors.New("dynamicDataValue is missing")
+	}
+	m, err := strconv.Atoi(month)
+	if err != nil || m < 1 || m > 12 {
+		return Credential{}, errors.New("tokenExpirationMonth is invalid")
+	}
+	y, err := strconv.Atoi(year)
+	if err != nil || y < 2000 || y > 2200 {
+		return Credential{}, errors.New("tokenExpirationYear is invalid")
+	}
+	cred := Credential{
+		PaymentToken:           pan,
+		DynamicDataValue:       visa.NewSecret(d.DynamicDataValue),
+		TokenExpirationMonth:   fmt.Sprintf("%02d", m),
+		TokenExpirationYear:    strconv.Itoa(y),
+		DynamicDataID:          d.DynamicDataID,
+		TransactionReferenceID: d.TransactionReferenceID,
+	}
+	if s := strings.TrimSpace(d.DynamicDataExpiration.String()); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return Credential{}, errors.New("dynamicDataExpiration is invalid")
+		}
+		cred.Expiration = time.Unix(n, 0).UTC()
+	}
+	return cred, nil
+}
