@@ -1,0 +1,222 @@
+package vts
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/transport"
+	"github.com/vicgo/visa/jwe"
+)
+
+// Default lifecycle paths of suspend and resume. Visa's public sources
+// never call them; these follow the shape of delete (visa-wire.md §5.7)
+// and can be replaced with WithLifecyclePaths.
+const (
+	DefaultSuspendPath = "/vts/provisionedTokens/{}/suspend"
+	DefaultResumePath  = "/vts/provisionedTokens/{}/resume"
+)
+
+// DefaultLocale is the locale sent when a request leaves Locale empty.
+const DefaultLocale = "en_US"
+
+// Client is a Visa Token Service client. Build it once with New from a
+// visa.Config; it is safe for concurrent use.
+type Client struct {
+	t             *transport.Client
+	cipher        *jwe.FieldCipher
+	hashSecret    visa.Secret
+	clientAppID   string
+	walletAccount string
+	now           func() time.Time
+	suspendPath   string
+	resumePath    string
+}
+
+// Option configures a Client. An Option validates its argument and may
+// make New fail.
+type Option func(*options) error
+
+type options struct {
+	now         func() time.Time
+	suspendPath string
+	resumePath  string
+}
+
+// WithClock sets the clock used for the "date" of step-up calls, for
+// reading a relative codeExpiration, and for X-Pay-Token timestamps
+// (default time.Now). Tests pass the sandbox's clock.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return visa.NewInputError("vts.WithClock", "clock is nil")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithLifecyclePaths replaces the path templates of SuspendToken and
+// ResumeToken, which visa-wire.md §5.7 infers. Each must start with "/"
+// and hold exactly one "{}", where the vProvisionedTokenID goes.
+func WithLifecyclePaths(suspend, resume string) Option {
+	return func(o *options) error {
+		for _, p := range []struct{ name, v string }{{"suspend", suspend}, {"resume", resume}} {
+			if !strings.HasPrefix(p.v, "/") || strings.Count(p.v, "{}") != 1 || strings.ContainsAny(p.v, "?# ") {
+				return visa.NewInputError("vts.WithLifecyclePaths: "+p.name, `must start with "/" and hold exactly one "{}"`)
+			}
+		}
+		o.suspendPath, o.resumePath = suspend, resume
+		return nil
+	}
+}
+
+// New builds a VTS client from cfg. It needs cfg.VTS complete: APIKey
+// and SharedSecret (signing), ClientAppID and ClientWalletAccountID (in
+// the bodies), EncAPIKey and EncSharedSecret (field encryption) and
+// HashSecret (email hash). A missing one is a *visa.InputError naming it.
+func New(cfg visa.Config, opts ...Option) (*Client, error) {
+	o := options{now: time.Now, suspendPath: DefaultSuspendPath, resumePath: DefaultResumePath}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkCredentials(cfg.VTS); err != nil {
+		return nil, err
+	}
+	t, err := transport.New(cfg, visa.ProductVTS, transport.WithClock(o.now))
+	if err != nil {
+		return nil, err
+	}
+	cipher, err := jwe.NewFieldCipher(cfg.VTS.EncAPIKey.Reveal(), cfg.VTS.EncSharedSecret.Reveal())
+	if err != nil {
+		return nil, visa.NewInputError("Config.VTS.EncAPIKey", "field encryption key is unusable")
+	}
+	return &Client{
+		t: t, cipher: cipher, hashSecret: cfg.VTS.HashSecret,
+		clientAppID: cfg.VTS.ClientAppID, walletAccount: cfg.VTS.ClientWalletAccountID,
+		now: o.now, suspendPath: o.suspendPath, resumePath: o.resumePath,
+	}, nil
+}
+
+// checkCredentials names the first missing VTS credential.
+func checkCredentials(v visa.VTSCredentials) error {
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{
+		{"APIKey", v.APIKey.IsZero()}, {"SharedSecret", v.SharedSecret.IsZero()},
+		{"ClientAppID", v.ClientAppID == ""}, {"ClientWalletAccountID", v.ClientWalletAccountID == ""},
+		{"EncAPIKey", v.EncAPIKey.IsZero()}, {"EncSharedSecret", v.EncSharedSecret.IsZero()},
+		{"HashSecret", v.HashSecret.IsZero()},
+	} {
+		if f.missing {
+			return visa.NewInputError("Config.VTS."+f.name, "is required")
+		}
+	}
+	return nil
+}
+
+// String describes the client without any credential.
+func (c *Client) String() string { return "vts.Client{clientAppID: " + c.clientAppID + "}" }
+
+// CallOption varies one call.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	header http.Header
+	refID  string
+}
+
+// WithHeader adds a request header to one call. It cannot replace the
+// headers the transport owns (x-pay-token, x-request-id, Content-Type,
+// Accept).
+func WithHeader(key, value string) CallOption {
+	return func(o *callOptions) {
+		if o.header == nil {
+			o.header = make(http.Header)
+		}
+		o.header.Add(textproto.CanonicalMIMEHeaderKey(key), value)
+	}
+}
+
+// WithClientReferenceID supplies the flow's client reference id to a call
+// whose request leaves ClientReferenceID empty (AttestationOptions,
+// DeviceBinding, SelectStepUpMethod, ValidateOTP). A flow can build the
+// option once and pass it to every call of that flow. A request that sets
+// a different ClientReferenceID is refused.
+func WithClientReferenceID(id string) CallOption {
+	return func(o *callOptions) { o.refID = id }
+}
+
+func collect(opts []CallOption) callOptions {
+	var o callOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// do sends r with the call options applied and decodes the reply into out.
+func (c *Client) do(ctx context.Context, r *transport.Request, out any, co callOptions) (*transport.Response, error) {
+	r.Header = co.header
+	return c.t.Do(ctx, r, out)
+}
+
+// clientReferenceIDLen is the length of an id made by NewClientReferenceID.
+const clientReferenceIDLen = 35
+
+const refAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewClientReferenceID returns a fresh client reference id: "CR-"
+// followed by 32 random characters of [A-Za-z0-9] (visa-wire.md §1). One
+// id serves a whole flow: the attestation options and device binding of
+// onboarding, then its step-up method and OTP validation (seed step 7).
+func NewClientReferenceID() string {
+	var b [clientReferenceIDLen]byte
+	copy(b[:], "CR-")
+	var r [32]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+)
+	for i, v := range r {
+		// 248 = 4*62: bytes from 248 up are redrawn, so every character
+		// is equally likely.
+		for v >= 248 {
+			var x [1]byte
+			_, _ = rand.Read(x[:])
+			v = x[0]
+		}
+		b[3+i] = refAlphabet[int(v)%len(refAlphabet)]
+	}
+	return string(b[:])
+}
+
+// resolveRefID picks the request's reference id or the call option's and
+// checks its shape (≤ 36 characters of [A-Za-z0-9-]).
+func resolveRefID(field, fromOpt string) (string, error) {
+	id := field
+	switch {
+	case id == "":
+		id = fromOpt
+	case fromOpt != "" && fromOpt != id:
+		return "", visa.NewInputError("ClientReferenceID", "differs from the WithClientReferenceID option")
+	}
+	if id == "" {
+		return "", visa.NewInputError("ClientReferenceID", "is required (see NewClientReferenceID)")
+	}
+	if len(id) > 36 || strings.IndexFunc(id, func(r rune) bool {
+		return !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+	}) >= 0 {
+		return "", visa.NewInputError("ClientReferenceID", "must be at most 36 characters of [A-Za-z0-9-]")
+	}
+	return id, nil
+}
