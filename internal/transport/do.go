@@ -532,7 +532,7 @@ func (cl *call) requestError(err error, res *Response) *RequestError {
 }
 
 func (cl *call) redactedURL() string {
-	return cl.c.base + cl.path + "?" + RedactURL("?"+cl.query)[1:]
+	return cl.c.base + cl.path + "?" + RedactURL("?" + cl.query)[1:]
 }
 
 // logAttempt writes the per-attempt debug record: never a body, never a
