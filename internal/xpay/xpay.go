@@ -31,7 +31,7 @@ const DefaultSkew = 300 * time.Second
 const (
 	prefix      = "xv2:"
 	macHex      = 2 * sha256.Size
-	maxTSDigits = 18 // fits int64 without overflow checks
+	maxTSDigits = 19 // the digits of math.MaxInt64; ParseInt catches overflow
 )
 
 // ResourcePath returns the resource path that is signed for a URL path:
