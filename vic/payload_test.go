@@ -1,0 +1,335 @@
+package vic
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	keyOnce sync.Once
+	rsaKeys [2]*rsa.PrivateKey
+	ecKey   *ecdsa.PrivateKey
+)
+
+func testKeys(t testing.TB) ([2]*rsa.PrivateKey, *ecdsa.PrivateKey) {
+	t.Helper()
+	keyOnce.Do(func() {
+		for i := range rsaKeys {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic(err)
+			}
+			rsaKeys[i] = k
+		}
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		ecKey = k
+	})
+	return rsaKeys, ecKey
+}
+
+var t0 = time.Unix(1767225700, 0).UTC()
+
+func claimsAt(now time.Time) jwt.MapClaims {
+	exp := now.Add(15 * time.Minute).Unix()
+	return jwt.MapClaims{
+		"iss": "vic-sandbox", "aud": "SBXCLIENT01", "iat": now.Unix(), "exp": exp, "jti": "j1",
+		"instructionId": "INS-0001", "clientReferenceId": "CR-1",
+		"dynamicData": []any{map[string]any{
+			"dynamicDataId": "DD-1", "dynamicDataValue": "417", "dynamicDataExpiration": exp,
+			"paymentToken": "4895370012348717", "tokenExpirationMonth": "12", "tokenExpirationYear": "2029",
+			"token":                  map[string]any{"paymentToken": "4895370012348717", "tokenExpirationMonth": "12", "tokenExpirationYear": "2029"},
+			"transactionReferenceId": "INS-0001",
+		}},
+	}
+}
+
+func sign(t testing.TB, method jwt.SigningMethod, kid string, key any, claims jwt.Claims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	require.NoError(t, err)
+	return s
+}
+
+func jwksServer(t *testing.T, keys func() []jose.JSONWebKey) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: keys()})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func pubJWK(kid string, k *rsa.PrivateKey) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "RS256", Use: "sig"}
+}
+
+func TestVerifySignedPayload(t *testing.T) {
+	t.Parallel()
+	rk, ek := testKeys(t)
+	srv, _ := jwksServer(t, func() []jose.JSONWebKey { return []jose.JSONWebKey{pubJWK("sbx-sig-1", rk[0])} })
+	now := func() time.Time { return t0 }
+	v, err := NewVerifier(NewJWKS(srv.URL, srv.Client(), WithJWKSClock(now)), WithVerifierClock(now))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	good := sign(t, jwt.SigningMethodRS256, "sbx-sig-1", rk[0], claimsAt(t0))
+	c, err := v.Verify(ctx, good)
+	require.NoError(t, err)
+	assert.True(t, c.Verified)
+	require.Len(t, c.DynamicData, 1)
+	d := c.DynamicData[0]
+	assert.Equal(t, "4895370012348717", d.PaymentToken.Reveal())
+	assert.Equal(t, "417", d.DynamicDataValue.Reveal())
+	assert.Equal(t, "12", d.TokenExpirationMonth)
+	assert.Equal(t, "2029", d.TokenExpirationYear)
+	assert.Equal(t, "DD-1", d.DynamicDataID)
+	assert.Equal(t, "INS-0001", c.InstructionID)
+	assert.NotContains(t, d.String(), "417")
+	assert.NotContains(t, d.String(), "489537001234")
+
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, &rk[0].PublicKey)})
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, claimsAt(t0))
+	noneTok, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	require.NoError(t, err)
+	ecTok := sign(t, jwt.SigningMethodES256, "sbx-sig-1", ek, claimsAt(t0))
+	tampered := good[:len(good)-4] + flip(good[len(good)-4:])
+	parts := strings.Split(good, ".")
+
+	cases := map[string]string{
+		"expired":                         sign(t, jwt.SigningMethodRS256, "sbx-sig-1", rk[0], claimsAt(t0.Add(-20*time.Minute))),
+		"issued in the future":            sign(t, jwt.SigningMethodRS256, "sbx-sig-1", rk[0], claimsAt(t0.Add(5*time.Minute))),
+		"wrong key":                       sign(t, jwt.SigningMethodRS256, "sbx-sig-1", rk[1], claimsAt(t0)),
+		"HS256 keyed with the public key": sign(t, jwt.SigningMethodHS256, "sbx-sig-1", pubPEM, claimsAt(t0)),
+		"alg none":                        noneTok,
+		"ES256 name over an RSA kid":      ecTok,
+		"tampered signature":              tampered,
+		"payload swapped":                 parts[0] + "." + strings.Split(sign(t, jwt.SigningMethodRS256, "x", rk[1], claimsAt(t0.Add(time.Second))), ".")[1] + "." + parts[2],
+		"garbage":                         "not.a.jwt",
+		"empty":                           "",
+		"oversize":                        strings.Repeat("a", maxPayloadBytes+1),
+	}
+	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := v.Verify(ctx, tok)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrPayloadInvalid)
+			assert.NotContains(t, err.Error(), "417")
+		})
+	}
+}
+
+func TestVerifyDynamicDataExpiration(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	now := t0
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return now }))
+	require.NoError(t, err)
+	cl := claimsAt(t0)
+	cl["exp"] = t0.Add(time.Hour).Unix()
+	cl["dynamicData"].([]any)[0].(map[string]any)["dynamicDataExpiration"] = t0.Add(-2 * time.Minute).Unix()
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, "k", rk[0], cl))
+	assert.ErrorIs(t, err, ErrPayloadInvalid)
+}
+
+func TestJWKSUnknownKidRefreshesOnceAndRotates(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	var mu sync.Mutex
+	published := []jose.JSONWebKey{pubJWK("k1", rk[0])}
+	srv, hits := jwksServer(t, func() []jose.JSONWebKey {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]jose.JSONWebKey(nil), published...)
+	})
+	clock := t0
+	now := func() time.Time { return clock }
+	jwks := NewJWKS(srv.URL, srv.Client(), WithJWKSClock(now), WithMinRefreshInterval(30*time.Second))
+	v, err := NewVerifier(jwks, WithVerifierClock(now))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, "k1", rk[0], claimsAt(t0)))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, hits.Load())
+
+	// Right after a fetch an unknown kid refetches nothing: the set is fresh.
+	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, "k2", rk[1], claimsAt(t0)))
+	assert.ErrorIs(t, err, ErrUnknownKey)
+	assert.EqualValues(t, 1, hits.Load())
+
+	// Later, an unknown kid triggers exactly one refresh; it is still unknown.
+	clock = clock.Add(31 * time.Second)
+	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, "k2", rk[1], claimsAt(clock)))
+	assert.ErrorIs(t, err, ErrUnknownKey)
+	assert.EqualValues(t, 2, hits.Load())
+	// A flood of unknown kids within the refresh interval fetches nothing more.
+	for range 10 {
+		_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, "forged", rk[1], claimsAt(clock)))
+		assert.ErrorIs(t, err, ErrUnknownKey)
+	}
+	assert.EqualValues(t, 2, hits.Load())
+
+	// Visa rotates: k2 is published; after the interval the new kid is
+	// picked up by one refresh, and k1 tokens keep verifying while listed.
+	mu.Lock()
+	published = append(published, pubJWK("k2", rk[1]))
+	mu.Unlock()
+	clock = clock.Add(31 * time.Second)
+	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, "k2", rk[1], claimsAt(clock)))
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, hits.Load())
+	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, "k1", rk[0], claimsAt(clock)))
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, hits.Load())
+}
+
+func TestJWKSBadResponses(t *testing.T) {
+	t.Parallel()
+	for name, h := range map[string]http.HandlerFunc{
+		"500":     func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) },
+		"garbage": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("{")) },
+		"no keys": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"keys":[]}`)) },
+		"too big": func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(strings.Repeat(" ", maxJWKSBytes+1)))
+		},
+		"weak rsa": weakRSA,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			_, err := NewJWKS(srv.URL, srv.Client()).Key(context.Background(), "k")
+			require.Error(t, err)
+		})
+	}
+}
+
+func weakRSA(w http.ResponseWriter, _ *http.Request) {
+	k, _ := rsa.GenerateKey(rand.Reader, 1024)
+	_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "k", Use: "sig"}}})
+}
+
+func TestStaticKeysFromPEM(t *testing.T) {
+	t.Parallel()
+	rk, ek := testKeys(t)
+	data := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, &rk[0].PublicKey)})
+	keys, err := ParseKeysPEM(data)
+	require.NoError(t, err)
+	v, err := NewVerifier(keys, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, "whatever", rk[0], claimsAt(t0)))
+	require.NoError(t, err)
+
+	both := append(data, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, &ek.PublicKey)})...)
+	keys, err = ParseKeysPEM(both)
+	require.NoError(t, err)
+	assert.Len(t, keys, 2)
+
+	_, err = ParseKeysPEM([]byte("no pem here"))
+	assert.Error(t, err)
+}
+
+func TestVerifierOptions(t *testing.T) {
+	t.Parallel()
+	_, err := NewVerifier(nil)
+	assert.Error(t, err)
+	_, err = NewVerifier(StaticKeys{}, WithAlgorithms("HS256"))
+	assert.Error(t, err)
+	_, err = NewVerifier(StaticKeys{}, WithAlgorithms("none"))
+	assert.Error(t, err)
+	_, err = NewVerifier(StaticKeys{}, WithAlgorithms())
+	assert.Error(t, err)
+	_, err = NewVerifier(StaticKeys{}, WithLeeway(-time.Second))
+	assert.Error(t, err)
+
+	// An allow-list of PS256 only refuses an RS256 token.
+	rk, _ := testKeys(t)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithAlgorithms("PS256"), WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, "k", rk[0], claimsAt(t0)))
+	assert.ErrorIs(t, err, ErrPayloadInvalid)
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodPS256, "k", rk[0], claimsAt(t0)))
+	assert.NoError(t, err)
+}
+
+func TestDecodeUnverified(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	c, err := DecodeCredentialsUnverified(sign(t, jwt.SigningMethodRS256, "k", rk[1], claimsAt(t0)))
+	require.NoError(t, err)
+	assert.False(t, c.Verified)
+	assert.Equal(t, "4895370012348717", c.DynamicData[0].PaymentToken.Reveal())
+
+	// The nested token form alone is read too.
+	cl := claimsAt(t0)
+	dd := cl["dynamicData"].([]any)[0].(map[string]any)
+	delete(dd, "paymentToken")
+	delete(dd, "tokenExpirationMonth")
+	delete(dd, "tokenExpirationYear")
+	c, err = DecodeCredentialsUnverified(sign(t, jwt.SigningMethodRS256, "k", rk[1], cl))
+	require.NoError(t, err)
+	assert.Equal(t, "12", c.DynamicData[0].TokenExpirationMonth)
+
+	for name, mut := range map[string]func(map[string]any){
+		"no token":       func(m map[string]any) { delete(m, "paymentToken"); delete(m, "token") },
+		"not luhn":       func(m map[string]any) { m["paymentToken"] = "4895370012348718" },
+		"no value":       func(m map[string]any) { delete(m, "dynamicDataValue") },
+		"bad month":      func(m map[string]any) { m["tokenExpirationMonth"] = "13" },
+		"bad year":       func(m map[string]any) { m["tokenExpirationYear"] = "29" },
+		"bad expiration": func(m map[string]any) { m["dynamicDataExpiration"] = "soon" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl := claimsAt(t0)
+			mut(cl["dynamicData"].([]any)[0].(map[string]any))
+			_, err := DecodeCredentialsUnverified(sign(t, jwt.SigningMethodRS256, "k", rk[1], cl))
+			assert.ErrorIs(t, err, ErrPayloadInvalid)
+		})
+	}
+	cl = claimsAt(t0)
+	cl["dynamicData"] = []any{}
+	_, err = DecodeCredentialsUnverified(sign(t, jwt.SigningMethodRS256, "k", rk[1], cl))
+	assert.ErrorIs(t, err, ErrPayloadInvalid)
+}
+
+func mustPKIX(t testing.TB, pub any) []byte {
+	t.Helper()
+	b, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(t, err)
+	return b
+}
+
+func flip(s string) string {
+	b := []byte(s)
+	if b[0] == 'A' {
+		b[0] = 'B'
+	} else {
+		b[0] = 'A'
+	}
+	return string(b)
+}
