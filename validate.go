@@ -62,6 +62,10 @@ func (c Config) ValidateFor(products ...Product) error {
 	var v validator
 	c.checkForm(&v)
 	vicURL, vtsURL, authURL := c.BaseURLs()
+	if v.has("Environment") {
+		// An unknown environment has no default URLs; say it once.
+		vicURL, vtsURL, authURL = "?", "?", "?"
+	}
 	seen := map[Product]bool{}
 	for _, p := range products {
 		if seen[p] {
