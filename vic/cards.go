@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vicgo/visa"
@@ -147,7 +148,8 @@ func (cs Consumer) validate() error {
 func assurance(a fido.Assurance, c fido.Ceremony, dfp string, at time.Time) ([]json.RawMessage, error) {
 	d, err := fido.NewAssuranceData(a, c, dfp, at)
 	if err != nil {
-		return nil, err
+		// fido's reasons name the field, never the blob.
+		return nil, &visa.InputError{Field: "Assurance", Reason: strings.TrimPrefix(err.Error(), "fido: ")}
 	}
 	raw, err := d.WireJSON()
 	if err != nil {
