@@ -1,7 +1,10 @@
 package xpay
 
 import (
+	"bytes"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,6 +35,25 @@ func FuzzVerify(f *testing.F) {
 			if err := Verify(tok, secret, path, query, body, time.Unix(now, 0), DefaultSkew); err != nil {
 				t.Fatalf("own token does not verify: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzSignMatchesHMAC holds the hand-written HMAC to crypto/hmac, for keys
+// shorter than, equal to and longer than the SHA-256 block.
+func FuzzSignMatchesHMAC(f *testing.F) {
+	f.Add("sbx-vic-shared-secret", int64(1767225600), "v1/x", "apikey=K", []byte(`{"a":1}`))
+	f.Add("", int64(0), "", "", []byte(nil))
+	f.Add(strings.Repeat("k", 64), int64(1), "p", "q", []byte("b"))
+	f.Add(strings.Repeat("k", 65), int64(1), "p", "q", []byte("b"))
+	f.Add(strings.Repeat("k", 200), int64(1), strings.Repeat("p", 3000), "q", bytes.Repeat([]byte("b"), 70000))
+	f.Fuzz(func(t *testing.T, secret string, ts int64, path, query string, body []byte) {
+		if ts < 0 {
+			ts = -(ts + 1)
+		}
+		want := "xv2:" + strconv.FormatInt(ts, 10) + ":" + refMAC(secret, strconv.FormatInt(ts, 10)+path+query+string(body))
+		if got := Sign(secret, ts, path, query, body); got != want {
+			t.Fatalf("Sign = %s, want %s", got, want)
 		}
 	})
 }
