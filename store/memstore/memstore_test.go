@@ -15,12 +15,18 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, clock store.Clock) store.Store {
-		s, err := memstore.New(memstore.WithClock(clock))
-		require.NoError(t, err)
-		return s
-	})
+	storetest.Run(t, newStore)
 }
+
+func newStore(tb testing.TB, clock store.Clock) store.Store {
+	s, err := memstore.New(memstore.WithClock(clock))
+	require.NoError(tb, err)
+	return s
+}
+
+func BenchmarkTransactionInsert(b *testing.B) { storetest.BenchTransactionInsert(b, newStore) }
+
+func BenchmarkTransactionCAS(b *testing.B) { storetest.BenchTransactionCAS(b, newStore) }
 
 func TestWithClockNil(t *testing.T) {
 	t.Parallel()

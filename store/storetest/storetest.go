@@ -14,10 +14,10 @@ import (
 )
 
 // NewStore returns a fresh, empty Store that takes its time stamps from
-// clock. Run calls it once per subtest, possibly from parallel subtests, and
-// closes the Store when the subtest ends; the factory registers any other
-// clean-up (a temporary database, say) with t.Cleanup.
-type NewStore func(t *testing.T, clock store.Clock) store.Store
+// clock. Run and Benchmark call it once per subtest or benchmark, possibly
+// from parallel subtests, and close the Store when it ends; the factory
+// registers any other clean-up (a temporary database, say) with tb.Cleanup.
+type NewStore func(tb testing.TB, clock store.Clock) store.Store
 
 // Run checks that the Store newStore builds meets the store.Store contract.
 // Each check is a parallel subtest with its own Store:

@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// cursor is the position after the last row yielded: keyset pagination on
+// (created_at, key), the listing order.
+type cursor struct {
+	createdAt time.Time
+	key       string
+}
+
+// where appends the "after the cursor" condition to a query that already has
+// a WHERE clause; a nil cursor (the first page) adds nothing.
+func (c *cursor) where(s *Store, q string, args []any, keyCol string) (string, []any) {
+	if c == nil {
+		return q, args
+	}
+	args = append(args, s.timeArg(c.createdAt), c.key)
+	t, k := fmt.Sprintf("$%d", len(args)-1), fmt.Sprintf("$%d", len(args))
+	return q + fmt.Sprintf(" AND (created_at > %s OR (created_at = %s AND %s > %s))", t, t, keyCol, k), args
+}
+
+type pageQuery[T any] struct {
+	check func() error                                    // argument validation
+	total int                                             // overall cap; 0 = none
+	query func(after *cursor, limit int) (string, []any) // one page's SQL
+	scan  func(*sql.Rows) (T, cursor, error)
+}
+
+// pages yields a listing page by page. Each page is read and its rows closed
+// before any of it is yielded, so the consumer may break at any point, or
+// call the Store from inside the loop, without holding a connection.
+func pages[T any](ctx context.Context, s *Store, op string, pq pageQuery[T]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		if err := pq.check(); err != nil {
+			yield(zero, err)
+			return
+		}
+		var after *cursor
+		sent := 0
+		for {
+			if err := s.begin(ctx, op); err != nil {
+				yield(zero, err)
+				return
+			}
+			limit := s.pageSize
+			if pq.total > 0 && pq.total-sent < limit {
+				limit = pq.total - sent
+			}
+			items, last, err := readPage(ctx, s, pq, after, limit)
+			if err != nil {
+				yield(zero, wrap(op, err))
+				return
+			}
+			for _, it := range items {
+				if err := ctx.Err(); err != nil {
+					yield(zero, wrap(op, err))
+					return
+				}
+				if !yield(it, nil) {
+					return
+				}
+				sent++
+			}
+			if len(items) < limit || (pq.total > 0 && sent >= pq.total) {
+				return
+			}
+			after = &last
+		}
+	}
+}
+
+func readPage[T any](ctx context.Context, s *Store, pq pageQuery[T], after *cursor, limit int) ([]T, cursor, error) {
+	q, args := pq.query(after, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, cursor{}, err
+	}
+	defer rows.Close()
+	var (
+		out  []T
+		last cursor
+	)
+	for rows.Next() {
+		it, c, err := pq.scan(rows)
+		if err != nil {
+			return nil, cursor{}, err
+		}
+		out, last = append(out, it), c
+	}
+	return out, last, rows.Err()
+}

@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/vicgo/visa/store"
+)
+
+const txCols = `id, user_id, token_id, instruction_id, client_reference_id, transaction_reference_id,
+	mandate_id, amount, currency, merchant_name, merchant_url, status, response_code,
+	authorization_code, dynamic_data_id, failure_reason, created_at, updated_at, completed_at, confirmed_at`
+
+func scanTx(row interface{ Scan(...any) error }) (store.Transaction, error) {
+	var t store.Transaction
+	err := row.Scan(&t.ID, &t.UserID, &t.TokenID, &t.InstructionID, &t.ClientReferenceID,
+		&t.TransactionReferenceID, &t.MandateID, &t.Amount, &t.Currency, &t.MerchantName,
+		&t.MerchantURL, &t.Status, &t.ResponseCode, &t.AuthorizationCode, &t.DynamicDataID,
+		&t.FailureReason, dbTime{&t.CreatedAt}, dbTime{&t.UpdatedAt}, dbTime{&t.CompletedAt},
+		dbTime{&t.ConfirmedAt})
+	return t, err
+}
+
+// CreateTransaction implements store.Store: one INSERT ... ON CONFLICT DO
+// NOTHING, so of racing creators exactly one inserts.
+func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	const op = "create transaction"
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	now := s.stamp()
+	var completed any
+	if t.Status.Final() {
+		completed = s.timeArg(now)
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO transactions (`+txCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL)
+		ON CONFLICT (id) DO NOTHING`,
+		t.ID, t.UserID, t.TokenID, t.InstructionID, t.ClientReferenceID, t.TransactionReferenceID,
+		t.MandateID, t.Amount, t.Currency, t.MerchantName, t.MerchantURL, t.Status, t.ResponseCode,
+		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed)
+	if isForeignKey(err) {
+		return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
+	}
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(op, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlstore: create transaction %s: already exists: %w", t.ID, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetTransaction implements store.Store.
+func (s *Store) GetTransaction(ctx context.Context, id string) (store.Transaction, error) {
+	if err := store.CheckID("ID", id); err != nil {
+		return store.Transaction{}, err
+	}
+	const op = "get transaction"
+	if err := s.begin(ctx, op); err != nil {
+		return store.Transaction{}, err
+	}
+	t, err := scanTx(s.db.QueryRowContext(ctx, `SELECT `+txCols+` FROM transactions WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: %w", id, store.ErrNotFound)
+	}
+	return t, wrap(op, err)
+}
+
+// TransitionTransaction implements store.Store with one conditional UPDATE
+// (WHERE id = ? AND status = from [AND confirmed_at IS NULL]) ... RETURNING.
+// The database applies it atomically, so across connections and processes
+// exactly one of several racing callers matches the row.
+func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, error) {
+	if err := store.CheckTransition(id, from, to, upd); err != nil {
+		return store.Transaction{}, err
+	}
+	const op = "transition transaction"
+	if err := s.begin(ctx, op); err != nil {
+		return store.Transaction{}, err
+	}
+	now := s.timeArg(s.stamp())
+	set := []string{"status = $1", "updated_at = $2"}
+	args := []any{to, now}
+	add := func(col string, v any) {
+		args = append(args, v)
+		set = append(set, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	for _, f := range []struct {
+		col string
+		v   *string
+	}{
+		{"instruction_id", upd.InstructionID},
+		{"transaction_reference_id", upd.TransactionReferenceID},
+		{"mandate_id", upd.MandateID},
+		{"response_code", upd.ResponseCode},
+		{"authorization_code", upd.AuthorizationCode},
+		{"dynamic_data_id", upd.DynamicDataID},
+		{"failure_reason", upd.FailureReason},
+	} {
+		if f.v != nil {
+			add(f.col, *f.v)
+		}
+	}
+	if to.Final() && !from.Final() {
+		add("completed_at", now)
+	}
+	if upd.Confirmed {
+		add("confirmed_at", now)
+	}
+	args = append(args, id, from)
+	where := fmt.Sprintf("id = $%d AND status = $%d", len(args)-1, len(args))
+	if upd.Confirmed {
+		where += " AND confirmed_at IS NULL"
+	}
+	t, err := scanTx(s.db.QueryRowContext(ctx,
+		`UPDATE transactions SET `+strings.Join(set, ", ")+` WHERE `+where+` RETURNING `+txCols, args...))
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.Transaction{}, wrap(op, err)
+	}
+	// Nothing matched: say why.
+	var cur store.TxStatus
+	var confirmed bool
+	err = s.db.QueryRowContext(ctx, `SELECT status, confirmed_at IS NOT NULL FROM transactions WHERE id = $1`, id).
+		Scan(&cur, &confirmed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Transaction{}, wrap(op, err)
+	case cur == from && upd.Confirmed && confirmed:
+		return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: already confirmed: %w", id, store.ErrConflict)
+	}
+	return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: status is %s, not %s: %w", id, cur, from, store.ErrConflict)
+}
+
+// ListTransactions implements store.Store.
+func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq2[store.Transaction, error] {
+	f.Status = append([]store.TxStatus(nil), f.Status...) // the caller may reuse its slice
+	return pages(ctx, s, "list transactions", pageQuery[store.Transaction]{
+		check: f.Validate,
+		total: f.Limit,
+		query: func(after *cursor, limit int) (string, []any) {
+			var conds []string
+			var args []any
+			arg := func(v any) string {
+				args = append(args, v)
+				return fmt.Sprintf("$%d", len(args))
+			}
+			if f.UserID != "" {
+				conds = append(conds, "user_id = "+arg(f.UserID))
+			}
+			if f.TokenID != "" {
+				conds = append(conds, "token_id = "+arg(f.TokenID))
+			}
+			if len(f.Status) > 0 {
+				ph := make([]string, len(f.Status))
+				for i, st := range f.Status {
+					ph[i] = arg(st)
+				}
+				conds = append(conds, "status IN ("+strings.Join(ph, ", ")+")")
+			}
+			if f.NonFinalOnly {
+				var ph []string
+				for _, st := range store.TxStatuses {
+					if st.Final() {
+						ph = append(ph, arg(st))
+					}
+				}
+				conds = append(conds, "status NOT IN ("+strings.Join(ph, ", ")+")")
+			}
+			q := `SELECT ` + txCols + ` FROM transactions WHERE ` + strings.Join(append(conds, "1 = 1"), " AND ")
+			q, args = after.where(s, q, args, "id")
+			return q + ` ORDER BY created_at, id LIMIT ` + fmt.Sprint(limit), args
+		},
+		scan: func(r *sql.Rows) (store.Transaction, cursor, error) {
+			t, err := scanTx(r)
+			return t, cursor{t.CreatedAt, t.ID}, err
+		},
+	})
+}

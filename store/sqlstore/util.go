@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vicgo/visa/store"
+)
+
+var errClosed = store.ErrClosed
+
+func (s *Store) stamp() time.Time { return store.Stamp(s.now()) }
+
+// timeArg is how a time stamp travels to the database: microseconds since the
+// epoch for SQLite, a time.Time (TIMESTAMPTZ) for PostgreSQL; NULL when zero.
+func (s *Store) timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	if s.dialect == SQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// dbTime scans a time stamp column of either dialect.
+type dbTime struct{ t *time.Time }
+
+func (d dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMicro(x).UTC()
+	case time.Time:
+		*d.t = store.Stamp(x)
+	default:
+		return fmt.Errorf("sqlstore: time stamp column holds %T", v)
+	}
+	return nil
+}
+
+// begin checks closure and the context before any database work, so a call
+// with a done context fails the same way on every dialect.
+func (s *Store) begin(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlstore: %s: %w", op, errClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// isForeignKey reports a foreign-key violation from either driver.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	return false
+}
+
+// wrap adds the operation to a database error. A database error never holds
+// record values here: every statement passes them as parameters.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
