@@ -314,4 +314,3 @@ func checkDeviceBinding(req DeviceBindingRequest, optRef string) (string, error)
 	}
 	return ref, nil
 }
-

@@ -101,6 +101,9 @@ func (c *Client) provisionTokenBody(req ProvisionTokenRequest) (*wireProvisionTo
 	if err := checkRiskData("RiskData", req.RiskData); err != nil {
 		return nil, err
 	}
+	if err := checkPresentation(req.PresentationType); err != nil {
+		return nil, err
+	}
 	enc, err := c.encrypt("vts.ProvisionToken", "encRiskDataInfo", riskPairs(req.ExpirationDate, req.RiskData))
 	if err != nil {
 		return nil, err
@@ -155,6 +158,9 @@ func (c *Client) provisionWithPANBody(req ProvisionTokenWithPANRequest) (*wirePr
 	if err := checkEmail("Email", req.Email); err != nil {
 		return nil, err
 	}
+	if err := checkPresentation(req.PresentationType); err != nil {
+		return nil, err
+	}
 	enc, err := c.encryptCard("vts.ProvisionTokenWithPAN", req.Card)
 	if err != nil {
 		return nil, err
@@ -176,6 +182,16 @@ func presentation(p []string) []string {
 		return []string{PresentationAIAgent}
 	}
 	return p
+}
+
+// checkPresentation refuses an empty presentation type.
+func checkPresentation(p []string) error {
+	for _, v := range p {
+		if v == "" {
+			return visa.NewInputError("PresentationType", "must not hold an empty value")
+		}
+	}
+	return nil
 }
 
 // checkRiskData refuses pairs without a name.
