@@ -1,0 +1,4 @@
+package sandbox
+
+// defaultAuthority builds the Auth iFrame half (auth*.go).
+func defaultAuthority(d authDeps) authority { return newAuthority(d) }

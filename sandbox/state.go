@@ -1,0 +1,225 @@
+package sandbox
+
+import (
+	"sync"
+	"time"
+
+	"github.com/vicgo/visa"
+)
+
+// state is the sandbox's memory: one mutex guards it all. Handlers hold the
+// lock only while they read and mutate; crypto happens outside it.
+type state struct {
+	mu           sync.Mutex
+	enrollments  map[string]*enrollment
+	tokens       map[string]*token
+	tokensByPAN  map[string]*token
+	instructions map[string]*instruction
+	auths        []*Authorization // in time order
+	authsByRef   map[string][]*Authorization
+	nextPurge    time.Time
+	counters     counters
+}
+
+// counters are cumulative: the janitor never lowers them.
+type counters struct {
+	enrollments       int
+	tokens            int
+	otpsSent          map[string]int // by method
+	otpOK, otpFailed  int
+	instructions      int
+	credentials       int
+	confirmations     int
+	authorizations    int
+	approvals         int
+	purgedInstruction int
+}
+
+func newState() *state {
+	return &state{
+		enrollments:  map[string]*enrollment{},
+		tokens:       map[string]*token{},
+		tokensByPAN:  map[string]*token{},
+		instructions: map[string]*instruction{},
+		authsByRef:   map[string][]*Authorization{},
+		counters:     counters{otpsSent: map[string]int{}},
+	}
+}
+
+type enrollment struct {
+	id        string
+	pan       string // kept only until provisioned, then cleared
+	last4     string
+	exp       expiry
+	behaviour cardBehaviour
+	created   time.Time
+	expires   time.Time
+	used      bool
+}
+
+type token struct {
+	id         string
+	refID      string
+	pan        string // the token PAN (489537...)
+	last4      string
+	exp        expiry
+	cardLast4  string
+	cardExp    expiry
+	behaviour  cardBehaviour
+	status     visa.TokenStatus
+	email      string
+	stepUp     map[string]bool // device ids with a completed step-up
+	binding    *binding
+	enrolled   bool // enrolled in VIC (§6.2)
+	consumerID string
+	creds      []*credential
+	created    time.Time
+	changed    time.Time
+}
+
+type binding struct {
+	clientRef   string
+	device      string
+	entries     []stepUpEntry
+	otpRequests int
+	otp         *otpState
+}
+
+type stepUpEntry struct {
+	Method     string `json:"method"`
+	Value      string `json:"value"`
+	Identifier string `json:"identifier"`
+}
+
+type otpState struct {
+	method  string
+	issued  time.Time
+	expires time.Time
+	wrong   int
+}
+
+type instruction struct {
+	id         string
+	tokenID    string
+	clientRef  string
+	consumerID string
+	prompt     string
+	mandates   []*mandate
+	status     string
+	created    time.Time
+	expires    time.Time
+	updated    int
+	creds      map[string]*credential // by transactionReferenceId
+	credOrder  []string
+	confirms   map[string]*confirmation
+	confirmN   int
+	lastCredAt time.Time
+}
+
+type mandate struct {
+	id          string
+	description string
+	threshold   visa.Amount
+	effUntil    time.Time
+	quantity    int
+	used        int
+	merchant    string
+}
+
+type credential struct {
+	ddID          string
+	value         string
+	txRef         string
+	instructionID string
+	tokenID       string
+	amount        visa.Amount
+	merchant      string
+	issued        time.Time
+	expires       time.Time
+	used          bool
+	approvals     int
+}
+
+type confirmation struct {
+	status       string
+	responseCode string
+	at           time.Time
+	count        int
+}
+
+// Instruction statuses.
+const (
+	statusActive    = "ACTIVE"
+	statusCompleted = "COMPLETED"
+	statusCancelled = "CANCELLED"
+	statusExpired   = "EXPIRED"
+)
+
+// effectiveStatus reports EXPIRED for an ACTIVE instruction past expiry.
+func (in *instruction) effectiveStatus(now time.Time) string {
+	if in.status == statusActive && !now.Before(in.expires) {
+		return statusExpired
+	}
+	return in.status
+}
+
+// purge drops state that finished or expired more than retention ago. It
+// runs at most once per purge interval and is called with st.mu held by
+// the mutating handlers, so memory stays flat under a steady load.
+func (st *state) purge(now time.Time, retention time.Duration) {
+	if now.Before(st.nextPurge) {
+		return
+	}
+	interval := min(retention/4, time.Minute)
+	st.nextPurge = now.Add(interval)
+	cutoff := now.Add(-retention)
+	for id, e := range st.enrollments {
+		if e.expires.Before(cutoff) {
+			delete(st.enrollments, id)
+		}
+	}
+	for id, in := range st.instructions {
+		end := in.expires
+		for _, c := range in.creds {
+			if c.expires.After(end) {
+				end = c.expires
+			}
+		}
+		if end.Before(cutoff) {
+			delete(st.instructions, id)
+			st.counters.purgedInstruction++
+		}
+	}
+	for id, t := range st.tokens {
+		if t.status == visa.TokenDeleted && t.changed.Before(cutoff) {
+			delete(st.tokens, id)
+			delete(st.tokensByPAN, t.pan)
+			continue
+		}
+		kept := t.creds[:0]
+		for _, c := range t.creds {
+			if !c.expires.Before(cutoff) {
+				kept = append(kept, c)
+			}
+		}
+		clear(t.creds[len(kept):])
+		t.creds = kept
+	}
+	n := 0
+	for n < len(st.auths) && st.auths[n].Time.Before(cutoff) {
+		a := st.auths[n]
+		list := st.authsByRef[a.TransactionReferenceID]
+		if len(list) > 0 && list[0] == a {
+			list = list[1:]
+		}
+		if len(list) == 0 {
+			delete(st.authsByRef, a.TransactionReferenceID)
+		} else {
+			st.authsByRef[a.TransactionReferenceID] = list
+		}
+		n++
+	}
+	if n > 0 {
+		st.auths = append([]*Authorization(nil), st.auths[n:]...)
+	}
+}
