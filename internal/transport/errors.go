@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -98,16 +99,20 @@ func (e *responseError) Unwrap() []error {
 	return []error{e.sentinel, e.cause}
 }
 
-// scrubbedError replaces the text of an error that may quote a secret
-// (for example a custom RoundTripper's message quoting the URL) and keeps
-// the original reachable for errors.Is/As.
+// scrubbedError replaces the text of an error that quotes a secret (for
+// example a custom RoundTripper's message quoting the URL). errors.Is
+// still sees the original (so context.Canceled and sentinels match), but
+// it is not reachable through Unwrap or errors.As, where its own Error()
+// would print the secret.
 type scrubbedError struct {
 	msg string
 	err error
 }
 
 func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
+
+// Is reports whether the original error matches target.
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
 
 // scrubError returns err, or a scrubbedError when its text holds a secret
 // the client knows.

@@ -48,7 +48,7 @@ const (
 // keys are generated once per test binary: Visa's MLE server key pair and
 // the client's MLE key pair.
 var keys = sync.OnceValue(func() (k struct {
-	server, client        *rsa.PrivateKey
+	server, client              *rsa.PrivateKey
 	serverPubPEM, clientPrivPEM []byte
 }) {
 	var err error

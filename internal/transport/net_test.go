@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -127,6 +129,7 @@ func tlsServer(t *testing.T, cfg *tls.Config) (*httptest.Server, []byte) {
 		_, _ = w.Write([]byte(`{"v":"` + tls.VersionName(r.TLS.Version) + `"}`))
 	}))
 	srv.TLS = cfg
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
@@ -288,4 +291,3 @@ func TestNewDefaultTransport(t *testing.T) {
 	assert.NotNil(t, c.hc.CheckRedirect)
 	assert.Equal(t, http.ErrUseLastResponse, c.hc.CheckRedirect(nil, nil))
 }
-
