@@ -1,0 +1,34 @@
+// Package authframe speaks to the Visa Auth iFrame, where the cardholder
+// proves who they are with a passkey (seed steps 3, 9, 10 and 12).
+//
+// The iFrame protocol (visa-wire.md §7) is a short exchange of messages:
+//
+//	iFrame → AUTH_READY{requestID}
+//	parent → CREATE_AUTH_SESSION{requestID, client{id}}
+//	iFrame → AUTH_SESSION_CREATED{sessionContext{secureToken}, dfpSessionID, browserData}
+//	         (the server calls VTS attestation options with the secureToken)
+//	parent → AUTHENTICATE{requestID, authenticationContext}
+//	iFrame → AUTH_COMPLETE{assuranceData{fidoBlob, rpID, identifier}}
+//	parent → CLOSE_AUTH_SESSION
+//
+// or a failure event: AUTH_CANCELLED, AUTH_NOT_SUPPORTED, AUTH_NOT_PERFORMED,
+// AUTH_FAILED. Message, ParseMessage and the Type constants describe it;
+// failures come back as *FrameError matching ErrUserCancelled,
+// ErrNotSupported, ErrFailed, ErrTimeout, ErrSessionExpired,
+// ErrSecureTokenReused or ErrProtocol.
+//
+// A Frame runs the protocol for server code. Two implementations exist:
+//
+//   - Direct performs the server-side handshake of the seed over HTTP (GET
+//     for a requestID, POST commands). The local sandbox answers it and
+//     plays the cardholder's device; headless agents use it too.
+//   - Bridge is an http.Handler with embedded JavaScript that a service
+//     mounts on its own page: it loads the real iFrame in the cardholder's
+//     browser, checks event.origin both ways, falls back to a popup when
+//     the iFrame asks for one, and relays events to the Go code waiting on
+//     the session.
+//
+// The secureToken of a session is single use (one ceremony) and is never
+// persisted; the fidoBlob an AUTH_COMPLETE carries is opaque and prints
+// redacted.
+package authframe
