@@ -1,0 +1,128 @@
+package visa
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzParsePAN(f *testing.F) {
+	for _, s := range []string{"4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "", "abc", "4111111111111112", "378282246310005", "0000000000000", "4000000000000000006", "4 1 1 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePAN(s)
+		if err != nil {
+			if !p.IsZero() {
+				t.Fatal("failed parse returned a PAN")
+			}
+			msg := err.Error()
+			for i := 0; i+4 <= len(s); i++ {
+				if allDigits(s[i:i+4]) && strings.Contains(msg, s[i:i+4]) {
+					t.Fatalf("error %q carries digits of the input", msg)
+				}
+			}
+			return
+		}
+		d := p.Reveal()
+		if !allDigits(d) || len(d) < 12 || len(d) > 19 || !Luhn(d) {
+			t.Fatalf("accepted %q", d)
+		}
+		for _, out := range []string{p.String(), fmt.Sprintf("%v|%+v|%#v|%s|%q|%x|%d", p, p, p, p, p, p, p), p.GoString()} {
+			if strings.Contains(out, d[:len(d)-4]) || strings.Count(out, "****") == 0 {
+				t.Fatalf("%q shows more than the last four digits", out)
+			}
+			digits := 0
+			for _, r := range p.String() {
+				if r >= '0' && r <= '9' {
+					digits++
+				}
+			}
+			if digits != 4 {
+				t.Fatalf("String shows %d digits", digits)
+			}
+		}
+		if q, err := ParsePAN(d); err != nil || !q.Equal(p) {
+			t.Fatal("Reveal does not re-parse to the same PAN")
+		}
+	})
+}
+
+func FuzzParseAPIError(f *testing.F) {
+	f.Add(400, []byte(`{"responseStatus":{"status":400,"code":"INSTRUCTION_NOT_ACTIVE","message":"m","info":"i","severity":"ERROR"}}`), "7")
+	f.Add(400, []byte(`{"errorResponse":{"status":"400","reason":"invalidOtp","message":"line\none"}}`), "")
+	f.Add(0, []byte(`{"errorResponse":{"status":"404"}}`), "Wed, 25 Nov 2026 08:01:00 GMT")
+	f.Add(503, []byte(`<html>`), "-1")
+	f.Add(429, []byte(``), "99999999999999999999")
+	f.Add(401, []byte(`{"responseStatus":{"code":"XPAY_\u2028X","message":"\u0085"}}`), "")
+	f.Fuzz(func(t *testing.T, status int, body []byte, retryAfter string) {
+		h := http.Header{}
+		h.Set("Retry-After", retryAfter)
+		h.Set("X-Correlation-Id", string(body[:min(len(body), 40)]))
+		e := parseAPIError("op", ProductVIC, status, h, body, testNow)
+		line := e.Error()
+		if strings.ContainsAny(line, "\n\r\v\f\u0085\u2028\u2029") {
+			t.Fatalf("Error() is not one line: %q", line)
+		}
+		if utf8.ValidString(string(body)) && !utf8.ValidString(line) {
+			t.Fatalf("Error() broke a rune: %q", line)
+		}
+		if len(line) > 6*maxLineField {
+			t.Fatalf("Error() is %d bytes", len(line))
+		}
+		if e.RetryAfter < 0 || e.RetryAfter > 24*60*60*1e9 {
+			t.Fatalf("RetryAfter %v", e.RetryAfter)
+		}
+		_ = e.Is(ErrNotFound)
+	})
+}
+
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range [][2]string{{"129.99", "USD"}, {"0", "840"}, {"710", "JPY"}, {"1.234", "KWD"}, {"-1", "USD"}, {"1e3", "USD"}, {"1.", "USD"}, {".5", "EUR"}, {"9999999999999.99", "USD"}, {"12.3456", "CLF"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, value, currency string) {
+		a, err := ParseAmount(value, currency)
+		if err != nil {
+			if !a.IsZero() {
+				t.Fatal("failed parse returned an amount")
+			}
+			return
+		}
+		if a.Minor() < 0 || a.Minor() > MaxAmountMinor {
+			t.Fatalf("minor %d out of range", a.Minor())
+		}
+		for _, code := range []string{a.Currency().Alpha, a.Currency().Numeric} {
+			b, err := ParseAmount(a.Value(), code)
+			if err != nil || b != a {
+				t.Fatalf("%q %q: Value %q re-parses to %v, %v", value, currency, a.Value(), b, err)
+			}
+		}
+		var c Amount
+		j, err := a.MarshalJSON()
+		if err != nil || c.UnmarshalJSON(j) != nil || c != a {
+			t.Fatalf("JSON round trip of %v failed: %s", a, j)
+		}
+	})
+}
+
+func FuzzBrowserDataNormalize(f *testing.F) {
+	f.Add("true", "False", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)", "text/html", "203.0.113.7")
+	f.Add("", " TRUE ", "dmlzYWFnZW50", "", "")
+	f.Add("1", "x", "ü", "a=b", "::1")
+	f.Fuzz(func(t *testing.T, java, js, ua, header, ip string) {
+		b := BrowserData{BrowserJavaEnabled: java, BrowserJavascriptEnabled: js, UserAgent: ua, BrowserHeader: header, IPAddress: ip, BrowserLanguage: ua}
+		once := b.Normalize()
+		if twice := once.Normalize(); twice != once {
+			t.Fatalf("not idempotent: %+v then %+v", once, twice)
+		}
+		if once.IPAddress != ip || once.BrowserLanguage != ua {
+			t.Fatal("raw fields changed")
+		}
+		if ua != "" && !b64urlRe.MatchString(once.UserAgent) {
+			t.Fatalf("userAgent %q is not base64url", once.UserAgent)
+		}
+	})
+}
