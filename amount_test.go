@@ -180,9 +180,9 @@ func TestAmountJSON(t *testing.T) {
 	assert.Equal(t, in, out)
 
 	for in, want := range map[string]string{
-		`{"value":129.99,"currency":"840"}`:     "129.99 USD",
-		`{"value":"0","currency":"usd"}`:        "0.00 USD",
-		`{"currency":"KWD","value":"1.5"}`:      "1.500 KWD",
+		`{"value":129.99,"currency":"840"}`:    "129.99 USD",
+		`{"value":"0","currency":"usd"}`:       "0.00 USD",
+		`{"currency":"KWD","value":"1.5"}`:     "1.500 KWD",
 		`{"value":"1","currency":"EUR","x":1}`: "1.00 EUR",
 	} {
 		var a visa.Amount

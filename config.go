@@ -2,6 +2,7 @@ package visa
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"net/http"
 	"time"
@@ -227,10 +228,33 @@ func (c Config) BaseURLs() (vic, vts, auth string) {
 	return vic, vts, auth
 }
 
-// tlsMinVersion returns the configured minimum TLS version (TLS 1.2 when unset).
-func (t TLSConfig) minVersion() uint16 {
-	if t.MinVersion == 0 {
-		return tls.VersionTLS12
+// ClientConfig builds the *tls.Config these settings describe: the
+// minimum version (TLS 1.2 when unset), RootCAsPEM as the only trust roots
+// when set (the system roots otherwise), and the client certificate for
+// mutual TLS when set. UserID and Password are not TLS settings; the
+// transport sends them as HTTP basic authentication. An error is an
+// *InputError naming the field.
+func (t TLSConfig) ClientConfig() (*tls.Config, error) {
+	var v validator
+	t.check(&v)
+	if err := v.err(); err != nil {
+		return nil, err
 	}
-	return t.MinVersion
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.MinVersion != 0 {
+		cfg.MinVersion = t.MinVersion
+	}
+	if len(t.RootCAsPEM) > 0 {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(t.RootCAsPEM)
+		cfg.RootCAs = pool
+	}
+	if len(t.ClientCertPEM) > 0 {
+		pair, err := tls.X509KeyPair(t.ClientCertPEM, []byte(t.ClientKeyPEM.Reveal()))
+		if err != nil {
+			return nil, NewInputError("TLS.ClientCertPEM", "and TLS.ClientKeyPEM must be a PEM certificate and its matching private key")
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }

@@ -298,3 +298,24 @@ func TestBaseURLsAndRetryDefaults(t *testing.T) {
 	p = visa.RetryPolicy{MinBackoff: time.Minute}.WithDefaults()
 	assert.Equal(t, time.Minute, p.MaxBackoff)
 }
+
+func TestTLSClientConfig(t *testing.T) {
+	t.Parallel()
+	c, err := visa.TLSConfig{}.ClientConfig()
+	require.NoError(t, err)
+	assert.Equal(t, uint16(tls.VersionTLS12), c.MinVersion)
+	assert.Nil(t, c.RootCAs)
+	assert.Empty(t, c.Certificates)
+
+	p := pems()
+	c, err = visa.TLSConfig{RootCAsPEM: p.rsaCert, ClientCertPEM: p.rsaCert, ClientKeyPEM: visa.NewSecret(string(p.rsaPKCS1)), MinVersion: tls.VersionTLS13}.ClientConfig()
+	require.NoError(t, err)
+	assert.Equal(t, uint16(tls.VersionTLS13), c.MinVersion)
+	assert.NotNil(t, c.RootCAs)
+	require.Len(t, c.Certificates, 1)
+
+	_, err = visa.TLSConfig{MinVersion: tls.VersionTLS10}.ClientConfig()
+	assert.Equal(t, []string{"TLS.MinVersion"}, fields(err))
+	_, err = visa.TLSConfig{ClientCertPEM: p.rsaCert, ClientKeyPEM: visa.NewSecret(string(p.otherRSAPKCS1))}.ClientConfig()
+	assert.Equal(t, []string{"TLS.ClientCertPEM"}, fields(err))
+}

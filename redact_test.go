@@ -50,7 +50,9 @@ func shortLeaks(clear string) leakChecker {
 	return func(out string) bool { return strings.Contains(pointerish.ReplaceAllString(out, "#"), clear) }
 }
 
-func secretLeaks(out string) bool { return strings.Contains(out, clearSecret) || strings.Contains(out, "DO_NOT_LEAK") }
+func secretLeaks(out string) bool {
+	return strings.Contains(out, clearSecret) || strings.Contains(out, "DO_NOT_LEAK")
+}
 
 // outputs renders v in every way a program might print, log, marshal or
 // wrap it.
