@@ -115,7 +115,6 @@ type credential struct {
 	key        *ecdsa.PrivateKey
 	rpID       string
 	userHandle []byte
-	userName   string
 
 	counter uint32 // guarded by Authenticator.mu
 }
@@ -197,7 +196,6 @@ func (a *Authenticator) Register(optionsJSON []byte, o ClientOrigin) ([]byte, er
 		key:        key,
 		rpID:       cc.rpID,
 		userHandle: bytes.Clone(opts.User.ID),
-		userName:   opts.User.Name,
 	}
 	if _, err := rand.Read(cred.id); err != nil {
 		return nil, fmt.Errorf("fido: credential id: %w", err)
@@ -465,7 +463,7 @@ func newClientContext(o ClientOrigin, rpID string) (clientContext, error) {
 	if lrp != host && !strings.HasSuffix(host, "."+lrp) {
 		return clientContext{}, fmt.Errorf("%w: RP id %q is not %q or a parent domain of it", ErrRPIDMismatch, rpID, host)
 	}
-	cc.rpID = rpID
+	cc.rpID = lrp
 	return cc, nil
 }
 

@@ -385,6 +385,7 @@ func TestAuthenticatorRegisterAccepts(t *testing.T) {
 		{"https default port dropped", ``, fido.ClientOrigin{Origin: "https://EXAMPLE.com:443/"}, "example.com"},
 		{"sub-domain of localhost", `"id":"localhost",`, fido.ClientOrigin{Origin: "http://auth.localhost:1234"}, "localhost"},
 		{"no pubKeyCredParams means the defaults", ``, sameOrigin, "localhost"},
+		{"rp id compared and hashed in lower case", `"id":"LocalHost",`, sameOrigin, "localhost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
