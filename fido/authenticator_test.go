@@ -531,3 +531,34 @@ func TestAuthenticatorString(t *testing.T) {
 	assert.Equal(t, "fido.Authenticator{credentials:1}", a.String())
 	assert.Equal(t, a.String(), fmt.Sprintf("%#v", a))
 }
+
+func TestAuthenticatorSignaturesAreVerified(t *testing.T) {
+	t.Parallel()
+	wa := newRP(t, true)
+	a := newAuthenticator(t)
+	u := &waUser{id: []byte("user-6")}
+	register(t, wa, a, u, crossOrigin)
+
+	assertion, sess, err := wa.BeginLogin(u)
+	require.NoError(t, err)
+	resp, err := a.Authenticate(mustJSON(t, assertion), crossOrigin)
+	require.NoError(t, err)
+
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(resp, &m))
+	r := m["response"].(map[string]any)
+	sig := b64d(t, r["signature"].(string))
+	sig[len(sig)-1] ^= 0x01
+	r["signature"] = base64.RawURLEncoding.EncodeToString(sig)
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(mustJSON(t, m))
+	if err == nil {
+		_, err = wa.ValidateLogin(u, *sess, parsed)
+	}
+	require.Error(t, err, "a tampered signature is refused")
+
+	// The untampered response is accepted.
+	parsed, err = protocol.ParseCredentialRequestResponseBytes(resp)
+	require.NoError(t, err)
+	_, err = wa.ValidateLogin(u, *sess, parsed)
+	require.NoError(t, err)
+}
