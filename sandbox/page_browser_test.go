@@ -1,0 +1,295 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vicgo/visa"
+)
+
+// A real browser drives the iFrame page: headless Chromium through chromedp,
+// with the CDP WebAuthn virtual authenticator as the user's device
+// (notes/browser-webauthn.md). A parent page on 127.0.0.1:A embeds the
+// iFrame on localhost:B (the RP id must be a host name), speaks the
+// postMessage protocol and reports every message it receives to Go with a
+// fetch. A third origin, 127.0.0.1:C, tries to drive the iFrame and must be
+// ignored.
+
+const chromiumPath = "/usr/bin/chromium"
+
+// requireChromium skips without Chromium, except under CI=true.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true: %v", chromiumPath, err)
+		}
+		t.Skip("skipping the browser test: " + chromiumPath + " is not installed (apt-get install -y chromium)")
+	}
+}
+
+const parentPageHTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>merchant</title>
+<style>body{margin:0} iframe{position:absolute;left:0;border:0;width:500px}</style></head>
+<body>
+<iframe id="vpp" style="top:0;height:400px" allow="publickey-credentials-create *; publickey-credentials-get *"></iframe>
+<iframe id="foreign" style="top:420px;height:60px" src="%[2]s/foreign"></iframe>
+<script>
+const AUTH = %[1]q, FOREIGN = %[2]q;
+const vpp = document.getElementById('vpp');
+function report(ev) { fetch('/events', {method: 'POST', body: JSON.stringify(ev)}); }
+window.addEventListener('message', (e) => {
+  if (e.origin === AUTH && e.source === vpp.contentWindow) {
+    report({from: 'iframe', data: typeof e.data === 'string' ? JSON.parse(e.data) : e.data});
+  } else if (e.origin === FOREIGN) {
+    report({from: 'foreign', data: e.data});
+  }
+});
+window.load = (src) => { vpp.src = src; return true; };
+window.send = (msg, asString) => { vpp.contentWindow.postMessage(asString ? JSON.stringify(msg) : msg, AUTH); return true; };
+window.foreignSend = (msg) => { document.getElementById('foreign').contentWindow.postMessage(msg, FOREIGN); return true; };
+</script>
+</body></html>`
+
+// The foreign frame forwards whatever the parent gives it to the iFrame
+// (its sibling, frames[0]) as an attacker would, then says so.
+const foreignPageHTML = `<!doctype html><html><head><meta charset="utf-8"></head><body>foreign
+<script>
+window.addEventListener('message', (e) => {
+  parent.frames[0].postMessage(e.data, '*');
+  parent.frames[0].postMessage(JSON.stringify(e.data), '*');
+  parent.postMessage({forwarded: true}, '*');
+});
+parent.postMessage({ready: true}, '*');
+</script></body></html>`
+
+type browserEvent struct {
+	From string         `json:"from"`
+	Data map[string]any `json:"data"`
+}
+
+type browserHarness struct {
+	t      *testing.T
+	ctx    context.Context
+	env    *authEnv
+	events chan browserEvent
+	iframe string // the iFrame URL on localhost
+	authID webauthn.AuthenticatorID
+}
+
+func (h *browserHarness) eval(js string) {
+	h.t.Helper()
+	ok, err := chromedp.Run(h.ctx, chromedp.Evaluate[bool](js))
+	require.NoError(h.t, err, js)
+	require.True(h.t, ok, js)
+}
+
+// next returns the next reported message.
+func (h *browserHarness) next() browserEvent {
+	h.t.Helper()
+	select {
+	case ev := <-h.events:
+		return ev
+	case <-time.After(15 * time.Second):
+		h.t.Fatal("no message from the page within 15 s")
+		return browserEvent{}
+	}
+}
+
+// nextFromIframe returns the next message of the iFrame, which must be of
+// the given type.
+func (h *browserHarness) nextFromIframe(typ string) map[string]any {
+	h.t.Helper()
+	ev := h.next()
+	require.Equal(h.t, "iframe", ev.From, "%+v", ev)
+	require.Equal(h.t, typ, ev.Data["type"], "%+v", ev.Data)
+	return ev.Data
+}
+
+func (h *browserHarness) send(msg map[string]any, asString bool) {
+	h.t.Helper()
+	js, err := json.Marshal(msg)
+	require.NoError(h.t, err)
+	h.eval(fmt.Sprintf("send(%s, %t)", js, asString))
+}
+
+// session loads a fresh iFrame and creates a session for device; it
+// returns the requestID and the secureToken the page reports.
+func (h *browserHarness) session(device string) (string, string, map[string]any) {
+	h.t.Helper()
+	js, _ := json.Marshal(h.iframe)
+	h.eval(fmt.Sprintf("load(%s)", js))
+	ready := h.nextFromIframe("AUTH_READY")
+	assert.Equal(h.t, "1", ready["version"])
+	id := ready["requestID"].(string)
+	h.send(map[string]any{"type": "CREATE_AUTH_SESSION", "requestID": id, "version": "1", "client": map[string]any{"id": device}}, true)
+	created := h.nextFromIframe("AUTH_SESSION_CREATED")
+	assert.Equal(h.t, id, created["requestID"])
+	return id, created["sessionContext"].(map[string]any)["secureToken"].(string), created
+}
+
+// ceremony sends AUTHENTICATE and clicks "Continue with passkey" (user
+// activation inside the cross-origin iframe) every 250 ms until the iFrame
+// answers.
+func (h *browserHarness) ceremony(requestID string, ac visa.AuthenticationContext) map[string]any {
+	h.t.Helper()
+	h.send(map[string]any{"type": "AUTHENTICATE", "requestID": requestID, "version": "1", "authenticationContext": ac}, false)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+	for clicks := 0; ; {
+		select {
+		case ev := <-h.events:
+			require.Equal(h.t, "iframe", ev.From)
+			h.t.Logf("ceremony answered after %d click(s)", clicks)
+			return ev.Data
+		case <-tick.C:
+			// The button sits at (20,110)-(280,170) in the iFrame, which is at (0,0).
+			require.NoError(h.t, chromedp.Do(h.ctx, chromedp.MouseClickXY(150, 140)))
+			clicks++
+		case <-deadline:
+			h.t.Fatalf("no answer to AUTHENTICATE after %d clicks", clicks)
+		}
+	}
+}
+
+func TestPageBrowserPasskey(t *testing.T) {
+	requireChromium(t)
+	t.Parallel()
+
+	events := make(chan browserEvent, 16)
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, foreignPageHTML)
+	}))
+	t.Cleanup(foreign.Close)
+
+	parent := httptest.NewUnstartedServer(nil)
+	parentOrigin := "http://" + parent.Listener.Addr().String()
+	env := newAuthEnv(t, func(d *authDeps) { d.allowedOrigins = []string{parentOrigin} })
+	parentMux := http.NewServeMux()
+	parentMux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, parentPageHTML, env.base, foreign.URL)
+	})
+	parentMux.HandleFunc("POST /events", func(w http.ResponseWriter, r *http.Request) {
+		var ev browserEvent
+		if err := json.NewDecoder(r.Body).Decode(&ev); err == nil {
+			events <- ev
+		}
+	})
+	parent.Config.Handler = parentMux
+	parent.Start()
+	t.Cleanup(parent.Close)
+
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(800, 600))
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+
+	_, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{})
+	require.NoError(t, err)
+	va, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+			Ctap2version:                webauthn.Ctap2versionCtap21,
+			Transport:                   webauthn.AuthenticatorTransportInternal,
+			HasResidentKey:              true,
+			HasUserVerification:         true,
+			IsUserVerified:              true,
+			AutomaticPresenceSimulation: true,
+		},
+	})
+	require.NoError(t, err)
+
+	h := &browserHarness{t: t, ctx: ctx, env: env, events: events, authID: va.AuthenticatorID,
+		iframe: env.base + "/vts-auth/authenticate?apikey=" + authTestAPIKey + "&clientAppID=" + authTestAppID}
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(parent.URL+"/")))
+	require.Equal(t, browserEvent{From: "foreign", Data: map[string]any{"ready": true}}, h.next())
+
+	device := authDevice(42)
+
+	// Onboarding: AUTH_READY, then a command from the foreign origin (with
+	// the real requestID) that must be ignored, then the parent's own.
+	js, _ := json.Marshal(h.iframe)
+	h.eval(fmt.Sprintf("load(%s)", js))
+	id := h.nextFromIframe("AUTH_READY")["requestID"].(string)
+	h.eval(fmt.Sprintf(`foreignSend({type: "CREATE_AUTH_SESSION", requestID: %q, version: "1", client: {id: %q}})`, id, authDevice(666)))
+	require.Equal(t, browserEvent{From: "foreign", Data: map[string]any{"forwarded": true}}, h.next())
+	h.send(map[string]any{"type": "CREATE_AUTH_SESSION", "requestID": id, "version": "1", "client": map[string]any{"id": device}}, true)
+	created := h.nextFromIframe("AUTH_SESSION_CREATED")
+	token := created["sessionContext"].(map[string]any)["secureToken"].(string)
+	sess, err := env.auth.Session(token)
+	require.NoError(t, err)
+	assert.Equal(t, device, sess.DeviceID, "the foreign command was ignored")
+	assert.Equal(t, 1, env.auth.Stats().Sessions)
+	bd := created["browserData"].(map[string]any)
+	assert.Equal(t, "true", bd["browserJavascriptEnabled"])
+	assert.Equal(t, "false", bd["browserJavaEnabled"])
+	assert.NotEmpty(t, bd["browserScreenWidth"])
+	ua, err := base64.RawURLEncoding.DecodeString(bd["userAgent"].(string))
+	require.NoError(t, err)
+	assert.Contains(t, string(ua), "Chrome")
+
+	ac, err := env.auth.IssueChallenge(token, registerSpec("TOK-B"))
+	require.NoError(t, err)
+	done := h.ceremony(id, ac)
+	blob, rpID, identifier := assurance(t, done)
+	assert.Equal(t, "localhost", rpID)
+	assert.Equal(t, ac.Identifier, identifier)
+	claims, err := env.auth.RedeemBlob(blob, BlobWant{TokenID: "TOK-B", Identifier: identifier, Kinds: []string{BlobAttestation}})
+	require.NoError(t, err)
+	assert.Equal(t, device, claims.DeviceID)
+	creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: h.authID})
+	require.NoError(t, err)
+	require.Len(t, creds.Credentials, 1, "the passkey lives in the browser's authenticator")
+	assert.Equal(t, "localhost", creds.Credentials[0].RpID)
+
+	h.send(map[string]any{"type": "CLOSE_AUTH_SESSION", "requestID": id}, false)
+	assert.Equal(t, map[string]any{"type": "AUTH_SESSION_CLOSED", "requestID": id, "version": "1"}, h.nextFromIframe("AUTH_SESSION_CLOSED"))
+
+	// Purchase: a fresh iFrame session, the same passkey, bound to the amount.
+	id2, token2, _ := h.session(device)
+	ac2, err := env.auth.IssueChallenge(token2, paySpec("TOK-B", "129.99"))
+	require.NoError(t, err)
+	assert.Equal(t, identifier, ac2.Identifier)
+	blob2, _, identifier2 := assurance(t, h.ceremony(id2, ac2))
+	assert.Equal(t, identifier, identifier2)
+	claims2, err := env.auth.RedeemBlob(blob2, BlobWant{TokenID: "TOK-B", Identifier: identifier, Kinds: []string{BlobAssertion}})
+	require.NoError(t, err)
+	assert.Equal(t, "129.99", claims2.Amount)
+	assert.Equal(t, "Best Buy", claims2.MerchantName)
+
+	// A command for a stale requestID gets UNKNOWN_REQUEST_ID, not silence.
+	h.send(map[string]any{"type": "CLOSE_AUTH_SESSION", "requestID": id}, false)
+	assert.Equal(t, "UNKNOWN_REQUEST_ID", h.nextFromIframe("AUTH_FAILED")["error"])
+
+	st := env.auth.Stats()
+	assert.Equal(t, 1, st.Registrations)
+	assert.Equal(t, 1, st.Assertions)
+	assert.Equal(t, 0, st.Failures)
+	select {
+	case ev := <-events:
+		t.Fatalf("unexpected message %+v", ev)
+	default:
+	}
+	assert.False(t, strings.Contains(fmt.Sprint(st), token))
+}
