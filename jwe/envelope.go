@@ -15,8 +15,9 @@ func MarshalEnvelope(compact string) []byte {
 
 // ParseEnvelope extracts the compact JWE from an MLE body. ok is true only
 // if body is a single JSON object (no duplicate member names, no trailing
-// data) whose "encData" member is a string; other members are ignored. A
-// body that is not an envelope is, per Visa's clients, plain JSON.
+// data) whose "encData" member is a string; other members are ignored.
+// Bodies larger than twice DefaultMaxInput are refused. A body that is not
+// an envelope is, per Visa's clients, plain JSON.
 func ParseEnvelope(body []byte) (compact string, ok bool) {
 	if len(body) > 2*DefaultMaxInput {
 		return "", false

@@ -100,7 +100,11 @@ func NewMLEDecrypter(priv *rsa.PrivateKey) (*MLEDecrypter, error) {
 	if err := priv.Validate(); err != nil {
 		return nil, errorf(ErrKey, "RSA private key is invalid")
 	}
-	return &MLEDecrypter{priv: priv}, nil
+	// Precompute on a shallow copy: decryption stays fast even for a key
+	// built by hand, and the caller's key is never mutated.
+	k := *priv
+	k.Precompute()
+	return &MLEDecrypter{priv: &k}, nil
 }
 
 // Decrypt decrypts a compact MLE JWE and returns its plaintext and protected
