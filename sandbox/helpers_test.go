@@ -52,7 +52,9 @@ func newWire(t testing.TB, sb *Sandbox, enc string) *wire {
 	require.NoError(t, err)
 	fc, err := jwe.NewFieldCipher(EncAPIKey, EncSharedSecret)
 	require.NoError(t, err)
-	return &wire{t: t, sb: sb, hc: sb.HTTPClient(), mleEnc: me, mleDec: md, field: fc, now: sb.Clock().Now}
+	w := &wire{t: t, sb: sb, hc: sb.HTTPClient(), mleEnc: me, mleDec: md, field: fc, now: sb.Clock().Now}
+	t.Cleanup(w.hc.CloseIdleConnections)
+	return w
 }
 
 func mustJSON(t testing.TB, v any) []byte {
