@@ -83,14 +83,22 @@ func VerificationEvents() []string { return []string{"01", "02"} }
 // marshalling it with encoding/json shows only the mask; WireJSON gives the
 // bytes that go on the wire. It also decodes from wire JSON (the sandbox's view).
 type AssuranceData struct {
-	VerificationType      string        `json:"verificationType"`
-	VerificationEntity    string        `json:"verificationEntity"`
-	VerificationEvents    []string      `json:"verificationEvents"`
-	VerificationMethod    string        `json:"verificationMethod"`
-	VerificationResults   string        `json:"verificationResults"`
-	VerificationTimestamp string        `json:"verificationTimestamp"`
-	MethodResults         MethodResults `json:"methodResults"`
-	AdditionalData        string        `json:"additionalData,omitempty"`
+	// VerificationType is "DEVICE".
+	VerificationType string `json:"verificationType"`
+	// VerificationEntity is "10".
+	VerificationEntity string `json:"verificationEntity"`
+	// VerificationEvents is ["01","02"] when FIDO data is present.
+	VerificationEvents []string `json:"verificationEvents"`
+	// VerificationMethod is "23", FIDO passkey.
+	VerificationMethod string `json:"verificationMethod"`
+	// VerificationResults is "01", success.
+	VerificationResults string `json:"verificationResults"`
+	// VerificationTimestamp is the ceremony time in epoch seconds (at most 12 digits).
+	VerificationTimestamp string `json:"verificationTimestamp"`
+	// MethodResults carries the session, the passkey identifier and the blob.
+	MethodResults MethodResults `json:"methodResults"`
+	// AdditionalData is optional free text; NewAssuranceData leaves it empty.
+	AdditionalData string `json:"additionalData,omitempty"`
 }
 
 // MethodResults is assuranceData[].methodResults. Exactly one of
@@ -98,14 +106,18 @@ type AssuranceData struct {
 type MethodResults struct {
 	// DfpSessionID is the iFrame's dfpSessionID; on this wire it is spelled
 	// dfpSessionId (Id, not ID).
-	DfpSessionID        string    `json:"dfpSessionId"`
-	Identifier          string    `json:"identifier"`
+	DfpSessionID string `json:"dfpSessionId"`
+	// Identifier is AUTH_COMPLETE assuranceData.identifier.
+	Identifier string `json:"identifier"`
+	// FidoAttestationData carries the blob of a REGISTER ceremony.
 	FidoAttestationData *FidoData `json:"fidoAttestationData,omitempty"`
-	FidoAssertionData   *FidoData `json:"fidoAssertionData,omitempty"`
+	// FidoAssertionData carries the blob of an AUTHENTICATE ceremony.
+	FidoAssertionData *FidoData `json:"fidoAssertionData,omitempty"`
 }
 
 // FidoData carries the fidoBlob as its code.
 type FidoData struct {
+	// Code is the fidoBlob; it prints and marshals masked.
 	Code Blob `json:"code"`
 }
 
