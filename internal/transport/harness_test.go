@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -14,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,29 +45,30 @@ const (
 	testBasicPass  = "basic-password-0005"
 )
 
-// keys are generated once per test binary: Visa's MLE server key pair and
-// the client's MLE key pair.
+// keys are loaded once per test binary from testdata (test-only keys):
+// Visa's MLE server key pair and the client's MLE key pair.
 var keys = sync.OnceValue(func() (k struct {
 	server, client              *rsa.PrivateKey
 	serverPubPEM, clientPrivPEM []byte
 }) {
-	var err error
-	if k.server, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
+	load := func(name string) ([]byte, *rsa.PrivateKey) {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			panic(err)
+		}
+		key, err := jwe.ParsePrivateKeyPEM(b)
+		if err != nil {
+			panic(err)
+		}
+		return b, key
 	}
-	if k.client, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
+	_, k.server = load("mle-server-key.pem")
+	k.clientPrivPEM, k.client = load("mle-client-key.pem")
 	pub, err := x509.MarshalPKIXPublicKey(&k.server.PublicKey)
 	if err != nil {
 		panic(err)
 	}
 	k.serverPubPEM = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
-	priv, err := x509.MarshalPKCS8PrivateKey(k.client)
-	if err != nil {
-		panic(err)
-	}
-	k.clientPrivPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})
 	return k
 })
 

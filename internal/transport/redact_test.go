@@ -65,12 +65,14 @@ func TestRedaction(t *testing.T) {
 
 	var sink logSink
 	var errTexts []string
-	run := func(t *testing.T, cfg visa.Config, p visa.Product, ctx context.Context, req *Request) {
-		t.Helper()
+	client := func(t *testing.T, cfg visa.Config, p visa.Product) *Client {
 		cfg.Logger = sink.logger()
 		cfg.TLS.UserID = "user1"
 		cfg.TLS.Password = visa.NewSecret(testBasicPass)
-		c := newClient(t, cfg, p, withWaitHook((&waits{}).hook))
+		cfg.MaxResponseBytes = 4096
+		return newClient(t, cfg, p, withWaitHook((&waits{}).hook))
+	}
+	call := func(c *Client, ctx context.Context, req *Request) {
 		var out map[string]any
 		_, err := c.Do(ctx, req, &out)
 		if err != nil {
@@ -80,10 +82,15 @@ func TestRedaction(t *testing.T) {
 			}
 		}
 	}
+	run := func(t *testing.T, cfg visa.Config, p visa.Product, ctx context.Context, req *Request) {
+		t.Helper()
+		call(client(t, cfg, p), ctx, req)
+	}
 	post := func(op string, idem bool) *Request {
 		return &Request{Op: op, Method: http.MethodPost, Path: "/vts/x/{}", PathParams: []string{"T1"},
 			Query: []QueryParam{{"reasonCode", "DEVICE_BINDING"}}, Body: body, Idempotent: idem}
 	}
+	hangUp := func(w http.ResponseWriter, _ *http.Request) { c, _, _ := w.(http.Hijacker).Hijack(); _ = c.Close() }
 	replies := map[string]reply{
 		"200":        {Status: 200, Body: `{"ok":true}`},
 		"200 MLE":    {Status: 200, Body: `{"ok":true}`, Encrypt: true},
@@ -95,23 +102,27 @@ func TestRedaction(t *testing.T) {
 		"bad MLE":    {Status: 200, Body: `{"encData":"x.y.z.w.v"}`},
 		"oversize":   {Status: 200, Body: strings.Repeat("a", 5000)},
 		"redirect":   {Status: 302, Header: map[string]string{"Location": "https://elsewhere.test/?apikey=" + testVTSKey}},
-		"reset":      {Raw: func(w http.ResponseWriter, _ *http.Request) { c, _, _ := w.(http.Hijacker).Hijack(); _ = c.Close() }},
-		"slow cxl":   {Status: 200},
-		"idem reset": {Raw: func(w http.ResponseWriter, _ *http.Request) { c, _, _ := w.(http.Hijacker).Hijack(); _ = c.Close() }},
+		"reset":      {Raw: hangUp},
+		"cancelled":  {Status: 200},
+		"idem reset": {Raw: hangUp},
 	}
-	for name, rp := range replies {
-		for _, p := range []visa.Product{visa.ProductVTS, visa.ProductVIC} {
-			f := newFakeVisa(t, p == visa.ProductVIC, func(int, recorded) reply { return rp })
-			cfg := testConfig(f.URL())
-			cfg.MaxResponseBytes = 4096
+	// One server and one client per product; the scenario travels in a
+	// header.
+	for _, p := range []visa.Product{visa.ProductVTS, visa.ProductVIC} {
+		f := newFakeVisa(t, p == visa.ProductVIC, func(_ int, rec recorded) reply { return replies[rec.Header.Get("X-Scenario")] })
+		c := client(t, testConfig(f.URL()), p)
+		for name := range replies {
 			ctx := bg
-			if name == "slow cxl" {
+			if name == "cancelled" {
 				cctx, cancel := context.WithCancel(bg)
 				cancel()
 				ctx = cctx
 			}
-			run(t, cfg, p, ctx, post("svc."+name, name == "idem reset"))
-			run(t, cfg, p, ctx, &Request{Op: "svc.get " + name, Method: http.MethodGet, Path: "/vts/x", Query: []QueryParam{{"q", "1"}}})
+			h := http.Header{"X-Scenario": {name}}
+			req := post("svc."+name, name == "idem reset")
+			req.Header = h
+			call(c, ctx, req)
+			call(c, ctx, &Request{Op: "svc.get " + name, Method: http.MethodGet, Path: "/vts/x", Query: []QueryParam{{"q", "1"}}, Header: h})
 		}
 	}
 	// Network failure, and a deadline.
@@ -144,11 +155,10 @@ func TestRedaction(t *testing.T) {
 	assert.Contains(t, logs, `"msg":"visa http attempt"`)
 	assert.Contains(t, logs, `"msg":"visa http call failed"`)
 	assert.Contains(t, strings.Join(errTexts, "\n"), "apikey=REDACTED")
+	allErrs := strings.Join(errTexts, "\n")
 	for what, s := range secrets {
 		assert.False(t, containsToken(logs, s), "%s in a log record", what)
-		for _, e := range errTexts {
-			assert.False(t, containsToken(e, s), "%s in an error string: %s", what, e)
-		}
+		assert.False(t, containsToken(allErrs, s), "%s in an error string", what)
 	}
 	// No body ever: its field names never show either.
 	for _, field := range []string{"cvv2", "otpValue", `\"pan\"`, "encData", "errorResponse", "responseStatus"} {
