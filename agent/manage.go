@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/store"
+)
+
+// CancelPurchase cancels a purchase that has not reached the merchant:
+// its instruction is cancelled at VIC and the record becomes CANCELLED.
+// A purchase already at the merchant (AUTHORIZING or later) cannot be
+// cancelled here: that is a refund, the merchant's business.
+func (a *Agent) CancelPurchase(ctx context.Context, transactionID string) error {
+	tx, err := a.store.GetTransaction(ctx, transactionID)
+	if err != nil {
+		return fmt.Errorf("agent: transaction %s: %w", transactionID, err)
+	}
+	switch tx.Status {
+	case store.TxPending, store.TxAuthenticated, store.TxInstructed, store.TxCredentialsRequested, store.TxCredentialsIssued:
+	default:
+		return fmt.Errorf("agent: transaction %s is %s: %w", tx.ID, tx.Status, store.ErrConflict)
+	}
+	// Record first: once CANCELLED, a live flow loses its next CAS and
+	// stops before the merchant.
+	reason := "cancelled by the caller"
+	if _, err := a.store.TransitionTransaction(ctx, tx.ID, tx.Status, store.TxCancelled, store.TxUpdate{FailureReason: &reason}); err != nil {
+		return fmt.Errorf("agent: cancelling %s: %w", tx.ID, err)
+	}
+	a.cancelInstruction(ctx, &tx, a.resumeAppInstance(ctx, tx))
+	return nil
+}
+
+// RemoveCard deletes the card's token at VTS and its records (card and
+// passkeys). Its transactions stay.
+func (a *Agent) RemoveCard(ctx context.Context, userID, tokenID string) error {
+	card, err := a.store.GetCard(ctx, tokenID)
+	if err != nil {
+		return fmt.Errorf("agent: card %s: %w", tokenID, err)
+	}
+	if card.UserID != userID {
+		return visa.NewInputError("TokenID", "is not a card of this user")
+	}
+	if err := a.removeToken(ctx, tokenID); err != nil {
+		return fmt.Errorf("agent: removing card %s: %w", tokenID, err)
+	}
+	return nil
+}
+
+// Transactions yields the stored transactions that match the filter.
+func (a *Agent) Transactions(ctx context.Context, f store.TxFilter) iter.Seq2[store.Transaction, error] {
+	return a.store.ListTransactions(ctx, f)
+}
+
+// Cards yields a user's stored cards.
+func (a *Agent) Cards(ctx context.Context, userID string) iter.Seq2[store.Card, error] {
+	if userID == "" {
+		return func(yield func(store.Card, error) bool) {
+			yield(store.Card{}, errors.Join(visa.NewInputError("UserID", "is required")))
+		}
+	}
+	return a.store.ListCards(ctx, userID)
+}
