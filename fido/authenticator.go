@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,8 +95,9 @@ func WithTransports(transports ...string) Option {
 //
 // It creates discoverable ES256 (P-256) credentials with packed self
 // attestation, sets the UP and UV flags (BE and BS off), and keeps a signature
-// counter per credential that increases on every assertion. Keys live in
-// memory only.
+// counter per credential that increases on every assertion. As CTAP2
+// prescribes for discoverable credentials, registering again for the same RP
+// id and user handle replaces the earlier credential. Keys live in memory only.
 //
 // It exists for tests, for the sandbox's JSON mode (where it plays the user's
 // device) and for headless agents. It is never a substitute for a user's own
@@ -256,6 +258,11 @@ func (a *Authenticator) Register(optionsJSON []byte, o ClientOrigin) ([]byte, er
 			return nil, ErrCredentialExcluded
 		}
 	}
+	// CTAP2 authenticatorMakeCredential: a new discoverable credential
+	// replaces the one held for the same RP id and user handle.
+	a.creds = slices.DeleteFunc(a.creds, func(c *credential) bool {
+		return c.rpID == cred.rpID && bytes.Equal(c.userHandle, cred.userHandle)
+	})
 	a.creds = append(a.creds, cred)
 	return out, nil
 }

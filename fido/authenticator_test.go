@@ -562,3 +562,26 @@ func TestAuthenticatorSignaturesAreVerified(t *testing.T) {
 	_, err = wa.ValidateLogin(u, *sess, parsed)
 	require.NoError(t, err)
 }
+
+func TestAuthenticatorReRegistrationReplaces(t *testing.T) {
+	t.Parallel()
+	a := newAuthenticator(t)
+	reg := func(user string) string {
+		raw, err := a.Register([]byte(`{"challenge":"`+validChallenge+`","rp":{"name":"Visa"},"user":{"id":"`+user+`"}}`), sameOrigin)
+		require.NoError(t, err)
+		var r regResponse
+		require.NoError(t, json.Unmarshal(raw, &r))
+		return r.ID
+	}
+	get := func(id string) error {
+		_, err := a.Authenticate([]byte(`{"challenge":"`+validChallenge+`","allowCredentials":[{"type":"public-key","id":"`+id+`"}]}`), sameOrigin)
+		return err
+	}
+	first := reg("dXNlci0x")
+	other := reg("dXNlci0y")
+	second := reg("dXNlci0x")
+	assert.Equal(t, 2, a.Credentials("localhost"), "same user handle: replaced; other user: kept")
+	require.ErrorIs(t, get(first), fido.ErrNoCredential)
+	require.NoError(t, get(second))
+	require.NoError(t, get(other))
+}
