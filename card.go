@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 )
 
 // PAN is a primary account number: 12 to 19 digits that pass the Luhn
@@ -20,21 +19,30 @@ func ParsePAN(s string) (PAN, error) {
 	if len(s) > 64 {
 		return PAN{}, NewInputError("PAN", "must have 12 to 19 digits")
 	}
-	d := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
+	var buf [19]byte
+	n, nonDigit := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '-':
+		case c >= '0' && c <= '9':
+			if n < len(buf) {
+				buf[n] = c
+			}
+			n++
+		default:
+			nonDigit = true
 		}
-		return r
-	}, s)
-	if d == "" {
+	}
+	switch {
+	case n == 0 && !nonDigit:
 		return PAN{}, NewInputError("PAN", "is empty")
-	}
-	if !allDigits(d) {
+	case nonDigit:
 		return PAN{}, NewInputError("PAN", "must contain only digits")
-	}
-	if len(d) < 12 || len(d) > 19 {
+	case n < 12 || n > 19:
 		return PAN{}, NewInputError("PAN", "must have 12 to 19 digits")
 	}
+	d := string(buf[:n])
+	clear(buf[:])
 	if !Luhn(d) {
 		return PAN{}, NewInputError("PAN", "fails the Luhn check")
 	}

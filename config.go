@@ -258,3 +258,27 @@ func (t TLSConfig) ClientConfig() (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// LogValue makes slog show a Config as its environment, effective base
+// URLs and the names of the credentials that are set: never a credential,
+// and not the PEM bytes.
+func (c Config) LogValue() slog.Value {
+	vic, vts, auth := c.BaseURLs()
+	var set []string
+	for _, b := range envBindings {
+		if b.secret && b.get(&c) != "" {
+			set = append(set, b.field)
+		}
+	}
+	env := c.Environment
+	if env == "" {
+		env = Sandbox
+	}
+	return slog.GroupValue(
+		slog.String("environment", string(env)),
+		slog.String("vicBaseURL", vic),
+		slog.String("vtsBaseURL", vts),
+		slog.String("authBaseURL", auth),
+		slog.Any("credentialsSet", set),
+	)
+}

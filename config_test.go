@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"math/big"
 	"strings"
 	"sync"
@@ -318,4 +319,19 @@ func TestTLSClientConfig(t *testing.T) {
 	assert.Equal(t, []string{"TLS.MinVersion"}, fields(err))
 	_, err = visa.TLSConfig{ClientCertPEM: p.rsaCert, ClientKeyPEM: visa.NewSecret(string(p.otherRSAPKCS1))}.ClientConfig()
 	assert.Equal(t, []string{"TLS.ClientCertPEM"}, fields(err))
+}
+
+func TestConfigLogValue(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "cfg", fullConfig())
+	out := buf.String()
+	assert.Contains(t, out, `"environment":"sandbox"`)
+	assert.Contains(t, out, `"vtsBaseURL":"https://cert.api.visa.com"`)
+	assert.Contains(t, out, `"VIC.APIKey"`)
+	assert.Contains(t, out, `"VTS.HashSecret"`)
+	assert.NotContains(t, out, "VIC.MLEKeyID", "only secrets are listed")
+	for _, s := range []string{"SBXVICAPIKEY01", "sbx-vic-shared-secret", "sbx-hash-secret", "PRIVATE KEY", "CERTIFICATE"} {
+		assert.NotContains(t, out, s)
+	}
 }

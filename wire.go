@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/netip"
-	"regexp"
 	"strings"
 )
 
@@ -124,11 +123,21 @@ func validIP(s string) bool {
 	return err == nil
 }
 
-var clientDeviceIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{24}$`)
-
 // ValidClientDeviceID reports whether s has the clientDeviceId form: 24
 // characters of [A-Za-z0-9_-] (visa-wire.md §1).
-func ValidClientDeviceID(s string) bool { return clientDeviceIDRe.MatchString(s) }
+func ValidClientDeviceID(s string) bool { return len(s) == 24 && isBase64URL(s) }
+
+// isBase64URL reports whether s is non-empty and made only of the
+// base64url alphabet [A-Za-z0-9_-] (no padding).
+func isBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // BrowserData is the browserData object of VTS calls (visa-wire.md §2.6).
 // Every member is a string on the wire; UnmarshalJSON also accepts
@@ -145,8 +154,6 @@ type BrowserData struct {
 	BrowserHeader            string `json:"browserHeader,omitempty"`
 	IPAddress                string `json:"ipAddress,omitempty"`
 }
-
-var b64urlRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // Normalize returns the wire form of visa-wire.md §2.6: booleans as
 // "true"/"false", userAgent and browserHeader base64url (no padding)
@@ -171,7 +178,7 @@ func normBool(s string) string {
 }
 
 func b64IfNeeded(s string) string {
-	if s == "" || b64urlRe.MatchString(s) {
+	if s == "" || isBase64URL(s) {
 		return s
 	}
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
