@@ -48,7 +48,9 @@ const (
 // seconds is the year 5138, 1e11 milliseconds is 1973.
 const msThreshold = 1e11
 
-// Header is the part of a JWE protected header this package exposes.
+// Header is the part of a JWE protected header this package exposes. It
+// also remembers, unexported, how "iat" was written (for CheckIssuedAt), so
+// compare Headers field by field rather than as whole values.
 type Header struct {
 	Alg   string // "alg"
 	Enc   string // "enc"

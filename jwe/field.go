@@ -50,6 +50,14 @@ func NewFieldCipher(encAPIKey, encSharedSecret string) (*FieldCipher, error) {
 	return &FieldCipher{kid: encAPIKey, kek: sum[:], now: time.Now}, nil
 }
 
+// check refuses a nil or zero FieldCipher (not made by NewFieldCipher).
+func (c *FieldCipher) check() error {
+	if c == nil || c.kid == "" || len(c.kek) != 32 { // go-jose does not check the A256GCMKW key size
+		return errorf(ErrKey, "FieldCipher not initialised by NewFieldCipher")
+	}
+	return nil
+}
+
 // KeyID returns the kid this cipher writes and expects: the encryption API key.
 func (c *FieldCipher) KeyID() string { return c.kid }
 
@@ -63,14 +71,17 @@ func (c FieldCipher) GoString() string { return c.String() }
 // Encrypt encrypts plaintext (raw bytes, normally UTF-8 JSON) into a compact
 // JWE, stamping iat with the current time.
 func (c *FieldCipher) Encrypt(plaintext []byte) (string, error) {
+	if c == nil || c.now == nil {
+		return c.EncryptAt(plaintext, time.Now())
+	}
 	return c.EncryptAt(plaintext, c.now())
 }
 
 // EncryptAt is Encrypt with an explicit issued-at time (for tests and
 // injectable clocks).
 func (c *FieldCipher) EncryptAt(plaintext []byte, now time.Time) (string, error) {
-	if len(c.kek) != 32 { // go-jose does not check the A256GCMKW key size
-		return "", errorf(ErrKey, "key-encryption key must be 32 bytes")
+	if err := c.check(); err != nil {
+		return "", err
 	}
 	opts := (&jose.EncrypterOptions{}).
 		WithType(fieldTyp).
@@ -96,6 +107,9 @@ func (c *FieldCipher) EncryptJSON(v any) (string, error) {
 // are accepted (ErrAlgorithm otherwise), and kid must equal KeyID()
 // (ErrKeyID otherwise).
 func (c *FieldCipher) Decrypt(compact string) ([]byte, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
 	p, err := splitCompact(compact)
 	if err != nil {
 		return nil, err

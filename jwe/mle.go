@@ -54,12 +54,20 @@ func NewMLEEncrypter(pub *rsa.PublicKey, keyID, enc string) (*MLEEncrypter, erro
 // KeyID returns the kid written into every JWE.
 func (e *MLEEncrypter) KeyID() string { return e.kid }
 
+// String describes the encrypter; the public key is not secret but long.
+func (e MLEEncrypter) String() string {
+	return "jwe.MLEEncrypter{kid: " + strconv.Quote(e.kid) + ", enc: " + string(e.enc) + "}"
+}
+
 // Enc returns the content encryption algorithm ("A128GCM" or "A256GCM").
 func (e *MLEEncrypter) Enc() string { return string(e.enc) }
 
 // Encrypt encrypts plaintext (raw bytes, the UTF-8 JSON body) into a compact
 // JWE whose iat is now in milliseconds.
 func (e *MLEEncrypter) Encrypt(plaintext []byte, now time.Time) (string, error) {
+	if e == nil || e.pub == nil || e.kid == "" || e.enc == "" {
+		return "", errorf(ErrKey, "MLEEncrypter not initialised by NewMLEEncrypter")
+	}
 	opts := (&jose.EncrypterOptions{}).WithHeader("iat", now.UnixMilli())
 	enc, err := jose.NewEncrypter(e.enc, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: e.pub, KeyID: e.kid}, opts)
 	if err != nil {
@@ -110,6 +118,9 @@ func NewMLEDecrypter(priv *rsa.PrivateKey) (*MLEDecrypter, error) {
 // Decrypt decrypts a compact MLE JWE and returns its plaintext and protected
 // header. It does not judge iat: call Header.CheckIssuedAt for that.
 func (d *MLEDecrypter) Decrypt(compact string) ([]byte, Header, error) {
+	if d == nil || d.priv == nil {
+		return nil, Header{}, errorf(ErrKey, "MLEDecrypter not initialised by NewMLEDecrypter")
+	}
 	p, err := splitCompact(compact)
 	if err != nil {
 		return nil, Header{}, err

@@ -186,6 +186,30 @@ func TestConstructors(t *testing.T) {
 	assertOneSentinel(t, err, ErrKey)
 }
 
+func TestZeroValues(t *testing.T) {
+	t.Parallel()
+	good := vec(t, "field-card").Compact
+	for _, c := range []*FieldCipher{nil, {}} {
+		_, err := c.Encrypt([]byte("x"))
+		assertOneSentinel(t, err, ErrKey)
+		_, err = c.EncryptJSON("x")
+		assertOneSentinel(t, err, ErrKey)
+		_, err = c.Decrypt(good)
+		assertOneSentinel(t, err, ErrKey)
+	}
+	for _, e := range []*MLEEncrypter{nil, {}} {
+		_, err := e.Encrypt([]byte("x"), time.Now())
+		assertOneSentinel(t, err, ErrKey)
+	}
+	for _, d := range []*MLEDecrypter{nil, {}} {
+		_, _, err := d.Decrypt(vec(t, "mle-a128gcm").Compact)
+		assertOneSentinel(t, err, ErrKey)
+	}
+	assert.Equal(t, "jwe.MLEDecrypter{}", fmt.Sprint(MLEDecrypter{}))
+	assert.Equal(t, `jwe.MLEEncrypter{kid: "SBX-MLE-KEY-01", enc: A128GCM}`, fmt.Sprint(mleEncrypter(t, "")))
+	assert.Equal(t, `jwe.FieldCipher{kid: "SBXENCAPIKEY01"}`, fmt.Sprint(fieldCipher(t)))
+}
+
 func TestParseKeysPEM(t *testing.T) {
 	t.Parallel()
 	priv := mleKey(t)
