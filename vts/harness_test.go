@@ -70,7 +70,7 @@ type fakeVTS struct {
 	header http.Header
 }
 
-func newFake(t *testing.T, status int, reply string) *fakeVTS {
+func newFake(t testing.TB, status int, reply string) *fakeVTS {
 	t.Helper()
 	f := &fakeVTS{status: status, reply: reply}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
