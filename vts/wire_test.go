@@ -510,3 +510,63 @@ func TestClientReferenceIDOption(t *testing.T) {
 	assert.Equal(t, "ClientReferenceID", ie.Field)
 	assert.Equal(t, 2, f.hits())
 }
+
+// TestRetryPolicyPerMethod: reads are retried on 503, writes are not
+// (they may have reached Visa).
+func TestRetryPolicyPerMethod(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		call     func(*Client) error
+		attempts int
+	}{
+		{"GetToken", func(c *Client) error {
+			_, err := c.GetToken(ctx, GetTokenRequest{VProvisionedTokenID: "TOK-1"})
+			return err
+		}, 3},
+		{"GetPANEnrollment", func(c *Client) error {
+			_, err := c.GetPANEnrollment(ctx, GetPANEnrollmentRequest{VPanEnrollmentID: "ENR-1"})
+			return err
+		}, 3},
+		{"GetContent", func(c *Client) error {
+			_, err := c.GetContent(ctx, GetContentRequest{GUID: "G-1"})
+			return err
+		}, 3},
+		{"ProvisionToken", func(c *Client) error {
+			_, err := c.ProvisionToken(ctx, ProvisionTokenRequest{VPanEnrollmentID: "ENR-1", Email: testEmail, ExpirationDate: ExpirationDate{12, 2029}})
+			return err
+		}, 1},
+		{"ValidateOTP", func(c *Client) error {
+			_, err := c.ValidateOTP(ctx, ValidateOTPRequest{VProvisionedTokenID: "TOK-1", ClientReferenceID: "CR-1", OTP: mustOTP(t, testOTP)})
+			return err
+		}, 1},
+		{"DeleteToken", func(c *Client) error {
+			_, err := c.DeleteToken(ctx, DeleteTokenRequest{VProvisionedTokenID: "TOK-1"})
+			return err
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, 503, `{"errorResponse":{"status":503,"reason":"unavailable","message":"try later"}}`)
+			cfg := testConfig(f.srv.URL, nil)
+			cfg.Retry = visa.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
+			c, err := New(cfg)
+			require.NoError(t, err)
+			err = tt.call(c)
+			assert.ErrorIs(t, err, visa.ErrServerUnavailable)
+			assert.Equal(t, tt.attempts, f.hits())
+		})
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	t.Parallel()
+	c, _ := setup(t, 200, `{}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.GetToken(ctx, GetTokenRequest{VProvisionedTokenID: "TOK-1"})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotContains(t, err.Error(), testAPIKey)
+}
