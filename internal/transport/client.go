@@ -53,7 +53,10 @@ type Client struct {
 	timeout   time.Duration
 	maxBody   int64
 	userAgent string
-	log       *slog.Logger // nil: no logging
+	// userAgentValue and keyIDValue are header values shared by every
+	// request (len == cap, so never appended to in place).
+	userAgentValue, keyIDValue []string
+	log                        *slog.Logger // nil: no logging
 
 	now      func() time.Time
 	waitHook func(time.Duration) time.Duration // test seam: observes and may replace a backoff wait
@@ -187,6 +190,10 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 			return nil, visa.NewInputError("Config.UserAgentSuffix", "must be one line")
 		}
 		c.userAgent += " " + s
+	}
+	c.userAgentValue = []string{c.userAgent}
+	if c.mleKeyID != "" {
+		c.keyIDValue = []string{c.mleKeyID}
 	}
 	return c, nil
 }

@@ -70,13 +70,12 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 			return nil, visa.NewInputError(op+": header "+http.CanonicalHeaderKey(k), "is set by the transport")
 		}
 	}
-	body, err := c.encodeBody(op, req.Body)
+	cl := callPool.Get().(*call)
+	defer cl.release()
+	body, err := c.encodeBody(op, req.Body, &cl.scratch)
 	if err != nil {
 		return nil, err
 	}
-
-	cl := callPool.Get().(*call)
-	defer cl.release()
 	cl.c, cl.op, cl.method = c, op, req.Method
 	cl.path, cl.query = path, c.buildQuery(req.Query)
 	cl.idempotent = req.Idempotent || idempotentMethod(req.Method)
@@ -101,34 +100,29 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	if err != nil {
 		return nil, visa.NewInputError(op+": URL", "cannot be built")
 	}
-	h := rreq.Header
+	h := make(http.Header, 8+len(req.Header))
+	rreq.Header = h
 	for k, v := range req.Header {
 		h[http.CanonicalHeaderKey(k)] = v
 	}
-	h["Accept"] = []string{"application/json"}
-	h["User-Agent"] = []string{c.userAgent}
+	// Shared value slices with len == cap: an append by anyone copies.
+	h["Accept"] = jsonValue
+	h["User-Agent"] = c.userAgentValue
 	if body != nil {
-		h["Content-Type"] = []string{"application/json"}
+		h["Content-Type"] = jsonValue
 	}
 	if c.enc != nil {
-		h["Keyid"] = []string{c.mleKeyID}
+		h["Keyid"] = c.keyIDValue
 	}
 	if c.basicUser != "" {
 		rreq.SetBasicAuth(c.basicUser, c.basicPass)
 	}
 	cl.sign(h)
-	rreq.SetResponseHandler(cl.readResponse)
+	rreq.SetResponseHandler(cl.onResponse)
 
-	rc := retryablehttp.Client{
-		HTTPClient:   c.hc,
-		RetryMax:     c.policy.MaxAttempts - 1,
-		CheckRetry:   cl.checkRetry,
-		Backoff:      cl.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		PrepareRetry: cl.prepareRetry,
-		// Logger and RequestLogHook stay nil: retryablehttp would print
-		// the URL, api key included.
-	}
+	rc := &cl.rc
+	rc.HTTPClient = c.hc
+	rc.RetryMax = c.policy.MaxAttempts - 1
 	resp, doErr := rc.Do(rreq)
 
 	res := &Response{Attempts: cl.attempt, Duration: c.now().Sub(start)}
@@ -161,6 +155,9 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	return res, err
 }
 
+// jsonValue is the shared header value "application/json".
+var jsonValue = []string{"application/json"}
+
 func validMethod(m string) bool {
 	switch m {
 	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions:
@@ -177,34 +174,60 @@ func validMethod(m string) bool {
 // call fall within the call's timeout (60 s by default), while X-Pay,
 // which covers the envelope bytes, is recomputed for every attempt. One
 // RSA-OAEP encryption per call instead of per attempt.
-func (c *Client) encodeBody(op string, v any) ([]byte, error) {
+//
+// The JSON is encoded into scratch (pooled) and copied out only when it
+// is sent as is (VTS): the bytes handed to net/http must not be reused,
+// since a transport may still read a request body after RoundTrip
+// returns.
+func (c *Client) encodeBody(op string, v any, scratch *bytes.Buffer) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
 	var plain []byte
+	owned := false // plain aliases scratch
 	switch b := v.(type) {
 	case []byte:
 		plain = b
 	case json.RawMessage:
 		plain = b
 	default:
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
+		scratch.Reset()
+		enc := json.NewEncoder(scratch)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
 			// json errors name the type, never a value.
 			return nil, visa.NewInputError(op+": body", "cannot be encoded as JSON: "+jsonErrorKind(err))
 		}
-		plain = bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
+		plain = bytes.TrimSuffix(scratch.Bytes(), []byte{'\n'})
+		owned = true
 	}
 	if c.enc == nil {
+		if owned {
+			plain = bytes.Clone(plain)
+		}
 		return plain, nil
 	}
 	compact, err := c.enc.Encrypt(plain, c.now())
 	if err != nil {
 		return nil, fmt.Errorf("visa: %s: MLE encryption: %w: %w", op, visa.ErrEncryption, err)
 	}
-	return jwe.MarshalEnvelope(compact), nil
+	return marshalEnvelope(compact), nil
+}
+
+// marshalEnvelope returns {"encData":"<compact>"}. A compact JWE is
+// base64url and dots, which JSON needs no escaping for; anything else
+// goes through jwe.MarshalEnvelope.
+func marshalEnvelope(compact string) []byte {
+	const pre, post = `{"encData":"`, `"}`
+	for i := 0; i < len(compact); i++ {
+		if b := compact[i]; !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return jwe.MarshalEnvelope(compact)
+		}
+	}
+	out := make([]byte, 0, len(pre)+len(compact)+len(post))
+	out = append(out, pre...)
+	out = append(out, compact...)
+	return append(out, post...)
 }
 
 // readBody reads resp.Body up to the client's limit and closes it.
@@ -261,7 +284,7 @@ func (c *Client) unwrap(raw []byte) ([]byte, error) {
 	if c.dec == nil || len(raw) == 0 {
 		return raw, nil
 	}
-	compact, ok := jwe.ParseEnvelope(raw)
+	compact, ok := parseEnvelope(raw)
 	if !ok {
 		return raw, nil
 	}
@@ -270,6 +293,28 @@ func (c *Client) unwrap(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	return pt, nil
+}
+
+// parseEnvelope returns the string member "encData" of a JSON object.
+// Like jwe.ParseEnvelope it ignores other members and refuses trailing
+// data; unlike it, it does not look for duplicate member names (the last
+// one wins, as encoding/json decides), which is cheaper and harmless here:
+// whatever it returns must still decrypt with our private key.
+func parseEnvelope(raw []byte) (string, bool) {
+	var env struct {
+		EncData json.RawMessage `json:"encData"`
+	}
+	if json.Unmarshal(raw, &env) != nil || len(env.EncData) < 2 || env.EncData[0] != '"' {
+		return "", false
+	}
+	if inner := env.EncData[1 : len(env.EncData)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
+	}
+	var s string
+	if json.Unmarshal(env.EncData, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func (c *Client) malformed(op string, resp *http.Response, what string, cause error) error {
@@ -329,7 +374,10 @@ type call struct {
 	idempotent   bool
 
 	trace        httptrace.ClientTrace
-	gotConn      atomic.Bool // a connection was obtained in this attempt
+	rc           retryablehttp.Client
+	onResponse   retryablehttp.ResponseHandlerFunc
+	scratch      bytes.Buffer // request JSON before MLE; never sent as is
+	gotConn      atomic.Bool  // a connection was obtained in this attempt
 	attempt      int
 	attemptStart time.Time
 	logged       int           // last attempt logged
@@ -340,9 +388,20 @@ type call struct {
 	buf      bytes.Buffer
 }
 
+// callPool recycles call states, each with its retryablehttp.Client and
+// callbacks bound once: a call costs no allocation for them.
 var callPool = sync.Pool{New: func() any {
 	cl := &call{}
 	cl.trace.GotConn = cl.onGotConn
+	cl.onResponse = cl.readResponse
+	cl.rc = retryablehttp.Client{
+		CheckRetry:   cl.checkRetry,
+		Backoff:      cl.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		PrepareRetry: cl.prepareRetry,
+		// Logger, RequestLogHook and ResponseLogHook stay nil:
+		// retryablehttp would print the URL, api key included.
+	}
 	return cl
 }}
 
@@ -351,13 +410,18 @@ func (cl *call) onGotConn(httptrace.GotConnInfo) { cl.gotConn.Store(true) }
 // release clears the call and returns it to the pool. The response bytes
 // have been decoded by then; out never aliases them (json copies).
 func (cl *call) release() {
-	buf := cl.buf
-	if buf.Cap() > 64<<10 {
-		buf = bytes.Buffer{} // do not pin large buffers
+	cl.c, cl.body, cl.bodyResp, cl.respBody = nil, nil, nil, nil
+	cl.op, cl.method, cl.path, cl.query, cl.resourcePath = "", "", "", "", ""
+	cl.idempotent, cl.attempt, cl.logged, cl.nextWait = false, 0, 0, 0
+	cl.gotConn.Store(false)
+	cl.attemptStart = time.Time{}
+	cl.rc.HTTPClient = nil
+	for _, b := range []*bytes.Buffer{&cl.buf, &cl.scratch} {
+		if b.Cap() > 64<<10 {
+			*b = bytes.Buffer{} // do not pin large buffers
+		}
+		b.Reset()
 	}
-	buf.Reset()
-	trace := cl.trace
-	*cl = call{buf: buf, trace: trace}
 	callPool.Put(cl)
 }
 
