@@ -85,7 +85,7 @@ type browserEvent struct {
 type browserHarness struct {
 	t      *testing.T
 	ctx    context.Context
-	env    *authEnv
+	auth   *authState
 	events chan browserEvent
 	iframe string // the iFrame URL on localhost
 	authID webauthn.AuthenticatorID
@@ -171,6 +171,37 @@ func TestPageBrowserPasskey(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
 
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(800, 600))
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx), "start the browser")
+
+	// One browser, two iFrames: the Auth half alone on an httptest server,
+	// then the whole sandbox (New, plain HTTP) with its middleware.
+	t.Run("auth half", func(t *testing.T) {
+		runBrowserFlow(t, ctx, func(parentOrigin string) (*authState, string) {
+			env := newAuthEnv(t, func(d *authDeps) { d.allowedOrigins = []string{parentOrigin} })
+			return env.auth, env.base
+		})
+	})
+	t.Run("sandbox", func(t *testing.T) {
+		runBrowserFlow(t, ctx, func(parentOrigin string) (*authState, string) {
+			sb := Start(t, WithPlainHTTP(), WithAllowedOrigins(parentOrigin))
+			a, ok := sb.auth.(*authState)
+			require.True(t, ok)
+			return a, sb.AuthBaseURL()
+		})
+	})
+}
+
+// runBrowserFlow onboards a passkey and pays with it through the page in
+// the browser of ctx. start builds the iFrame side for the parent origin.
+func runBrowserFlow(t *testing.T, browser context.Context, start func(parentOrigin string) (*authState, string)) {
 	events := make(chan browserEvent, 16)
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -180,11 +211,11 @@ func TestPageBrowserPasskey(t *testing.T) {
 
 	parent := httptest.NewUnstartedServer(nil)
 	parentOrigin := "http://" + parent.Listener.Addr().String()
-	env := newAuthEnv(t, func(d *authDeps) { d.allowedOrigins = []string{parentOrigin} })
+	auth, base := start(parentOrigin)
 	parentMux := http.NewServeMux()
 	parentMux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, parentPageHTML, env.base, foreign.URL)
+		fmt.Fprintf(w, parentPageHTML, base, foreign.URL)
 	})
 	parentMux.HandleFunc("POST /events", func(w http.ResponseWriter, r *http.Request) {
 		var ev browserEvent
@@ -196,15 +227,11 @@ func TestPageBrowserPasskey(t *testing.T) {
 	parent.Start()
 	t.Cleanup(parent.Close)
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(800, 600))
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-
+	// A tab in a fresh browser context: its own storage and sockets, all
+	// gone when the context closes (before the servers close: cleanups run
+	// last-in first-out), so no server waits for a preconnected socket.
+	ctx, closeTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(closeTab)
 	_, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{})
 	require.NoError(t, err)
 	va, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
@@ -220,8 +247,8 @@ func TestPageBrowserPasskey(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	h := &browserHarness{t: t, ctx: ctx, env: env, events: events, authID: va.AuthenticatorID,
-		iframe: env.base + "/vts-auth/authenticate?apikey=" + authTestAPIKey + "&clientAppID=" + authTestAppID}
+	h := &browserHarness{t: t, ctx: ctx, auth: auth, events: events, authID: va.AuthenticatorID,
+		iframe: base + "/vts-auth/authenticate?apikey=" + authTestAPIKey + "&clientAppID=" + authTestAppID}
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(parent.URL+"/")))
 	require.Equal(t, browserEvent{From: "foreign", Data: map[string]any{"ready": true}}, h.next())
 
@@ -237,10 +264,10 @@ func TestPageBrowserPasskey(t *testing.T) {
 	h.send(map[string]any{"type": "CREATE_AUTH_SESSION", "requestID": id, "version": "1", "client": map[string]any{"id": device}}, true)
 	created := h.nextFromIframe("AUTH_SESSION_CREATED")
 	token := created["sessionContext"].(map[string]any)["secureToken"].(string)
-	sess, err := env.auth.Session(token)
+	sess, err := auth.Session(token)
 	require.NoError(t, err)
 	assert.Equal(t, device, sess.DeviceID, "the foreign command was ignored")
-	assert.Equal(t, 1, env.auth.Stats().Sessions)
+	assert.Equal(t, 1, auth.Stats().Sessions)
 	bd := created["browserData"].(map[string]any)
 	assert.Equal(t, "true", bd["browserJavascriptEnabled"])
 	assert.Equal(t, "false", bd["browserJavaEnabled"])
@@ -249,13 +276,13 @@ func TestPageBrowserPasskey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(ua), "Chrome")
 
-	ac, err := env.auth.IssueChallenge(token, registerSpec("TOK-B"))
+	ac, err := auth.IssueChallenge(token, registerSpec("TOK-B"))
 	require.NoError(t, err)
 	done := h.ceremony(id, ac)
 	blob, rpID, identifier := assurance(t, done)
 	assert.Equal(t, "localhost", rpID)
 	assert.Equal(t, ac.Identifier, identifier)
-	claims, err := env.auth.RedeemBlob(blob, BlobWant{TokenID: "TOK-B", Identifier: identifier, Kinds: []string{BlobAttestation}})
+	claims, err := auth.RedeemBlob(blob, BlobWant{TokenID: "TOK-B", Identifier: identifier, Kinds: []string{BlobAttestation}})
 	require.NoError(t, err)
 	assert.Equal(t, device, claims.DeviceID)
 	creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: h.authID})
@@ -268,12 +295,12 @@ func TestPageBrowserPasskey(t *testing.T) {
 
 	// Purchase: a fresh iFrame session, the same passkey, bound to the amount.
 	id2, token2, _ := h.session(device)
-	ac2, err := env.auth.IssueChallenge(token2, paySpec("TOK-B", "129.99"))
+	ac2, err := auth.IssueChallenge(token2, paySpec("TOK-B", "129.99"))
 	require.NoError(t, err)
 	assert.Equal(t, identifier, ac2.Identifier)
 	blob2, _, identifier2 := assurance(t, h.ceremony(id2, ac2))
 	assert.Equal(t, identifier, identifier2)
-	claims2, err := env.auth.RedeemBlob(blob2, BlobWant{TokenID: "TOK-B", Identifier: identifier, Kinds: []string{BlobAssertion}})
+	claims2, err := auth.RedeemBlob(blob2, BlobWant{TokenID: "TOK-B", Identifier: identifier, Kinds: []string{BlobAssertion}})
 	require.NoError(t, err)
 	assert.Equal(t, "129.99", claims2.Amount)
 	assert.Equal(t, "Best Buy", claims2.MerchantName)
@@ -282,7 +309,7 @@ func TestPageBrowserPasskey(t *testing.T) {
 	h.send(map[string]any{"type": "CLOSE_AUTH_SESSION", "requestID": id}, false)
 	assert.Equal(t, "UNKNOWN_REQUEST_ID", h.nextFromIframe("AUTH_FAILED")["error"])
 
-	st := env.auth.Stats()
+	st := auth.Stats()
 	assert.Equal(t, 1, st.Registrations)
 	assert.Equal(t, 1, st.Assertions)
 	assert.Equal(t, 0, st.Failures)
