@@ -68,6 +68,10 @@ func (e *MLEEncrypter) Encrypt(plaintext []byte, now time.Time) (string, error) 
 	if e == nil || e.pub == nil || e.kid == "" || e.enc == "" {
 		return "", errorf(ErrKey, "MLEEncrypter not initialised by NewMLEEncrypter")
 	}
+	// A go-jose Encrypter fixes its extra headers when built, and iat
+	// changes on every call, so one is built per call: that costs about 2 µs
+	// and 6 allocations next to ~70 µs for the encryption
+	// (BenchmarkNewEncrypter, BenchmarkMLEEncrypt).
 	opts := (&jose.EncrypterOptions{}).WithHeader("iat", now.UnixMilli())
 	enc, err := jose.NewEncrypter(e.enc, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: e.pub, KeyID: e.kid}, opts)
 	if err != nil {
