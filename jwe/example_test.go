@@ -1,9 +1,8 @@
 package jwe_test
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/vicgo/visa/jwe"
@@ -40,7 +39,11 @@ func ExampleFieldCipher() {
 
 // Wrap a VIC request body with MLE, and unwrap it on the other side.
 func ExampleMLEEncrypter() {
-	key, err := rsa.GenerateKey(rand.Reader, 2048) // normally ParsePrivateKeyPEM
+	pemBytes, err := os.ReadFile("testdata/mle-private-pkcs8.pem")
+	if err != nil {
+		panic(err)
+	}
+	key, err := jwe.ParsePrivateKeyPEM(pemBytes)
 	if err != nil {
 		panic(err)
 	}
