@@ -128,6 +128,19 @@ func checkCredentials(v visa.VTSCredentials) error {
 // String describes the client without any credential.
 func (c *Client) String() string { return "vts.Client{clientAppID: " + c.clientAppID + "}" }
 
+// Meta is what every response carries besides its body.
+type Meta struct {
+	// CorrelationID is Visa's X-CORRELATION-ID of the exchange; quote it
+	// to Visa support.
+	CorrelationID string `json:"-"`
+}
+
+func (m *Meta) setMeta(r *transport.Response) {
+	if r != nil {
+		m.CorrelationID = r.CorrelationID
+	}
+}
+
 // CallOption varies one call.
 type CallOption func(*callOptions)
 

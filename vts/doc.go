@@ -7,17 +7,21 @@
 // the VTS endpoint and the seed step it serves:
 //
 //	c, err := vts.New(cfg)
-//	enr, err := c.EnrollPAN(ctx, vts.EnrollPANRequest{Card: vts.Card{PAN: pan, CVV2: cvv, ExpirationDate: exp}})    // step 1
-//	tok, err := c.ProvisionToken(ctx, vts.ProvisionTokenRequest{VPanEnrollmentID: enr.VPanEnrollmentID, ...})    // step 2
-//	// step 3: an Auth iFrame session gives SessionContext and BrowserData
-//	ref := vts.NewClientReferenceID()                                                                            // one per flow
-//	opt, err := c.AttestationOptions(ctx, vts.AttestationOptionsRequest{Type: visa.ActionAuthenticate, ...})     // step 4: probe
-//	bind, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{ClientReferenceID: ref, ...})                     // step 5
-//	sel, err := c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{StepUpRequestID: bind.StepUpRequest[0].Identifier, ...}) // step 6
-//	_, err = c.ValidateOTP(ctx, vts.ValidateOTPRequest{OTP: otp, ...})                                           // step 7: token ACTIVE
-//	reg, err := c.AttestationOptions(ctx, vts.AttestationOptionsRequest{Type: visa.ActionRegister, ...})         // step 8
-//	// steps 9-12: the passkey ceremonies happen in the Auth iFrame; step 11 is
-//	// AttestationOptions again, with the purchase amount and merchant.
+//	// Step 1: the card goes encrypted; keep only the enrollment id, in memory.
+//	enr, err := c.EnrollPAN(ctx, vts.EnrollPANRequest{Card: vts.Card{PAN: pan, CVV2: cvv, ExpirationDate: exp}})
+//	// Step 2: an INACTIVE token for the agent; keep its ids, last 4 and expiry.
+//	tok, err := c.ProvisionToken(ctx, vts.ProvisionTokenRequest{VPanEnrollmentID: enr.VPanEnrollmentID, ...})
+//	// Step 3 happens in the Auth iFrame: it gives SessionContext and BrowserData.
+//	ref := vts.WithClientReferenceID(vts.NewClientReferenceID()) // one id per flow
+//	probe, err := c.AttestationOptions(ctx, vts.AttestationOptionsRequest{Type: visa.ActionAuthenticate, ...}, ref) // step 4
+//	bind, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{...}, ref)                                          // step 5
+//	sel, err := c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{StepUpRequestID: ...}, ref)                // step 6
+//	_, err = c.ValidateOTP(ctx, vts.ValidateOTPRequest{OTP: otp, ...}, ref)                                        // step 7
+//	reg, err := c.AttestationOptions(ctx, vts.AttestationOptionsRequest{Type: visa.ActionRegister, ...}, ref)      // step 8
+//
+// Steps 9 and 12 are passkey ceremonies in the Auth iFrame; step 11 is
+// AttestationOptions again, with the purchase amount and merchant, on a
+// fresh session (step 10).
 //
 // GetToken, DeleteToken, SuspendToken and ResumeToken manage a token's
 // life; GetPANEnrollment and GetContent fetch card metadata and card art.

@@ -19,19 +19,6 @@ import (
 // errors the package makes itself: refused input, local encryption
 // failures and replies that miss what the wire promises.
 
-// Meta is what every response carries besides its body.
-type Meta struct {
-	// CorrelationID is Visa's X-CORRELATION-ID of the exchange; quote it
-	// to Visa support.
-	CorrelationID string `json:"-"`
-}
-
-func (m *Meta) setMeta(r *transport.Response) {
-	if r != nil {
-		m.CorrelationID = r.CorrelationID
-	}
-}
-
 // finish completes a call: on success it records the response metadata
 // and checks that the reply holds what the wire promises (ok).
 func finish[T any, P interface {
