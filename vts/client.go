@@ -164,8 +164,9 @@ func WithHeader(key, value string) CallOption {
 // WithClientReferenceID supplies the flow's client reference id to a call
 // whose request leaves ClientReferenceID empty (AttestationOptions,
 // DeviceBinding, SelectStepUpMethod, ValidateOTP). A flow can build the
-// option once and pass it to every call of that flow. A request that sets
-// a different ClientReferenceID is refused.
+// option once and pass it to every call of that flow; calls without a
+// reference id ignore it. A request that sets a different
+// ClientReferenceID is refused.
 func WithClientReferenceID(id string) CallOption {
 	return func(o *callOptions) { o.refID = id }
 }
