@@ -73,6 +73,13 @@ func mustJSON(t testing.TB, v any) []byte {
 // send issues a request and decodes a JSON object reply.
 func (w *wire) send(method, path, query string, body []byte, hdr map[string]string) reply {
 	w.t.Helper()
+	r, err := w.try(method, path, query, body, hdr)
+	require.NoError(w.t, err)
+	return r
+}
+
+// try is send that returns transport and body read errors.
+func (w *wire) try(method, path, query string, body []byte, hdr map[string]string) (reply, error) {
 	u := w.sb.BaseURL() + path
 	if query != "" {
 		u += "?" + query
@@ -82,22 +89,28 @@ func (w *wire) send(method, path, query string, body []byte, hdr map[string]stri
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, u, rd)
-	require.NoError(w.t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
 	resp, err := w.hc.Do(req)
-	require.NoError(w.t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	require.NoError(w.t, err)
 	r := reply{status: resp.StatusCode, raw: raw, header: resp.Header}
+	if err != nil {
+		return r, err
+	}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &r.body)
 	}
-	return r
+	return r, nil
 }
 
 func (w *wire) sign(secret, path, query string, body []byte) string {
