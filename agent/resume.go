@@ -155,7 +155,7 @@ func (a *Agent) finishAuthorized(ctx context.Context, tx store.Transaction, auth
 // the original device: the device of the card's passkey when known.
 func (a *Agent) resumeAppInstance(ctx context.Context, tx store.Transaction) visa.AppInstance {
 	ai := visa.AppInstance{UserAgent: "vicgo-agent (resume)", ApplicationName: a.appName, CountryCode: "US",
-		ClientDeviceID: "vicgo-resume-00000000000", DeviceData: visa.DeviceData{Type: "Server", Brand: "vicgo"}}
+		IPAddress: "127.0.0.1", ClientDeviceID: "vicgo-resume-00000000000", DeviceData: visa.DeviceData{Type: "Server", Brand: "vicgo"}}
 	if u, err := a.store.GetUser(ctx, tx.UserID); err == nil && len(u.Country) == 2 {
 		ai.CountryCode = u.Country
 	}
