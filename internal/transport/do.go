@@ -89,7 +89,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	}
 	ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 
-	start := c.now()
+	start := time.Now() // durations are real time, whatever the signing clock
 	cl.attemptStart = start
 	cl.attempt = 1
 	var rawBody any // untyped nil: no body at all (GET)
@@ -112,7 +112,9 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 		h["Content-Type"] = jsonValue
 	}
 	if c.enc != nil {
-		h["Keyid"] = c.keyIDValue
+		// Sent with Visa's spelling; header names are case-insensitive,
+		// but this is byte for byte what Visa's own clients send.
+		h["keyId"] = c.keyIDValue
 	}
 	if c.basicUser != "" {
 		rreq.SetBasicAuth(c.basicUser, c.basicPass)
@@ -125,7 +127,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	rc.RetryMax = c.policy.MaxAttempts - 1
 	resp, doErr := rc.Do(rreq)
 
-	res := &Response{Attempts: cl.attempt, Duration: c.now().Sub(start)}
+	res := &Response{Attempts: cl.attempt, Duration: time.Since(start)}
 	if resp != nil {
 		res.StatusCode = resp.StatusCode
 		res.Header = resp.Header
@@ -441,7 +443,7 @@ func (cl *call) prepareRetry(r *http.Request) error {
 	cl.sign(r.Header)
 	cl.attempt++
 	cl.gotConn.Store(false)
-	cl.attemptStart = cl.c.now()
+	cl.attemptStart = time.Now()
 	return nil
 }
 
@@ -612,7 +614,7 @@ func (cl *call) logAttempt(ctx context.Context, resp *http.Response, err error, 
 		slog.String("method", cl.method),
 		slog.String("url", cl.redactedURL()),
 		slog.Int("attempt", cl.attempt),
-		slog.Duration("duration", cl.c.now().Sub(cl.attemptStart)),
+		slog.Duration("duration", time.Since(cl.attemptStart)),
 	)
 	if resp != nil {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("correlation_id", resp.Header.Get("X-Correlation-Id")))

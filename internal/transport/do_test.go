@@ -130,6 +130,22 @@ func TestDoVICPostMLERoundTrip(t *testing.T) {
 	assert.Contains(t, string(r.Plain), "<shoes> &", "HTML escaping is off")
 }
 
+func TestDoHeaderSpelling(t *testing.T) {
+	t.Parallel()
+	var got http.Header
+	cfg := testConfig("https://sandbox.api.visa.com")
+	cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = r.Header.Clone()
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	})}
+	c := newClient(t, cfg, visa.ProductVIC)
+	_, err := c.Do(bg, &Request{Op: "op", Method: http.MethodPost, Path: "/vacp/v1/cards", Body: map[string]string{}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{testMLEKeyID}, got["keyId"], "keyId exactly as Visa spells it")
+	assert.NotEmpty(t, got["X-Pay-Token"])
+	assert.NotEmpty(t, got["X-Request-Id"])
+}
+
 func TestDoEmptySuccessBodies(t *testing.T) {
 	t.Parallel()
 	for _, body := range []string{"", "{}", " {} ", "null"} {
