@@ -291,3 +291,26 @@ func TestNewDefaultTransport(t *testing.T) {
 	assert.NotNil(t, c.hc.CheckRedirect)
 	assert.Equal(t, http.ErrUseLastResponse, c.hc.CheckRedirect(nil, nil))
 }
+
+func TestHTTPClient(t *testing.T) {
+	t.Parallel()
+	srv, ca := tlsServer(t, &tls.Config{})
+	cfg := testConfig(srv.URL)
+	cfg.TLS.RootCAsPEM = ca
+	hc, err := HTTPClient(cfg)
+	require.NoError(t, err)
+	resp, err := hc.Get(srv.URL)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, http.ErrUseLastResponse, hc.CheckRedirect(nil, nil))
+
+	hc2, err := HTTPClient(cfg)
+	require.NoError(t, err)
+	assert.NotSame(t, hc, hc2, "a new client each time, the caller's to adjust")
+	hc.CloseIdleConnections()
+
+	cfg.TLS.MinVersion = tls.VersionTLS10
+	_, err = HTTPClient(cfg)
+	require.ErrorIs(t, err, visa.ErrInvalidInput)
+}
