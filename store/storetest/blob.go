@@ -62,8 +62,8 @@ func testSealedBlobFido(t *testing.T, e *env) {
 
 func testTimestamps(t *testing.T, e *env) {
 	// CreatedAt follows the clock reading at the write, in UTC, truncated to µs.
+	assert.NotZero(t, e.clock.Peek().Nanosecond()%1000, "the fixture clock has sub-µs digits")
 	want := store.Stamp(e.clock.Peek())
-	assert.Equal(t, 123456000, want.Nanosecond(), "the fixture clock has sub-µs digits")
 	require.NoError(t, e.s.PutUser(e.ctx, user("alice")))
 	u, err := e.s.GetUser(e.ctx, "alice")
 	require.NoError(t, err)

@@ -120,10 +120,10 @@ func testListWriteInsideLoop(t *testing.T, e *env) {
 
 func testListMany(t *testing.T, e *env) {
 	if testing.Short() {
-		t.Skip("short mode: skipping the 600-row listing")
+		t.Skip("short mode: skipping the 250-row listing")
 	}
 	e.seed(t, "alice", "tok-1")
-	const n = 600
+	const n = 250
 	want := make([]string, n)
 	for i := range n {
 		want[i] = fmt.Sprintf("tx-%04d", i)

@@ -1,0 +1,111 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/sqlstore"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// postgresDSN returns the DSN of the test PostgreSQL server from
+// VISA_TEST_POSTGRES_DSN. Without one the test is skipped, except under
+// CI=true, where PostgreSQL tests must run and a missing DSN fails.
+func postgresDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv("VISA_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("CI=true but VISA_TEST_POSTGRES_DSN is empty: PostgreSQL tests must run in CI " +
+				"(eval \"$(store/sqlstore/ci-postgres.sh)\" sets it)")
+		}
+		tb.Skip("PostgreSQL tests skipped: set VISA_TEST_POSTGRES_DSN (store/sqlstore/ci-postgres.sh prints one)")
+	}
+	return dsn
+}
+
+// postgresSchema creates a private schema for one test, dropped at clean-up,
+// and returns a DSN whose connections use it (search_path), so tests and
+// parallel runs never share tables.
+func postgresSchema(tb testing.TB) string {
+	tb.Helper()
+	dsn := postgresDSN(tb)
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	schema := "vicgo_test_" + hex.EncodeToString(b[:])
+
+	admin, err := sql.Open("pgx", dsn)
+	require.NoError(tb, err)
+	defer admin.Close()
+	ctx := context.Background()
+	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(tb, err)
+	tb.Cleanup(func() {
+		admin, err := sql.Open("pgx", dsn)
+		if err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withOptions(tb, dsn, "-c search_path="+schema+" -c synchronous_commit=off")
+}
+
+// withOptions sets the server options of every connection made with dsn.
+// Tests turn synchronous_commit off: durability is not under test, and commits
+// that wait for the disk make the suite many times slower. Benchmarks keep it.
+func withOptions(tb testing.TB, dsn, options string) string {
+	tb.Helper()
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		require.NoError(tb, err)
+		q := u.Query()
+		q.Set("options", options)
+		u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + literally
+		return u.String()
+	}
+	return dsn + " options='" + options + "'"
+}
+
+func openPostgres(tb testing.TB, dsn string, clock store.Clock) *sqlstore.Store {
+	tb.Helper()
+	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newPostgres(tb testing.TB, clock store.Clock) store.Store {
+	return openPostgres(tb, postgresSchema(tb), clock)
+}
+
+func newSQLiteMemory(tb testing.TB, clock store.Clock) store.Store {
+	s, err := sqlstore.OpenSQLite(context.Background(), ":memory:", sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newSQLiteFile(tb testing.TB, clock store.Clock) store.Store {
+	path := filepath.Join(tb.TempDir(), "dir with space?", "vicgo.db")
+	require.NoError(tb, os.MkdirAll(filepath.Dir(path), 0o700))
+	s, err := sqlstore.OpenSQLite(context.Background(), path, sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
