@@ -348,13 +348,17 @@ func (a *authState) finish(s *iframeSession, c *challenge, pk *passkey, wa *weba
 		a.stats.Registrations++
 	} else {
 		cur := a.passkeys[key]
-		if cur != pk { // forgotten or replaced while the ceremony ran
+		if cur == nil || cur.identifier != pk.identifier { // forgotten or replaced while the ceremony ran
 			a.mu.Unlock()
 			return authEvent{}, errors.New("sandbox: passkey changed during the ceremony")
 		}
-		updated := *pk
-		updated.cred = *cred
-		a.passkeys[key] = &updated
+		// Concurrent purchases on one passkey may finish out of order:
+		// keep the highest signature counter seen.
+		if cred.Authenticator.SignCount > cur.cred.Authenticator.SignCount {
+			updated := *cur
+			updated.cred = *cred
+			a.passkeys[key] = &updated
+		}
 		a.stats.Assertions++
 	}
 	bd := s.browserData

@@ -219,6 +219,30 @@ func (e *authEnv) authenticate(t testing.TB, requestID string, ac visa.Authentic
 	return e.command(t, map[string]any{"type": "AUTHENTICATE", "requestID": requestID, "version": "1", "authenticationContext": ac}, hdr)
 }
 
+// tryAuthenticate is authenticate for goroutines other than the test's:
+// it reports errors instead of failing the test.
+func (e *authEnv) tryAuthenticate(requestID string, ac visa.AuthenticationContext) (map[string]any, error) {
+	body, err := json.Marshal(map[string]any{"type": "AUTHENTICATE", "requestID": requestID, "version": "1", "authenticationContext": ac})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", res.StatusCode)
+	}
+	var ev map[string]any
+	return ev, json.NewDecoder(res.Body).Decode(&ev)
+}
+
 func registerSpec(token string) ChallengeSpec {
 	return ChallengeSpec{TokenID: token, Action: visa.ActionRegister, Amount: "0.00", CurrencyNumeric: "840", MerchantName: "Example Agent", UserEmail: authTestEmail}
 }
@@ -369,7 +393,11 @@ func TestAuthConcurrentAuthenticateRunsOneCeremony(t *testing.T) {
 	events := make(chan map[string]any, n)
 	var wg sync.WaitGroup
 	for range n {
-		wg.Go(func() { events <- e.authenticate(t, id, ac, "") })
+		wg.Go(func() {
+			ev, err := e.tryAuthenticate(id, ac)
+			assert.NoError(t, err)
+			events <- ev
+		})
 	}
 	wg.Wait()
 	close(events)
@@ -378,6 +406,42 @@ func TestAuthConcurrentAuthenticateRunsOneCeremony(t *testing.T) {
 		byType[fmt.Sprint(ev["type"], "/", ev["error"])]++
 	}
 	assert.Equal(t, map[string]int{"AUTH_COMPLETE/<nil>": 1, "AUTH_FAILED/SESSION_CONSUMED": n - 1}, byType)
+}
+
+func TestAuthConcurrentPurchasesOnOnePasskey(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	dev := authDevice(6)
+	e.register(t, "TOK-6", dev)
+	const n = 4
+	type ready struct {
+		id string
+		ac visa.AuthenticationContext
+	}
+	var sessions []ready
+	for range n {
+		id, token := e.session(t, dev)
+		ac, err := e.auth.IssueChallenge(token, paySpec("TOK-6", "10.00"))
+		require.NoError(t, err)
+		sessions = append(sessions, ready{id, ac})
+	}
+	types := make(chan any, n)
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Go(func() {
+			ev, err := e.tryAuthenticate(s.id, s.ac)
+			assert.NoError(t, err)
+			types <- ev["type"]
+		})
+	}
+	wg.Wait()
+	close(types)
+	for typ := range types {
+		assert.Equal(t, "AUTH_COMPLETE", typ)
+	}
+	e.auth.mu.Lock()
+	defer e.auth.mu.Unlock()
+	assert.Equal(t, uint32(n), e.auth.passkeys[slotKey{"TOK-6", dev}].cred.Authenticator.SignCount)
 }
 
 func TestAuthExpiry(t *testing.T) {
