@@ -141,7 +141,13 @@ func TestDoHeaderSpelling(t *testing.T) {
 	c := newClient(t, cfg, visa.ProductVIC)
 	_, err := c.Do(bg, &Request{Op: "op", Method: http.MethodPost, Path: "/vacp/v1/cards", Body: map[string]string{}}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []string{testMLEKeyID}, got["keyId"], "keyId exactly as Visa spells it")
+	var spelled []string
+	for k, v := range got {
+		if strings.EqualFold(k, "keyid") {
+			spelled = append(spelled, k+"="+strings.Join(v, ","))
+		}
+	}
+	assert.Equal(t, []string{"keyId=" + testMLEKeyID}, spelled, "keyId exactly as Visa spells it, once")
 	assert.NotEmpty(t, got["X-Pay-Token"])
 	assert.NotEmpty(t, got["X-Request-Id"])
 }
