@@ -52,7 +52,28 @@ package sandbox
 //     AUTHENTICATE).
 //
 // Passkeys live per (vProvisionedTokenID, client.id); the RP id is the host
-// of the sandbox's base URL ("localhost"). All times come from authDeps.now.
+// of the sandbox's base URL ("localhost"; an IP address cannot be an RP id).
+// All times come from authDeps.now.
+//
+// Failure events carry requestID and error: AUTH_FAILED with
+// UNKNOWN_REQUEST_ID, SESSION_EXPIRED, SESSION_CONSUMED (also for a second
+// device on one requestID, or after CLOSE_AUTH_SESSION), CHALLENGE_MISMATCH,
+// CHALLENGE_EXPIRED, INVALID_CLIENT_ID or CEREMONY_FAILED (verification
+// failed); AUTH_CANCELLED (USER_CANCELLED), AUTH_NOT_SUPPORTED
+// (PASSKEY_NOT_SUPPORTED), AUTH_NOT_PERFORMED (NOT_PERFORMED). A request
+// that is not a well-formed command (bad JSON, unknown type, bad hook value)
+// and bad credentials in the query string get a gateway responseStatus
+// error instead (400 INVALID_REQUEST, 401 APIKEY_MISSING / APIKEY_UNKNOWN,
+// 403 APP_ID_UNKNOWN).
+//
+// Stats: Sessions counts CREATE_AUTH_SESSIONs that made a session;
+// Registrations and Assertions count verified ceremonies; BlobsMinted and
+// BlobsRedeemed count fidoBlobs; Failures counts AUTHENTICATE commands (JSON
+// mode or page) that did not end in AUTH_COMPLETE, whether refused before
+// the ceremony or failed in it.
+//
+// Nothing here logs; secureTokens, fidoBlobs and api keys appear only in
+// the wire messages that carry them by definition, never in errors.
 
 import (
 	"crypto/rand"
