@@ -66,6 +66,14 @@ func postgresSchema(tb testing.TB) string {
 	return withOptions(tb, dsn, "-c search_path="+schema+" -c synchronous_commit=off")
 }
 
+// optionsOf returns the server options a DSN made by withOptions carries.
+func optionsOf(tb testing.TB, dsn string) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	require.NoError(tb, err)
+	return u.Query().Get("options")
+}
+
 // withOptions sets the server options of every connection made with dsn.
 // Tests turn synchronous_commit off: durability is not under test, and commits
 // that wait for the disk make the suite many times slower. Benchmarks keep it.

@@ -27,8 +27,8 @@ func (c *cursor) where(s *Store, q string, args []any, keyCol string) (string, [
 }
 
 type pageQuery[T any] struct {
-	check func() error                                    // argument validation
-	total int                                             // overall cap; 0 = none
+	check func() error                                   // argument validation
+	total int                                            // overall cap; 0 = none
 	query func(after *cursor, limit int) (string, []any) // one page's SQL
 	scan  func(*sql.Rows) (T, cursor, error)
 }
