@@ -25,16 +25,16 @@ import (
 // world is a sandbox with one onboarded card, the clients, and a way to
 // get fresh passkey assertions for purchases.
 type world struct {
-	sbx    *sandbox.Sandbox
-	clock  *sandbox.ManualClock
-	cfg    visa.Config
-	vic    *vic.Client
-	vts    *vts.Client
-	frame  *authframe.Direct
-	user   store.User
-	dev    agent.Device
-	token  string
-	seq    atomic.Int64
+	sbx   *sandbox.Sandbox
+	clock *sandbox.ManualClock
+	cfg   visa.Config
+	vic   *vic.Client
+	vts   *vts.Client
+	frame *authframe.Direct
+	user  store.User
+	dev   agent.Device
+	token string
+	seq   atomic.Int64
 }
 
 func newWorld(t testing.TB, pan string) *world {
