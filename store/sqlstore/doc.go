@@ -1,0 +1,47 @@
+// Package sqlstore is the store.Store on database/sql: SQLite as the embedded
+// default and PostgreSQL for many agent replicas sharing one database.
+//
+//	s, err := sqlstore.OpenSQLite(ctx, "/var/lib/agent/vicgo.db") // or ":memory:"
+//	s, err := sqlstore.OpenPostgres(ctx, "postgres://agent:pw@db:5432/vicgo?sslmode=verify-full")
+//	s, err := sqlstore.New(ctx, db, sqlstore.Postgres)            // a *sql.DB you own
+//
+// SQLite runs through modernc.org/sqlite, pure Go (no cgo). A file gets WAL,
+// a 5 s busy timeout, foreign keys and immediate transactions, and the Store
+// uses one connection for its work, because SQLite has one writer at a time;
+// several processes may still share the file. ":memory:" is a private
+// database that lives until Close. PostgreSQL runs through pgx's database/sql
+// driver ("pgx").
+//
+// # Migrations
+//
+// The schema is embedded: migrations/<dialect>/NNNN_name.sql, applied in
+// order by Open (or Migrate) in one transaction and recorded in
+// schema_migrations. Applying them is idempotent. On PostgreSQL a transaction
+// advisory lock serialises replicas that start together. A database migrated
+// by a newer version of this package is refused rather than downgraded.
+// WithoutMigrations leaves migrating to your own deployment step.
+//
+// # Compare-and-swap across processes
+//
+// Every status change is one conditional statement:
+//
+//	UPDATE transactions SET status = $to, ... WHERE id = $id AND status = $from RETURNING ...
+//
+// The database runs it atomically (PostgreSQL takes the row lock and
+// re-checks the condition after waiting), so of any number of callers, in any
+// number of processes, exactly one matches the row; the others get no row and
+// are told ErrConflict (or ErrNotFound when there is no row at all). Creation
+// is INSERT ... ON CONFLICT DO NOTHING, and ownership rules are foreign keys,
+// so no check-then-write window exists anywhere.
+//
+// # Listings
+//
+// ListCards, ListPasskeys and ListTransactions page with a keyset on
+// (created_at, key): each page is read and its rows closed before any row is
+// yielded. Breaking out of the loop leaks nothing, and the loop body may call
+// the Store (Resume moves each transaction it lists).
+//
+// Time stamps are microseconds: INTEGER (Unix µs) on SQLite, TIMESTAMPTZ on
+// PostgreSQL. ci-postgres.sh in this directory prepares a local PostgreSQL for
+// the tests, which read its DSN from VISA_TEST_POSTGRES_DSN.
+package sqlstore
