@@ -67,6 +67,13 @@
       !!navigator.credentials;
   }
 
+  // The top-level origin a browser writes into clientDataJSON: the parent's,
+  // unless the parent is itself framed (ancestorOrigins is Chromium/WebKit).
+  function topOriginFor(origin) {
+    const anc = location.ancestorOrigins;
+    return anc && anc.length > 0 ? anc[anc.length - 1] : origin;
+  }
+
   function outcomeOf(err) {
     switch (err && err.name) {
       case 'NotAllowedError':
@@ -128,7 +135,7 @@
       }
       case 'AUTHENTICATE': {
         const res = await call('/vts-auth/fido/options', {
-          requestID, authenticationContext: msg.authenticationContext, topOrigin: origin, crossOrigin: framed,
+          requestID, authenticationContext: msg.authenticationContext, topOrigin: topOriginFor(origin), crossOrigin: framed,
         });
         if (res.event) {
           post(res.event, origin);
