@@ -1,0 +1,72 @@
+// Command enroll adds a card (Phases 2 and 3 of the journey): it tokenizes
+// the card with VTS, binds the token to the device with an OTP step-up
+// and a passkey, enrolls it in VIC, and stores the token and the sealed
+// passkey. It prints the stored card.
+//
+//	go run ./examples/enroll -card 4012888888881881
+//	go run ./examples/enroll -db cards.db -otp 456789
+//
+// With no VISA_* variables it uses an in-process sandbox. To keep the card
+// for ./examples/purchase, run a standalone sandbox (go run
+// ./cmd/visa-sandbox -print-env), export what it prints, and give both
+// examples the same -db and VISA_SEALER_KEYS.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/examples/internal/exampleenv"
+	"github.com/vicgo/visa/vts"
+)
+
+func main() {
+	pan := flag.String("card", "4111111111111111", "card number (sandbox test cards: 4111111111111111 OTP, 4012888888881881 no OTP, 4000000000000002 declined)")
+	db := flag.String("db", "", "SQLite file to store the card in (default: in memory)")
+	otp := flag.String("otp", "456789", "OTP the cardholder types (the sandbox's golden OTP is 456789)")
+	method := flag.String("method", vts.MethodOTPSMS, "step-up method: OTPSMS or OTPEMAIL")
+	userID := flag.String("user", exampleenv.User().ID, "user id")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *pan, *db, *otp, *method, *userID); err != nil {
+		fmt.Fprintln(os.Stderr, "enroll failed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, pan, db, otp, method, userID string) error {
+	env, err := exampleenv.Setup(ctx, exampleenv.Options{DB: db})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	card, err := exampleenv.Card(pan)
+	if err != nil {
+		return err
+	}
+	a, err := env.Agent(agent.WithProgress(func(p agent.Progress) {
+		if p.Err != nil {
+			fmt.Fprintf(out, "  step %2d %-34s failed: %v\n", p.Step.Number, p.Step.Name, p.Err)
+			return
+		}
+		fmt.Fprintf(out, "  step %2d %-34s %s\n", p.Step.Number, p.Step.Name, p.Outcome)
+	}))
+	if err != nil {
+		return err
+	}
+	u := exampleenv.User()
+	u.ID = userID
+	fmt.Fprintf(out, "adding card %s for %s against the %s\n", card.PAN, u.ID, env.Where())
+	res, err := a.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: exampleenv.Device(),
+		Cardholder: &agent.ScriptedCardholder{Method: method, OTPs: []string{otp}}})
+	if err != nil {
+		return err
+	}
+	c := res.Card
+	fmt.Fprintf(out, "card added: token %s (last 4 %s, expires %02d/%d), %s, VIC %s, passkey %s, step-up %s\n",
+		c.TokenID, c.Last4, c.ExpiryMonth, c.ExpiryYear, c.TokenStatus, c.VICEnrollment, res.Ceremony, res.StepUp)
+	return nil
+}
