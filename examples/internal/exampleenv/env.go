@@ -47,7 +47,9 @@ type Env struct {
 
 // Configured reports whether the environment names a Visa (or a
 // standalone sandbox) to talk to.
-func Configured() bool { return os.Getenv("VISA_VTS_API_KEY") != "" || os.Getenv("VISA_VIC_API_KEY") != "" }
+func Configured() bool {
+	return os.Getenv("VISA_VTS_API_KEY") != "" || os.Getenv("VISA_VIC_API_KEY") != ""
+}
 
 // Setup builds the environment.
 func Setup(ctx context.Context, o Options) (*Env, error) {
