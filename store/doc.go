@@ -30,9 +30,15 @@
 //
 // # The transaction state machine (CanTransition)
 //
-//	PENDING → AUTHENTICATED → INSTRUCTED → CREDENTIALS_REQUESTED → CREDENTIALS_ISSUED → AUTHORIZING → AUTHORIZED → COMPLETED
-//	                                               ↑___________________________|________________|        (retry with a fresh credential)
-//	                                                                   CREDENTIALS_ISSUED, AUTHORIZING → DECLINED
+//	PENDING
+//	  → AUTHENTICATED            passkey assertion for the amount (steps 10–12)
+//	  → INSTRUCTED               VIC purchase instruction (step 13)
+//	  → CREDENTIALS_REQUESTED    about to retrieve a credential (step 14)   ←─┐
+//	  → CREDENTIALS_ISSUED       credential in hand          → DECLINED      │ retry with a
+//	  → AUTHORIZING              about to authorize (15)     → DECLINED    ──┘ fresh credential
+//	  → AUTHORIZED               merchant approved; confirmation due (step 16)
+//	  → COMPLETED                approved and confirmed
+//
 //	any non-final status → FAILED | CANCELLED
 //
 // Forward moves may skip statuses the agent does not record (PENDING →

@@ -92,22 +92,14 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		return nil, errors.New("sqlstore: OpenSQLite: empty path")
 	}
 	if path == ":memory:" {
-		return openSQLiteMemory(ctx, opts)
+		// The memdb VFS gives one database to every connection that names
+		// it, unlike ":memory:", which gives each connection its own.
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		return Open(ctx, "sqlite", "file:/vicgo-"+hex.EncodeToString(b[:])+"?vfs=memdb", opts...)
 	}
 	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
 	return Open(ctx, "sqlite", u.String()+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", opts...)
-}
-
-func openSQLiteMemory(ctx context.Context, opts []Option) (*Store, error) {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	// The memdb VFS gives one database to every connection that names it,
-	// unlike ":memory:", which gives each connection its own.
-	s, err := Open(ctx, "sqlite", "file:/vicgo-"+hex.EncodeToString(b[:])+"?vfs=memdb", opts...)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx DSN or URL, such as
@@ -146,7 +138,9 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 }
 
 // New returns a Store on a database the caller opened and keeps owning: Close
-// does not close db. It applies the migrations unless WithoutMigrations.
+// does not close db. It applies the migrations unless WithoutMigrations. A
+// SQLite db must enforce foreign keys (DSN _pragma=foreign_keys(1)) and should
+// set a busy timeout; New refuses one without foreign keys.
 func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: New: nil *sql.DB")
@@ -176,6 +170,17 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 	}
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", d, err)
+	}
+	if d == SQLite {
+		// References (a card's user, a passkey's card) are foreign keys,
+		// which SQLite enforces only when asked to, per connection.
+		var fk int
+		if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			return nil, fmt.Errorf("sqlstore: read PRAGMA foreign_keys: %w", err)
+		}
+		if fk != 1 {
+			return nil, errors.New("sqlstore: SQLite foreign keys are off: add _pragma=foreign_keys(1) to the DSN")
+		}
 	}
 	if memdb {
 		db.SetMaxOpenConns(2)

@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -36,6 +38,35 @@ func TestOpenErrors(t *testing.T) {
 	_, err = sqlstore.OpenPostgres(cctx, "postgres://nobody:secret-password@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret-password", "an error must not echo the DSN's password")
+}
+
+// TestOpenSQLiteDSN: Open adds the pragmas the Store needs to a plain DSN,
+// and New refuses a SQLite database that does not enforce foreign keys.
+func TestOpenSQLiteDSN(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := sqlstore.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "plain.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	err = s.PutCard(ctx, store.Card{TokenID: "tok-1", UserID: "nobody", Last4: "1111",
+		ExpiryMonth: 1, ExpiryYear: 2030, TokenStatus: store.TokenActive})
+	require.ErrorIs(t, err, store.ErrNotFound, "foreign keys are enforced")
+
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "nofk.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = sqlstore.New(ctx, db, sqlstore.SQLite)
+	assert.ErrorContains(t, err, "foreign_keys(1)")
+
+	db2, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "fk.db")+"?_pragma=foreign_keys(1)")
+	require.NoError(t, err)
+	db2.SetMaxOpenConns(1)
+	s2, err := sqlstore.New(ctx, db2, sqlstore.SQLite)
+	require.NoError(t, err)
+	require.NoError(t, s2.PutUser(ctx, store.User{ID: "alice", Email: "alice@example.com"}))
+	require.NoError(t, s2.Close())
+	require.NoError(t, db2.PingContext(ctx), "Close leaves a caller's *sql.DB open")
+	require.NoError(t, db2.Close())
 }
 
 // TestMemoryStoresAreSeparate: each ":memory:" Store is its own database.
