@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"regexp"
@@ -621,4 +622,47 @@ func TestDoRequestErrorUnwraps(t *testing.T) {
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 	assert.NotContains(t, err.Error(), testVTSKey)
 	assert.Contains(t, err.Error(), "(3 attempts)")
+}
+
+// TestDoConcurrent runs many calls at once on one Client (pooled call
+// state, shared connection pool) and checks that no answer crosses over
+// to another call.
+func TestDoConcurrent(t *testing.T) {
+	t.Parallel()
+	for _, p := range []visa.Product{visa.ProductVTS, visa.ProductVIC} {
+		f := newFakeVisa(t, p == visa.ProductVIC, func(n int, rec recorded) reply {
+			if n%5 == 0 {
+				return reply{Status: 503} // some calls retry
+			}
+			return reply{Status: 200, Body: `{"echo":` + string(rec.Plain) + `}`, Encrypt: p == visa.ProductVIC}
+		})
+		c := newClient(t, testConfig(f.URL()), p, withWaitHook((&waits{}).hook))
+		workers, calls := 16, 6
+		if p == visa.ProductVIC {
+			workers, calls = 4, 3 // RSA is slow under -race
+		}
+		errs := make(chan error, workers*calls)
+		for w := range workers {
+			go func() {
+				for i := range calls {
+					id := fmt.Sprintf("w%d-c%d", w, i)
+					var out struct {
+						Echo struct{ ID string } `json:"echo"`
+					}
+					_, err := c.Do(bg, &Request{Op: "op", Method: http.MethodPost, Path: "/x/{}", PathParams: []string{id},
+						Body: map[string]string{"ID": id}, Idempotent: true}, &out)
+					if err == nil && out.Echo.ID != id {
+						err = fmt.Errorf("call %s got the answer of %s", id, out.Echo.ID)
+					}
+					errs <- err
+				}
+			}()
+		}
+		for range workers * calls {
+			assert.NoError(t, <-errs)
+		}
+		for _, r := range f.requests() {
+			assert.True(t, r.SigOK)
+		}
+	}
 }

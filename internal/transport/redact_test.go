@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -240,4 +241,22 @@ func TestDoWithHTTPMock(t *testing.T) {
 	assert.Equal(t, 3, res.Attempts)
 	assert.Equal(t, "mock-1", res.CorrelationID)
 	assert.Equal(t, 3, mt.GetTotalCallCount())
+}
+
+func FuzzRedactURL(f *testing.F) {
+	f.Add("SBXVTSAPIKEY01", "DEVICE_BINDING", "/vts/x")
+	f.Add("k&y=1", "a b", "/p%2F")
+	f.Fuzz(func(t *testing.T, key, other, path string) {
+		u := "https://h.example" + "/" + url.PathEscape(path) + "?q=" + url.QueryEscape(other) + "&apikey=" + url.QueryEscape(key)
+		got := RedactURL(u)
+		esc := url.QueryEscape(key)
+		if len(key) >= 6 && !strings.Contains(got[:strings.Index(got, "?")+1]+url.QueryEscape(other), esc) {
+			if strings.Contains(got, esc) {
+				t.Fatalf("api key left in %q", got)
+			}
+		}
+		if !strings.HasSuffix(got, "&apikey=REDACTED") {
+			t.Fatalf("not redacted: %q", got)
+		}
+	})
 }
