@@ -1,0 +1,847 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/authframe"
+	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/vic"
+	"github.com/vicgo/visa/vts"
+)
+
+// The low-level tools map one to one onto the VTS and VIC calls of the
+// seed's 16 steps, for agents that drive the journey themselves. What
+// must stay on the server (the secureToken of an Auth iFrame session, the
+// fidoBlob of a passkey ceremony) is replaced by opaque handles.
+
+// ProvisionInput tokenizes a card (seed steps 1 and 2 in one call).
+type ProvisionInput struct {
+	Card  CardInput `json:"card" jsonschema:"the card as typed by the cardholder; tokenized at once and never kept"`
+	Email string    `json:"email" jsonschema:"the cardholder's email address"`
+}
+
+// ProvisionResult is the new token.
+type ProvisionResult struct {
+	Status              string `json:"status" jsonschema:"the token status: INACTIVE until step-up, or ACTIVE"`
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	TokenReferenceID    string `json:"tokenReferenceId"`
+	Last4               string `json:"last4" jsonschema:"the token's last four digits"`
+	ExpiryMonth         int    `json:"expiryMonth"`
+	ExpiryYear          int    `json:"expiryYear"`
+	ClientReferenceID   string `json:"clientReferenceId" jsonschema:"pass it to the next VTS tools of this onboarding"`
+}
+
+// MerchantRef names who asks for an authentication: the merchant of a
+// purchase (default: this agent application, for onboarding).
+type MerchantRef struct {
+	Name string `json:"name" jsonschema:"the merchant's name"`
+	URL  string `json:"url" jsonschema:"the merchant's site, an http(s) URL"`
+}
+
+// AttestationInput asks Visa how to authenticate the cardholder on a
+// device (seed steps 4, 8 and 11).
+type AttestationInput struct {
+	VProvisionedTokenID string       `json:"vProvisionedTokenId"`
+	ClientReferenceID   string       `json:"clientReferenceId" jsonschema:"the flow's reference (from provision-token-given-pan-data, or a new one for a purchase)"`
+	Action              string       `json:"action" jsonschema:"REGISTER (create a passkey, after step-up) or AUTHENTICATE (onboarding probe, or purchase with amount)"`
+	SessionHandle       string       `json:"sessionHandle,omitempty" jsonschema:"an open session from an earlier call; empty opens a new Auth iFrame session"`
+	ClientDeviceID      string       `json:"clientDeviceId,omitempty" jsonschema:"the device (24 characters); required when opening a session unless consumerId is given"`
+	ConsumerID          string       `json:"consumerId,omitempty" jsonschema:"derives the device id as the journey tools do, when clientDeviceId is empty"`
+	Email               string       `json:"email" jsonschema:"the cardholder's email address"`
+	Amount              string       `json:"amount,omitempty" jsonschema:"purchase amount (AUTHENTICATE for a purchase)"`
+	Currency            string       `json:"currency,omitempty" jsonschema:"ISO 4217 code of amount"`
+	Merchant            *MerchantRef `json:"merchant,omitempty" jsonschema:"the merchant of a purchase"`
+}
+
+// AttestationResult says which ceremony the session is ready for.
+type AttestationResult struct {
+	SessionHandle string `json:"sessionHandle" jsonschema:"pass it to device-binding-request and authenticate-passkey"`
+	Action        string `json:"action" jsonschema:"REGISTER: no passkey on this device yet; AUTHENTICATE: use the passkey"`
+	ExpiresAt     string `json:"expiresAt" jsonschema:"when the handle expires"`
+	Next          string `json:"next"`
+}
+
+// DeviceBindingInput binds a token to the session's device (seed step 5).
+type DeviceBindingInput struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	ClientReferenceID   string `json:"clientReferenceId"`
+	SessionHandle       string `json:"sessionHandle" jsonschema:"from get-device-attestation-options"`
+	Email               string `json:"email" jsonschema:"the cardholder's email address"`
+	ExpiryMonth         int    `json:"expiryMonth,omitempty" jsonschema:"the card's expiry month, for risk data"`
+	ExpiryYear          int    `json:"expiryYear,omitempty" jsonschema:"the card's expiry year, for risk data"`
+}
+
+// StepUpOption is one way to receive the one-time code.
+type StepUpOption struct {
+	Method          string `json:"method"`
+	Destination     string `json:"destination" jsonschema:"masked phone number or email"`
+	StepUpRequestID string `json:"stepUpRequestId" jsonschema:"pass it to submit-idv-step-up-method"`
+}
+
+// DeviceBindingResult says whether a step-up is needed.
+type DeviceBindingResult struct {
+	Status        string         `json:"status" jsonschema:"APPROVED (token active) or CHALLENGE (step up with an OTP)"`
+	StepUpMethods []StepUpOption `json:"stepUpMethods,omitempty"`
+}
+
+// StepUpInput chooses where the OTP goes (seed step 6).
+type StepUpInput struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	ClientReferenceID   string `json:"clientReferenceId"`
+	StepUpRequestID     string `json:"stepUpRequestId" jsonschema:"from device-binding-request"`
+}
+
+// StepUpResult says the code is on its way.
+type StepUpResult struct {
+	Status              string `json:"status" jsonschema:"CODE_SENT"`
+	MaxOTPRequests      int    `json:"maxOtpRequests"`
+	MaxOTPVerifications int    `json:"maxOtpVerifications"`
+	CodeExpiresAt       string `json:"codeExpiresAt"`
+}
+
+// ValidateOTPInput submits the code the cardholder received (seed step 7).
+type ValidateOTPInput struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	ClientReferenceID   string `json:"clientReferenceId"`
+	OTP                 string `json:"otp" jsonschema:"the code; never stored, logged or returned"`
+}
+
+// StatusResult is a plain acknowledgement.
+type StatusResult struct {
+	Status string `json:"status"`
+}
+
+// PasskeyInput runs the passkey ceremony of a session (seed steps 9, 12).
+type PasskeyInput struct {
+	SessionHandle string `json:"sessionHandle" jsonschema:"from get-device-attestation-options; the session is used up"`
+}
+
+// PasskeyResult stands for the ceremony's assurance.
+type PasskeyResult struct {
+	AssuranceHandle string `json:"assuranceHandle" jsonschema:"pass it once to enroll-card, initiate- or update-purchase-instruction"`
+	Ceremony        string `json:"ceremony" jsonschema:"REGISTER or AUTHENTICATE"`
+	ExpiresAt       string `json:"expiresAt"`
+}
+
+// EnrollCardInput enrolls a token in VIC (after seed step 9).
+type EnrollCardInput struct {
+	VProvisionedTokenID string       `json:"vProvisionedTokenId"`
+	AssuranceHandle     string       `json:"assuranceHandle" jsonschema:"from authenticate-passkey"`
+	ClientReferenceID   string       `json:"clientReferenceId,omitempty"`
+	Consumer            UserInput    `json:"consumer" jsonschema:"the cardholder"`
+	Device              *DeviceInput `json:"device,omitempty"`
+}
+
+// EnrollCardResult is VIC's answer.
+type EnrollCardResult struct {
+	Status            string `json:"status" jsonschema:"ACTIVE on success"`
+	ClientReferenceID string `json:"clientReferenceId"`
+}
+
+// MandateInput is what the cardholder allowed the agent to buy.
+type MandateInput struct {
+	MandateID            string `json:"mandateId,omitempty" jsonschema:"default: a new UUID"`
+	Description          string `json:"description" jsonschema:"what is bought"`
+	Amount               string `json:"amount" jsonschema:"the most that may be charged, a decimal"`
+	Currency             string `json:"currency" jsonschema:"ISO 4217 code"`
+	MerchantName         string `json:"merchantName,omitempty"`
+	MerchantCategoryCode string `json:"merchantCategoryCode,omitempty"`
+	MerchantCategory     string `json:"merchantCategory,omitempty"`
+	Quantity             int    `json:"quantity,omitempty" jsonschema:"credential retrievals allowed (default 1)"`
+	EffectiveUntil       string `json:"effectiveUntil,omitempty" jsonschema:"RFC 3339 end of the mandate (default now + 5 minutes)"`
+}
+
+// InstructionInput creates or updates a purchase instruction (seed step 13).
+type InstructionInput struct {
+	InstructionID       string         `json:"instructionId,omitempty" jsonschema:"the instruction to update (update-purchase-instruction only)"`
+	VProvisionedTokenID string         `json:"vProvisionedTokenId"`
+	AssuranceHandle     string         `json:"assuranceHandle" jsonschema:"from authenticate-passkey, for this purchase"`
+	ConsumerID          string         `json:"consumerId"`
+	ClientReferenceID   string         `json:"clientReferenceId,omitempty"`
+	ConsumerPrompt      string         `json:"consumerPrompt,omitempty" jsonschema:"what the user asked for, in their words"`
+	Mandates            []MandateInput `json:"mandates" jsonschema:"one or more mandates"`
+	Device              *DeviceInput   `json:"device,omitempty"`
+}
+
+// InstructionResult is VIC's answer about an instruction.
+type InstructionResult struct {
+	InstructionID     string   `json:"instructionId"`
+	Status            string   `json:"status"`
+	ClientReferenceID string   `json:"clientReferenceId"`
+	MandateIDs        []string `json:"mandateIds,omitempty"`
+}
+
+// CancelInstructionInput cancels an instruction.
+type CancelInstructionInput struct {
+	InstructionID     string       `json:"instructionId"`
+	ConsumerID        string       `json:"consumerId" jsonschema:"the cardholder (derives the device as the other tools do)"`
+	ClientReferenceID string       `json:"clientReferenceId,omitempty"`
+	Device            *DeviceInput `json:"device,omitempty"`
+}
+
+// TransactionInput is one transaction to obtain a credential for.
+type TransactionInput struct {
+	TransactionReferenceID string        `json:"transactionReferenceId,omitempty" jsonschema:"unique within the instruction (default: the instructionId for the first)"`
+	Amount                 string        `json:"amount"`
+	Currency               string        `json:"currency"`
+	Merchant               MerchantInput `json:"merchant"`
+	MandateIDs             []string      `json:"mandateIds,omitempty"`
+}
+
+// CredentialsInput asks for payment credentials (seed step 14).
+type CredentialsInput struct {
+	InstructionID       string             `json:"instructionId"`
+	VProvisionedTokenID string             `json:"vProvisionedTokenId"`
+	ClientReferenceID   string             `json:"clientReferenceId,omitempty"`
+	Transactions        []TransactionInput `json:"transactions"`
+}
+
+// CredentialsResult carries the verified credentials, masked unless the
+// server reveals them.
+type CredentialsResult struct {
+	Status        string           `json:"status"`
+	InstructionID string           `json:"instructionId"`
+	Verified      bool             `json:"verified" jsonschema:"whether the signedPayload signature was checked"`
+	Credentials   []CredentialView `json:"credentials"`
+}
+
+// ConfirmationInput reports the merchant's result for one credential.
+type ConfirmationInput struct {
+	TransactionReferenceID   string `json:"transactionReferenceId"`
+	DynamicDataID            string `json:"dynamicDataId"`
+	Status                   string `json:"status" jsonschema:"APPROVED or DECLINED"`
+	Amount                   string `json:"amount"`
+	Currency                 string `json:"currency"`
+	ResponseCode             string `json:"responseCode,omitempty"`
+	AuthorizationCode        string `json:"authorizationCode,omitempty"`
+	RetrievalReferenceNumber string `json:"retrievalReferenceNumber,omitempty"`
+	SystemTraceAuditNumber   string `json:"systemTraceAuditNumber,omitempty"`
+	MerchantName             string `json:"merchantName,omitempty"`
+}
+
+// ConfirmInput confirms transactions (seed step 16).
+type ConfirmInput struct {
+	InstructionID     string              `json:"instructionId"`
+	ClientReferenceID string              `json:"clientReferenceId,omitempty"`
+	Confirmations     []ConfirmationInput `json:"confirmations"`
+}
+
+// ConfirmResult acknowledges the confirmations.
+type ConfirmResult struct {
+	Status        string `json:"status" jsonschema:"CONFIRMED"`
+	InstructionID string `json:"instructionId"`
+	Confirmed     int    `json:"confirmed"`
+}
+
+// TokenInput names a token.
+type TokenInput struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+}
+
+// TokenStatusResult is a token's status.
+type TokenStatusResult struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	Status              string `json:"status" jsonschema:"INACTIVE, ACTIVE, SUSPENDED or DELETED"`
+	Last4               string `json:"last4"`
+	ExpiryMonth         int    `json:"expiryMonth"`
+	ExpiryYear          int    `json:"expiryYear"`
+}
+
+// DeleteTokenInput names the token to delete.
+type DeleteTokenInput struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	ReasonCode          string `json:"reasonCode,omitempty" jsonschema:"default CUSTOMER_CONFIRMED"`
+}
+
+// DeleteTokenResult acknowledges a deletion.
+type DeleteTokenResult struct {
+	VProvisionedTokenID string `json:"vProvisionedTokenId"`
+	Status              string `json:"status" jsonschema:"DELETED"`
+	RemovedFromStore    bool   `json:"removedFromStore" jsonschema:"whether a card added by add-card was removed too"`
+}
+
+func checkCRID(field, v string, required bool) error {
+	if v == "" && !required {
+		return nil
+	}
+	if v == "" {
+		return argErr(field, "is required")
+	}
+	if len(v) > 36 {
+		return argErr(field, "must be at most 36 characters")
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return argErr(field, "must be characters of A-Z a-z 0-9 -")
+		}
+	}
+	return nil
+}
+
+func (s *Server) provisionToken(ctx context.Context, in *ProvisionInput) (*ProvisionResult, error) {
+	card, err := in.Card.card("card", s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEmail("email", in.Email); err != nil {
+		return nil, err
+	}
+	tok, err := s.vts.ProvisionTokenWithPAN(ctx, vts.ProvisionTokenWithPANRequest{Card: card, Email: in.Email})
+	if err != nil {
+		return nil, err
+	}
+	return &ProvisionResult{Status: string(tok.TokenInfo.TokenStatus), VProvisionedTokenID: tok.VProvisionedTokenID,
+		TokenReferenceID: tok.TokenReferenceID, Last4: tok.TokenInfo.Last4, ExpiryMonth: tok.TokenInfo.ExpirationDate.Month,
+		ExpiryYear: tok.TokenInfo.ExpirationDate.Year, ClientReferenceID: vts.NewClientReferenceID()}, nil
+}
+
+// errBridgeLowLevel: the low-level passkey tools drive the iFrame from the
+// server, which a Bridge (the cardholder's browser) cannot do.
+var errBridgeLowLevel = errors.New("the low-level passkey tools need the Direct Auth iFrame; with a browser Bridge use add-card and purchase")
+
+func (s *Server) attestationOptions(ctx context.Context, in *AttestationInput) (*AttestationResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
+		return nil, err
+	}
+	action := visa.Action(in.Action)
+	if action != visa.ActionRegister && action != visa.ActionAuthenticate {
+		return nil, argErr("action", "must be REGISTER or AUTHENTICATE")
+	}
+	if err := checkEmail("email", in.Email); err != nil {
+		return nil, err
+	}
+	var amt visa.Amount
+	if in.Amount != "" || in.Currency != "" {
+		if action != visa.ActionAuthenticate {
+			return nil, argErr("amount", "goes only with AUTHENTICATE (a purchase)")
+		}
+		var err error
+		if amt, err = amount("amount", in.Amount, "currency", in.Currency); err != nil {
+			return nil, err
+		}
+	}
+	mi := vts.MerchantIdentifier{ExternalClientID: s.externalClientID, ApplicationURL: s.appURL, MerchantName: s.appName}
+	if in.Merchant != nil {
+		m, err := MerchantInput{Name: in.Merchant.Name, URL: in.Merchant.URL, CountryCode: "US"}.info("merchant")
+		if err != nil {
+			return nil, err
+		}
+		mi.ApplicationURL, mi.MerchantName = m.URL, m.Name
+	}
+	var (
+		id string
+		se *sessionEntry
+	)
+	if in.SessionHandle != "" {
+		if err := checkID("sessionHandle", in.SessionHandle, MaxIDBytes); err != nil {
+			return nil, err
+		}
+		h := s.handles.get(in.SessionHandle)
+		if h == nil || h.session == nil {
+			return nil, argErr("sessionHandle", "is unknown or expired; omit it to open a new session")
+		}
+		if h.session.tokenID != in.VProvisionedTokenID {
+			return nil, argErr("sessionHandle", "belongs to another token")
+		}
+		id, se = in.SessionHandle, h.session
+	} else {
+		if s.pages != nil {
+			return nil, errBridgeLowLevel
+		}
+		dev := in.ClientDeviceID
+		switch {
+		case dev != "" && !visa.ValidClientDeviceID(dev):
+			return nil, argErr("clientDeviceId", "must be 24 characters of A-Z a-z 0-9 _ -")
+		case dev == "" && in.ConsumerID == "":
+			return nil, argErr("clientDeviceId", "is required to open a session (or give consumerId)")
+		case dev == "":
+			if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
+				return nil, err
+			}
+			dev = deviceIDFor(in.ConsumerID)
+		}
+		sess, err := s.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: dev})
+		if err != nil {
+			return nil, err
+		}
+		se = &sessionEntry{session: sess, tokenID: in.VProvisionedTokenID, deviceID: dev}
+		var ok bool
+		if id, ok = s.handles.put("sess_", &handle{session: se}, s.handleTTL); !ok {
+			s.closeSession(ctx, sess)
+			return nil, errors.New("too many open sessions; try again later")
+		}
+	}
+	ao, err := s.vts.AttestationOptions(ctx, vts.AttestationOptionsRequest{
+		VProvisionedTokenID: in.VProvisionedTokenID, ClientReferenceID: in.ClientReferenceID, Type: action,
+		SessionContext: se.session.SessionContext, BrowserData: se.session.BrowserData, Amount: amt,
+		MerchantIdentifier: mi, Email: in.Email,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ac := ao.AuthenticationContext
+	s.handles.mu.Lock()
+	se.ac = &ac
+	s.handles.mu.Unlock()
+	next := "call authenticate-passkey with sessionHandle"
+	if ac.Action == visa.ActionRegister {
+		next = "bind the device first if not done (device-binding-request with sessionHandle), then call authenticate-passkey with sessionHandle"
+	}
+	return &AttestationResult{SessionHandle: id, Action: string(ac.Action), ExpiresAt: stamp(s.now().Add(s.handleTTL)), Next: next}, nil
+}
+
+func (s *Server) closeSession(ctx context.Context, sess *authframe.Session) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = s.frame.Close(ctx, sess) // best effort: the session expires anyway
+}
+
+func (s *Server) session(field, id, tokenID string) (*sessionEntry, error) {
+	if err := checkID(field, id, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	h := s.handles.get(id)
+	if h == nil || h.session == nil {
+		return nil, argErr(field, "is unknown or expired")
+	}
+	if tokenID != "" && h.session.tokenID != tokenID {
+		return nil, argErr(field, "belongs to another token")
+	}
+	return h.session, nil
+}
+
+func (s *Server) deviceBinding(ctx context.Context, in *DeviceBindingInput) (*DeviceBindingResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
+		return nil, err
+	}
+	if err := checkEmail("email", in.Email); err != nil {
+		return nil, err
+	}
+	var exp vts.ExpirationDate
+	if in.ExpiryMonth != 0 || in.ExpiryYear != 0 {
+		if in.ExpiryMonth < 1 || in.ExpiryMonth > 12 {
+			return nil, argErr("expiryMonth", "must be 1 to 12")
+		}
+		if in.ExpiryYear < 2000 || in.ExpiryYear > 2099 {
+			return nil, argErr("expiryYear", "must be a four-digit year")
+		}
+		exp = vts.ExpirationDate{Month: in.ExpiryMonth, Year: in.ExpiryYear}
+	}
+	se, err := s.session("sessionHandle", in.SessionHandle, in.VProvisionedTokenID)
+	if err != nil {
+		return nil, err
+	}
+	db, err := s.vts.DeviceBinding(ctx, vts.DeviceBindingRequest{VProvisionedTokenID: in.VProvisionedTokenID,
+		ClientReferenceID: in.ClientReferenceID, SessionContext: se.session.SessionContext, BrowserData: se.session.BrowserData,
+		Email: in.Email, ExpirationDate: exp})
+	if err != nil {
+		return nil, err
+	}
+	out := &DeviceBindingResult{Status: string(db.Status)}
+	for _, o := range db.StepUpRequest {
+		out.StepUpMethods = append(out.StepUpMethods, StepUpOption{Method: o.Method, Destination: o.Value, StepUpRequestID: o.Identifier})
+	}
+	return out, nil
+}
+
+func (s *Server) selectStepUp(ctx context.Context, in *StepUpInput) (*StepUpResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
+		return nil, err
+	}
+	if err := checkID("stepUpRequestId", in.StepUpRequestID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	r, err := s.vts.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{VProvisionedTokenID: in.VProvisionedTokenID,
+		ClientReferenceID: in.ClientReferenceID, StepUpRequestID: in.StepUpRequestID})
+	if err != nil {
+		return nil, err
+	}
+	return &StepUpResult{Status: "CODE_SENT", MaxOTPRequests: r.MaxOTPRequestsAllowed, MaxOTPVerifications: r.MaxOTPVerificationAllowed,
+		CodeExpiresAt: stamp(r.CodeExpiration)}, nil
+}
+
+func (s *Server) validateOTP(ctx context.Context, in *ValidateOTPInput) (*StatusResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
+		return nil, err
+	}
+	if in.OTP == "" {
+		return nil, argErr("otp", "is required")
+	}
+	otp, err := visa.ParseOTP(in.OTP)
+	if err != nil {
+		return nil, argErr("otp", "must be the digits of the code")
+	}
+	if _, err := s.vts.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: in.VProvisionedTokenID,
+		ClientReferenceID: in.ClientReferenceID, OTP: otp}); err != nil {
+		return nil, err
+	}
+	return &StatusResult{Status: "VALIDATED"}, nil
+}
+
+func (s *Server) authenticatePasskey(ctx context.Context, in *PasskeyInput) (*PasskeyResult, error) {
+	if s.pages != nil {
+		return nil, errBridgeLowLevel
+	}
+	se, err := s.session("sessionHandle", in.SessionHandle, "")
+	if err != nil {
+		return nil, err
+	}
+	s.handles.mu.Lock()
+	ac := se.ac
+	s.handles.mu.Unlock()
+	if ac == nil {
+		return nil, argErr("sessionHandle", "has no authentication context yet: call get-device-attestation-options first")
+	}
+	// The secureToken is single use: whatever the outcome, the session is
+	// spent.
+	s.handles.drop(in.SessionHandle)
+	defer s.closeSession(ctx, se.session)
+	as, err := s.frame.Authenticate(ctx, se.session, *ac)
+	if err != nil {
+		return nil, err
+	}
+	ceremony := fido.Register
+	if ac.Action == visa.ActionAuthenticate {
+		ceremony = fido.Authenticate
+	}
+	id, ok := s.handles.put("asr_", &handle{assurance: &assuranceEntry{assurance: as, ceremony: ceremony,
+		dfp: se.session.DFPSessionID, tokenID: se.tokenID, deviceID: se.deviceID}}, s.handleTTL)
+	if !ok {
+		return nil, errors.New("too many open handles; try again later")
+	}
+	return &PasskeyResult{AssuranceHandle: id, Ceremony: string(ceremony), ExpiresAt: stamp(s.now().Add(s.handleTTL))}, nil
+}
+
+// assurance takes a single-use assurance for tokenID.
+func (s *Server) assurance(field, id, tokenID string) (*assuranceEntry, error) {
+	if err := checkID(field, id, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	h := s.handles.get(id)
+	if h == nil || h.assurance == nil {
+		return nil, argErr(field, "is unknown, expired or already used")
+	}
+	if h.assurance.tokenID != tokenID {
+		return nil, argErr(field, "belongs to another token")
+	}
+	if h = s.handles.take(id); h == nil || h.assurance == nil {
+		return nil, argErr(field, "is unknown, expired or already used")
+	}
+	return h.assurance, nil
+}
+
+// lowDevice is the appInstance of a low-level VIC call: the device of the
+// assurance when there is one, else derived from the consumer.
+func (s *Server) lowDevice(consumerID, country, assuredDevice string, d *DeviceInput) (visa.AppInstance, error) {
+	if d == nil && assuredDevice != "" {
+		d = &DeviceInput{ClientDeviceID: assuredDevice}
+	}
+	dev, err := s.device("device", consumerID, country, d)
+	if err != nil {
+		return visa.AppInstance{}, err
+	}
+	return dev.AppInstance, nil
+}
+
+func (s *Server) enrollCard(ctx context.Context, in *EnrollCardInput) (*EnrollCardResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
+		return nil, err
+	}
+	u, err := in.Consumer.user("consumer")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID("assuranceHandle", in.AssuranceHandle, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if _, err := s.lowDevice(u.ID, u.Country, "", in.Device); err != nil {
+		return nil, err
+	}
+	as, err := s.assurance("assuranceHandle", in.AssuranceHandle, in.VProvisionedTokenID)
+	if err != nil {
+		return nil, err
+	}
+	ai, err := s.lowDevice(u.ID, u.Country, as.deviceID, in.Device)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.vic.EnrollCard(ctx, vic.EnrollCardRequest{ClientReferenceID: in.ClientReferenceID, TokenID: in.VProvisionedTokenID,
+		Assurance: as.assurance, Ceremony: as.ceremony, DFPSessionID: as.dfp, AppInstance: ai,
+		Consumer: vic.Consumer{ConsumerID: u.ID, Email: u.Email, CountryCode: u.Country, LanguageCode: u.Language}})
+	if err != nil {
+		return nil, err
+	}
+	return &EnrollCardResult{Status: r.Status, ClientReferenceID: r.ClientReferenceID}, nil
+}
+
+func mandates(in []MandateInput, now time.Time) ([]vic.Mandate, error) {
+	if len(in) == 0 {
+		return nil, argErr("mandates", "needs at least one mandate")
+	}
+	out := make([]vic.Mandate, len(in))
+	for i, m := range in {
+		p := fmt.Sprintf("mandates[%d]", i)
+		if m.Description == "" || len(m.Description) > 1024 {
+			return nil, argErr(p+".description", "is required and at most 1024 bytes")
+		}
+		amt, err := amount(p+".amount", m.Amount, p+".currency", m.Currency)
+		if err != nil {
+			return nil, err
+		}
+		if m.MandateID != "" {
+			if err := checkID(p+".mandateId", m.MandateID, 64); err != nil {
+				return nil, err
+			}
+		}
+		if m.MerchantCategoryCode != "" && (len(m.MerchantCategoryCode) != 4 || !digits(m.MerchantCategoryCode)) {
+			return nil, argErr(p+".merchantCategoryCode", "must be 4 digits")
+		}
+		if m.Quantity < 0 || m.Quantity > 100 {
+			return nil, argErr(p+".quantity", "must be 1 to 100")
+		}
+		var until time.Time
+		if m.EffectiveUntil != "" {
+			if until, err = time.Parse(time.RFC3339, m.EffectiveUntil); err != nil || !until.After(now) {
+				return nil, argErr(p+".effectiveUntil", "must be a future RFC 3339 time")
+			}
+		}
+		out[i] = vic.Mandate{MandateID: m.MandateID, Description: m.Description, DeclineThreshold: amt, EffectiveUntil: until,
+			Quantity: m.Quantity, PreferredMerchantName: m.MerchantName, MerchantCategory: m.MerchantCategory,
+			MerchantCategoryCode: m.MerchantCategoryCode}
+		if out[i].MandateID == "" {
+			out[i].MandateID = newUUID()
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) instruction(update bool) func(context.Context, *InstructionInput) (*InstructionResult, error) {
+	return func(ctx context.Context, in *InstructionInput) (*InstructionResult, error) {
+		if update {
+			if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
+				return nil, err
+			}
+		} else if in.InstructionID != "" {
+			return nil, argErr("instructionId", "is only for update-purchase-instruction")
+		}
+		if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+			return nil, err
+		}
+		if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
+			return nil, err
+		}
+		if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
+			return nil, err
+		}
+		if len(in.ConsumerPrompt) > 1024 {
+			return nil, argErr("consumerPrompt", "must be at most 1024 bytes")
+		}
+		ms, err := mandates(in.Mandates, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if err := checkID("assuranceHandle", in.AssuranceHandle, MaxIDBytes); err != nil {
+			return nil, err
+		}
+		if _, err := s.lowDevice(in.ConsumerID, "", "", in.Device); err != nil {
+			return nil, err
+		}
+		as, err := s.assurance("assuranceHandle", in.AssuranceHandle, in.VProvisionedTokenID)
+		if err != nil {
+			return nil, err
+		}
+		ai, err := s.lowDevice(in.ConsumerID, "", as.deviceID, in.Device)
+		if err != nil {
+			return nil, err
+		}
+		req := vic.InstructionRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: in.InstructionID,
+			ConsumerID: in.ConsumerID, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
+			DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt}
+		var r *vic.InstructionResponse
+		if update {
+			r, err = s.vic.UpdateInstruction(ctx, req)
+		} else {
+			r, err = s.vic.CreateInstruction(ctx, req)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := &InstructionResult{InstructionID: r.InstructionID, Status: r.Status, ClientReferenceID: r.ClientReferenceID}
+		for _, m := range ms {
+			out.MandateIDs = append(out.MandateIDs, m.MandateID)
+		}
+		return out, nil
+	}
+}
+
+func (s *Server) cancelInstruction(ctx context.Context, in *CancelInstructionInput) (*InstructionResult, error) {
+	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
+		return nil, err
+	}
+	ai, err := s.lowDevice(in.ConsumerID, "", "", in.Device)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.vic.CancelInstruction(ctx, vic.CancelRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: in.InstructionID, AppInstance: ai})
+	if err != nil {
+		return nil, err
+	}
+	return &InstructionResult{InstructionID: r.InstructionID, Status: r.Status, ClientReferenceID: r.ClientReferenceID}, nil
+}
+
+func (s *Server) retrieveCredentials(ctx context.Context, in *CredentialsInput) (*CredentialsResult, error) {
+	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
+		return nil, err
+	}
+	if len(in.Transactions) == 0 {
+		return nil, argErr("transactions", "needs at least one transaction")
+	}
+	txs := make([]vic.TransactionData, len(in.Transactions))
+	for i, t := range in.Transactions {
+		p := fmt.Sprintf("transactions[%d]", i)
+		if t.TransactionReferenceID != "" {
+			if err := checkID(p+".transactionReferenceId", t.TransactionReferenceID, 64); err != nil {
+				return nil, err
+			}
+		}
+		amt, err := amount(p+".amount", t.Amount, p+".currency", t.Currency)
+		if err != nil {
+			return nil, err
+		}
+		m, err := t.Merchant.info(p + ".merchant")
+		if err != nil {
+			return nil, err
+		}
+		for j, id := range t.MandateIDs {
+			if err := checkID(fmt.Sprintf("%s.mandateIds[%d]", p, j), id, 64); err != nil {
+				return nil, err
+			}
+		}
+		txs[i] = vic.TransactionData{TransactionReferenceID: t.TransactionReferenceID, Amount: amt, MerchantName: m.Name,
+			MerchantCountryCode: m.CountryCode, MerchantURL: m.URL, MandateIDs: t.MandateIDs}
+	}
+	r, err := s.vic.RetrieveCredentials(ctx, vic.CredentialsRequest{ClientReferenceID: in.ClientReferenceID,
+		InstructionID: in.InstructionID, TokenID: in.VProvisionedTokenID, Transactions: txs})
+	if err != nil {
+		return nil, err
+	}
+	out := &CredentialsResult{Status: r.Status, InstructionID: r.InstructionID, Credentials: []CredentialView{}}
+	if r.Credentials != nil {
+		out.Verified = r.Credentials.Verified
+		for _, c := range r.Credentials.DynamicData {
+			out.Credentials = append(out.Credentials, *s.credentialView(c))
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) confirmTransactions(ctx context.Context, in *ConfirmInput) (*ConfirmResult, error) {
+	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
+		return nil, err
+	}
+	if len(in.Confirmations) == 0 {
+		return nil, argErr("confirmations", "needs at least one confirmation")
+	}
+	cs := make([]vic.Confirmation, len(in.Confirmations))
+	for i, c := range in.Confirmations {
+		p := fmt.Sprintf("confirmations[%d]", i)
+		if err := checkID(p+".transactionReferenceId", c.TransactionReferenceID, 64); err != nil {
+			return nil, err
+		}
+		if err := checkID(p+".dynamicDataId", c.DynamicDataID, MaxIDBytes); err != nil {
+			return nil, err
+		}
+		if c.Status != vic.TransactionApproved && c.Status != vic.TransactionDeclined {
+			return nil, argErr(p+".status", "must be APPROVED or DECLINED")
+		}
+		amt, err := amount(p+".amount", c.Amount, p+".currency", c.Currency)
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = vic.Confirmation{TransactionReferenceID: c.TransactionReferenceID, DynamicDataID: c.DynamicDataID, Status: c.Status,
+			Amount: amt, ResponseCode: c.ResponseCode, AuthorizationCode: c.AuthorizationCode,
+			RetrievalReferenceNumber: c.RetrievalReferenceNumber, SystemTraceAuditNumber: c.SystemTraceAuditNumber, MerchantName: c.MerchantName}
+	}
+	r, err := s.vic.ConfirmTransaction(ctx, vic.ConfirmRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: in.InstructionID, Confirmations: cs})
+	if err != nil {
+		return nil, err
+	}
+	id := r.InstructionID
+	if id == "" {
+		id = in.InstructionID
+	}
+	return &ConfirmResult{Status: "CONFIRMED", InstructionID: id, Confirmed: len(cs)}, nil
+}
+
+func (s *Server) tokenStatus(ctx context.Context, in *TokenInput) (*TokenStatusResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	r, err := s.vts.GetToken(ctx, vts.GetTokenRequest{VProvisionedTokenID: in.VProvisionedTokenID})
+	if err != nil {
+		return nil, err
+	}
+	return &TokenStatusResult{VProvisionedTokenID: in.VProvisionedTokenID, Status: string(r.TokenInfo.TokenStatus), Last4: r.TokenInfo.Last4,
+		ExpiryMonth: r.TokenInfo.ExpirationDate.Month, ExpiryYear: r.TokenInfo.ExpirationDate.Year}, nil
+}
+
+func (s *Server) deleteToken(ctx context.Context, in *DeleteTokenInput) (*DeleteTokenResult, error) {
+	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
+		return nil, err
+	}
+	if in.ReasonCode != "" {
+		if err := checkID("reasonCode", in.ReasonCode, 64); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.vts.DeleteToken(ctx, vts.DeleteTokenRequest{VProvisionedTokenID: in.VProvisionedTokenID, ReasonCode: in.ReasonCode}); err != nil {
+		return nil, err
+	}
+	out := &DeleteTokenResult{VProvisionedTokenID: in.VProvisionedTokenID, Status: string(visa.TokenDeleted)}
+	if _, err := s.store.DeletePasskeys(ctx, in.VProvisionedTokenID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("the token is deleted at Visa, but removing its passkeys failed: %w", err)
+	}
+	switch err := s.store.DeleteCard(ctx, in.VProvisionedTokenID); {
+	case err == nil:
+		out.RemovedFromStore = true
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("the token is deleted at Visa, but removing its card record failed: %w", err)
+	}
+	return out, nil
+}

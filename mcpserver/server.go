@@ -1,0 +1,386 @@
+package mcpserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/authframe"
+	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/memstore"
+	"github.com/vicgo/visa/vic"
+	"github.com/vicgo/visa/vts"
+)
+
+// Version is the server's version, reported to MCP clients.
+const Version = "0.1.0"
+
+// Name is the server's MCP implementation name.
+const Name = "visa-mcp"
+
+// Defaults of the options.
+const (
+	// DefaultWaitTimeout is how long a journey tool call waits for its flow
+	// to reach a human step or to finish before it answers IN_PROGRESS.
+	DefaultWaitTimeout = 30 * time.Second
+	// DefaultFlowTimeout is how long a suspended flow waits for the human
+	// (an OTP, a passkey) before it is abandoned and cleaned up.
+	DefaultFlowTimeout = 10 * time.Minute
+	// DefaultHandleTTL is how long a sessionHandle or assuranceHandle
+	// lives: the life of the Auth iFrame secureToken it stands for.
+	DefaultHandleTTL = 10 * time.Minute
+	// DefaultMaxFlows bounds the flows in progress at once.
+	DefaultMaxFlows = 1000
+)
+
+// Server is the MCP server: an *mcp.Server with the Visa tools, and the
+// SDK clients, store and flows behind them. Build it with New, serve it
+// with RunStdio or Handler, and release it with Close.
+type Server struct {
+	mcp     *mcp.Server
+	agent   *agent.Agent
+	vts     *vts.Client
+	vic     *vic.Client
+	frame   authframe.Frame
+	pages   *passkeyPages
+	store   store.Store
+	closeSt bool
+	reveal  bool
+	logger  *slog.Logger
+	now     func() time.Time
+
+	externalClientID string
+	appURL, appName  string
+
+	waitTimeout time.Duration
+	flowTimeout time.Duration
+	handleTTL   time.Duration
+
+	flows   *flowSet
+	handles *handleSet
+
+	ctx    context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// passkeyPages creates a page for the cardholder's browser per flow (an
+// authframe.Bridge channel) and tells its URL.
+type passkeyPages struct {
+	newChannel   func() (string, error)
+	pageURL      func(channel string) string
+	closeChannel func(channel string)
+}
+
+// Option configures a Server. An Option validates its argument and may
+// make New fail.
+type Option func(*options) error
+
+type options struct {
+	store       store.Store
+	sealer      *fido.Sealer
+	merchant    agent.Merchant
+	reveal      bool
+	logger      *slog.Logger
+	frame       authframe.Frame
+	pages       *passkeyPages
+	waitTimeout time.Duration
+	flowTimeout time.Duration
+	handleTTL   time.Duration
+	maxFlows    int
+	appURL      string
+	appName     string
+	agentOpts   []agent.Option
+}
+
+// WithStore sets where cards, sealed passkeys and transactions are kept.
+// Default: a fresh in-memory store (store/memstore), lost when the process
+// ends; use store/sqlstore to keep them. The Server does not close a store
+// given here.
+func WithStore(st store.Store) Option {
+	return func(o *options) error {
+		if st == nil {
+			return visa.NewInputError("Store", "is nil")
+		}
+		o.store = st
+		return nil
+	}
+}
+
+// WithSealer sets the sealer of passkey fidoBlobs at rest. Default: a
+// random AES-256 key made for this process, so blobs sealed by one run
+// cannot be opened by the next: give a persistent sealer (for example
+// fido.ParseKeyring) together with a persistent store.
+func WithSealer(s *fido.Sealer) Option {
+	return func(o *options) error {
+		if s == nil {
+			return visa.NewInputError("Sealer", "is nil")
+		}
+		o.sealer = s
+		return nil
+	}
+}
+
+// WithMerchant sets the merchant the purchase tool charges (seed step 15),
+// for example agent.NewSandboxMerchant. Without one, purchase fails with
+// agent.ErrNoMerchant.
+func WithMerchant(m agent.Merchant) Option {
+	return func(o *options) error {
+		if m == nil {
+			return visa.NewInputError("Merchant", "is nil")
+		}
+		o.merchant = m
+		return nil
+	}
+}
+
+// WithRevealCredentials makes purchase and retrieve-payment-credentials
+// return the clear payment token number and dynamic value to the calling
+// agent, for agents that pay merchants themselves. Default false: results
+// carry only the masked token (****8717) and the credential's ids.
+func WithRevealCredentials(reveal bool) Option {
+	return func(o *options) error { o.reveal = reveal; return nil }
+}
+
+// WithLogger sets the logger of tool calls (tool, duration, outcome) and
+// of the journey's steps; never an argument or a secret. Default:
+// cfg.Logger, else no logging. For a stdio server it must not write to
+// standard output, which is the MCP transport.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error { o.logger = l; return nil }
+}
+
+// WithFrame sets the Auth iFrame implementation. Default:
+// authframe.Direct, where the server itself plays the iFrame exchange; the
+// local sandbox answers it as the cardholder's device.
+func WithFrame(f authframe.Frame) Option {
+	return func(o *options) error {
+		if f == nil {
+			return visa.NewInputError("Frame", "is nil")
+		}
+		o.frame = f
+		return nil
+	}
+}
+
+// WithBridge runs the passkey ceremonies in the cardholder's browser
+// through b. The journey tools then answer PASSKEY_REQUIRED with a pageUrl
+// (publicBaseURL + b.PageURL(channel)) for the agent to show the
+// cardholder; a follow-up *-continue call waits for the ceremony. Mount b
+// at publicBaseURL yourself (for example beside Handler). The low-level
+// passkey tools need the Direct frame and refuse to run with a Bridge.
+func WithBridge(b *authframe.Bridge, publicBaseURL string) Option {
+	return func(o *options) error {
+		if b == nil {
+			return visa.NewInputError("Bridge", "is nil")
+		}
+		if publicBaseURL == "" {
+			return visa.NewInputError("Bridge.publicBaseURL", "is required")
+		}
+		o.frame = b
+		o.pages = &passkeyPages{newChannel: b.NewChannel, closeChannel: b.CloseChannel,
+			pageURL: func(ch string) string { return publicBaseURL + b.PageURL(ch) }}
+		return nil
+	}
+}
+
+// WithWaitTimeout sets how long a journey tool call waits for its flow to
+// reach a human step or finish (default DefaultWaitTimeout). A call that
+// waits longer answers IN_PROGRESS with the flowId to continue.
+func WithWaitTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return visa.NewInputError("WaitTimeout", "must be positive")
+		}
+		o.waitTimeout = d
+		return nil
+	}
+}
+
+// WithFlowTimeout sets how long a flow may wait for the human before it is
+// abandoned (default DefaultFlowTimeout). An abandoned add-card deletes
+// its half-made token.
+func WithFlowTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return visa.NewInputError("FlowTimeout", "must be positive")
+		}
+		o.flowTimeout = d
+		return nil
+	}
+}
+
+// WithHandleTTL sets the life of sessionHandle and assuranceHandle values
+// (default DefaultHandleTTL).
+func WithHandleTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return visa.NewInputError("HandleTTL", "must be positive")
+		}
+		o.handleTTL = d
+		return nil
+	}
+}
+
+// WithMaxFlows bounds the flows in progress at once (default
+// DefaultMaxFlows).
+func WithMaxFlows(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return visa.NewInputError("MaxFlows", "must be positive")
+		}
+		o.maxFlows = n
+		return nil
+	}
+}
+
+// WithApplication names the agent application (its URL and name go into
+// the onboarding attestation and the appInstance). Defaults:
+// "https://agent.example.com", "vicgo MCP agent".
+func WithApplication(url, name string) Option {
+	return func(o *options) error {
+		if url == "" || name == "" {
+			return visa.NewInputError("Application", "needs a URL and a name")
+		}
+		o.appURL, o.appName = url, name
+		return nil
+	}
+}
+
+// WithAgentOptions passes further options to the agent behind the journey
+// tools (for example agent.WithProgress).
+func WithAgentOptions(opts ...agent.Option) Option {
+	return func(o *options) error { o.agentOpts = append(o.agentOpts, opts...); return nil }
+}
+
+// New builds the Server for cfg: VTS, VIC and Auth iFrame clients, the
+// agent, and every tool.
+func New(cfg visa.Config, opts ...Option) (*Server, error) {
+	o := options{waitTimeout: DefaultWaitTimeout, flowTimeout: DefaultFlowTimeout, handleTTL: DefaultHandleTTL,
+		maxFlows: DefaultMaxFlows, appURL: "https://agent.example.com", appName: "vicgo MCP agent"}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.ValidateFor(visa.ProductVTS, visa.ProductVIC, visa.ProductAuth); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
+	logger := o.logger
+	if logger == nil {
+		logger = cfg.Logger
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{reveal: o.reveal, logger: logger, now: time.Now, pages: o.pages,
+		externalClientID: cfg.VIC.ExternalClientID, appURL: o.appURL, appName: o.appName,
+		waitTimeout: o.waitTimeout, flowTimeout: o.flowTimeout, handleTTL: o.handleTTL}
+	var err error
+	if s.vts, err = vts.New(cfg); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
+	if s.vic, err = vic.New(cfg); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
+	s.frame = o.frame
+	if s.frame == nil {
+		if s.frame, err = authframe.NewDirect(cfg); err != nil {
+			return nil, fmt.Errorf("mcpserver: %w", err)
+		}
+	}
+	sealer := o.sealer
+	if sealer == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		if sealer, err = fido.NewSealer("process", map[string][]byte{"process": key}); err != nil {
+			return nil, fmt.Errorf("mcpserver: %w", err)
+		}
+		clear(key)
+	}
+	s.store = o.store
+	if s.store == nil {
+		if s.store, err = memstore.New(); err != nil {
+			return nil, fmt.Errorf("mcpserver: %w", err)
+		}
+		s.closeSt = true
+	}
+	aopts := []agent.Option{agent.WithFrame(&flowFrame{s: s, Frame: s.frame}), agent.WithLogger(logger),
+		agent.WithApplication(o.appURL, o.appName)}
+	if o.merchant != nil {
+		aopts = append(aopts, agent.WithMerchant(o.merchant))
+	}
+	if s.agent, err = agent.New(cfg, s.store, sealer, append(aopts, o.agentOpts...)...); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	s.flows = newFlowSet(o.maxFlows, s.now)
+	s.handles = newHandleSet(s.now)
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: Name, Title: "Visa Intelligent Commerce", Version: Version},
+		&mcp.ServerOptions{Logger: logger, Instructions: instructions})
+	for _, t := range s.tools() {
+		s.mcp.AddTool(t.tool, t.handler)
+	}
+	return s, nil
+}
+
+const instructions = `Tools to pay with Visa cards on the user's behalf.
+Add a card once with add-card (it may answer OTP_REQUIRED or CHOOSE_STEP_UP: ask the user, then call add-card-continue), ` +
+	`then buy with purchase using the returned tokenId. Card numbers are accepted only by add-card and ` +
+	`provision-token-given-pan-data; no result ever contains a card number, CVV2, OTP or passkey data.`
+
+// MCP returns the *mcp.Server, to serve it on any MCP transport.
+func (s *Server) MCP() *mcp.Server { return s.mcp }
+
+// Handler returns the streamable HTTP handler of the server (one MCP
+// endpoint; mount it at e.g. /mcp).
+func (s *Server) Handler() http.Handler {
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
+		&mcp.StreamableHTTPOptions{Logger: s.logger})
+}
+
+// RunStdio serves MCP on standard input and output until ctx is done or
+// the client disconnects. Nothing else may write to standard output.
+func (s *Server) RunStdio(ctx context.Context) error {
+	err := s.mcp.Run(ctx, &mcp.StdioTransport{})
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Agent returns the agent behind the journey tools.
+func (s *Server) Agent() *agent.Agent { return s.agent }
+
+// Store returns the store behind the journey tools.
+func (s *Server) Store() store.Store { return s.store }
+
+// Close abandons every flow in progress (an unfinished add-card deletes
+// its token), waits for them to stop, forgets every handle and closes the
+// default store. It is safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.closed.Do(func() {
+		s.stop()
+		s.wg.Wait()
+		s.handles.clear()
+		if s.closeSt {
+			err = s.store.Close()
+		}
+	})
+	return err
+}
