@@ -129,6 +129,15 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 	if c.jitter == nil {
 		c.jitter = cryptoJitter
 	}
+	switch product {
+	case visa.ProductVIC, visa.ProductVTS:
+		// Everything the product needs, and every set field well formed.
+		if err := cfg.ValidateFor(product); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, visa.NewInputError("product", "must be VIC or VTS")
+	}
 	if err := validateCommon(cfg); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,11 @@
 package transport
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"testing"
 	"time"
@@ -66,10 +70,26 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	t.Run("jwe cause reachable", func(t *testing.T) {
 		t.Parallel()
+		// Well formed for visa.Config, refused by jwe: a 1024-bit key.
+		small, err := rsa.GenerateKey(rand.Reader, 1024) // too small on purpose
+		require.NoError(t, err)
+		der, err := x509.MarshalPKIXPublicKey(&small.PublicKey)
+		require.NoError(t, err)
 		cfg := testConfig("https://api.example.test")
-		cfg.VIC.MLEEnc = "A128CBC-HS256"
+		cfg.VIC.MLEServerCertPEM = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		_, err = New(cfg, visa.ProductVIC)
+		require.ErrorIs(t, err, visa.ErrInvalidInput)
+		assert.ErrorIs(t, err, jwe.ErrKey)
+	})
+	t.Run("VIC client fields required", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig("https://api.example.test")
+		cfg.VIC.ExternalClientID = ""
 		_, err := New(cfg, visa.ProductVIC)
-		assert.ErrorIs(t, err, jwe.ErrAlgorithm)
+		require.ErrorIs(t, err, visa.ErrInvalidInput)
+		// VTS does not need VIC's fields.
+		_, err = New(cfg, visa.ProductVTS)
+		require.NoError(t, err)
 	})
 	t.Run("nil clock option", func(t *testing.T) {
 		t.Parallel()

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -630,9 +631,10 @@ func TestDoRequestErrorUnwraps(t *testing.T) {
 func TestDoConcurrent(t *testing.T) {
 	t.Parallel()
 	for _, p := range []visa.Product{visa.ProductVTS, visa.ProductVIC} {
-		f := newFakeVisa(t, p == visa.ProductVIC, func(n int, rec recorded) reply {
-			if n%5 == 0 {
-				return reply{Status: 503} // some calls retry
+		var seen sync.Map
+		f := newFakeVisa(t, p == visa.ProductVIC, func(_ int, rec recorded) reply {
+			if _, again := seen.LoadOrStore(rec.Path, true); !again && strings.HasSuffix(rec.Path, "-c0") {
+				return reply{Status: 503} // the first call of each worker retries once
 			}
 			return reply{Status: 200, Body: `{"echo":` + string(rec.Plain) + `}`, Encrypt: p == visa.ProductVIC}
 		})
