@@ -3,8 +3,6 @@ package transport
 import (
 	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -402,32 +400,15 @@ func newTransport(tc *tls.Config) *http.Transport {
 	}
 }
 
-// tlsConfig builds the TLS settings of cfg; needTLS reports whether they
-// differ from Go's client defaults (minimum 1.2, system roots, no client
-// certificate).
+// tlsConfig builds the TLS settings of cfg with visa.TLSConfig.ClientConfig;
+// needTLS reports whether they differ from Go's client defaults (minimum
+// 1.2, system roots, no client certificate).
 func tlsConfig(t visa.TLSConfig) (tc *tls.Config, needTLS bool, err error) {
-	tc = &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.MinVersion != 0 {
-		tc.MinVersion = t.MinVersion
-		needTLS = t.MinVersion != tls.VersionTLS12
+	tc, err = t.ClientConfig()
+	if err != nil {
+		return nil, false, err
 	}
-	if len(t.RootCAsPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(t.RootCAsPEM) {
-			return nil, false, visa.NewInputError("Config.TLS.RootCAsPEM", "holds no PEM certificate")
-		}
-		tc.RootCAs = pool
-		needTLS = true
-	}
-	if len(t.ClientCertPEM) > 0 {
-		cert, err := tls.X509KeyPair(t.ClientCertPEM, []byte(t.ClientKeyPEM.Reveal()))
-		if err != nil {
-			// The tls error names the problem, never the key bytes.
-			return nil, false, &configError{field: "Config.TLS.ClientCertPEM/ClientKeyPEM", reason: "not a usable key pair", err: errors.New(scrubText(err.Error(), []string{t.ClientKeyPEM.Reveal()}))}
-		}
-		tc.Certificates = []tls.Certificate{cert}
-		needTLS = true
-	}
+	needTLS = tc.MinVersion > tls.VersionTLS12 || len(t.RootCAsPEM) > 0 || len(t.ClientCertPEM) > 0
 	return tc, needTLS, nil
 }
 
