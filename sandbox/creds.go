@@ -172,11 +172,6 @@ func rsaKeyPEM(k *rsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
 }
 
-func rsaPublicPEM(k *rsa.PublicKey) []byte {
-	b, _ := x509.MarshalPKIXPublicKey(k)
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: b})
-}
-
 func parseRSAKey(b []byte) (*rsa.PrivateKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil {

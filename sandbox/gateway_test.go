@@ -74,7 +74,11 @@ func TestXPayRules(t *testing.T) {
 		{"signed other query", k, good(0, k+"&x=1"), 401, "XPAY_INVALID"},
 		{"within skew", k, good(-290, k), 404, ""},
 		{"camelCase apiKey", "apiKey=" + VTSAPIKey, good(0, "apiKey="+VTSAPIKey), 404, ""},
-		{"upper-case hex", k, func() string { s := good(0, k)(); i := strings.LastIndexByte(s, ':'); return s[:i] + strings.ToUpper(s[i:]) }, 404, ""},
+		{"upper-case hex", k, func() string {
+			s := good(0, k)()
+			i := strings.LastIndexByte(s, ':')
+			return s[:i] + strings.ToUpper(s[i:])
+		}, 404, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

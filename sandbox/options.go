@@ -25,7 +25,6 @@ type options struct {
 	freshKeys      bool
 	keyDir         string
 	retention      time.Duration
-	authFactory    func(authDeps) authority
 }
 
 // Defaults of the options.
@@ -161,9 +160,4 @@ func WithRetention(d time.Duration) Option {
 		o.retention = d
 		return nil
 	}
-}
-
-// withAuthority replaces the Auth iFrame half (tests only).
-func withAuthority(f func(authDeps) authority) Option {
-	return func(o *options) error { o.authFactory = f; return nil }
 }

@@ -134,11 +134,7 @@ func (s *Sandbox) init() error {
 		writeGatewayError: writeGatewayError,
 		allowedOrigins:    s.opts.allowedOrigins,
 	}
-	factory := s.opts.authFactory
-	if factory == nil {
-		factory = defaultAuthority
-	}
-	s.auth = factory(deps)
+	s.auth = defaultAuthority(deps)
 	s.handler = s.routes()
 	return nil
 }
@@ -239,8 +235,8 @@ func (s *Sandbox) Handler() http.Handler { return s.handler }
 // https://localhost:43117.
 func (s *Sandbox) BaseURL() string { return s.base }
 
-// VICBaseURL, VTSBaseURL and AuthBaseURL return the base URLs of the three
-// Visa surfaces; the sandbox serves them all on BaseURL.
+// VICBaseURL returns the VIC base URL; the sandbox serves all three Visa
+// surfaces on BaseURL.
 func (s *Sandbox) VICBaseURL() string { return s.base }
 
 // VTSBaseURL returns the VTS base URL (the same as BaseURL).

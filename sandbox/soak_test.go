@@ -46,26 +46,26 @@ func heapInUse() uint64 {
 // passkey assertion, instruction, credentials, merchant authorization,
 // confirmation) from 64 concurrent workers over loopback for a bounded time,
 // expects zero errors, and checks that the heap stays flat: the manual
-// clock runs 20x faster than real time, so the janitors of both halves
+// clock runs 20x faster than real time (5x under -race), so the janitors of both halves
 // purge finished state while the load goes on.
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak test: skipped under -short")
 	}
 	const workers = 64
-	duration, warmup := 25*time.Second, 6*time.Second
-	if raceEnabled {
-		duration, warmup = 12*time.Second, 4*time.Second
+	duration, warmup, tick := 25*time.Second, 6*time.Second, 50*time.Millisecond
+	if raceEnabled { // everything is several times slower: slow the clock too
+		duration, warmup, tick = 12*time.Second, 4*time.Second, 250*time.Millisecond
 	}
 	clk := NewManualClock(time.Now())
-	life := Lifetimes{RequestID: time.Minute, SecureToken: time.Minute, Challenge: time.Minute, Blob: time.Minute,
+	life := Lifetimes{RequestID: 2 * time.Minute, SecureToken: 2 * time.Minute, Challenge: 2 * time.Minute, Blob: 2 * time.Minute,
 		Instruction: time.Minute, Credential: 2 * time.Minute}
 	sb := Start(t, WithPlainHTTP(), WithClock(clk), WithLifetimes(life), WithRetention(2*time.Minute))
 
 	stop := make(chan struct{})
 	var ticker sync.WaitGroup
 	ticker.Go(func() {
-		tk := time.NewTicker(50 * time.Millisecond)
+		tk := time.NewTicker(tick)
 		defer tk.Stop()
 		for {
 			select {

@@ -186,17 +186,19 @@ func (s *Sandbox) retrieveCredentials(c *call) (any, *apiErr) {
 // named by mandateReferenceData, else the first with quantity left.
 func pickMandate(in *instruction, tds []transactionData) (*mandate, *apiErr) {
 	for _, td := range tds {
-		for _, ref := range td.MandateReferenceData {
-			for _, m := range in.mandates {
-				if m.id == ref {
-					if m.used >= m.quantity {
-						return nil, vicErr(http.StatusBadRequest, "INSTRUCTION_NOT_ACTIVE", "mandate %s has no credential retrievals left", m.id)
-					}
-					return m, nil
-				}
-			}
-			return nil, vicInvalid("mandateReferenceData names an unknown mandateId")
+		if len(td.MandateReferenceData) == 0 {
+			continue
 		}
+		ref := td.MandateReferenceData[0]
+		for _, m := range in.mandates {
+			if m.id == ref {
+				if m.used >= m.quantity {
+					return nil, vicErr(http.StatusBadRequest, "INSTRUCTION_NOT_ACTIVE", "mandate %s has no credential retrievals left", m.id)
+				}
+				return m, nil
+			}
+		}
+		return nil, vicInvalid("mandateReferenceData names an unknown mandateId")
 	}
 	for _, m := range in.mandates {
 		if m.used < m.quantity {

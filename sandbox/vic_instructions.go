@@ -24,19 +24,19 @@ type mandateReq struct {
 }
 
 type instructionRequest struct {
-	ClientReferenceID      string       `json:"clientReferenceId"`
-	ClientReferenceIDUpper string       `json:"clientReferenceID"`
-	Client                 *vicClient   `json:"client"`
-	AppInstance            *appInstance `json:"appInstance"`
-	ConsumerID             string       `json:"consumerId"`
-	TokenID                string       `json:"tokenId"`
-	InstructionID          string       `json:"instructionId"`
-	AssuranceData          []assuranceItem  `json:"assuranceData"`
-	Mandates               []mandateReq `json:"mandates"`
-	ConsumerPrompt         string       `json:"consumerPrompt"`
-	CompressedPrompt       string       `json:"compressedPrompt"`
-	IsRecurring            bool         `json:"isRecurring"`
-	Frequency              string       `json:"frequency"`
+	ClientReferenceID      string          `json:"clientReferenceId"`
+	ClientReferenceIDUpper string          `json:"clientReferenceID"`
+	Client                 *vicClient      `json:"client"`
+	AppInstance            *appInstance    `json:"appInstance"`
+	ConsumerID             string          `json:"consumerId"`
+	TokenID                string          `json:"tokenId"`
+	InstructionID          string          `json:"instructionId"`
+	AssuranceData          []assuranceItem `json:"assuranceData"`
+	Mandates               []mandateReq    `json:"mandates"`
+	ConsumerPrompt         string          `json:"consumerPrompt"`
+	CompressedPrompt       string          `json:"compressedPrompt"`
+	IsRecurring            bool            `json:"isRecurring"`
+	Frequency              string          `json:"frequency"`
 }
 
 // checkMandates validates mandates[] and returns them parsed.
@@ -268,12 +268,12 @@ func (s *Sandbox) updateInstruction(c *call) (any, *apiErr) {
 }
 
 type cancelRequest struct {
-	ClientReferenceID      string       `json:"clientReferenceId"`
-	ClientReferenceIDUpper string       `json:"clientReferenceID"`
-	Client                 *vicClient   `json:"client"`
-	AppInstance            *appInstance `json:"appInstance"`
-	AssuranceData          []assuranceItem  `json:"assuranceData"`
-	InstructionID          string       `json:"instructionId"`
+	ClientReferenceID      string          `json:"clientReferenceId"`
+	ClientReferenceIDUpper string          `json:"clientReferenceID"`
+	Client                 *vicClient      `json:"client"`
+	AppInstance            *appInstance    `json:"appInstance"`
+	AssuranceData          []assuranceItem `json:"assuranceData"`
+	InstructionID          string          `json:"instructionId"`
 }
 
 // cancelInstruction serves PUT /vacp/v1/instructions/{id}/cancel (§6.4).

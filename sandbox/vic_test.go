@@ -387,3 +387,37 @@ func TestConfirmations(t *testing.T) {
 	delete(b["confirmationData"].([]map[string]any)[0]["paymentConfirmationData"].(map[string]any), "transactionStatus")
 	assert.Equal(t, "confirmationData[0].paymentConfirmationData.transactionStatus is required", confirm(b).body["responseStatus"].(map[string]any)["message"])
 }
+
+func TestMultipleMandates(t *testing.T) {
+	t.Parallel()
+	w := newWire(t, shared(t), jwe.EncA128GCM)
+	tok, device := w.onboard(CardHappy)
+	blob, ident := w.assertion(tok, device, "20.00", "Best Buy")
+	b := instructionBody(w, tok, device, blob, ident, "10.00", nil)
+	m2 := map[string]any{}
+	for k, v := range b["mandates"].([]map[string]any)[0] {
+		m2[k] = v
+	}
+	m2["mandateId"], m2["declineThreshold"] = "M-2", map[string]any{"amount": "20.00", "currencyCode": "USD"}
+	b["mandates"] = append(b["mandates"].([]map[string]any), m2)
+	r := w.vic(http.MethodPost, "/vacp/v1/instructions", b)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	ins := r.body["instructionId"].(string)
+	cred := func(ref, amount string, mandates ...string) reply {
+		body := credentialsBody(tok, ref, amount)
+		if mandates != nil {
+			body["transactionData"].([]map[string]any)[0]["mandateReferenceData"] = mandates
+		}
+		return w.vic(http.MethodPost, "/vacp/v1/instructions/"+ins+"/credentials", body)
+	}
+	assert.Equal(t, "INVALID_REQUEST", gatewayCode(cred("T-1", "15.00", "M-nope")))
+	assert.Equal(t, "AMOUNT_EXCEEDS_MANDATE", gatewayCode(cred("T-1", "15.00", "M-1")))
+	require.Equal(t, http.StatusOK, cred("T-1", "15.00", "M-2").status)
+	assert.Equal(t, "INSTRUCTION_NOT_ACTIVE", gatewayCode(cred("T-2", "5.00", "M-2")), "M-2 used up")
+	require.Equal(t, http.StatusOK, cred("T-2", "5.00").status, "falls back to the mandate with retrievals left")
+	assert.Equal(t, "INSTRUCTION_NOT_ACTIVE", gatewayCode(cred("T-3", "5.00")), "all used: COMPLETED")
+
+	m2["declineThreshold"] = map[string]any{"amount": "20.00", "currencyCode": "EUR"}
+	r = w.vic(http.MethodPost, "/vacp/v1/instructions", b)
+	assert.Contains(t, r.body["responseStatus"].(map[string]any)["message"], "currencyCode differs")
+}

@@ -186,7 +186,9 @@ func TestProvisioning(t *testing.T) {
 		reason string
 		msg    string
 	}{
-		{"hash mismatch", func(b map[string]any) { b["clientWalletAccountEmailAddressHash"] = jwe.EmailHash(HashSecret, "Alice@example.com") }, "invalidParameter", "Hash"},
+		{"hash mismatch", func(b map[string]any) {
+			b["clientWalletAccountEmailAddressHash"] = jwe.EmailHash(HashSecret, "Alice@example.com")
+		}, "invalidParameter", "Hash"},
 		{"risk expiry mismatch", func(b map[string]any) {
 			b["encRiskDataInfo"] = w.encField([]map[string]any{{"name": "paymentInstrument.expirationDate.month", "value": "11"}, {"name": "paymentInstrument.expirationDate.year", "value": "2099"}})
 		}, "invalidParameter", "expiry"},
@@ -370,7 +372,10 @@ func TestDeviceBinding(t *testing.T) {
 		{"missing intent", func(b map[string]any) { delete(b, "intent") }, nil, "invalidParameter"},
 		{"both casings differ", func(b map[string]any) { b["clientReferenceId"] = "CR-other" }, nil, "invalidParameter"},
 		{"both casings agree", func(b map[string]any) { b["clientReferenceId"] = b["clientReferenceID"] }, nil, ""},
-		{"lower-case casing only", func(b map[string]any) { b["clientReferenceId"] = b["clientReferenceID"]; delete(b, "clientReferenceID") }, nil, ""},
+		{"lower-case casing only", func(b map[string]any) {
+			b["clientReferenceId"] = b["clientReferenceID"]
+			delete(b, "clientReferenceID")
+		}, nil, ""},
 		{"S1 wrapped device risk data", func(b map[string]any) {
 			b["encDeviceRiskDataInfo"] = w.encField(map[string]any{"data": []map[string]any{{"name": "x", "value": "y"}}})
 		}, nil, ""},
@@ -557,8 +562,12 @@ func TestAttestationOptions(t *testing.T) {
 		{"alpha currency", func(b map[string]any) { dyn(b)["currencyCode"] = "USD" }, false, "currencyCode"},
 		{"bad amount", func(b map[string]any) { dyn(b)["authenticationAmount"] = "1.234" }, false, "authenticationAmount"},
 		{"missing browserData", func(b map[string]any) { delete(b, "browserData") }, false, "browserData is required"},
-		{"missing email", func(b map[string]any) { b["encAuthenticationData"] = w.encField(map[string]any{"consumerInfo": map[string]any{}}) }, false, "emailAddress"},
-		{"base64url user agent", func(b map[string]any) { b["browserData"].(map[string]any)["userAgent"] = visa.Base64URL("Mozilla/5.0 (X11)") }, true, ""},
+		{"missing email", func(b map[string]any) {
+			b["encAuthenticationData"] = w.encField(map[string]any{"consumerInfo": map[string]any{}})
+		}, false, "emailAddress"},
+		{"base64url user agent", func(b map[string]any) {
+			b["browserData"].(map[string]any)["userAgent"] = visa.Base64URL("Mozilla/5.0 (X11)")
+		}, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
