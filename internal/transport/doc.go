@@ -6,13 +6,14 @@
 //
 // # One path
 //
-// New(cfg, product) validates the configuration for VIC or VTS once,
-// parses the MLE keys once (VIC), and builds the HTTP client: TLS 1.2 at
-// least, optional roots and mutual-TLS identity, dial and handshake
-// timeouts, a pooled transport; a caller's *http.Client is copied, never
-// modified. Redirects are never followed (Visa does not redirect, and
-// following would resend a signed request elsewhere): a 3xx comes back as
-// a *visa.APIError.
+// New(cfg, product) validates the configuration for VIC or VTS once
+// (visa.Config.ValidateFor), parses the MLE keys once (VIC), and builds
+// the HTTP client: TLS 1.2 at least, optional roots and mutual-TLS
+// identity, dial and handshake timeouts, a pooled transport; a caller's
+// *http.Client is copied, never modified. Redirects are never followed
+// (Visa does not redirect, and following would resend a signed request
+// elsewhere): a 3xx comes back as a *visa.APIError. HTTPClient(cfg) hands
+// the same client to the SDK's unsigned requests (JWKS, Auth iFrame).
 //
 // Do builds the URL by hand (path parameters escaped with url.PathEscape,
 // refusing "", ".", ".." and "/"; query "apikey=K" first, then the extras
@@ -53,8 +54,9 @@
 //
 // Bodies are read through a bounded reader (cfg.MaxResponseBytes, 1 MiB
 // by default); a larger one gives an error matching
-// visa.ErrResponseTooLarge. An MLE envelope is decrypted, for error bodies
-// too; anything else is plain JSON. A 2xx body decodes into out (an empty
+// visa.ErrResponseTooLarge. An MLE envelope (a JSON object whose
+// "encData" is a string) is decrypted with jwe, for error bodies too;
+// anything else is plain JSON, as Visa's gateway errors are. A 2xx body decodes into out (an empty
 // body or "{}" is success); a non-2xx becomes *visa.APIError via
 // visa.ParseAPIError, with X-CORRELATION-ID. Undecodable JSON or MLE
 // matches visa.ErrMalformedResponse. Network failures and cancellation are
