@@ -58,7 +58,7 @@ import (
 // an error matching context.Canceled. A Bridge is safe for concurrent use;
 // each channel runs one operation at a time.
 type Bridge struct {
-	frameURL    string // holds the api key: never log it
+	frameURL    visa.Secret // holds the api key: prints redacted
 	authOrigin  string
 	prefix      string
 	timeout     time.Duration
@@ -217,7 +217,7 @@ func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
 		return nil, visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
 	}
 	b := &Bridge{
-		frameURL: fu, authOrigin: u.Scheme + "://" + u.Host, prefix: "/",
+		frameURL: visa.NewSecret(fu), authOrigin: u.Scheme + "://" + u.Host, prefix: "/",
 		timeout: DefaultBridgeTimeout, pollWait: DefaultPollWait, channelTTL: DefaultChannelTTL,
 		maxChannels: DefaultMaxChannels, now: time.Now,
 		channels: map[string]*channel{}, done: make(chan struct{}),
@@ -622,3 +622,10 @@ func (b *Bridge) Close(ctx context.Context, s *Session) error {
 }
 
 var _ Frame = (*Bridge)(nil)
+
+// String names the Bridge by its Auth origin; the iFrame URL, which holds
+// the api key, never prints.
+func (b *Bridge) String() string { return "authframe.Bridge{auth: " + b.authOrigin + "}" }
+
+// GoString is String, for %#v.
+func (b *Bridge) GoString() string { return b.String() }

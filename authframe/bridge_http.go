@@ -113,7 +113,7 @@ func (b *Bridge) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := bridgePage.Execute(&buf, pageData{Channel: id, FrameURL: b.frameURL, AuthOrigin: b.authOrigin}); err != nil {
+	if err := bridgePage.Execute(&buf, pageData{Channel: id, FrameURL: b.frameURL.Reveal(), AuthOrigin: b.authOrigin}); err != nil {
 		http.Error(w, "authframe: rendering the page failed", http.StatusInternalServerError)
 		return
 	}
