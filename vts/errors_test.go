@@ -105,6 +105,18 @@ func TestInputRefusedBeforeSending(t *testing.T) {
 			_, err := c.GetToken(ctx, GetTokenRequest{})
 			return err
 		}},
+		{"get token: id too long", "VProvisionedTokenID", func(c *Client) error {
+			_, err := c.GetToken(ctx, GetTokenRequest{VProvisionedTokenID: strings.Repeat("T", 257)})
+			return err
+		}},
+		{"provision: email too long", "Email", func(c *Client) error {
+			_, err := c.ProvisionToken(ctx, prov(func(r *ProvisionTokenRequest) { r.Email = strings.Repeat("a", 250) + "@example.com" }))
+			return err
+		}},
+		{"provision: two @", "Email", func(c *Client) error {
+			_, err := c.ProvisionToken(ctx, prov(func(r *ProvisionTokenRequest) { r.Email = "a@b@example.com" }))
+			return err
+		}},
 		{"delete: no id", "VProvisionedTokenID", func(c *Client) error {
 			_, err := c.DeleteToken(ctx, DeleteTokenRequest{})
 			return err

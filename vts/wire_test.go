@@ -459,6 +459,7 @@ func TestCodeExpirationForms(t *testing.T) {
 		{"minutes", `5`, fixedNow.Add(5 * time.Minute)},
 		{"minutes as string", `"5"`, fixedNow.Add(5 * time.Minute)},
 		{"epoch milliseconds", `1767225900000`, time.Unix(1767225900, 0)},
+		{"epoch seconds as a float", `1767225900.0`, time.Unix(1767225900, 0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
