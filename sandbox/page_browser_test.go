@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -51,16 +52,19 @@ const parentPageHTML = `<!doctype html>
 <script>
 const AUTH = %[1]q, FOREIGN = %[2]q;
 const vpp = document.getElementById('vpp');
+let peer = null; // the iFrame's window: the iframe's, or the popup
 function report(ev) { fetch('/events', {method: 'POST', body: JSON.stringify(ev)}); }
 window.addEventListener('message', (e) => {
-  if (e.origin === AUTH && e.source === vpp.contentWindow) {
+  if (e.origin === AUTH && peer !== null && e.source === peer) {
     report({from: 'iframe', data: typeof e.data === 'string' ? JSON.parse(e.data) : e.data});
   } else if (e.origin === FOREIGN) {
     report({from: 'foreign', data: e.data});
   }
 });
-window.load = (src) => { vpp.src = src; return true; };
-window.send = (msg, asString) => { vpp.contentWindow.postMessage(asString ? JSON.stringify(msg) : msg, AUTH); return true; };
+window.load = (src) => { vpp.src = src; peer = vpp.contentWindow; return true; };
+window.openPopup = (src) => { peer = window.open(src, 'VPP_POPUP', 'width=560,height=600'); return peer !== null; };
+window.navigatePopup = (src) => { peer.location.href = src; return true; };
+window.send = (msg, asString) => { peer.postMessage(asString ? JSON.stringify(msg) : msg, AUTH); return true; };
 window.foreignSend = (msg) => { document.getElementById('foreign').contentWindow.postMessage(msg, FOREIGN); return true; };
 </script>
 </body></html>`
@@ -84,7 +88,8 @@ type browserEvent struct {
 
 type browserHarness struct {
 	t      *testing.T
-	ctx    context.Context
+	ctx    context.Context // the parent page's tab
+	click  context.Context // the tab that shows the iFrame's button: the parent's, or the popup
 	auth   *authState
 	events chan browserEvent
 	iframe string // the iFrame URL on localhost
@@ -159,7 +164,7 @@ func (h *browserHarness) ceremony(requestID string, ac visa.AuthenticationContex
 			return ev.Data
 		case <-tick.C:
 			// The button sits at (20,110)-(280,170) in the iFrame, which is at (0,0).
-			require.NoError(h.t, chromedp.Do(h.ctx, chromedp.MouseClickXY(150, 140)))
+			require.NoError(h.t, chromedp.Do(h.click, chromedp.MouseClickXY(150, 140)))
 			clicks++
 		case <-deadline:
 			h.t.Fatalf("no answer to AUTHENTICATE after %d clicks", clicks)
@@ -175,20 +180,26 @@ func TestPageBrowserPasskey(t *testing.T) {
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-popup-blocking", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(800, 600))
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
 	require.NoError(t, chromedp.Do(ctx), "start the browser")
 
-	// One browser, two iFrames: the Auth half alone on an httptest server,
-	// then the whole sandbox (New, plain HTTP) with its middleware.
+	// One browser, three runs: the Auth half alone on an httptest server
+	// (the page in an iframe, then in a popup), then the whole sandbox (New,
+	// plain HTTP) with its middleware.
 	t.Run("auth half", func(t *testing.T) {
 		runBrowserFlow(t, ctx, func(parentOrigin string) (*authState, string) {
 			env := newAuthEnv(t, func(d *authDeps) { d.allowedOrigins = []string{parentOrigin} })
 			return env.auth, env.base
 		})
 	})
+	if testing.Short() {
+		return // the popup and the whole sandbox: a few seconds more
+	}
+	t.Run("popup", func(t *testing.T) { runPopupFlow(t, ctx) })
 	t.Run("sandbox", func(t *testing.T) {
 		runBrowserFlow(t, ctx, func(parentOrigin string) (*authState, string) {
 			sb := Start(t, WithPlainHTTP(), WithAllowedOrigins(parentOrigin))
@@ -199,9 +210,10 @@ func TestPageBrowserPasskey(t *testing.T) {
 	})
 }
 
-// runBrowserFlow onboards a passkey and pays with it through the page in
-// the browser of ctx. start builds the iFrame side for the parent origin.
-func runBrowserFlow(t *testing.T, browser context.Context, start func(parentOrigin string) (*authState, string)) {
+// openParent serves the parent page (and the foreign frame) for the iFrame
+// side that start builds, opens it in a new tab of browser, and returns the
+// harness.
+func openParent(t *testing.T, browser context.Context, start func(parentOrigin string) (*authState, string)) *browserHarness {
 	events := make(chan browserEvent, 16)
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -232,6 +244,17 @@ func runBrowserFlow(t *testing.T, browser context.Context, start func(parentOrig
 	// last-in first-out), so no server waits for a preconnected socket.
 	ctx, closeTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(closeTab)
+	h := &browserHarness{t: t, ctx: ctx, click: ctx, auth: auth, events: events, authID: addVirtualAuthenticator(t, ctx),
+		iframe: base + "/vts-auth/authenticate?apikey=" + authTestAPIKey + "&clientAppID=" + authTestAppID}
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(parent.URL+"/")))
+	require.Equal(t, browserEvent{From: "foreign", Data: map[string]any{"ready": true}}, h.next())
+	return h
+}
+
+// addVirtualAuthenticator gives the tab of ctx a CTAP2 platform
+// authenticator with user verification (it also serves the tab's iframes).
+func addVirtualAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorID {
+	t.Helper()
 	_, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{})
 	require.NoError(t, err)
 	va, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
@@ -246,11 +269,58 @@ func runBrowserFlow(t *testing.T, browser context.Context, start func(parentOrig
 		},
 	})
 	require.NoError(t, err)
+	return va.AuthenticatorID
+}
 
-	h := &browserHarness{t: t, ctx: ctx, auth: auth, events: events, authID: va.AuthenticatorID,
-		iframe: base + "/vts-auth/authenticate?apikey=" + authTestAPIKey + "&clientAppID=" + authTestAppID}
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(parent.URL+"/")))
-	require.Equal(t, browserEvent{From: "foreign", Data: map[string]any{"ready": true}}, h.next())
+// runPopupFlow is runBrowserFlow with the page as a top-level popup
+// (window.open, window.opener): the ceremonies are not cross-origin.
+func runPopupFlow(t *testing.T, browser context.Context) {
+	h := openParent(t, browser, func(parentOrigin string) (*authState, string) {
+		env := newAuthEnv(t, func(d *authDeps) { d.allowedOrigins = []string{parentOrigin} })
+		return env.auth, env.base
+	})
+	newTarget := chromedp.WaitNewTarget(h.ctx, func(*target.Info) bool { return true })
+	js, _ := json.Marshal(h.iframe)
+	h.eval(fmt.Sprintf("openPopup(%s)", js))
+	var popupID target.ID
+	select {
+	case popupID = <-newTarget:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the popup did not open")
+	}
+	popup, closePopup := chromedp.NewContext(h.ctx, chromedp.WithTargetID(popupID))
+	t.Cleanup(closePopup)
+	h.click = popup
+	h.authID = addVirtualAuthenticator(t, popup) // a popup is a tab of its own
+
+	device := authDevice(43)
+	id := h.nextFromIframe("AUTH_READY")["requestID"].(string)
+	h.send(map[string]any{"type": "CREATE_AUTH_SESSION", "requestID": id, "version": "1", "client": map[string]any{"id": device}}, false)
+	token := h.nextFromIframe("AUTH_SESSION_CREATED")["sessionContext"].(map[string]any)["secureToken"].(string)
+	ac, err := h.auth.IssueChallenge(token, registerSpec("TOK-P"))
+	require.NoError(t, err)
+	_, _, identifier := assurance(t, h.ceremony(id, ac))
+
+	// The next session reuses the popup window (and its authenticator).
+	h.eval(fmt.Sprintf("navigatePopup(%s)", js))
+	id = h.nextFromIframe("AUTH_READY")["requestID"].(string)
+	h.send(map[string]any{"type": "CREATE_AUTH_SESSION", "requestID": id, "version": "1", "client": map[string]any{"id": device}}, false)
+	token = h.nextFromIframe("AUTH_SESSION_CREATED")["sessionContext"].(map[string]any)["secureToken"].(string)
+	ac, err = h.auth.IssueChallenge(token, paySpec("TOK-P", "42.00"))
+	require.NoError(t, err)
+	blob, _, _ := assurance(t, h.ceremony(id, ac))
+	claims, err := h.auth.RedeemBlob(blob, BlobWant{TokenID: "TOK-P", Identifier: identifier, Kinds: []string{BlobAssertion}})
+	require.NoError(t, err)
+	assert.Equal(t, "42.00", claims.Amount)
+	assert.Equal(t, AuthStats{Sessions: 2, Registrations: 1, Assertions: 1, BlobsMinted: 2, BlobsRedeemed: 1}, h.auth.Stats())
+}
+
+// runBrowserFlow onboards a passkey and pays with it through the page in
+// an iframe of a new tab of browser. start builds the iFrame side for the
+// parent origin.
+func runBrowserFlow(t *testing.T, browser context.Context, start func(parentOrigin string) (*authState, string)) {
+	h := openParent(t, browser, start)
+	auth, ctx, events := h.auth, h.ctx, h.events
 
 	device := authDevice(42)
 
