@@ -97,8 +97,8 @@ func (f *faultLog) perPurchase() (map[int][]string, map[string]int) {
 type faultHandler struct{ log *faultLog }
 
 func (h faultHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h faultHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
-func (h faultHandler) WithGroup(string) slog.Handler             { return h }
+func (h faultHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h faultHandler) WithGroup(string) slog.Handler            { return h }
 func (h faultHandler) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "sandbox fault injected" {
 		return nil
@@ -534,6 +534,12 @@ func (r chaosReport) markdown() string {
 	}
 	fmt.Fprintf(&b, "\nSandbox: %d instructions, %d credentials (at most %d per instruction), %d authorizations, %d approvals (at most %d per credential), %d confirmations.\n",
 		r.snap.InstructionsCreated, r.snap.CredentialsIssued, maxCred, r.snap.AuthorizationsTotal, r.snap.ApprovalsTotal, maxAppr, r.snap.ConfirmationsTotal)
+	var st []string
+	for s, c := range r.snap.InstructionsByStatus {
+		st = append(st, fmt.Sprintf("%s %d", s, c))
+	}
+	sort.Strings(st)
+	fmt.Fprintf(&b, "Instructions by status after Resume: %s.\n", strings.Join(st, ", "))
 	return b.String()
 }
 
