@@ -581,9 +581,18 @@ func TestBridgeBadInput(t *testing.T) {
 	ctx := context.Background()
 	good := &authframe.Session{RequestID: "REQ-1"}
 	calls := map[string]func() error{
-		"bad device":      func() error { _, err := s.bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: "x", Channel: ch}); return err },
-		"no channel":      func() error { _, err := s.bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: deviceOne}); return err },
-		"unknown channel": func() error { _, err := s.bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: deviceOne, Channel: "nope"}); return err },
+		"bad device": func() error {
+			_, err := s.bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: "x", Channel: ch})
+			return err
+		},
+		"no channel": func() error {
+			_, err := s.bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: deviceOne})
+			return err
+		},
+		"unknown channel": func() error {
+			_, err := s.bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: deviceOne, Channel: "nope"})
+			return err
+		},
 		"nil session":     func() error { _, err := s.bridge.Authenticate(ctx, nil, testContext); return err },
 		"empty context":   func() error { _, err := s.bridge.Authenticate(ctx, good, visa.AuthenticationContext{}); return err },
 		"foreign session": func() error { _, err := s.bridge.Authenticate(ctx, good, testContext); return err }, // not opened by a Bridge
