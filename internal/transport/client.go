@@ -46,7 +46,12 @@ type Client struct {
 	enc      *jwe.MLEEncrypter
 	dec      *jwe.MLEDecrypter
 
-	hc        *http.Client
+	hc *http.Client
+	// rhc is hc as retryablehttp sees it: the same transport behind a
+	// wrapper without CloseIdleConnections, because retryablehttp closes
+	// the idle connections of its client after every failed call, which
+	// would drop the pooled connections of every concurrent caller.
+	rhc       *http.Client
 	policy    visa.RetryPolicy
 	timeout   time.Duration
 	maxBody   int64
@@ -191,6 +196,13 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 	if err != nil {
 		return nil, err
 	}
+	rhc := *c.hc
+	rt := rhc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	rhc.Transport = keepIdle{rt}
+	c.rhc = &rhc
 	c.userAgent = "vicgo/" + Version + " (" + runtime.Version() + ")"
 	if s := strings.TrimSpace(cfg.UserAgentSuffix); s != "" {
 		if strings.ContainsAny(s, "\r\n") {
@@ -204,6 +216,13 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 	}
 	return c, nil
 }
+
+// keepIdle hides the CloseIdleConnections method of a RoundTripper.
+type keepIdle struct{ http.RoundTripper }
+
+// CloseIdleConnections closes the idle connections of the client's
+// transport (for shutdown and tests).
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Product returns the product this transport talks to.
 func (c *Client) Product() visa.Product { return c.product }

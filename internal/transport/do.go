@@ -123,7 +123,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	rreq.SetResponseHandler(cl.onResponse)
 
 	rc := &cl.rc
-	rc.HTTPClient = c.hc
+	rc.HTTPClient = c.rhc
 	rc.RetryMax = c.policy.MaxAttempts - 1
 	resp, doErr := rc.Do(rreq)
 

@@ -314,3 +314,32 @@ func TestHTTPClient(t *testing.T) {
 	_, err = HTTPClient(cfg)
 	require.ErrorIs(t, err, visa.ErrInvalidInput)
 }
+
+// TestFailedCallKeepsPooledConnections: retryablehttp closes its client's
+// idle connections after a call that failed with an error; the transport
+// hides that method, so concurrent callers keep their warm connections.
+func TestFailedCallKeepsPooledConnections(t *testing.T) {
+	t.Parallel()
+	rt := &closeCounter{}
+	cfg := testConfig("https://sandbox.api.visa.com")
+	cfg.HTTPClient = &http.Client{Transport: rt}
+	c := newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook))
+	_, err := c.Do(bg, &Request{Op: "op", Method: http.MethodGet, Path: "/x"}, nil)
+	require.ErrorIs(t, err, syscall.ECONNRESET)
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	_, err = c.Do(ctx, &Request{Op: "op", Method: http.MethodGet, Path: "/x"}, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.EqualValues(t, 0, rt.closes.Load(), "a failed call must not close the shared pool")
+	c.CloseIdleConnections()
+	assert.EqualValues(t, 1, rt.closes.Load(), "the owner still can")
+}
+
+// closeCounter fails every request and counts CloseIdleConnections.
+type closeCounter struct{ closes atomic.Int32 }
+
+func (c *closeCounter) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+}
+
+func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
