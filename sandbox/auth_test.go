@@ -700,6 +700,8 @@ func TestAuthGatewayErrors(t *testing.T) {
 		{"body too large", http.MethodPost, e.url, `{"type":"PING","pad":"` + strings.Repeat("x", maxCommandBytes) + `"}`, 400, "INVALID_REQUEST"},
 		{"options without credentials", http.MethodPost, e.srv.URL + "/vts-auth/fido/options", `{}`, 401, "APIKEY_MISSING"},
 		{"finish without credentials", http.MethodPost, e.srv.URL + "/vts-auth/fido/finish", `{}`, 401, "APIKEY_MISSING"},
+		{"unknown iFrame path", http.MethodPost, e.srv.URL + "/vts-auth/fido", `{}`, 404, "NOT_FOUND"},
+		{"wrong method", http.MethodPut, e.url, `{}`, 404, "NOT_FOUND"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

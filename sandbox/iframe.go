@@ -22,6 +22,7 @@ import (
 //	POST /vts-auth/fido/options   the page: WebAuthn options for the outstanding challenge
 //	POST /vts-auth/fido/finish    the page: credential.toJSON() (or a failure) → the final event
 //	GET  /vts-auth/static/{file}  the page's script and style
+//	anything else under /vts-auth/ (including the opaque endpoint /vts-auth/fido) → 404 NOT_FOUND
 //
 // Every route but static needs the VTS api key (apikey or apiKey) and the
 // client app id (clientAppID or externalAppId) in the query string.
@@ -47,6 +48,9 @@ func (a *authState) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /vts-auth/fido/options", a.handleOptions)
 	mux.HandleFunc("POST /vts-auth/fido/finish", a.handleFinish)
 	mux.HandleFunc("GET /vts-auth/static/{file}", a.handleStatic)
+	mux.HandleFunc("/vts-auth/", func(w http.ResponseWriter, r *http.Request) {
+		a.d.writeGatewayError(w, http.StatusNotFound, "NOT_FOUND", "no such iFrame endpoint")
+	})
 }
 
 // credentialsOK checks the api key and app id of the query string and
