@@ -227,6 +227,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Flush lets handlers that assert http.Flusher directly stream through the
+// middleware.
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
 // Handler returns the sandbox's HTTP handler, for mounting it in another
 // server (the listener of New keeps serving too).
 func (s *Sandbox) Handler() http.Handler { return s.handler }
