@@ -89,8 +89,13 @@ const (
 	PopupAlways
 )
 
-// ErrBridgeClosed is returned by operations of a closed Bridge.
+// ErrBridgeClosed is returned by operations of a closed Bridge, and of a
+// channel closed (CloseChannel) while they wait.
 var ErrBridgeClosed = errors.New("authframe: bridge closed")
+
+// ErrTooManyChannels is returned by NewChannel when WithMaxChannels
+// channels are live.
+var ErrTooManyChannels = errors.New("authframe: too many open channels")
 
 // Defaults of a Bridge.
 const (
@@ -250,7 +255,7 @@ func (b *Bridge) NewChannel() (string, error) {
 	}
 	b.sweepLocked()
 	if len(b.channels) >= b.maxChannels {
-		return "", errors.New("authframe: too many open channels")
+		return "", ErrTooManyChannels
 	}
 	b.channels[id] = &channel{seen: b.now(), notify: make(chan struct{}, 1), events: make(chan *Message, 8),
 		shutCh: make(chan struct{})}

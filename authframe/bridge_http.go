@@ -70,7 +70,10 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", bridgeStatic[path])
 		_, _ = w.Write(body)
 	case "/poll":
-		if !methodOK(w, r, http.MethodGet) {
+		// GET only: a HEAD would take a command and drop it.
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
 		b.servePoll(w, r)

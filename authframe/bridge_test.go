@@ -425,12 +425,13 @@ func TestBridgeEventLimits(t *testing.T) {
 		{"bad blob", http.MethodPost, "application/json", `{"seq":1,"message":{"type":"AUTH_COMPLETE","assuranceData":{"fidoBlob":"not a blob!"}}}`, http.StatusBadRequest},
 		{"GET event", http.MethodGet, "", ``, http.StatusMethodNotAllowed},
 		{"POST poll", http.MethodPost, "application/json", `{}`, http.StatusMethodNotAllowed},
+		{"HEAD poll", http.MethodHead, "", ``, http.StatusMethodNotAllowed},
 		{"string message", http.MethodPost, "application/json", `{"seq":1,"message":"{\"type\":\"AUTH_READY\"}"}`, http.StatusNoContent},
 		{"charset", http.MethodPost, "application/json; charset=utf-8", `{"seq":1,"message":{"type":"AUTH_READY"}}`, http.StatusNoContent},
 	}
 	for _, c := range cases {
 		path := "/event"
-		if c.name == "POST poll" {
+		if strings.HasSuffix(c.name, " poll") {
 			path = "/poll"
 		}
 		status, _ := p.do(c.method, path, c.ctype, []byte(c.body), nil)
@@ -546,7 +547,7 @@ func TestBridgeChannelLifetime(t *testing.T) {
 
 	s.channel()
 	_, err := s.bridge.NewChannel()
-	require.Error(t, err, "at most two channels")
+	require.ErrorIs(t, err, authframe.ErrTooManyChannels, "at most two channels")
 
 	advance(2 * time.Minute)
 	status, _ = p.do(http.MethodGet, "/poll", "", nil, nil)

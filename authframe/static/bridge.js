@@ -37,8 +37,15 @@
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
   // relay sends one event to Go, tagged with the command it answers.
-  async function relay(msg) {
+  // Events go one after the other, in the order the iFrame sent them.
+  let relays = Promise.resolve();
+  function relay(msg) {
     const payload = JSON.stringify({ seq, message: msg });
+    relays = relays.then(() => send(payload));
+    return relays;
+  }
+
+  async function send(payload) {
     for (let i = 0; i < 3; i++) {
       try {
         const res = await fetch('event', {
