@@ -148,6 +148,9 @@ func (f *flow) wait(ctx context.Context, after uint64, timeout time.Duration) Fl
 			return st
 		}
 		select {
+		case <-f.done:
+			st, _ = f.snapshot()
+			return st
 		case <-ch:
 		case <-ctx.Done():
 			return st

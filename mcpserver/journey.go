@@ -173,20 +173,21 @@ func (f *flow) answer(ctx context.Context, in *ContinueInput) (uint64, error) {
 	awaiting, offered, version, status := f.awaiting, f.offered, f.version, f.state.Status
 	var a answer
 	switch {
-	case awaiting == awaitNothing && hasAnswer:
+	case !hasAnswer:
+		// No answer: wait for the next step or the end.
+		f.mu.Unlock()
+		return version, nil
+	case awaiting == awaitNothing:
 		f.mu.Unlock()
 		field := "method"
 		if in.OTP != "" || in.Resend {
 			field = "otp"
 		}
 		return 0, argErr(field, "is not expected now: the flow is "+status)
-	case awaiting == awaitNothing:
-		f.mu.Unlock()
-		return version, nil
 	case awaiting == awaitMethod:
 		if in.Method == "" {
 			f.mu.Unlock()
-			return 0, argErr("method", "is required: choose one of the offered methods")
+			return 0, argErr("otp", "is not expected now: the flow is "+status+"; give method")
 		}
 		found := false
 		for _, o := range offered {
@@ -201,14 +202,14 @@ func (f *flow) answer(ctx context.Context, in *ContinueInput) (uint64, error) {
 		}
 	case awaiting == awaitOTP:
 		switch {
+		case in.Method != "":
+			f.mu.Unlock()
+			return 0, argErr("method", "is not expected now: the flow is "+status+"; give otp or resend")
 		case in.Resend && in.OTP != "":
 			f.mu.Unlock()
 			return 0, argErr("otp", "give either otp or resend, not both")
 		case in.Resend:
 			a.resend = true
-		case in.OTP == "":
-			f.mu.Unlock()
-			return 0, argErr("otp", "is required: the code the user received (or resend: true)")
 		default:
 			otp, err := visa.ParseOTP(in.OTP)
 			if err != nil {
