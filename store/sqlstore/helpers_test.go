@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,7 +20,38 @@ import (
 	"github.com/vicgo/visa/store/sqlstore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	adminClose()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// One admin pool creates and drops every test's schema: a PostgreSQL
+// connection costs a process and a SCRAM exchange, so tests share these.
+var admin struct {
+	once sync.Once
+	db   *sql.DB
+	err  error
+}
+
+func adminDB(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	admin.once.Do(func() { admin.db, admin.err = sql.Open("pgx", dsn) })
+	require.NoError(tb, admin.err)
+	return admin.db
+}
+
+func adminClose() {
+	if admin.db != nil {
+		_ = admin.db.Close()
+	}
+}
 
 // postgresDSN returns the DSN of the test PostgreSQL server from
 // VISA_TEST_POSTGRES_DSN. Without one the test is skipped, except under
@@ -46,20 +79,11 @@ func postgresSchema(tb testing.TB) string {
 	_, _ = rand.Read(b[:])
 	schema := "vicgo_test_" + hex.EncodeToString(b[:])
 
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(tb, err)
-	defer admin.Close()
-	ctx := context.Background()
-	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	db := adminDB(tb, dsn)
+	_, err := db.ExecContext(context.Background(), "CREATE SCHEMA "+schema)
 	require.NoError(tb, err)
 	tb.Cleanup(func() {
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})

@@ -168,6 +168,13 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
 	}
+	if d == Postgres && owns {
+		// A PostgreSQL connection costs a server process and an
+		// authentication exchange: keep enough idle ones for bursts. For
+		// other pool settings, open the *sql.DB yourself and use New.
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", d, err)
 	}
