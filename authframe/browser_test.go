@@ -134,15 +134,28 @@ func (e *bridgeEnv) answered(origin, path string) []seen {
 
 func newBridgeEnv(t *testing.T, ctx context.Context, opts ...authframe.BridgeOption) *bridgeEnv {
 	t.Helper()
+	var sb *sandbox.Sandbox
+	e := serveBridge(t, ctx, func(origin string) visa.Config {
+		sb = sandbox.Start(t, sandbox.WithPlainHTTP(), sandbox.WithAllowedOrigins(origin))
+		return sb.Config()
+	}, opts...)
+	e.sb = sb
+	require.True(t, strings.HasPrefix(e.cfg.AuthBaseURL, "http://localhost:"), e.cfg.AuthBaseURL)
+	return e
+}
+
+// serveBridge serves a Bridge on origin A at /vpp/ for the config that
+// config returns for origin A.
+func serveBridge(t *testing.T, ctx context.Context, config func(origin string) visa.Config, opts ...authframe.BridgeOption) *bridgeEnv {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	origin := "http://" + srv.Listener.Addr().String()
-	sb := sandbox.Start(t, sandbox.WithPlainHTTP(), sandbox.WithAllowedOrigins(origin))
-	cfg := sb.Config()
+	cfg := config(origin)
 	b, err := authframe.NewBridge(cfg, append([]authframe.BridgeOption{
 		authframe.WithPathPrefix("/vpp/"), authframe.WithBridgeTimeout(20 * time.Second),
 	}, opts...)...)
 	require.NoError(t, err)
-	e := &bridgeEnv{t: t, ctx: ctx, sb: sb, cfg: cfg, bridge: b, srv: srv, origin: origin}
+	e := &bridgeEnv{t: t, ctx: ctx, cfg: cfg, bridge: b, srv: srv, origin: origin}
 	mux := http.NewServeMux()
 	mux.Handle("/vpp/", http.StripPrefix("/vpp", b))
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +170,6 @@ func newBridgeEnv(t *testing.T, ctx context.Context, opts ...authframe.BridgeOpt
 	// Leave the page, then stop the Bridge, before the server closes.
 	t.Cleanup(b.Shutdown)
 	t.Cleanup(func() { _ = chromedp.Do(ctx, chromedp.Navigate("about:blank")) })
-	require.True(t, strings.HasPrefix(cfg.AuthBaseURL, "http://localhost:"), cfg.AuthBaseURL)
 	return e
 }
 
@@ -469,3 +481,126 @@ func (f *foreign) post(e *bridgeEnv, channel, forged string) {
 }
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// fakeFramePage is an Auth iFrame stand-in on its own origin that, unlike
+// the sandbox, requires a popup for REGISTER (requiresPopupForRegister)
+// and accepts the iframe session's requestID in the popup. It names the
+// window that answered in the assurance identifier. A payload "HANG"
+// gets no answer.
+const fakeFramePage = `<!doctype html><html><head><meta charset="utf-8"></head><body><p>fake Visa iFrame</p><script>
+const framed = window.parent !== window;
+const peer = framed ? window.parent : window.opener;
+const parentOrigin = new URL(document.referrer).origin;
+const rid = framed ? 'REQ-FRAME' : 'REQ-POPUP';
+const reply = (x) => peer.postMessage(x, parentOrigin);
+window.addEventListener('message', (ev) => {
+  if (ev.source !== peer || ev.origin !== parentOrigin) return;
+  const m = typeof ev.data === 'string' ? JSON.parse(ev.data) : ev.data;
+  switch (m.type) {
+  case 'CREATE_AUTH_SESSION':
+    reply({type: 'AUTH_SESSION_CREATED', result: 'COMPLETE', requestID: m.requestID, version: '1',
+      sessionContext: {secureToken: 'st-fake-' + m.client.id}, dfpSessionID: 'DFP-FAKE',
+      authenticationPreferencesSupported: {requiresPopupForRegister: true, requiresPopupForAuthenticate: false}});
+    break;
+  case 'AUTHENTICATE':
+    if (m.authenticationContext.payload === 'HANG') break;
+    if (framed && m.authenticationContext.action === 'REGISTER') {
+      reply({type: 'AUTH_FAILED', requestID: m.requestID, error: 'POPUP_REQUIRED'});
+      break;
+    }
+    reply({type: 'AUTH_COMPLETE', result: 'COMPLETE', requestID: m.requestID, version: '1',
+      assuranceData: {fidoBlob: '` + testBlob + `', rpID: 'localhost', identifier: 'ID-' + rid}});
+    break;
+  case 'CLOSE_AUTH_SESSION':
+    reply({type: 'AUTH_SESSION_CLOSED', requestID: m.requestID});
+    break;
+  }
+});
+reply({type: 'AUTH_READY', requestID: rid, version: '1'});
+</script></body></html>`
+
+// TestBrowserBridgePopupFallback: the iFrame says it needs a popup for
+// REGISTER; the page asks the cardholder, opens the popup on the click and
+// runs the ceremony there; AUTHENTICATE stays in the iframe. Closing the
+// popup before it answers is a cancellation.
+func TestBrowserBridgePopupFallback(t *testing.T) {
+	requireChromium(t)
+	t.Parallel()
+	ctx := browser(t)
+	bg := context.Background()
+	auth := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/vts-auth/authenticate" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = fmt.Fprint(w, fakeFramePage)
+	}))
+	auth.Start()
+	t.Cleanup(auth.Close)
+	_, port, _ := strings.Cut(strings.TrimPrefix(auth.URL, "http://"), ":")
+	e := serveBridge(t, ctx, func(string) visa.Config {
+		cfg := testConfig()
+		cfg.AuthBaseURL = "http://localhost:" + port
+		return cfg
+	})
+	ch := e.page()
+	open := func() *authframe.Session {
+		s, err := e.bridge.Open(bg, authframe.OpenRequest{ClientDeviceID: deviceOne, Channel: ch})
+		require.NoError(t, err)
+		assert.Equal(t, "REQ-FRAME", s.RequestID, "the session runs in the iframe")
+		assert.True(t, s.Popup.RequiresPopupForRegister)
+		return s
+	}
+	// popupCeremony runs Authenticate, clicks "Continue in a new window"
+	// and returns the popup's target with the pending result.
+	popupCeremony := func(s *authframe.Session, ac visa.AuthenticationContext) (context.Context, <-chan outcome) {
+		done := make(chan outcome, 1)
+		go func() {
+			a, err := e.bridge.Authenticate(bg, s, ac)
+			done <- outcome{a, err}
+		}()
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible("#vpp-popup-open")))
+		newTab := chromedp.WaitNewTarget(ctx, func(i *target.Info) bool { return strings.Contains(i.URL, "/vts-auth/authenticate") })
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click("#vpp-popup-open")))
+		var id target.ID
+		select {
+		case id = <-newTab:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no popup opened")
+		}
+		pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
+		t.Cleanup(cancel)
+		return pctx, done
+	}
+
+	s := open()
+	reg := visa.AuthenticationContext{Action: visa.ActionRegister, Identifier: "ID-1", Payload: "P-1"}
+	_, done := popupCeremony(s, reg)
+	o := recv(t, done)
+	require.NoError(t, o.err)
+	assert.Equal(t, "ID-REQ-POPUP", o.a.Identifier, "the popup ran the ceremony of the iframe's session")
+	assert.Equal(t, testBlob, o.a.FidoBlob.Reveal())
+	require.NoError(t, e.bridge.Close(bg, s))
+	assert.Equal(t, "0", e.eval(`String(document.querySelectorAll('iframe').length)`))
+
+	// AUTHENTICATE needs no popup: the iframe answers.
+	s = open()
+	pay := visa.AuthenticationContext{Action: visa.ActionAuthenticate, Identifier: "ID-1", Payload: "P-2"}
+	a, err := e.bridge.Authenticate(bg, s, pay)
+	require.NoError(t, err)
+	assert.Equal(t, "ID-REQ-FRAME", a.Identifier)
+	require.NoError(t, e.bridge.Close(bg, s))
+
+	// The cardholder closes the popup before it answers.
+	s = open()
+	hang := visa.AuthenticationContext{Action: visa.ActionRegister, Identifier: "ID-1", Payload: "HANG"}
+	pctx, done := popupCeremony(s, hang)
+	require.NoError(t, chromedp.Do(pctx, chromedp.WaitReady("body")))
+	require.NoError(t, chromedp.Cancel(pctx)) // closes the popup's tab
+	o = recv(t, done)
+	var fe *authframe.FrameError
+	require.ErrorAs(t, o.err, &fe)
+	require.ErrorIs(t, o.err, authframe.ErrUserCancelled)
+	assert.Equal(t, "POPUP_CLOSED", fe.Code)
+}
