@@ -75,6 +75,7 @@ var codeSentinels = map[string]error{
 	"enrollmentExpired":       ErrEnrollmentExpired,
 	"sessionInvalid":          ErrSessionInvalid,
 	"stepUpRequired":          ErrStepUpRequired,
+	"noActiveChallenge":       ErrStepUpRequired,
 	"invalidOtp":              ErrOTPInvalid,
 	"otpExpired":              ErrOTPExpired,
 	"otpAttemptsExceeded":     ErrOTPLimitExceeded,
