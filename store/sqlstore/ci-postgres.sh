@@ -2,7 +2,8 @@
 # ci-postgres.sh: install (if needed), start and prepare a local PostgreSQL for the
 # store/sqlstore tests, then print the DSN to export.
 #
-#   eval "$(store/sqlstore/ci-postgres.sh)"   # sets VISA_TEST_POSTGRES_DSN
+#   line=$(store/sqlstore/ci-postgres.sh) && eval "$line"   # sets VISA_TEST_POSTGRES_DSN
+#   export CI=true   # then the PostgreSQL tests fail, not skip, without it
 #
 # Runs as root on Debian 12 (bookworm) with or without PostgreSQL installed, and is
 # idempotent: running it again on a prepared machine changes nothing. Everything except
@@ -32,20 +33,29 @@ fi
 PGVER=$(ls /usr/lib/postgresql | sort -V | tail -n1)
 log "postgresql ${PGVER}"
 
+# One line per cluster: "version name port status ..." (no pipes into grep -q:
+# with pipefail, an early-exiting grep could fail the pipeline).
+cluster_field() { # $1 = field number (3 port, 4 status) of ${PGVER}/main, empty if absent
+  pg_lsclusters -h | awk -v v="${PGVER}" -v f="$1" '$1==v && $2=="main" {print $f}'
+}
+
 # apt normally creates the "main" cluster; create it if a policy or image skipped that.
-if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "${PGVER} main"; then
+if [ -z "$(cluster_field 4)" ]; then
   log "creating cluster ${PGVER}/main"
   pg_createcluster --port "${PGPORT}" "${PGVER}" main >&2
 fi
 
 # Start it unless it is already online (no systemd needed: pg_ctlcluster drops to postgres).
-if ! pg_lsclusters -h | awk -v v="${PGVER}" '$1==v && $2=="main" {print $4}' | grep -q online; then
-  log "starting cluster ${PGVER}/main"
-  pg_ctlcluster "${PGVER}" main start >&2
-fi
-PGPORT=$(pg_lsclusters -h | awk -v v="${PGVER}" '$1==v && $2=="main" {print $3}')
+case "$(cluster_field 4)" in
+  online*) ;;
+  *)
+    log "starting cluster ${PGVER}/main"
+    pg_ctlcluster "${PGVER}" main start >&2
+    ;;
+esac
+PGPORT=$(cluster_field 3)
 
-# Wait until it accepts connections (bounded).
+# Wait until it accepts connections (bounded: 30 s).
 for _ in $(seq 1 30); do
   if runuser -u postgres -- pg_isready -q -p "${PGPORT}"; then break; fi
   sleep 1
