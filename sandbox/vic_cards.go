@@ -91,7 +91,11 @@ func (s *Sandbox) enrollCard(c *call) (any, *apiErr) {
 		return nil, e
 	}
 	if blob, kind, identifier := firstFido(req.AssuranceData); blob != "" {
-		if _, e := s.redeem(blob, identifier, tokenID, kind); e != nil {
+		claims, e := s.redeem(blob, identifier, tokenID, kind)
+		if e != nil {
+			return nil, e
+		}
+		if e := s.checkSteppedUp(tokenID, claims.DeviceID); e != nil {
 			return nil, e
 		}
 	} else if !s.auth.HasPasskey(tokenID, req.AppInstance.ClientDeviceID) {
@@ -105,4 +109,16 @@ func (s *Sandbox) enrollCard(c *call) (any, *apiErr) {
 	}
 	t.enrolled, t.consumerID = true, req.Consumer.ConsumerID
 	return map[string]any{"clientReferenceId": ref, "status": "ACTIVE", "pendingEvents": []string{}}, nil
+}
+
+// checkSteppedUp refuses a passkey ceremony made on a device that never
+// completed step-up for the token: a REGISTER context obtained from the
+// onboarding probe must not bypass device binding.
+func (s *Sandbox) checkSteppedUp(tokenID, deviceID string) *apiErr {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if t, ok := s.st.tokens[tokenID]; !ok || !t.stepUp[deviceID] {
+		return vicErr(http.StatusBadRequest, "ASSURANCE_INVALID", "the passkey's device has not completed step-up for this token")
+	}
+	return nil
 }

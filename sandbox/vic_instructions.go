@@ -158,6 +158,9 @@ func (s *Sandbox) createInstruction(c *call) (any, *apiErr) {
 	if e != nil {
 		return nil, e
 	}
+	if e := s.checkSteppedUp(req.TokenID, claims.DeviceID); e != nil {
+		return nil, e
+	}
 	if e := checkAuthenticated(claims, mandates); e != nil {
 		return nil, e
 	}
@@ -249,6 +252,9 @@ func (s *Sandbox) updateInstruction(c *call) (any, *apiErr) {
 	}
 	claims, e := s.redeem(fido[0], fido[2], req.TokenID, BlobAssertion)
 	if e != nil {
+		return nil, e
+	}
+	if e := s.checkSteppedUp(req.TokenID, claims.DeviceID); e != nil {
 		return nil, e
 	}
 	if e := checkAuthenticated(claims, mandates); e != nil {

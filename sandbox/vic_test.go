@@ -421,3 +421,24 @@ func TestMultipleMandates(t *testing.T) {
 	r = w.vic(http.MethodPost, "/vacp/v1/instructions", b)
 	assert.Contains(t, r.body["responseStatus"].(map[string]any)["message"], "currencyCode differs")
 }
+
+// A REGISTER context from the onboarding probe must not let a new device
+// skip device binding.
+func TestProbeCannotBypassStepUp(t *testing.T) {
+	t.Parallel()
+	w := newWire(t, shared(t), jwe.EncA128GCM)
+	tok, _ := w.onboard(CardHappy)
+	other := newDevice()
+	reqID, st := w.session(other)
+	r := w.vts(http.MethodPost, "/vts/provisionedTokens/"+tok+"/attestation/options", attestBody(w, st, "AUTHENTICATE", "0.00", "Agent"))
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, "REGISTER", r.body["authenticationContext"].(map[string]any)["action"])
+	blob, ident := w.ceremony(reqID, r.body["authenticationContext"])
+	r = w.vic(http.MethodPost, "/vacp/v1/cards", enrollCardBody(w, tok, other, assuranceObj(w, BlobAttestation, blob, ident)))
+	assert.Equal(t, "ASSURANCE_INVALID", gatewayCode(r))
+	if w.sb.auth.HasPasskey(tok, other) {
+		blob, ident = w.assertion(tok, other, "5.00", "Best Buy")
+		r = w.vic(http.MethodPost, "/vacp/v1/instructions", instructionBody(w, tok, other, blob, ident, "5.00", nil))
+		assert.Equal(t, "ASSURANCE_INVALID", gatewayCode(r))
+	}
+}
