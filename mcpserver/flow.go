@@ -198,10 +198,11 @@ func newFlowSet(max int, now func() time.Time) *flowSet {
 	return &flowSet{flows: map[string]*flow{}, max: max, retention: 10 * time.Minute, now: now}
 }
 
-// ErrTooManyFlows: the server already runs its maximum of flows.
+// ErrTooManyFlows is returned when the server already runs its maximum of
+// flows.
 var ErrTooManyFlows = errors.New("mcpserver: too many flows in progress; try again later")
 
-// ErrClosed: the server was closed.
+// ErrClosed is returned by tools that start a flow after Close.
 var ErrClosed = errors.New("mcpserver: server closed")
 
 func (fs *flowSet) add(kind string) (*flow, error) {
@@ -230,13 +231,6 @@ func (fs *flowSet) get(id string) *flow {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return fs.flows[id]
-}
-
-// len counts the flows held, finished ones included.
-func (fs *flowSet) len() int {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return len(fs.flows)
 }
 
 // startFlow runs fn in its own goroutine, bounded by the flow timeout and

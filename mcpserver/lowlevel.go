@@ -227,7 +227,7 @@ type ConfirmationInput struct {
 // ConfirmInput confirms transactions (seed step 16).
 type ConfirmInput struct {
 	InstructionID     string              `json:"instructionId"`
-	ClientReferenceID string              `json:"clientReferenceId,omitempty"`
+	ClientReferenceID string              `json:"clientReferenceId" jsonschema:"the purchase's reference, as initiate-purchase-instruction returned it"`
 	Confirmations     []ConfirmationInput `json:"confirmations"`
 }
 
@@ -772,7 +772,7 @@ func (s *Server) confirmTransactions(ctx context.Context, in *ConfirmInput) (*Co
 	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
 		return nil, err
 	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
+	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
 		return nil, err
 	}
 	if len(in.Confirmations) == 0 {

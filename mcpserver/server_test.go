@@ -51,7 +51,7 @@ func TestListToolsAndSchemas(t *testing.T) {
 		"initiate-purchase-instruction":  {"vProvisionedTokenId", "assuranceHandle", "consumerId", "mandates"},
 		"cancel-purchase-instruction":    {"instructionId", "consumerId"},
 		"retrieve-payment-credentials":   {"instructionId", "vProvisionedTokenId", "transactions"},
-		"confirm-transaction-events":     {"instructionId", "confirmations"},
+		"confirm-transaction-events":     {"instructionId", "clientReferenceId", "confirmations"},
 		"get-token-status":               {"vProvisionedTokenId"},
 		"delete-token":                   {"vProvisionedTokenId"},
 	}
@@ -315,7 +315,9 @@ func TestBadArgumentsNameTheFieldAndStoreNothing(t *testing.T) {
 		{"empty token id", "purchase", purchase(func(p map[string]any) { p["tokenId"] = "" }), "tokenId"},
 		{"unknown token id", "purchase", purchase(func(p map[string]any) {}), "tokenId"},
 		{"oversize token id", "purchase", purchase(func(p map[string]any) { p["tokenId"] = long }), "tokenId"},
-		{"bad merchant URL", "purchase", purchase(func(p map[string]any) { p["merchant"] = map[string]any{"name": "X", "url": "ftp://x", "countryCode": "US"} }), "merchant.url"},
+		{"bad merchant URL", "purchase", purchase(func(p map[string]any) {
+			p["merchant"] = map[string]any{"name": "X", "url": "ftp://x", "countryCode": "US"}
+		}), "merchant.url"},
 		{"missing description", "purchase", purchase(func(p map[string]any) { delete(p, "description") }), "description"},
 		{"unknown flow", "add-card-continue", map[string]any{"flowId": "flow_nope"}, "flowId"},
 		{"empty flow", "purchase-continue", map[string]any{"flowId": ""}, "flowId"},
@@ -335,7 +337,7 @@ func TestBadArgumentsNameTheFieldAndStoreNothing(t *testing.T) {
 			"transactions": []any{map[string]any{"amount": "1.00", "currency": "QQQ", "merchant": merchantArgs()}}}, "transactions[0].currency"},
 		{"too many transactions", "retrieve-payment-credentials", map[string]any{"instructionId": "i", "vProvisionedTokenId": "t",
 			"transactions": make([]any, mcpserver.MaxListItems+1)}, "transactions"},
-		{"confirmation status", "confirm-transaction-events", map[string]any{"instructionId": "i",
+		{"confirmation status", "confirm-transaction-events", map[string]any{"instructionId": "i", "clientReferenceId": "CR-1",
 			"confirmations": []any{map[string]any{"transactionReferenceId": "r", "dynamicDataId": "d", "status": "MAYBE", "amount": "1.00", "currency": "USD"}}}, "confirmations[0].status"},
 		{"empty cancel", "cancel-purchase-instruction", map[string]any{"instructionId": "", "consumerId": u.id}, "instructionId"},
 		{"list limit", "list-transactions", map[string]any{"userId": u.id, "limit": 100000}, "limit"},
