@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,10 +23,18 @@ import (
 	"github.com/vicgo/visa/fido"
 )
 
-// TestMain checks that no goroutine outlives the tests (long-polls, waits
-// of the Bridge, browsers).
+// TestMain stops the browser the browser tests share and checks that no
+// goroutine outlives the tests (long-polls, waits of the Bridge, chromedp).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	stopBrowser()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // Unit tests of the Bridge without a browser: a Go client plays the page

@@ -46,18 +46,45 @@ func requireChromium(t *testing.T) {
 	}
 }
 
-// browser starts headless Chromium for the test.
+// The tests share one headless Chromium (started by the first, stopped by
+// TestMain); each test gets its own tab.
+var chromium struct {
+	once   sync.Once
+	ctx    context.Context
+	stop   func()
+	dir    string
+	err    error
+}
+
+// browser returns a new tab of the shared browser, closed with the test.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(900, 800))
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
+	chromium.once.Do(func() {
+		chromium.dir, chromium.err = os.MkdirTemp("", "authframe-chromium-")
+		if chromium.err != nil {
+			return
+		}
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+			chromedp.UserDataDir(chromium.dir), chromedp.WindowSize(900, 800))
+		ctx, cancel := chromedp.NewContext(actx)
+		chromium.ctx = ctx
+		chromium.stop = func() { cancel(); cancelAlloc(); _ = os.RemoveAll(chromium.dir) }
+		chromium.err = chromedp.Do(ctx) // starts the browser
+	})
+	require.NoError(t, chromium.err)
+	tab, cancel := chromedp.NewContext(chromium.ctx)
 	t.Cleanup(cancel)
-	return ctx
+	return tab
+}
+
+// stopBrowser stops the shared browser, if a test started it.
+func stopBrowser() {
+	if chromium.stop != nil {
+		chromium.stop()
+	}
 }
 
 // addAuthenticator gives the target of ctx a virtual platform
