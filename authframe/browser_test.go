@@ -49,11 +49,11 @@ func requireChromium(t *testing.T) {
 // The tests share one headless Chromium (started by the first, stopped by
 // TestMain); each test gets its own tab.
 var chromium struct {
-	once   sync.Once
-	ctx    context.Context
-	stop   func()
-	dir    string
-	err    error
+	once sync.Once
+	ctx  context.Context
+	stop func()
+	dir  string
+	err  error
 }
 
 // browser returns a new tab of the shared browser, closed with the test.
