@@ -165,6 +165,7 @@ func BenchmarkRoundTripSDK(b *testing.B) {
 	ctx := context.Background()
 	req := &Request{Op: "vic.InitiatePurchaseInstruction", Method: http.MethodPost, Path: "/vacp/v1/instructions", Body: in}
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		var out benchResult
 		if _, err := c.Do(ctx, req, &out); err != nil {
@@ -269,6 +270,7 @@ func BenchmarkRoundTripHandWritten(b *testing.B) {
 	in := newBenchInstruction()
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		var out benchResult
 		if err := h.do(ctx, in, &out); err != nil {
@@ -276,6 +278,19 @@ func BenchmarkRoundTripHandWritten(b *testing.B) {
 		}
 		if out.Status != "ACTIVE" {
 			b.Fatal(out.Status)
+		}
+	}
+}
+
+// reportCPU reports the process CPU time per operation (client and
+// server goroutines together, the same for both round-trip benchmarks) as
+// "cpu-ns/op". Call it as defer reportCPU(b)().
+func reportCPU(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		end, ok2 := processCPU()
+		if ok && ok2 && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }
