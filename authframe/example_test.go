@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"time"
 
+	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/sandbox"
 )
@@ -115,4 +119,49 @@ func ExampleDirect_cancelled() {
 	// Output:
 	// authframe: authenticate: AUTH_CANCELLED USER_CANCELLED: cancelled by the user
 	// cancelled: true
+}
+
+// A service mounts the Bridge under a prefix of its own site and sends the
+// cardholder to a channel's page; its Go code then runs Open, Authenticate
+// and Close on that channel while the page is open in the browser.
+func ExampleBridge() {
+	cfg := visa.Config{Environment: visa.Sandbox, AuthBaseURL: "https://auth.example"}
+	cfg.VTS.APIKey = visa.NewSecret("VTS-API-KEY")
+	cfg.VTS.ClientAppID = "APP-1"
+	bridge, err := authframe.NewBridge(cfg, authframe.WithPathPrefix("/vpp/"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer bridge.Shutdown() // before the server closes: it releases held long-polls
+	mux := http.NewServeMux()
+	mux.Handle("/vpp/", http.StripPrefix("/vpp", bridge))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	ch, err := bridge.NewChannel() // one per cardholder page
+	if err != nil {
+		log.Fatal(err)
+	}
+	page := bridge.PageURL(ch)
+	fmt.Println("page:", strings.Replace(page, ch, "{channel}", 1))
+	res, err := http.Get(srv.URL + page)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res.Body.Close()
+	fmt.Println(res.Status, res.Header.Get("Referrer-Policy"))
+	fmt.Println("frames only the Auth origin:", strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-src https://auth.example;"))
+	fmt.Println(bridge) // never the api key
+
+	// Nobody shows this page: Open gives up with a typed timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: "dev-aZ3_k9Qm7Lp2Xw8Rt5Yb", Channel: ch})
+	fmt.Println("timed out:", errors.Is(err, authframe.ErrTimeout))
+	// Output:
+	// page: /vpp/page?channel={channel}
+	// 200 OK strict-origin
+	// frames only the Auth origin: true
+	// authframe.Bridge{auth: https://auth.example}
+	// timed out: true
 }
