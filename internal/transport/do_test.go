@@ -668,3 +668,26 @@ func TestDoConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestDoTimeoutBoundsTheCall(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	f := newFakeVisa(t, false, func(int, recorded) reply {
+		return reply{Raw: func(w http.ResponseWriter, r *http.Request) {
+			select { // hold the request until the client gives up
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}}
+	})
+	t.Cleanup(func() { close(release) })
+	cfg := testConfig(f.URL())
+	cfg.Timeout = 50 * time.Millisecond
+	c := newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook))
+	res, err := c.Do(bg, &Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/x"}, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var re *RequestError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 1, res.Attempts, "no retry once the call's deadline has passed")
+	assert.NotContains(t, err.Error(), testVTSKey)
+}
