@@ -186,7 +186,9 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 	}
 	// Everything else secret in the config, so that error text from a
 	// foreign RoundTripper can never carry it out (see scrub).
-	for _, s := range []visa.Secret{cfg.VIC.MLEClientPrivateKeyPEM, cfg.VTS.EncAPIKey, cfg.VTS.EncSharedSecret, cfg.VTS.HashSecret, cfg.TLS.ClientKeyPEM} {
+	for _, s := range []visa.Secret{cfg.VIC.APIKey, cfg.VIC.SharedSecret, cfg.VIC.MLEClientPrivateKeyPEM,
+		cfg.VTS.APIKey, cfg.VTS.SharedSecret, cfg.VTS.EncAPIKey, cfg.VTS.EncSharedSecret, cfg.VTS.HashSecret,
+		cfg.TLS.ClientKeyPEM, cfg.TLS.Password} {
 		if v := s.Reveal(); v != "" {
 			c.secrets = append(c.secrets, v)
 		}
