@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -157,15 +156,19 @@ func luhnDigit(body string) string {
 }
 
 func randDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, err := rand.Int(rand.Reader, big.NewInt(10))
-		if err != nil {
+	out := make([]byte, 0, n)
+	var buf [32]byte
+	for len(out) < n {
+		if _, err := rand.Read(buf[:]); err != nil {
 			panic("sandbox: crypto/rand failed: " + err.Error())
 		}
-		b.WriteByte(byte('0' + d.Int64()))
+		for _, c := range buf {
+			if c < 250 && len(out) < n { // 250 = 25*10: no modulo bias
+				out = append(out, '0'+c%10)
+			}
+		}
 	}
-	return b.String()
+	return string(out)
 }
 
 const idAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
