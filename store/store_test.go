@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -140,7 +142,12 @@ func TestFreeTextRefusesCardNumbers(t *testing.T) {
 	x := store.Transaction{ID: "tx", UserID: "u", TokenID: "t", Amount: "1", Currency: "USD", Status: store.TxFailed}
 	for reason, ok := range map[string]bool{
 		"declined by issuer":                 true,
-		"order 123456789012 failed":          true, // 12 digits: an order number
+		"order 123456789012 failed":          true,  // 12 digits: an order number
+		"at 1767225600123 ms":                true,  // 13 digits, not Luhn-valid: an epoch in ms
+		"correlation 4111111111111112":       true,  // 16 digits failing Luhn
+		"card 378282246310005 refused":       false, // Amex, 15 digits
+		"card 4111 1111 1111 1111 2029":      false, // grouped, then an expiry
+		"ids 4111-1111-1111-1112 and 12":     true,
 		"card 4111111111111111 refused":      false,
 		"card 4111 1111 1111 1111 refused":   false,
 		"card 4111-1111-1111-1111 refused":   false,
@@ -153,6 +160,31 @@ func TestFreeTextRefusesCardNumbers(t *testing.T) {
 		if err != nil {
 			assert.NotContains(t, err.Error(), "1111")
 		}
+	}
+}
+
+func TestReason(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", store.MaxTextLen) // 2 bytes each
+	for in, want := range map[string]string{
+		"declined by issuer":                       "declined by issuer",
+		"a\nb\tc":                                  "a b c",
+		"bad \xff byte":                            "bad   byte",
+		"card 4111 1111 1111 1111 refused":         "card [number removed] refused",
+		"x4111111111111111y and 5555555555554444.": "x[number removed]y and [number removed].",
+		"at 1767225600123 ms":                      "at 1767225600123 ms",
+		"ids 12-34 and 4111-1111-1111-1111-":       "ids 12-34 and [number removed]-",
+	} {
+		got := store.Reason(in)
+		assert.Equal(t, want, got, "%q", in)
+	}
+	got := store.Reason(long)
+	assert.LessOrEqual(t, len(got), store.MaxTextLen)
+	assert.True(t, utf8.ValidString(got))
+	for _, in := range []string{long, "err: a\nb", "card 4111111111111111", "\x00\x01", "bad \xff"} {
+		x := store.Transaction{ID: "tx", UserID: "u", TokenID: "t", Amount: "1", Currency: "USD",
+			Status: store.TxFailed, FailureReason: store.Reason(in)}
+		assert.NoError(t, x.Validate(), "Reason(%q) is accepted", in)
 	}
 }
 

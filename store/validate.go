@@ -281,23 +281,112 @@ func checkEmail(record, field, v string) error {
 	return nil
 }
 
-// looksLikePAN reports a run of 13 or more digits (spaces and dashes between
-// them allowed), the shape of a card number, in free text.
+// looksLikePAN reports whether free text holds a card number: 13 to 19 digits
+// in a row, or in groups separated by spaces or dashes, that pass the Luhn check.
 func looksLikePAN(s string) bool {
-	n := 0
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			n++
-			if n >= 13 {
-				return true
-			}
-		case c == ' ' || c == '-':
-		default:
-			n = 0
+	for _, r := range digitRuns(s) {
+		if r.pan {
+			return true
 		}
 	}
 	return false
+}
+
+// digitRun is a maximal run of digits, spaces and dashes in s, starting and
+// ending with a digit: s[start:end].
+type digitRun struct {
+	start, end int
+	pan        bool
+}
+
+func digitRuns(s string) []digitRun {
+	var runs []digitRun
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		start, end := i, i
+		var digits []byte
+		groups := []int{0} // digit offsets where a group starts, then the total
+		for j := i; j < len(s); j++ {
+			c := s[j]
+			if c >= '0' && c <= '9' {
+				if j > i && (s[j-1] == ' ' || s[j-1] == '-') {
+					groups = append(groups, len(digits))
+				}
+				digits = append(digits, c-'0')
+				end = j + 1
+			} else if c != ' ' && c != '-' {
+				break
+			}
+		}
+		groups = append(groups, len(digits))
+		runs = append(runs, digitRun{start: start, end: end, pan: hasLuhnSpan(digits, groups)})
+		i = end
+	}
+	return runs
+}
+
+// hasLuhnSpan reports whether whole groups of d, 13 to 19 digits together,
+// pass the Luhn check ("4111 1111 1111 1111 2026" holds a card number; a
+// 13-digit epoch in milliseconds usually does not).
+func hasLuhnSpan(d []byte, groups []int) bool {
+	for a := 0; a < len(groups); a++ {
+		for b := a + 1; b < len(groups); b++ {
+			if n := groups[b] - groups[a]; n >= 13 && n <= 19 && luhn(d[groups[a]:groups[b]]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func luhn(d []byte) bool {
+	sum := 0
+	for i := range d {
+		v := int(d[len(d)-1-i])
+		if i%2 == 1 {
+			if v *= 2; v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	return sum%10 == 0
+}
+
+// Reason turns any text (an error's message, say) into a FailureReason every
+// Store accepts: invalid UTF-8 and control characters become spaces, a digit
+// run that could be a card number becomes "[number removed]", and the result
+// is cut to MaxTextLen bytes on a character boundary.
+func Reason(s string) string {
+	s = strings.ToValidUTF8(s, " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	var b strings.Builder
+	last := 0
+	for _, r := range digitRuns(s) {
+		if r.pan {
+			b.WriteString(s[last:r.start])
+			b.WriteString("[number removed]")
+			last = r.end
+		}
+	}
+	b.WriteString(s[last:])
+	s = b.String()
+	if len(s) > MaxTextLen {
+		cut := MaxTextLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 func isDigits(s string, n int) bool {
