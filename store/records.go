@@ -97,8 +97,9 @@ type Transaction struct {
 	// DynamicDataID identifies the issued credential (signedPayload); it is
 	// not the credential itself.
 	DynamicDataID string
-	// FailureReason says why a transaction FAILED or was CANCELLED; free text
-	// without secrets (a string that looks like a card number is refused).
+	// FailureReason says why a transaction FAILED or was CANCELLED: UTF-8
+	// text without control characters, at most MaxTextLen bytes; text holding
+	// a card number is refused. Reason(err.Error()) always fits.
 	FailureReason string
 	// CreatedAt and UpdatedAt are set by the Store.
 	CreatedAt, UpdatedAt time.Time
