@@ -608,7 +608,9 @@ func TestBrowserBridgePopupFallback(t *testing.T) {
 	require.NoError(t, o.err)
 	assert.Equal(t, "ID-REQ-POPUP", o.a.Identifier, "the popup ran the ceremony of the iframe's session")
 	assert.Equal(t, testBlob, o.a.FidoBlob.Reveal())
-	require.NoError(t, e.bridge.Close(bg, s))
+	assert.Eventually(t, func() bool { return !pageOpen(t, ctx, e.cfg.AuthBaseURL+"/vts-auth/authenticate") }, 5*time.Second, 50*time.Millisecond,
+		"the page closes the popup after its ceremony")
+	require.NoError(t, e.bridge.Close(bg, s)) // the iframe answers: its session
 	assert.Equal(t, "0", e.eval(`String(document.querySelectorAll('iframe').length)`))
 
 	// AUTHENTICATE needs no popup: the iframe answers.
@@ -630,4 +632,18 @@ func TestBrowserBridgePopupFallback(t *testing.T) {
 	require.ErrorAs(t, o.err, &fe)
 	require.ErrorIs(t, o.err, authframe.ErrUserCancelled)
 	assert.Equal(t, "POPUP_CLOSED", fe.Code)
+}
+
+// pageOpen reports whether a top-level page (tab or popup) of the browser
+// shows a URL starting with prefix.
+func pageOpen(t *testing.T, ctx context.Context, prefix string) bool {
+	t.Helper()
+	infos, err := chromedp.Targets(ctx)
+	require.NoError(t, err)
+	for _, i := range infos {
+		if i.Type == "page" && strings.HasPrefix(i.URL, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -180,6 +180,16 @@
           ceremony = false;
           showModal(false);
         }
+        if (popup && frame) {
+          // A popup that ran one ceremony for the iframe's session is
+          // done: the session (and CLOSE_AUTH_SESSION) stays with the
+          // iframe.
+          const w = popup;
+          clearInterval(popupWatch);
+          popup = null;
+          peer = frame.contentWindow;
+          w.close();
+        }
         setStatus(msg.type === 'AUTH_COMPLETE' ? 'Confirmed.' : 'Not completed.');
         relay(msg);
     }
