@@ -18,7 +18,7 @@ import (
 // and never stored, logged or returned.
 type CardInput struct {
 	PAN         string `json:"pan" jsonschema:"card number, 13 to 19 digits (spaces allowed); used once to tokenize, never stored or returned"`
-	CVV2        string `json:"cvv2,omitempty" jsonschema:"card verification value, 3 or 4 digits; used once, never stored or returned"`
+	CVV2        string `json:"cvv2,omitempty" jsonschema:"card verification value, 3 or 4 digits (add-card needs it); used once, never stored or returned"`
 	ExpiryMonth int    `json:"expiryMonth" jsonschema:"expiry month, 1 to 12"`
 	ExpiryYear  int    `json:"expiryYear" jsonschema:"expiry year, four digits"`
 	Name        string `json:"name,omitempty" jsonschema:"cardholder name"`

@@ -117,6 +117,9 @@ func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, er
 	if err != nil {
 		return nil, err
 	}
+	if card.CVV2.IsZero() {
+		return nil, argErr("card.cvv2", "is required")
+	}
 	dev, err := s.device("device", u.ID, u.Country, in.Device)
 	if err != nil {
 		return nil, err

@@ -202,12 +202,13 @@ func TestRevealCredentials(t *testing.T) {
 
 func TestFlowTimeoutCleansUp(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, mcpserver.WithFlowTimeout(300*time.Millisecond))
+	e := newEnv(t, mcpserver.WithFlowTimeout(time.Second))
 	u := newUser(6)
 	r := ok[mcpserver.FlowResult](t, e, "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN)})
-	require.Equal(t, mcpserver.StatusChooseStepUp, r.Status)
-	// Nobody answers: waiting with no answer sees the flow give up.
-	r = ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID})
+	if r.Status == mcpserver.StatusChooseStepUp { // else a loaded machine timed out before the question
+		// Nobody answers: waiting with no answer sees the flow give up.
+		r = ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID})
+	}
 	require.Equal(t, mcpserver.StatusFailed, r.Status, "%+v", r)
 	assert.Contains(t, r.Error, "timed out")
 	// The half-added card is gone, at Visa and here.
@@ -298,6 +299,7 @@ func TestBadArgumentsNameTheFieldAndStoreNothing(t *testing.T) {
 		{"bad PAN", "add-card", withCard(func(c map[string]any) { c["pan"] = "4111111111111112" }), "card.pan"},
 		{"PAN as a number", "add-card", withCard(func(c map[string]any) { c["pan"] = 4111111111111111 }), "card.pan"},
 		{"missing PAN", "add-card", withCard(func(c map[string]any) { delete(c, "pan") }), "card.pan"},
+		{"missing CVV2", "add-card", withCard(func(c map[string]any) { delete(c, "cvv2") }), "card.cvv2"},
 		{"bad CVV2", "add-card", withCard(func(c map[string]any) { c["cvv2"] = "12a" }), "card.cvv2"},
 		{"expired card", "add-card", withCard(func(c map[string]any) { c["expiryYear"] = 2001 }), "card.expiryYear"},
 		{"bad month", "add-card", withCard(func(c map[string]any) { c["expiryMonth"] = 13 }), "card.expiryMonth"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -211,7 +212,7 @@ func decodeError(err error) error {
 		return argErr(field, "must be "+jsonKind(te.Type))
 	}
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return argErr("arguments", "are not valid JSON")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
