@@ -531,7 +531,18 @@ func TestAttestationOptions(t *testing.T) {
 		t.Parallel()
 		tok, device := w.onboard(CardHappy)
 		_, st := w.session(device)
-		assert.Equal(t, "AUTHENTICATE", attest(tok, attestBody(w, st, "AUTHENTICATE", "129.99", "Best Buy")).body["authenticationContext"].(map[string]any)["action"])
+		ctx := attest(tok, attestBody(w, st, "AUTHENTICATE", "129.99", "Best Buy")).body["authenticationContext"].(map[string]any)
+		assert.Equal(t, "AUTHENTICATE", ctx["action"])
+		// The payload is a JWT signed with the JWKS key, carrying a WebAuthn
+		// challenge bound to the amount and the merchant (§8.3).
+		var claims map[string]any
+		require.NoError(t, w.sb.signer.verify(ctx["payload"].(string), &claims))
+		assert.Equal(t, "129.99", claims["amount"])
+		assert.Equal(t, "840", claims["currencyCode"])
+		assert.Equal(t, "Best Buy", claims["merchantName"])
+		assert.Equal(t, tok, claims["vProvisionedTokenID"])
+		assert.NotEmpty(t, claims["challenge"])
+		assert.Equal(t, ctx["identifier"], claims["identifier"])
 		_, other := w.session(newDevice())
 		assert.Equal(t, "REGISTER", attest(tok, attestBody(w, other, "AUTHENTICATE", "0.00", "Agent")).body["authenticationContext"].(map[string]any)["action"])
 	})
