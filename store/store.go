@@ -29,7 +29,8 @@ type Store interface {
 	PutCard(ctx context.Context, c Card) error
 	// GetCard returns the card with that vProvisionedTokenID, or ErrNotFound.
 	GetCard(ctx context.Context, tokenID string) (Card, error)
-	// ListCards yields the user's cards, oldest first.
+	// ListCards yields the user's cards, oldest first. An empty userID
+	// yields every user's cards (Resume looks for unfinished onboardings).
 	ListCards(ctx context.Context, userID string) iter.Seq2[Card, error]
 	// UpdateCardStatus moves a card's token status from → to atomically:
 	// ErrNotFound if there is no such card, ErrConflict if its status is not

@@ -113,9 +113,17 @@ func (s *Store) GetCard(ctx context.Context, tokenID string) (store.Card, error)
 // ListCards implements store.Store.
 func (s *Store) ListCards(ctx context.Context, userID string) iter.Seq2[store.Card, error] {
 	return pages(ctx, s, "list cards", pageQuery[store.Card]{
-		check: func() error { return store.CheckID("UserID", userID) },
+		check: func() error {
+			if userID == "" {
+				return nil // every user's cards
+			}
+			return store.CheckID("UserID", userID)
+		},
 		query: func(after *cursor, limit int) (string, []any) {
 			q, args := `SELECT `+cardCols+` FROM cards WHERE user_id = $1`, []any{userID}
+			if userID == "" {
+				q, args = `SELECT `+cardCols+` FROM cards WHERE 1 = 1`, nil
+			}
 			q, args = after.where(s, q, args, "token_id")
 			return q + ` ORDER BY created_at, token_id LIMIT ` + fmt.Sprint(limit), args
 		},

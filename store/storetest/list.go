@@ -166,7 +166,13 @@ func testListCardsAndPasskeys(t *testing.T, e *env) {
 	}
 	assert.Equal(t, []string{"dev-c", "dev-b", "dev-a"}, devices, "oldest first")
 
-	for _, err := range e.s.ListCards(e.ctx, "") {
+	tokens = nil
+	for c, err := range e.s.ListCards(e.ctx, "") {
+		require.NoError(t, err)
+		tokens = append(tokens, c.TokenID)
+	}
+	assert.Equal(t, []string{"tok-b", "tok-3", "tok-2", "tok-1"}, tokens, "an empty user id lists every user's cards")
+	for _, err := range e.s.ListCards(e.ctx, "a b") {
 		require.ErrorIs(t, err, store.ErrInvalid)
 	}
 	for _, err := range e.s.ListPasskeys(e.ctx, "") {
