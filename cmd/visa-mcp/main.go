@@ -1,0 +1,228 @@
+// Command visa-mcp is a self-hosted Model Context Protocol server that
+// gives AI agents the vicgo SDK as tools: add a card, buy with it, and the
+// VTS and VIC calls one by one (see package mcpserver). It runs in your
+// own infrastructure, so the Visa credentials never leave it.
+//
+// Usage:
+//
+//	visa-mcp [-http ADDR] [-db FILE] [-reveal-credentials] [-v]
+//
+// Without -http it speaks MCP on standard input and output (the way
+// desktop agents start local servers); with -http it serves streamable
+// HTTP at http://ADDR/mcp. Logs go to standard error only.
+//
+// Configuration comes from the VISA_* environment variables of
+// visa.ConfigFromEnv, plus VISA_MERCHANT_URL (a merchant authorizer
+// speaking the sandbox's protocol, for purchase) and VISA_SEALER_KEYS
+// ("kid:base64key,...", the keys sealing passkeys at rest; without it a
+// random key per run). With none of VISA_VTS_API_KEY and VISA_VIC_API_KEY
+// set, it starts an in-process sandbox and uses it, so
+//
+//	go run ./cmd/visa-mcp
+//
+// works out of the box (test card 4111111111111111, one-time code
+// 456789).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/mcpserver"
+	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/store/sqlstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
+	stop()
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "visa-mcp:", err)
+		os.Exit(1)
+	}
+}
+
+// flags are the command line.
+type flags struct {
+	http    string
+	db      string
+	reveal  bool
+	verbose bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("visa-mcp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.http, "http", "", "serve streamable HTTP at this address (e.g. localhost:8765) instead of stdio; the endpoint is /mcp")
+	fs.StringVar(&f.db, "db", "", "SQLite file keeping cards, sealed passkeys and purchases (default: in memory); set VISA_SEALER_KEYS with it")
+	fs.BoolVar(&f.reveal, "reveal-credentials", false, "return clear payment credentials to the agent (default: masked)")
+	fs.BoolVar(&f.verbose, "v", false, "debug logging (one record per Visa call, never a body or a secret)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return f, nil
+}
+
+// configured reports whether the environment names a Visa (or a
+// standalone sandbox) to talk to, as the examples decide it.
+func configured(lookup func(string) (string, bool)) bool {
+	for _, name := range []string{"VISA_VTS_API_KEY", "VISA_VIC_API_KEY"} {
+		if v, _ := lookup(name); strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// env is what the server runs on.
+type env struct {
+	cfg         visa.Config
+	merchantURL string
+	sandbox     *sandbox.Sandbox
+	opts        []mcpserver.Option
+	closers     []func() error
+}
+
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		_ = e.closers[i]()
+	}
+}
+
+// setup builds the configuration, the in-process sandbox when there is no
+// configuration, the store and the sealer.
+func setup(ctx context.Context, f flags, lookup func(string) (string, bool), logger *slog.Logger) (*env, error) {
+	e := &env{}
+	if configured(lookup) {
+		cfg, err := visa.ConfigFromLookup(lookup)
+		if err != nil {
+			return nil, err
+		}
+		e.cfg = cfg
+		e.merchantURL, _ = lookup("VISA_MERCHANT_URL")
+		logger.Info("visa-mcp: using the VISA_* configuration", "environment", string(cfg.Environment))
+	} else {
+		s, err := sandbox.New()
+		if err != nil {
+			return nil, fmt.Errorf("starting the sandbox: %w", err)
+		}
+		e.closers = append(e.closers, s.Close)
+		e.sandbox, e.cfg, e.merchantURL = s, s.Config(), s.MerchantURL()
+		logger.Info("visa-mcp: no VISA_* configuration, serving against an in-process sandbox",
+			"base", s.BaseURL(), "test_card", sandbox.CardHappy, "otp", "456789 (the sandbox's fixed code)")
+	}
+	e.cfg.Logger = logger
+	if e.merchantURL != "" {
+		m, err := agent.NewSandboxMerchant(e.merchantURL, e.cfg)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.opts = append(e.opts, mcpserver.WithMerchant(m))
+	} else {
+		logger.Warn("visa-mcp: no VISA_MERCHANT_URL: the purchase tool cannot charge")
+	}
+	if f.db != "" {
+		st, err := sqlstore.OpenSQLite(ctx, f.db)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("opening %s: %w", f.db, err)
+		}
+		e.closers = append(e.closers, st.Close)
+		e.opts = append(e.opts, mcpserver.WithStore(st))
+	}
+	if spec, _ := lookup("VISA_SEALER_KEYS"); strings.TrimSpace(spec) != "" {
+		sealer, err := fido.ParseKeyring(spec)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("VISA_SEALER_KEYS: %w", err)
+		}
+		e.opts = append(e.opts, mcpserver.WithSealer(sealer))
+	} else if f.db != "" {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		sealer, _ := fido.NewSealer("run", map[string][]byte{"run": key})
+		e.opts = append(e.opts, mcpserver.WithSealer(sealer))
+		logger.Warn("visa-mcp: no VISA_SEALER_KEYS: passkeys stored now cannot be opened after a restart")
+	}
+	e.opts = append(e.opts, mcpserver.WithRevealCredentials(f.reveal), mcpserver.WithLogger(logger))
+	return e, nil
+}
+
+// run serves until ctx ends (or, on stdio, until the client goes away).
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	e, err := setup(ctx, f, lookup, logger)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	srv, err := mcpserver.New(e.cfg, e.opts...)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if f.reveal {
+		logger.Warn("visa-mcp: -reveal-credentials: clear payment credentials go to the agent")
+	}
+	if f.http == "" {
+		logger.Info("visa-mcp: serving MCP on stdio")
+		return srv.RunStdio(ctx)
+	}
+	ln, err := net.Listen("tcp", f.http)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, ln, srv, logger)
+}
+
+// serveHTTP serves the streamable HTTP endpoint /mcp on ln until ctx ends.
+func serveHTTP(ctx context.Context, ln net.Listener, srv *mcpserver.Server, logger *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", srv.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("visa-mcp: serving MCP over streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	<-done
+	return err
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vicgo/visa/mcpserver"
+	"github.com/vicgo/visa/sandbox"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// noEnv is an environment without any VISA_* variable.
+func noEnv(string) (string, bool) { return "", false }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// buildBinary builds visa-mcp into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "visa-mcp")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(goTool, "build", "-o", bin, ".")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+// TestStdioBinary builds the command and speaks MCP to it over stdio,
+// with no configuration: it must start its own sandbox.
+func TestStdioBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VISA_") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test-agent"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	require.NoError(t, err)
+	tools, err := cs.ListTools(ctx, nil)
+	require.NoError(t, err)
+	var names []string
+	for _, tool := range tools.Tools {
+		names = append(names, tool.Name)
+	}
+	assert.ElementsMatch(t, mcpserver.ToolNames(), names)
+
+	// A whole card onboarding against the binary's own sandbox.
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "add-card", Arguments: map[string]any{
+		"user": map[string]any{"id": "u1", "email": "u1@example.com", "country": "US"},
+		"card": map[string]any{"pan": sandbox.CardNoStepUp, "cvv2": "321", "expiryMonth": 12, "expiryYear": time.Now().Year() + 2}}})
+	require.NoError(t, err)
+	require.False(t, res.IsError, "%v", res.Content)
+	var r mcpserver.FlowResult
+	data, _ := json.Marshal(res.StructuredContent)
+	require.NoError(t, json.Unmarshal(data, &r))
+	assert.Equal(t, mcpserver.StatusCompleted, r.Status)
+	require.NoError(t, cs.Close())
+	_ = cmd.Wait()
+
+	logs := stderr.String()
+	assert.Contains(t, logs, "in-process sandbox")
+	assert.Contains(t, logs, "serving MCP on stdio")
+	for _, secret := range []string{sandbox.CardNoStepUp, sandbox.VTSAPIKey, sandbox.VICAPIKey, sandbox.VTSSharedSecret, sandbox.EncSharedSecret, `"321"`} {
+		assert.NotContains(t, logs, secret)
+		assert.NotContains(t, string(data), secret)
+	}
+}
+
+// TestHTTP serves the streamable HTTP endpoint in process.
+func TestHTTP(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	e, err := setup(context.Background(), flags{}, noEnv, logger)
+	require.NoError(t, err)
+	defer e.close()
+	require.NotNil(t, e.sandbox)
+	srv, err := mcpserver.New(e.cfg, e.opts...)
+	require.NoError(t, err)
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveHTTP(ctx, ln, srv, logger) }()
+
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer ccancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "http-agent"}, nil).Connect(cctx,
+		&mcp.StreamableClientTransport{Endpoint: "http://" + ln.Addr().String() + "/mcp", DisableStandaloneSSE: true}, nil)
+	require.NoError(t, err)
+	tools, err := cs.ListTools(cctx, nil)
+	require.NoError(t, err)
+	assert.Len(t, tools.Tools, len(mcpserver.ToolNames()))
+	require.NoError(t, cs.Close())
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, logs.String(), "/mcp")
+}
+
+func TestSetupFromEnvironment(t *testing.T) {
+	t.Parallel()
+	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	vars := map[string]string{"VISA_MERCHANT_URL": sbx.MerchantURL(),
+		"VISA_SEALER_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	for _, line := range sbx.Config().EnvLines() {
+		name, value, _ := strings.Cut(line, "=")
+		vars[name] = value
+	}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	require.True(t, configured(lookup))
+	logs := &syncBuffer{}
+	e, err := setup(context.Background(), flags{db: filepath.Join(t.TempDir(), "mcp.db")}, lookup, slog.New(slog.NewTextHandler(logs, nil)))
+	require.NoError(t, err)
+	defer e.close()
+	assert.Nil(t, e.sandbox, "the configured sandbox is used, none is started")
+	assert.Equal(t, sbx.MerchantURL(), e.merchantURL)
+	srv, err := mcpserver.New(e.cfg, e.opts...)
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	assert.Contains(t, logs.String(), "VISA_* configuration")
+	assert.NotContains(t, logs.String(), sandbox.VTSAPIKey)
+
+	vars["VISA_SEALER_KEYS"] = "not a keyring"
+	_, err = setup(context.Background(), flags{}, lookup, slog.New(slog.DiscardHandler))
+	assert.ErrorContains(t, err, "VISA_SEALER_KEYS")
+	vars["VISA_TIMEOUT"] = "soon"
+	_, err = setup(context.Background(), flags{}, lookup, slog.New(slog.DiscardHandler))
+	assert.ErrorContains(t, err, "VISA_TIMEOUT")
+}
+
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	f, err := parseFlags([]string{"-http", "localhost:8765", "-reveal-credentials", "-v"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, flags{http: "localhost:8765", reveal: true, verbose: true}, f)
+	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
+	assert.Error(t, err)
+	_, err = parseFlags([]string{"-nope"}, &bytes.Buffer{})
+	assert.Error(t, err)
+	assert.ErrorContains(t, run(context.Background(), []string{"-http", "256.0.0.1:bad"}, noEnv, &bytes.Buffer{}), "listen")
+}
