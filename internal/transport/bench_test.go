@@ -97,6 +97,7 @@ func BenchmarkXPaySign(b *testing.B) {
 	body := encryptToClient(b, []byte(`{"a":"`+strings.Repeat("x", 600)+`"}`))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
+	defer reportCPU(b)()
 	for b.Loop() {
 		_ = xpay.Sign(testVICSecret, 1767225600, "v1/instructions", "apikey="+testVICKey, body)
 	}
@@ -111,6 +112,7 @@ func BenchmarkMLEEncrypt(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(plain)))
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := enc.Encrypt(plain, now); err != nil {
 			b.Fatal(err)
@@ -130,6 +132,7 @@ func BenchmarkMLEDecrypt(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(plain)))
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, _, err := dec.Decrypt(compact); err != nil {
 			b.Fatal(err)
@@ -145,6 +148,7 @@ func BenchmarkFieldEncrypt(b *testing.B) {
 	plain := []byte(`{"accountNumber":"4111111111111111","cvv2":"987","name":"Alice Example","expirationDate":{"month":"12","year":"2029"}}`)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(plain)))
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := fc.Encrypt(plain); err != nil {
 			b.Fatal(err)
