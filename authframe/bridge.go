@@ -394,15 +394,17 @@ func (ch *channel) begin(op string) (uint64, error) {
 	return ch.seq, nil
 }
 
-// end finishes the operation; a failed one leaves an ABORT for the page
-// (hide the modal) in place of whatever the page has not fetched.
-func (ch *channel) end(failed bool) {
+// end finishes the operation. One that Go abandoned (timeout,
+// cancellation) leaves an ABORT for the page (hide the modal) in place of
+// whatever the page has not fetched; one that the page answered, even
+// with a failure, leaves nothing.
+func (ch *channel) end(abandoned bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	ch.busy = false
 	ch.queue = nil
 	drain(ch.events)
-	if failed && !ch.gone {
+	if abandoned && !ch.gone {
 		ch.seq++
 		ch.queue = append(ch.queue, command{Seq: ch.seq, Type: typeBridgeAbort})
 		ch.signalLocked()
@@ -463,7 +465,7 @@ func (ch *channel) deliver(seq uint64, m *Message) bool {
 }
 
 // typeBridgeAbort tells the page to stop showing the ceremony of an
-// operation that failed or timed out on the Go side.
+// operation that Go abandoned (timeout, cancellation).
 const typeBridgeAbort = "BRIDGE_ABORT"
 
 // channelFor finds the channel of an operation.
@@ -492,8 +494,8 @@ func (b *Bridge) run(ctx context.Context, op string, ch *channel, cmd *Message, 
 	if err != nil {
 		return err
 	}
-	failed := true
-	defer func() { ch.end(failed) }()
+	abandoned := true
+	defer func() { ch.end(abandoned) }()
 	wire, err := cmd.Wire()
 	if err != nil {
 		return err
@@ -507,7 +509,7 @@ func (b *Bridge) run(ctx context.Context, op string, ch *channel, cmd *Message, 
 		case m := <-ch.events:
 			done, err := match(m)
 			if done {
-				failed = err != nil
+				abandoned = false
 				return err
 			}
 		case <-ctx.Done():

@@ -423,12 +423,14 @@ func TestBrowserBridgePopup(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no popup opened")
 	}
+	// Attach once the popup has loaded (its AUTH_READY made Open return):
+	// attaching while it still navigates cross-site can lose the target.
+	o := recv(t, done)
+	require.NoError(t, o.err)
+	s := o.s
 	pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(popupID))
 	t.Cleanup(cancel)
 	authID := addAuthenticator(t, pctx)
-	o := <-done
-	require.NoError(t, o.err)
-	s := o.s
 	ac, err := j.register(bg, s)
 	require.NoError(t, err)
 
@@ -581,7 +583,7 @@ func TestBrowserBridgePopupFallback(t *testing.T) {
 	}
 	// popupCeremony runs Authenticate, clicks "Continue in a new window"
 	// and returns the popup's target with the pending result.
-	popupCeremony := func(s *authframe.Session, ac visa.AuthenticationContext) (context.Context, <-chan outcome) {
+	popupCeremony := func(s *authframe.Session, ac visa.AuthenticationContext) (target.ID, <-chan outcome) {
 		done := make(chan outcome, 1)
 		go func() {
 			a, err := e.bridge.Authenticate(bg, s, ac)
@@ -596,9 +598,7 @@ func TestBrowserBridgePopupFallback(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no popup opened")
 		}
-		pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
-		t.Cleanup(cancel)
-		return pctx, done
+		return id, done
 	}
 
 	s := open()
@@ -624,9 +624,9 @@ func TestBrowserBridgePopupFallback(t *testing.T) {
 	// The cardholder closes the popup before it answers.
 	s = open()
 	hang := visa.AuthenticationContext{Action: visa.ActionRegister, Identifier: "ID-1", Payload: "HANG"}
-	pctx, done := popupCeremony(s, hang)
-	require.NoError(t, chromedp.Do(pctx, chromedp.WaitReady("body")))
-	require.NoError(t, chromedp.Cancel(pctx)) // closes the popup's tab
+	popupID, done := popupCeremony(s, hang)
+	_, err = chromedp.CallBrowser(ctx, target.CloseTarget, target.CloseTargetParams{TargetID: popupID})
+	require.NoError(t, err)
 	o = recv(t, done)
 	var fe *authframe.FrameError
 	require.ErrorAs(t, o.err, &fe)
