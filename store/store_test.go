@@ -112,6 +112,20 @@ func TestValidationError(t *testing.T) {
 	assert.NotContains(t, err.Error(), "usd", "the rejected value is not echoed")
 }
 
+func TestCurrencies(t *testing.T) {
+	t.Parallel()
+	for code, ok := range map[string]bool{
+		"USD": true, "EUR": true, "JPY": true, "KWD": true, "ZWG": true, "XCG": true, "VED": true, "XOF": true,
+		"ZZZ": false, "XXX": false, "XTS": false, "XAU": false, "usd": false, "US": false, "USDD": false, "840": false, "": false,
+	} {
+		assert.Equal(t, ok, store.KnownCurrency(code), code)
+	}
+	x := store.Transaction{ID: "tx", UserID: "u", TokenID: "t", Amount: "1", Currency: "ZZZ", Status: store.TxPending}
+	err := x.Validate()
+	require.ErrorIs(t, err, store.ErrInvalid)
+	assert.NotContains(t, err.Error(), "ZZZ")
+}
+
 func TestAmounts(t *testing.T) {
 	t.Parallel()
 	x := store.Transaction{ID: "tx", UserID: "u", TokenID: "t", Currency: "USD", Status: store.TxPending}

@@ -124,7 +124,7 @@ func (t Transaction) Validate() error {
 	if !isAmount(t.Amount) {
 		return invalid(r, "Amount", "must be a decimal such as 129.99 (at most 3 decimals)")
 	}
-	if !isUpperAlpha(t.Currency, 3) {
+	if !KnownCurrency(t.Currency) {
 		return invalid(r, "Currency", "must be an ISO 4217 alphabetic code such as USD")
 	}
 	if err := checkText(r, "MerchantName", t.MerchantName); err != nil {

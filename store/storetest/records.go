@@ -330,6 +330,7 @@ func testTransactionValidation(t *testing.T, e *env) {
 		{"amount exponent", "Amount", func(x *store.Transaction) { x.Amount = "1e3" }},
 		{"currency numeric", "Currency", func(x *store.Transaction) { x.Currency = "840" }},
 		{"currency lower", "Currency", func(x *store.Transaction) { x.Currency = "usd" }},
+		{"currency unknown", "Currency", func(x *store.Transaction) { x.Currency = "ZZZ" }},
 		{"merchant name with PAN", "MerchantName", func(x *store.Transaction) { x.MerchantName = "shop " + panLike }},
 		{"merchant name control", "MerchantName", func(x *store.Transaction) { x.MerchantName = "shop\x00" }},
 		{"merchant URL", "MerchantURL", func(x *store.Transaction) { x.MerchantURL = "ftp://x" }},
