@@ -163,8 +163,8 @@ func recv[T any](t *testing.T, c <-chan T) T {
 	select {
 	case v := <-c:
 		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("no result within 10 s")
+	case <-time.After(20 * time.Second):
+		t.Fatal("no result within 20 s")
 		var zero T
 		return zero
 	}

@@ -77,7 +77,49 @@ func browser(t *testing.T) context.Context {
 	require.NoError(t, chromium.err)
 	tab, cancel := chromedp.NewContext(chromium.ctx)
 	t.Cleanup(cancel)
+	// Popups outlive their opener's tab: close them first.
+	t.Cleanup(func() {
+		c := chromedp.FromContext(tab)
+		if c == nil || c.Target == nil {
+			return
+		}
+		infos, err := chromedp.Targets(tab)
+		if err != nil {
+			return
+		}
+		for _, i := range infos {
+			if i.OpenerID == c.Target.TargetID {
+				_, _ = chromedp.CallBrowser(tab, target.CloseTarget, target.CloseTargetParams{TargetID: i.TargetID})
+			}
+		}
+	})
 	return tab
+}
+
+// findPopup returns the popup the tab of ctx opened, once it shows a URL
+// starting with prefix.
+func findPopup(t *testing.T, ctx context.Context, prefix string) target.ID {
+	t.Helper()
+	c := chromedp.FromContext(ctx)
+	require.NotNil(t, c)
+	require.NotNil(t, c.Target)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(20 * time.Second)
+	for {
+		infos, err := chromedp.Targets(ctx)
+		require.NoError(t, err)
+		for _, i := range infos {
+			if i.Type == "page" && i.OpenerID == c.Target.TargetID && strings.HasPrefix(i.URL, prefix) {
+				return i.TargetID
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("no popup opened")
+		}
+	}
 }
 
 // stopBrowser stops the shared browser, if a test started it.
@@ -415,19 +457,13 @@ func TestBrowserBridgePopup(t *testing.T) {
 		done <- opened{s, err}
 	}()
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible("#vpp-popup-open")))
-	newTab := chromedp.WaitNewTarget(ctx, func(i *target.Info) bool { return strings.Contains(i.URL, "/vts-auth/authenticate") })
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click("#vpp-popup-open")))
-	var popupID target.ID
-	select {
-	case popupID = <-newTab:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no popup opened")
-	}
 	// Attach once the popup has loaded (its AUTH_READY made Open return):
-	// attaching while it still navigates cross-site can lose the target.
+	// a target found while it still navigates cross-site can be replaced.
 	o := recv(t, done)
 	require.NoError(t, o.err)
 	s := o.s
+	popupID := findPopup(t, ctx, e.cfg.AuthBaseURL+"/vts-auth/authenticate")
 	pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(popupID))
 	t.Cleanup(cancel)
 	authID := addAuthenticator(t, pctx)
@@ -590,15 +626,8 @@ func TestBrowserBridgePopupFallback(t *testing.T) {
 			done <- outcome{a, err}
 		}()
 		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible("#vpp-popup-open")))
-		newTab := chromedp.WaitNewTarget(ctx, func(i *target.Info) bool { return strings.Contains(i.URL, "/vts-auth/authenticate") })
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click("#vpp-popup-open")))
-		var id target.ID
-		select {
-		case id = <-newTab:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no popup opened")
-		}
-		return id, done
+		return findPopup(t, ctx, e.cfg.AuthBaseURL+"/vts-auth/authenticate"), done
 	}
 
 	s := open()
