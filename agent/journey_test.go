@@ -526,7 +526,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	require.NotEmpty(t, logs)
 	secrets := map[string]string{
 		"PAN": "4111111111111111", "CVV2": `"123"`, "OTP": "456789", "wrong OTP": "123456",
-		"token PAN": tokenPAN, "dynamic value": rec.Credential.DynamicDataValue.Reveal(),
+		"token PAN": tokenPAN, "dynamic value": `"` + rec.Credential.DynamicDataValue.Reveal() + `"`,
 		"fidoBlob": blob.Reveal(), "VTS api key": e.cfg.VTS.APIKey.Reveal(), "VIC api key": e.cfg.VIC.APIKey.Reveal(),
 		"VTS secret": e.cfg.VTS.SharedSecret.Reveal(), "VIC secret": e.cfg.VIC.SharedSecret.Reveal(),
 		"enc secret": e.cfg.VTS.EncSharedSecret.Reveal(), "hash secret": e.cfg.VTS.HashSecret.Reveal(),

@@ -271,8 +271,58 @@ func (p *compactParts) checkB64Member(name string, n int) error {
 type fieldsError struct{ msg string }
 
 // objectFields decodes data as exactly one JSON object and returns its
-// members, refusing duplicate names and trailing data.
+// members, refusing duplicate names and trailing data. The common case is
+// one json.Unmarshal plus an allocation-free count of the members; only a
+// header whose count disagrees (a duplicate name) takes the slow path that
+// names the duplicate.
 func objectFields(data []byte) (map[string]json.RawMessage, *fieldsError) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		if json.Valid(data) {
+			return nil, &fieldsError{"not a JSON object"}
+		}
+		return nil, &fieldsError{"not JSON"}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return objectFieldsSlow(data)
+	}
+	if countMembers(trimmed) != len(fields) {
+		return objectFieldsSlow(data)
+	}
+	return fields, nil
+}
+
+// countMembers counts the members of the JSON object that data (valid
+// JSON, starting with '{') holds: the colons at depth 1 outside strings.
+func countMembers(data []byte) int {
+	n, depth, inString, escaped := 0, 0, false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ':' && depth == 1:
+			n++
+		}
+	}
+	return n
+}
+
+// objectFieldsSlow is objectFields token by token, to name the problem.
+func objectFieldsSlow(data []byte) (map[string]json.RawMessage, *fieldsError) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
