@@ -24,8 +24,6 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
-	"github.com/vicgo/visa/authframe"
-	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
@@ -136,46 +134,6 @@ func front(sbx *sandbox.Sandbox, log *faultLog) http.Handler {
 			log.mu.Unlock()
 		}
 	})
-}
-
-// errorClass names the typed family of a purchase error; "" means the
-// error is not one the SDK documents.
-func errorClass(err error) string {
-	var api *visa.APIError
-	var req *transport.RequestError
-	var fe *authframe.FrameError
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.Is(err, agent.ErrDeclined):
-		return "declined (agent.ErrDeclined)"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return "context"
-	case errors.Is(err, visa.ErrResponseTooLarge):
-		return "visa.ErrResponseTooLarge"
-	case errors.Is(err, visa.ErrMalformedResponse):
-		return "visa.ErrMalformedResponse"
-	case errors.Is(err, visa.ErrEncryption):
-		return "visa.ErrEncryption"
-	case errors.As(err, &api):
-		return fmt.Sprintf("*visa.APIError %d", api.HTTPStatus)
-	case errors.As(err, &req):
-		return "*transport.RequestError (network)"
-	case errors.As(err, &fe):
-		return "*authframe.FrameError " + fe.Code
-	case errors.Is(err, agent.ErrSuperseded):
-		return "agent.ErrSuperseded"
-	case errors.Is(err, agent.ErrNoAuthorization):
-		return "agent.ErrNoAuthorization"
-	}
-	for _, s := range []error{authframe.ErrFailed, authframe.ErrTimeout, authframe.ErrSessionExpired,
-		authframe.ErrSecureTokenReused, authframe.ErrProtocol, authframe.ErrMalformedMessage, authframe.ErrUserCancelled,
-		visa.ErrAssuranceInvalid, visa.ErrInstructionExpired, visa.ErrServerUnavailable, visa.ErrRateLimited} {
-		if errors.Is(err, s) {
-			return s.Error()
-		}
-	}
-	return ""
 }
 
 type chaosPurchase struct {
@@ -355,7 +313,7 @@ func TestChaos(t *testing.T) {
 	classes := map[string]int{}
 	var untyped []string
 	for i, p := range purchases {
-		c := errorClass(p.err)
+		c := ErrorClass(p.err)
 		if c == "" {
 			untyped = append(untyped, fmt.Sprintf("purchase %d: %T: %v", i, p.err, p.err))
 			c = "untyped"

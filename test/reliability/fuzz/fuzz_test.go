@@ -1,7 +1,8 @@
-package reliability
+package fuzz
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/jwe"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/test/reliability"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
@@ -68,7 +70,7 @@ func checkFuzzErr(t *testing.T, err error) {
 	if err == nil {
 		return
 	}
-	if errorClass(err) == "" {
+	if reliability.ErrorClass(err) == "" {
 		t.Fatalf("untyped error %T: %v", err, err)
 	}
 	msg := err.Error()
@@ -160,7 +162,7 @@ func FuzzVICResponse(f *testing.F) {
 		f.Add(uint16(i), true, []byte(b))
 		f.Add(uint16(i), false, []byte(b))
 	}
-	ai := device(1).AppInstance
+	ai := appInstance()
 	f.Fuzz(func(t *testing.T, status uint16, encrypt bool, body []byte) {
 		out := body
 		if encrypt {
@@ -197,7 +199,7 @@ func FuzzAuthFrameAnswer(f *testing.F) {
 		srv.set(fuzzStatus(status), http.Header{"Content-Type": {"application/json"}}, body)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s, err := d.Open(ctx, authframe.OpenRequest{ClientDeviceID: device(1).ClientDeviceID})
+		s, err := d.Open(ctx, authframe.OpenRequest{ClientDeviceID: deviceID})
 		checkFuzzErr(t, err)
 		if err == nil && s == nil {
 			t.Fatal("no session and no error")
@@ -231,3 +233,48 @@ func FuzzMerchantAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCallerInput: whatever a caller types as a PAN, CVV2, OTP or amount,
+// the constructors accept a valid value or refuse with
+// visa.ErrInvalidInput, and a refusal never repeats a run of digits that
+// could be a card number or a code.
+func FuzzCallerInput(f *testing.F) {
+	for _, s := range [][2]string{{"4111111111111111", "USD"}, {"-1.00", "USD"}, {"1.2.3", "EUR"}, {"123", "ZZZ"}, {"456789", "840"}, {"", ""}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, s, currency string) {
+		errs := map[string]error{}
+		_, errs["PAN"] = visa.ParsePAN(s)
+		_, errs["CVV2"] = visa.ParseCVV2(s)
+		_, errs["OTP"] = visa.ParseOTP(s)
+		_, errs["amount"] = visa.ParseAmount(s, currency)
+		for what, err := range errs {
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, visa.ErrInvalidInput) {
+				t.Fatalf("%s %q: untyped error %v", what, s, err)
+			}
+			if what != "amount" && len(s) >= 5 && strings.Trim(s, "0123456789") == "" && strings.Contains(err.Error(), s) {
+				t.Fatalf("%s %q: the error repeats the input: %v", what, s, err)
+			}
+		}
+	})
+}
+
+// sandboxConfig is the sandbox's credentials without a running sandbox.
+func sandboxConfig() visa.Config {
+	return visa.Config{
+		VTS: visa.VTSCredentials{APIKey: visa.NewSecret(sandbox.VTSAPIKey), SharedSecret: visa.NewSecret(sandbox.VTSSharedSecret),
+			ClientAppID: sandbox.ClientAppID, ClientWalletAccountID: sandbox.ClientWalletAccountID,
+			EncAPIKey: visa.NewSecret(sandbox.EncAPIKey), EncSharedSecret: visa.NewSecret(sandbox.EncSharedSecret),
+			HashSecret: visa.NewSecret(sandbox.HashSecret)},
+	}
+}
+
+func appInstance() visa.AppInstance {
+	return visa.AppInstance{ClientDeviceID: deviceID, UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", ApplicationName: "Reliability Agent",
+		CountryCode: "US", IPAddress: "203.0.113.7", DeviceData: visa.DeviceData{Type: "Desktop", Brand: "Apple"}}
+}
+
+const deviceID = "device-00000000000000001"
