@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +23,15 @@ import (
 	"github.com/vicgo/visa/sandbox"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the command itself when the test binary is re-executed
+// as the server (TestStdio), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv("VISA_MCP_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // noEnv is an environment without any VISA_* variable.
 func noEnv(string) (string, bool) { return "", false }
@@ -46,24 +53,31 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// buildBinary builds visa-mcp into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
+// TestBuild builds the command as a user would.
+func TestBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("links a binary")
+	}
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
 	bin := filepath.Join(t.TempDir(), "visa-mcp")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	out, err := cmd.CombinedOutput()
+	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
-	return bin
+	info, err := os.Stat(bin)
+	require.NoError(t, err)
+	assert.Positive(t, info.Size())
 }
 
-// TestStdioBinary builds the command and speaks MCP to it over stdio,
-// with no configuration: it must start its own sandbox.
-func TestStdioBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildBinary(t)
+// TestStdio runs the command (this test binary, re-executed as main) and
+// speaks MCP to it over stdio, with no configuration: it must start its
+// own sandbox.
+func TestStdio(t *testing.T) {
+	t.Parallel()
+	bin, err := os.Executable()
+	require.NoError(t, err)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "VISA_") {
@@ -71,7 +85,7 @@ func TestStdioBinary(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = env
+	cmd.Env = append(env, "VISA_MCP_TEST_RUN_MAIN=1")
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
