@@ -47,6 +47,12 @@ var (
 	ErrAmountExceeded     = errors.New("visa: amount exceeds the authorized limit")
 	ErrEncryption         = errors.New("visa: encryption failure")
 
+	// ErrNetwork is matched by a call that got no usable HTTP answer:
+	// connection refused or reset, TLS failure, a response cut short,
+	// after any retries. Whether a write reached Visa is then unknown.
+	// (Cancellation and deadlines match the context errors instead.)
+	ErrNetwork = errors.New("visa: network failure")
+
 	// ErrInvalidInput is matched by every *InputError: the caller's input
 	// was refused before anything was sent.
 	ErrInvalidInput = errors.New("visa: invalid input")

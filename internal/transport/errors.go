@@ -1,9 +1,12 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/vicgo/visa"
 )
 
 // RequestError reports a call that got no usable HTTP answer: a network
@@ -52,6 +55,12 @@ func (e *RequestError) Error() string {
 
 // Unwrap returns the cause.
 func (e *RequestError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, visa.ErrNetwork) true for every cause but the
+// caller's own cancellation or deadline.
+func (e *RequestError) Is(target error) bool {
+	return target == visa.ErrNetwork && !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded)
+}
 
 // responseError reports an answer that could not be used: oversize or
 // undecodable (bad JSON, bad MLE). It matches its sentinel
