@@ -436,11 +436,5 @@ func (a *Agent) cancelInstruction(ctx context.Context, tx *store.Transaction, ai
 	}
 }
 
-// reasonOf is a short, secret-free failure reason for the record.
-func reasonOf(err error) string {
-	s := err.Error()
-	if len(s) > 256 {
-		s = s[:256]
-	}
-	return s
-}
+// reasonOf is a short, secret-free failure reason the store accepts.
+func reasonOf(err error) string { return store.Reason(err.Error()) }
