@@ -41,7 +41,15 @@ import (
 // popup for the ceremony (authenticationPreferencesSupported), or the
 // Bridge was built WithPopup(PopupAlways), the page asks the cardholder to
 // open it with a click (popup blockers allow no other way) and talks to
-// the popup window instead.
+// the popup window instead. A fallback popup runs that one ceremony of the
+// iframe's session (AUTHENTICATE carries the iframe's requestID) and is
+// closed after it; with PopupAlways the whole session lives in the popup.
+// The local sandbox never asks for a popup, and its popup page, having its
+// own requestID, serves only PopupAlways.
+//
+// The page's Referrer-Policy is strict-origin: the iFrame learns the
+// page's origin from document.referrer (it answers only allowlisted
+// origins) but never the page URL with its channel.
 //
 // The page fetches commands (long-poll GET poll) and posts the iFrame's
 // events (POST event) with the channel in the X-VPP-Channel header; the
