@@ -29,6 +29,17 @@ func TestRunRejectsArguments(t *testing.T) {
 	require.Error(t, err)
 }
 
+func TestRunPrintEnvWithFreshKeysAndTLS(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	require.NoError(t, run(context.Background(), []string{"-addr", "localhost:0", "-tls", "-print-env"}, &out, io.Discard))
+	text := out.String()
+	assert.Contains(t, text, "export VISA_VIC_BASE_URL='https://localhost:")
+	assert.Contains(t, text, "export VISA_TLS_CA='-----BEGIN CERTIFICATE-----\\n")
+	assert.Contains(t, text, "export VISA_MLE_CLIENT_KEY='-----BEGIN RSA PRIVATE KEY-----")
+	assert.Contains(t, text, "export VISA_HASH_SECRET='sbx-hash-secret'")
+}
+
 // TestBinaryServesREADMERequest builds the command, runs it on a free port,
 // sends the README's JWKS request, then SIGTERM, and expects a clean exit.
 func TestBinaryServesREADMERequest(t *testing.T) {
