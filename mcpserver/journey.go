@@ -40,6 +40,7 @@ type PurchaseInput struct {
 	Merchant       MerchantInput `json:"merchant" jsonschema:"where to buy"`
 	Description    string        `json:"description" jsonschema:"what is bought (the mandate's description)"`
 	ConsumerPrompt string        `json:"consumerPrompt,omitempty" jsonschema:"what the user asked for, in their words"`
+	OrderID        string        `json:"orderId,omitempty" jsonschema:"the merchant's order id, when known"`
 	Device         *DeviceInput  `json:"device,omitempty" jsonschema:"the cardholder's device; must be the one of add-card (default: derived from userId, as add-card does)"`
 }
 
@@ -249,6 +250,14 @@ func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, 
 	if in.Description == "" || len(in.Description) > 1024 {
 		return nil, argErr("description", "is required and at most 1024 bytes")
 	}
+	if len(in.ConsumerPrompt) > 1024 {
+		return nil, argErr("consumerPrompt", "must be at most 1024 bytes")
+	}
+	if in.OrderID != "" {
+		if err := checkID("orderId", in.OrderID, 64); err != nil {
+			return nil, err
+		}
+	}
 	card, err := s.store.GetCard(ctx, in.TokenID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -267,7 +276,7 @@ func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, 
 		return nil, err
 	}
 	req := agent.PurchaseRequest{UserID: in.UserID, TokenID: in.TokenID, Device: dev, Amount: amt, Merchant: m,
-		Description: in.Description, ConsumerPrompt: in.ConsumerPrompt}
+		Description: in.Description, ConsumerPrompt: in.ConsumerPrompt, OrderID: in.OrderID}
 	f, err := s.startFlow("purchase", func(ctx context.Context, f *flow) FlowResult {
 		rc, err := s.agent.Purchase(ctx, req)
 		switch {

@@ -71,6 +71,9 @@ func TestListToolsAndSchemas(t *testing.T) {
 		assert.ElementsMatch(t, fields, have, "%s required fields", name)
 		assert.NotNil(t, tool.OutputSchema, name)
 	}
+	assert.True(t, got["list-transactions"].Annotations.ReadOnlyHint)
+	assert.True(t, *got["delete-token"].Annotations.DestructiveHint)
+	assert.False(t, got["purchase"].Annotations.ReadOnlyHint)
 	// The card's own schema requires the number and expiry, not the CVV2.
 	card := got["add-card"].InputSchema.(map[string]any)["properties"].(map[string]any)["card"].(map[string]any)
 	assert.ElementsMatch(t, []any{"pan", "expiryMonth", "expiryYear"}, card["required"])

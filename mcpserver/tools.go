@@ -1,6 +1,9 @@
 package mcpserver
 
-import "github.com/google/uuid"
+import (
+	"github.com/google/uuid"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
 
 func newUUID() string { return uuid.NewString() }
 
@@ -66,7 +69,28 @@ func (s *Server) tools() []toolDef {
 	}
 	out := make([]toolDef, 0, len(toolCatalog))
 	for _, t := range toolCatalog {
-		out = append(out, handlers[t.name](t.name, t.description))
+		d := handlers[t.name](t.name, t.description)
+		d.tool.Annotations = annotations(t.name)
+		out = append(out, d)
 	}
 	return out
+}
+
+// annotations gives MCP clients the hints they use to decide what needs
+// the user's approval: every tool talks to Visa (open world); the list
+// and status tools only read; delete-token and the cancel tool destroy.
+func annotations(name string) *mcp.ToolAnnotations {
+	yes, no := true, false
+	a := &mcp.ToolAnnotations{OpenWorldHint: &yes, DestructiveHint: &no}
+	switch name {
+	case "list-transactions", "list-cards":
+		a.ReadOnlyHint, a.IdempotentHint, a.OpenWorldHint = true, true, &no
+	case "get-token-status":
+		a.ReadOnlyHint, a.IdempotentHint = true, true
+	case "delete-token", "cancel-purchase-instruction":
+		a.DestructiveHint = &yes
+	case "confirm-transaction-events":
+		a.IdempotentHint = true
+	}
+	return a
 }
