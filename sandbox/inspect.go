@@ -20,7 +20,10 @@ type Snapshot struct {
 	OTPValidationsOK int            `json:"otpValidationsOk"`
 	OTPValidationsKO int            `json:"otpValidationsFailed"`
 
-	InstructionsCreated  int            `json:"instructionsCreated"`
+	InstructionsCreated int `json:"instructionsCreated"`
+	// InstructionsPurged counts instructions the janitor dropped after
+	// their retention.
+	InstructionsPurged   int            `json:"instructionsPurged"`
 	InstructionsByStatus map[string]int `json:"instructionsByStatus"`
 
 	CredentialsIssued int `json:"credentialsIssued"`
@@ -71,7 +74,7 @@ func (s *Sandbox) Inspect() Snapshot {
 		snap.OTPsSent += n
 	}
 	snap.OTPValidationsOK, snap.OTPValidationsKO = c.otpOK, c.otpFailed
-	snap.InstructionsCreated, snap.CredentialsIssued = c.instructions, c.credentials
+	snap.InstructionsCreated, snap.InstructionsPurged, snap.CredentialsIssued = c.instructions, c.purgedInstruction, c.credentials
 	snap.AuthorizationsTotal, snap.ApprovalsTotal, snap.ConfirmationsTotal = c.authorizations, c.approvals, c.confirmations
 	for _, t := range st.tokens {
 		snap.TokensByStatus[string(t.status)]++

@@ -241,6 +241,7 @@ func TestJanitorPurgesOldState(t *testing.T) {
 	assert.Empty(t, snap.CredentialsPerInstruction)
 	assert.Len(t, snap.Authorizations, 1, "only the new authorization is kept")
 	assert.Equal(t, 1, snap.CredentialsIssued, "totals survive")
+	assert.Equal(t, 1, snap.InstructionsPurged)
 	assert.Equal(t, 1, snap.ApprovalsTotal)
 	assert.Equal(t, "ACTIVE", tokenStatus(t, w, tok), "live tokens stay")
 	sb.st.mu.Lock()

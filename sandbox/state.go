@@ -108,12 +108,10 @@ type instruction struct {
 	status     string
 	created    time.Time
 	expires    time.Time
-	updated    int
 	creds      map[string]*credential // by transactionReferenceId
 	credOrder  []string
 	confirms   map[string]*confirmation
 	confirmN   int
-	lastCredAt time.Time
 }
 
 type mandate struct {
@@ -123,7 +121,6 @@ type mandate struct {
 	effUntil    time.Time
 	quantity    int
 	used        int
-	merchant    string
 }
 
 type credential struct {
@@ -133,7 +130,6 @@ type credential struct {
 	instructionID string
 	tokenID       string
 	amount        visa.Amount
-	merchant      string
 	issued        time.Time
 	expires       time.Time
 	used          bool

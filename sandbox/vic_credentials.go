@@ -151,7 +151,7 @@ func (s *Sandbox) retrieveCredentials(c *call) (any, *apiErr) {
 	for i, td := range req.TransactionData {
 		cr := &credential{
 			ddID: newID("DD-"), value: s.freshCVVLocked(t, c), txRef: td.TransactionReferenceID,
-			instructionID: in.id, tokenID: t.id, amount: amounts[i], merchant: td.MerchantName,
+			instructionID: in.id, tokenID: t.id, amount: amounts[i],
 			issued: c.now, expires: expires,
 		}
 		in.creds[cr.txRef] = cr
@@ -166,7 +166,6 @@ func (s *Sandbox) retrieveCredentials(c *call) (any, *apiErr) {
 		})
 	}
 	m.used++
-	in.lastCredAt = c.now
 	if remaining(in) == 0 {
 		in.status = statusCompleted
 	}

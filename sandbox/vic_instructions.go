@@ -84,7 +84,7 @@ func checkMandates(list []mandateReq, now time.Time) ([]*mandate, *apiErr) {
 		}
 		out = append(out, &mandate{
 			id: m.MandateID, description: m.Description, threshold: th, effUntil: until,
-			quantity: qty, merchant: m.PreferredMerchantName,
+			quantity: qty,
 		})
 	}
 	return out, nil
@@ -265,7 +265,7 @@ func (s *Sandbox) updateInstruction(c *call) (any, *apiErr) {
 	if in, e = s.instructionLocked(id, c.now, true); e != nil {
 		return nil, e
 	}
-	in.mandates, in.clientRef, in.updated = mandates, ref, in.updated+1
+	in.mandates, in.clientRef = mandates, ref
 	in.expires = s.instructionExpiry(c.now, mandates)
 	if req.ConsumerPrompt != "" || req.CompressedPrompt != "" {
 		in.prompt = req.ConsumerPrompt + req.CompressedPrompt
