@@ -382,3 +382,31 @@ func TestNew(t *testing.T) {
 	_, err = s.Store().GetUser(context.Background(), "u")
 	assert.ErrorIs(t, err, store.ErrClosed, "the default store is closed with the server")
 }
+
+// BenchmarkToolCall measures one tool call through the MCP client and
+// server in memory: argument decoding, validation, the store read and the
+// structured result (list-cards of a user with one card).
+func BenchmarkToolCall(b *testing.B) {
+	sbx := sandbox.Start(b, sandbox.WithPlainHTTP())
+	srv, err := mcpserver.New(sbx.Config())
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = srv.Close() })
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.MCP().Connect(ctx, st, nil)
+	require.NoError(b, err)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench"}, nil).Connect(ctx, ct, nil)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = cs.Close(); _ = ss.Wait() })
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "add-card", Arguments: map[string]any{"user": newUser(1).args(), "card": cardArgs(sandbox.CardNoStepUp)}})
+	require.NoError(b, err)
+	require.False(b, res.IsError)
+	args := map[string]any{"userId": newUser(1).id}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "list-cards", Arguments: args})
+		if err != nil || res.IsError {
+			b.Fatal(err, res)
+		}
+	}
+}
