@@ -162,3 +162,39 @@ func TestDecodeArgs(t *testing.T) {
 	big := make([]byte, MaxArgumentBytes+1)
 	assert.ErrorIs(t, decodeArgs(big, &v), ErrInvalidArgument)
 }
+
+// TestWithBridge wires a real authframe.Bridge: add-card answers
+// PASSKEY_REQUIRED with the Bridge's page for a fresh channel, and a
+// cancelled flow closes that channel. (The page itself runs in a browser;
+// authframe's own tests drive it.)
+func TestWithBridge(t *testing.T) {
+	t.Parallel()
+	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	b, err := authframe.NewBridge(sbx.Config(), authframe.WithPathPrefix("/passkey/"))
+	require.NoError(t, err)
+	t.Cleanup(b.Shutdown)
+	s, err := New(sbx.Config(), WithBridge(b, "https://agent.example.com"))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	ctx := context.Background()
+	r, err := s.addCard(ctx, &AddCardInput{User: UserInput{ID: "u1", Email: "u1@example.com", Country: "US"},
+		Card: CardInput{PAN: sandbox.CardHappy, CVV2: "123", ExpiryMonth: 12, ExpiryYear: time.Now().Year() + 2}})
+	require.NoError(t, err)
+	require.Equal(t, StatusPasskeyRequired, r.Status, "%+v", r)
+	f := s.flows.get(r.FlowID)
+	require.NotNil(t, f)
+	require.NotEmpty(t, f.channel)
+	assert.Equal(t, "https://agent.example.com"+b.PageURL(f.channel), r.PageURL)
+	assert.Contains(t, r.PageURL, "https://agent.example.com/passkey/page?channel=")
+
+	// The low-level passkey tools refuse to run with a Bridge.
+	_, err = s.attestationOptions(ctx, &AttestationInput{VProvisionedTokenID: "t", ClientReferenceID: "CR-1",
+		Action: "AUTHENTICATE", ConsumerID: "u1", Email: "u1@example.com"})
+	assert.ErrorIs(t, err, errBridgeLowLevel)
+
+	_, after := f.snapshot()
+	f.cancel()
+	end := f.wait(ctx, after, time.Minute)
+	assert.Equal(t, StatusFailed, end.Status)
+	assert.Contains(t, end.Error, "cancel")
+}
