@@ -193,6 +193,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	defer srv.Close()
+	if f.db != "" {
+		// Purchases a previous run left unfinished are settled before
+		// taking traffic: never a second credential, never a second charge.
+		rep, err := srv.Agent().Resume(ctx)
+		if err != nil {
+			logger.Warn("visa-mcp: resuming unfinished purchases", "error", err.Error())
+		} else {
+			logger.Info("visa-mcp: resumed unfinished purchases", "completed", rep.Completed, "declined", rep.Declined,
+				"cancelled", rep.Cancelled, "cards_removed", rep.CardsRemoved, "failed", len(rep.Failed))
+		}
+	}
 	if f.reveal {
 		logger.Warn("visa-mcp: -reveal-credentials: clear payment credentials go to the agent")
 	}

@@ -196,3 +196,50 @@ func TestFlags(t *testing.T) {
 	assert.Error(t, err)
 	assert.ErrorContains(t, run(context.Background(), []string{"-http", "256.0.0.1:bad"}, noEnv, &bytes.Buffer{}), "listen")
 }
+
+// readyWriter is a log sink that closes ready once a line holds mark.
+type readyWriter struct {
+	syncBuffer
+	mark  string
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	n, err := w.syncBuffer.Write(p)
+	if strings.Contains(string(p), w.mark) {
+		w.once.Do(func() { close(w.ready) })
+	}
+	return n, err
+}
+
+// TestRunWithDatabase runs the whole command over HTTP with a SQLite
+// store: it resumes unfinished purchases before serving, and stops when
+// its context ends.
+func TestRunWithDatabase(t *testing.T) {
+	t.Parallel()
+	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	vars := map[string]string{"VISA_MERCHANT_URL": sbx.MerchantURL(),
+		"VISA_SEALER_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	for _, line := range sbx.Config().EnvLines() {
+		name, value, _ := strings.Cut(line, "=")
+		vars[name] = value
+	}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	w := &readyWriter{mark: "streamable HTTP", ready: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-http", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "mcp.db")}, lookup, w)
+	}()
+	select {
+	case <-w.ready:
+	case err := <-done:
+		t.Fatalf("run ended early: %v\n%s", err, w.String())
+	}
+	cancel()
+	require.NoError(t, <-done)
+	logs := w.String()
+	assert.Contains(t, logs, "resumed unfinished purchases")
+	assert.NotContains(t, logs, sandbox.VTSSharedSecret)
+}
