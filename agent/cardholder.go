@@ -2,7 +2,11 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -81,6 +85,22 @@ func (s *ScriptedCardholder) EnterOTP(_ context.Context, p OTPPrompt) (visa.OTP,
 		return visa.OTP{}, ErrResendOTP
 	}
 	return visa.ParseOTP(code)
+}
+
+// String describes the script without its codes.
+func (s *ScriptedCardholder) String() string {
+	return fmt.Sprintf("ScriptedCardholder{Method: %q, OTPs: %d codes}", s.Method, len(s.OTPs))
+}
+
+// Format prints String for every verb, so the codes never print.
+func (s *ScriptedCardholder) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// LogValue keeps the codes out of slog records.
+func (s *ScriptedCardholder) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON keeps the codes out of JSON.
+func (s *ScriptedCardholder) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"method": s.Method, "codes": len(s.OTPs)})
 }
 
 // Prompts returns the prompts seen so far.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/internal/transport"
@@ -86,14 +87,29 @@ type Card struct {
 	BillingAddress *BillingAddress
 }
 
-func (c Card) validate() error {
+// validate checks the card; a card whose expiry month ended before now is
+// refused here, before Visa is asked.
+func (c Card) validate(now time.Time) error {
 	if c.PAN.IsZero() {
 		return visa.NewInputError("PAN", "is required")
 	}
 	if len(c.Name) > 128 {
 		return visa.NewInputError("Name", "must be at most 128 bytes")
 	}
-	return c.ExpirationDate.validate("ExpirationDate")
+	if err := c.ExpirationDate.validate("ExpirationDate"); err != nil {
+		return err
+	}
+	if !c.ExpirationDate.endOfMonth().After(now) {
+		// Both an input error and an expired card, as Visa would say.
+		return fmt.Errorf("%w (%w)", visa.NewInputError("ExpirationDate", "is in the past"), visa.ErrCardExpired)
+	}
+	return nil
+}
+
+// endOfMonth is the first instant after the expiry month (cards are valid
+// through the end of their month).
+func (e ExpirationDate) endOfMonth() time.Time {
+	return time.Date(e.Year, time.Month(e.Month)+1, 1, 0, 0, 0, 0, time.UTC)
 }
 
 // encrypt returns encPaymentInstrument: the one place PAN and CVV2 are
@@ -164,7 +180,7 @@ func (c *Client) EnrollPAN(ctx context.Context, req EnrollPANRequest, opts ...Ca
 }
 
 func (c *Client) enrollPANBody(req EnrollPANRequest) (*wireEnrollPAN, error) {
-	if err := req.Card.validate(); err != nil {
+	if err := req.Card.validate(c.now()); err != nil {
 		return nil, err
 	}
 	enc, err := c.encryptCard("vts.EnrollPAN", req.Card)

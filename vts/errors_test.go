@@ -301,7 +301,8 @@ func TestErrorsMapToSentinels(t *testing.T) {
 		{"used enrollment", 409, "enrollmentAlreadyUsed", provision, visa.ErrConflict, "vts.ProvisionToken"},
 		{"declined card", 400, "provisioningDeclined", provision, visa.ErrCardDeclined, "vts.ProvisionToken"},
 		{"expired card", 400, "cardExpired", func(c *Client) error {
-			_, err := c.EnrollPAN(context.Background(), EnrollPANRequest{Card: Card{PAN: mustPAN(t, testPAN), ExpirationDate: ExpirationDate{1, 2020}}})
+			// A future expiry: the answer comes from Visa (test card 4000000000000069).
+			_, err := c.EnrollPAN(context.Background(), EnrollPANRequest{Card: Card{PAN: mustPAN(t, testPAN), ExpirationDate: ExpirationDate{12, 2090}}})
 			return err
 		}, visa.ErrCardExpired, "vts.EnrollPAN"},
 		{"session consumed", 400, "sessionInvalid", func(c *Client) error {

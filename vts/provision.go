@@ -152,7 +152,7 @@ func (c *Client) ProvisionTokenWithPAN(ctx context.Context, req ProvisionTokenWi
 }
 
 func (c *Client) provisionWithPANBody(req ProvisionTokenWithPANRequest) (*wireProvisionTokenWithPAN, error) {
-	if err := req.Card.validate(); err != nil {
+	if err := req.Card.validate(c.now()); err != nil {
 		return nil, err
 	}
 	if err := checkEmail("Email", req.Email); err != nil {
