@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -126,18 +127,29 @@ func (s *Server) device(prefix, userID, country string, d *DeviceInput) (agent.D
 	ai := visa.AppInstance{UserAgent: in.UserAgent, ApplicationName: s.appName, CountryCode: in.CountryCode,
 		IPAddress: in.IPAddress, ClientDeviceID: in.ClientDeviceID, DeviceData: visa.DeviceData{Type: "Server", Brand: "vicgo"}}
 	if err := ai.Validate(); err != nil {
-		if ie, ok := err.(*visa.InputError); ok {
-			f := ie.Field
-			f = strings.TrimPrefix(f, "AppInstance.")
-			f = strings.ToLower(f[:1]) + f[1:]
-			if f == "iPAddress" {
-				f = "ipAddress"
-			}
-			return agent.Device{}, argErr(prefix+"."+f, ie.Reason)
+		var ie *visa.InputError
+		if errors.As(err, &ie) {
+			return agent.Device{}, argErr(prefix+"."+deviceField(ie.Field), ie.Reason)
 		}
 		return agent.Device{}, err
 	}
 	return agent.Device{ClientDeviceID: in.ClientDeviceID, AppInstance: ai}, nil
+}
+
+// deviceField names, in the tool's terms, the AppInstance member an
+// InputError names.
+func deviceField(f string) string {
+	switch strings.TrimPrefix(f, "AppInstance.") {
+	case "UserAgent":
+		return "userAgent"
+	case "IPAddress":
+		return "ipAddress"
+	case "CountryCode":
+		return "countryCode"
+	case "ClientDeviceID":
+		return "clientDeviceId"
+	}
+	return "(device)"
 }
 
 // MerchantInput says where the agent buys.

@@ -312,6 +312,7 @@ func TestBadArgumentsNameTheFieldAndStoreNothing(t *testing.T) {
 		{"empty user id", "add-card", map[string]any{"user": map[string]any{"id": "", "email": u.email, "country": "US"}, "card": cardArgs(testPAN)}, "user.id"},
 		{"bad country", "add-card", map[string]any{"user": map[string]any{"id": u.id, "email": u.email, "country": "usa"}, "card": cardArgs(testPAN)}, "user.country"},
 		{"bad device", "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN), "device": map[string]any{"clientDeviceId": "short"}}, "device.clientDeviceId"},
+		{"bad device IP", "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN), "device": map[string]any{"ipAddress": "300.1.1.1"}}, "device.ipAddress"},
 		{"bad step-up", "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN), "stepUpMethod": "PIGEON"}, "stepUpMethod"},
 		{"missing amount", "purchase", purchase(func(p map[string]any) { delete(p, "amount") }), "amount"},
 		{"unknown currency", "purchase", purchase(func(p map[string]any) { p["currency"] = "XYZ" }), "currency"},
