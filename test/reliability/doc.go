@@ -1,10 +1,10 @@
 // Package reliability is the SDK's reliability and security suite: it
 // turns the principles of DESIGN.md into figures, in CI, against the local
-// sandbox. It holds only tests; docs/reliability.md reports what they
-// measured.
+// sandbox. Besides ErrorClass, the error classification its tests share,
+// it holds only tests; docs/reliability.md reports what they measured.
 //
-//   - Chaos (TestChaos): 1,000 purchases (100 under -short, 200 under the
-//     race detector) by distinct and shared users, 16 at a time, while the
+//   - Chaos (TestChaos): 1,000 purchases (100 under -short) by distinct
+//     and shared users, 16 at a time, while the
 //     sandbox injects a fault of every kind it has into 20% of the
 //     requests a purchase makes; then Resume settles whatever was
 //     interrupted. The sandbox's inspection and the store prove that no
@@ -24,7 +24,7 @@
 //   - Bad input (TestBadInput*): malformed caller input for the public
 //     methods of vts, vic, authframe, agent and the stores gives a typed
 //     error, sends no request and stores nothing.
-//   - Fuzzing (Fuzz*): end-to-end targets that feed arbitrary response
-//     bodies through the real clients, next to the parser targets that
+//   - Fuzzing: end-to-end targets in the fuzz subpackage feed arbitrary
+//     answers through the real clients, next to the parser targets that
 //     live in each package.
 package reliability

@@ -2,6 +2,6 @@
 
 package reliability
 
-// raceEnabled: the race detector slows the sandbox's cryptography about
-// tenfold, so the chaos run is smaller under it.
+// raceEnabled is reported with the chaos figures: the race detector slows
+// the sandbox's cryptography several times over.
 const raceEnabled = true
