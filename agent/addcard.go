@@ -124,16 +124,23 @@ func (a *Agent) checkAddCard(req AddCardRequest) error {
 
 func checkUser(u store.User) error {
 	switch {
-	case u.ID == "" || len(u.ID) > 64:
-		return visa.NewInputError("User.ID", "is required and at most 64 characters")
-	case u.Email == "" || len(u.Email) > 254:
-		return visa.NewInputError("User.Email", "is required")
 	case len(u.Country) != 2:
 		return visa.NewInputError("User.Country", "must be an ISO 3166 alpha-2 code")
 	case len(u.Language) < 2 || len(u.Language) > 8:
 		return visa.NewInputError("User.Language", "must be a language code such as en")
 	}
-	return nil
+	// The store's own rules, checked before anything is sent.
+	return asInputError("User", u.Validate())
+}
+
+// asInputError turns a store validation failure into the SDK's input
+// error (errors.Is(err, visa.ErrInvalidInput)), keeping the store's too.
+func asInputError(prefix string, err error) error {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("%w (%w)", visa.NewInputError(prefix+"."+ve.Field, ve.Reason), store.ErrInvalid)
+	}
+	return err
 }
 
 // addFlow is one AddCard in progress.

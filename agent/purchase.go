@@ -93,6 +93,18 @@ func (a *Agent) checkPurchase(ctx context.Context, req PurchaseRequest) (store.C
 		return store.Card{}, visa.NewInputError("Merchant.CountryCode", "must be an ISO 3166 alpha-2 code")
 	case req.Description == "" || len(req.Description) > 1024:
 		return store.Card{}, visa.NewInputError("Description", "is required and at most 1024 bytes")
+	case len(req.Merchant.URL) > 2048:
+		return store.Card{}, visa.NewInputError("Merchant.URL", "is longer than 2048 bytes")
+	case len(req.Merchant.Category) > 128:
+		return store.Card{}, visa.NewInputError("Merchant.Category", "is longer than 128 bytes")
+	case req.Merchant.CategoryCode != "" && !isMCC(req.Merchant.CategoryCode):
+		return store.Card{}, visa.NewInputError("Merchant.CategoryCode", "must be 4 digits")
+	case len(req.ConsumerPrompt) > 4096:
+		return store.Card{}, visa.NewInputError("ConsumerPrompt", "is longer than 4096 bytes")
+	case len(req.OrderID) > 64:
+		return store.Card{}, visa.NewInputError("OrderID", "is longer than 64 bytes")
+	case len(req.UserID) > 64 || len(req.TokenID) > 64:
+		return store.Card{}, visa.NewInputError("UserID/TokenID", "is longer than 64 bytes")
 	}
 	if err := req.Device.validate(); err != nil {
 		return store.Card{}, err
@@ -108,6 +120,18 @@ func (a *Agent) checkPurchase(ctx context.Context, req PurchaseRequest) (store.C
 		return store.Card{}, fmt.Errorf("agent: card is %s/%s: %w", card.TokenStatus, card.VICEnrollment, visa.ErrTokenInactive)
 	}
 	return card, nil
+}
+
+func isMCC(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // purchase is one Purchase in progress.
@@ -327,7 +351,7 @@ func (p *purchase) settle(ctx context.Context, auth *Authorization, cred *vic.Cr
 			return nil, ErrInterrupted
 		}
 	}
-	if err := a.confirm(ctx, &p.tx, auth); err != nil {
+	if err := a.confirm(ctx, &p.tx, auth, p.req.OrderID); err != nil {
 		// The charge stands; the confirmation is retried by Resume.
 		return nil, err
 	}
@@ -356,10 +380,14 @@ func (p *purchase) settle(ctx context.Context, auth *Authorization, cred *vic.Cr
 }
 
 // confirm sends the commerce signal of step 16 for tx.
-func (a *Agent) confirm(ctx context.Context, tx *store.Transaction, auth *Authorization) error {
+func (a *Agent) confirm(ctx context.Context, tx *store.Transaction, auth *Authorization, orderID string) error {
 	amount, err := visa.ParseAmount(tx.Amount, tx.Currency)
 	if err != nil {
 		return fmt.Errorf("agent: stored amount: %w", err)
+	}
+	var order *vic.Order
+	if orderID != "" {
+		order = &vic.Order{OrderID: orderID, Date: tx.CreatedAt, Amount: amount}
 	}
 	status := vic.TransactionApproved
 	if !auth.Approved {
@@ -372,7 +400,7 @@ func (a *Agent) confirm(ctx context.Context, tx *store.Transaction, auth *Author
 				TransactionReferenceID: tx.TransactionReferenceID, DynamicDataID: tx.DynamicDataID, Status: status,
 				Timestamp: auth.Timestamp, Amount: amount, ResponseCode: auth.ResponseCode,
 				AuthorizationCode: auth.AuthorizationCode, RetrievalReferenceNumber: auth.RetrievalReferenceNumber,
-				SystemTraceAuditNumber: auth.SystemTraceAuditNumber, MerchantName: tx.MerchantName,
+				SystemTraceAuditNumber: auth.SystemTraceAuditNumber, MerchantName: tx.MerchantName, Order: order,
 			}},
 		})
 		if err != nil {

@@ -124,7 +124,7 @@ func (a *Agent) resumeOne(ctx context.Context, tx store.Transaction) (store.TxSt
 			}
 			return a.finishAuthorized(ctx, t, auth)
 		}
-		if err := a.confirm(ctx, &tx, auth); err != nil {
+		if err := a.confirm(ctx, &tx, auth, ""); err != nil {
 			return "", err
 		}
 		r := "declined " + auth.ResponseCode
@@ -144,7 +144,7 @@ func (a *Agent) resumeOne(ctx context.Context, tx store.Transaction) (store.TxSt
 }
 
 func (a *Agent) finishAuthorized(ctx context.Context, tx store.Transaction, auth *Authorization) (store.TxStatus, error) {
-	if err := a.confirm(ctx, &tx, auth); err != nil {
+	if err := a.confirm(ctx, &tx, auth, ""); err != nil {
 		return "", err
 	}
 	_, err := a.store.TransitionTransaction(ctx, tx.ID, store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
