@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -364,7 +363,10 @@ func TestSecretHygieneExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds four programs")
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH to build the examples")
+	}
 	dir := t.TempDir()
 	build := exec.Command(goBin, "build", "-o", dir+string(os.PathSeparator), "./examples/quickstart", "./examples/enroll", "./examples/purchase", "./examples/resume")
 	build.Dir = filepath.Join("..", "..")
