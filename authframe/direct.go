@@ -103,7 +103,7 @@ func (d *Direct) Open(ctx context.Context, req OpenRequest) (*Session, error) {
 	if !visa.ValidClientDeviceID(req.ClientDeviceID) {
 		return nil, visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
 	}
-	ready, err := d.exchange(ctx, "open", http.MethodGet, nil)
+	ready, err := d.retrying(ctx, "open", http.MethodGet, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,9 @@ func (d *Direct) Open(ctx context.Context, req OpenRequest) (*Session, error) {
 		bd := req.BrowserData.Normalize()
 		cmd.BrowserData = &bd
 	}
-	ev, err := d.exchange(ctx, "open", http.MethodPost, cmd)
+	// A repeated CREATE_AUTH_SESSION for the same requestID and device is
+	// answered with the same session, so a lost answer is asked again.
+	ev, err := d.retrying(ctx, "open", http.MethodPost, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +198,28 @@ func (d *Direct) Close(ctx context.Context, s *Session) error {
 		return eventError("close", ev)
 	}
 	return nil
+}
+
+// retrying is exchange for the steps that are safe to repeat (the GET and
+// CREATE_AUTH_SESSION): up to three attempts when the answer was lost on
+// the network, with a short backoff that ends with ctx. AUTHENTICATE is
+// never repeated: it consumes the secureToken.
+func (d *Direct) retrying(ctx context.Context, op, method string, cmd *Message) (*Message, error) {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ev, err := d.exchange(ctx, op, method, cmd)
+		if err == nil || attempt == 3 || !errors.Is(err, visa.ErrNetwork) {
+			return ev, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		backoff *= 3
+	}
 }
 
 // exchange sends one command (or the GET) and parses the event answered.
