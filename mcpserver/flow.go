@@ -125,8 +125,13 @@ func (f *flow) publish(st FlowResult, a awaitKind, offered []vts.StepUpRequest) 
 func (f *flow) working() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.state = FlowResult{Status: StatusInProgress, FlowID: f.id, Next: "call " + f.kind + "-continue with flowId to wait for the next step"}
+	f.state = inProgress(f)
 	f.awaiting, f.offered = awaitNothing, nil
+}
+
+// inProgress is the IN_PROGRESS state of f.
+func inProgress(f *flow) FlowResult {
+	return FlowResult{Status: StatusInProgress, FlowID: f.id, Next: "call " + f.kind + "-continue with flowId to wait for the next step"}
 }
 
 func (f *flow) snapshot() (FlowResult, uint64) {
@@ -222,7 +227,7 @@ func (fs *flowSet) add(kind string) (*flow, error) {
 	}
 	f := &flow{id: "flow_" + rand.Text(), kind: kind, answers: make(chan answer), done: make(chan struct{}), changed: make(chan struct{}),
 		cancel: func() {}}
-	f.state = FlowResult{Status: StatusInProgress, FlowID: f.id, Next: "call " + kind + "-continue with flowId to wait for the next step"}
+	f.state = inProgress(f)
 	fs.flows[f.id] = f
 	return f, nil
 }

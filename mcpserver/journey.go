@@ -223,10 +223,19 @@ func (f *flow) answer(ctx context.Context, in *ContinueInput) (uint64, error) {
 			a.otp = otp
 		}
 	}
-	// Claim the step so a concurrent continue cannot answer it too.
-	f.awaiting = awaitNothing
+	// Claim the step so a concurrent continue cannot answer it too, and
+	// show the flow busy from now on: a caller that stops waiting must not
+	// read the old question as still open.
+	prev, prevOffered := f.state, f.offered
+	f.awaiting, f.offered = awaitNothing, nil
+	f.state = inProgress(f)
 	f.mu.Unlock()
 	if err := f.deliver(ctx, a); err != nil {
+		f.mu.Lock()
+		if f.version == version { // still the same step: reopen it
+			f.state, f.awaiting, f.offered = prev, awaiting, prevOffered
+		}
+		f.mu.Unlock()
 		return 0, err
 	}
 	return version, nil

@@ -411,3 +411,22 @@ func BenchmarkToolCall(b *testing.B) {
 		}
 	}
 }
+
+// TestInProgress: a call that waits less than the flow needs answers
+// IN_PROGRESS, and -continue picks the flow up where it is.
+func TestInProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mcpserver.WithWaitTimeout(time.Millisecond))
+	u := newUser(40)
+	settle := func(r mcpserver.FlowResult) mcpserver.FlowResult {
+		for i := 0; i < 10000 && r.Status == mcpserver.StatusInProgress; i++ {
+			assert.Contains(t, r.Next, "add-card-continue")
+			r = ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID})
+		}
+		return r
+	}
+	r := settle(ok[mcpserver.FlowResult](t, e, "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN), "stepUpMethod": "OTPSMS"}))
+	require.Equal(t, mcpserver.StatusOTPRequired, r.Status, "%+v", r)
+	r = settle(ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP}))
+	require.Equal(t, mcpserver.StatusCompleted, r.Status, "%+v", r)
+}
