@@ -242,6 +242,9 @@ func (f *flow) answer(ctx context.Context, in *ContinueInput) (uint64, error) {
 }
 
 func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, error) {
+	if !s.charges {
+		return nil, fmt.Errorf("%w (the server has no merchant: set VISA_MERCHANT_URL or use WithMerchant)", agent.ErrNoMerchant)
+	}
 	if err := checkID("userId", in.UserID, 64); err != nil {
 		return nil, err
 	}

@@ -56,6 +56,7 @@ type Server struct {
 	store   store.Store
 	closeSt bool
 	reveal  bool
+	charges bool // a merchant is configured
 	logger  *slog.Logger
 	now     func() time.Time
 
@@ -287,7 +288,7 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{reveal: o.reveal, logger: logger, now: time.Now, pages: o.pages,
+	s := &Server{reveal: o.reveal, charges: o.merchant != nil, logger: logger, now: time.Now, pages: o.pages,
 		externalClientID: cfg.VIC.ExternalClientID, appURL: o.appURL, appName: o.appName,
 		waitTimeout: o.waitTimeout, flowTimeout: o.flowTimeout, handleTTL: o.handleTTL}
 	var err error

@@ -377,6 +377,10 @@ func TestNew(t *testing.T) {
 	}
 	s, err := mcpserver.New(sbx.Config())
 	require.NoError(t, err)
+	e := &env{logs: &syncBuffer{}}
+	res := e.callOn(t, connect(t, s), "purchase", purchaseArgs(newUser(1), "tok", "1.00"))
+	assert.True(t, res.IsError)
+	assert.Contains(t, text(res), "no merchant")
 	assert.NotNil(t, s.Agent())
 	assert.NotNil(t, s.Store())
 	require.NoError(t, s.Close())
