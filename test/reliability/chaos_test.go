@@ -261,6 +261,7 @@ func TestChaos(t *testing.T) {
 		resumed.Cancelled += rep.Cancelled
 		for id, err := range rep.Failed {
 			t.Logf("resume round %d: %s: %v", rounds, id, err)
+			assert.NotEmpty(t, ErrorClass(err), "Resume failed %s with an untyped error %T: %v", id, err, err)
 		}
 	}
 	snap := sbx.Inspect()

@@ -13,8 +13,8 @@ import (
 
 // ErrorClass names the typed family of an error returned by the SDK's
 // clients or the agent: a *visa.APIError with its status, a visa or agent
-// sentinel, a *transport.RequestError (network), an authframe failure or a
-// context error. "" means the error is none of the types the SDK
+// sentinel, a network failure (visa.ErrNetwork; *transport.RequestError
+// inside the module), an authframe failure or a context error. "" means the error is none of the types the SDK
 // documents, which the chaos and fuzz tests treat as a failure.
 func ErrorClass(err error) string {
 	var api *visa.APIError
@@ -36,7 +36,9 @@ func ErrorClass(err error) string {
 	case errors.As(err, &api):
 		return fmt.Sprintf("*visa.APIError %d", api.HTTPStatus)
 	case errors.As(err, &req):
-		return "*transport.RequestError (network)"
+		return "*transport.RequestError (visa.ErrNetwork)"
+	case errors.Is(err, visa.ErrNetwork):
+		return "visa.ErrNetwork"
 	case errors.As(err, &fe):
 		return "*authframe.FrameError " + fe.Code
 	case errors.Is(err, agent.ErrSuperseded):
