@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -433,4 +434,56 @@ func TestInProgress(t *testing.T) {
 	require.Equal(t, mcpserver.StatusOTPRequired, r.Status, "%+v", r)
 	r = settle(ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP}))
 	require.Equal(t, mcpserver.StatusCompleted, r.Status, "%+v", r)
+
+	p := ok[mcpserver.FlowResult](t, e, "purchase", purchaseArgs(u, r.Card.TokenID, "12.00"))
+	for i := 0; i < 10000 && p.Status == mcpserver.StatusInProgress; i++ {
+		assert.Contains(t, p.Next, "purchase-continue")
+		p = ok[mcpserver.FlowResult](t, e, "purchase-continue", map[string]any{"flowId": p.FlowID})
+	}
+	require.Equal(t, mcpserver.StatusCompleted, p.Status, "%+v", p)
+	assert.Equal(t, "COMPLETED", p.Transaction.Status)
+}
+
+// TestConcurrentFlows runs several add-card flows at once through one
+// client: each answer reaches its own flow.
+func TestConcurrentFlows(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const n = 3
+	var wg sync.WaitGroup
+	tokens := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			u := newUser(100 + i)
+			r := ok[mcpserver.FlowResult](t, e, "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN), "stepUpMethod": "OTPSMS"})
+			if !assert.Equal(t, mcpserver.StatusOTPRequired, r.Status, "%+v", r) {
+				return
+			}
+			r = ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP})
+			if assert.Equal(t, mcpserver.StatusCompleted, r.Status, "%+v", r) {
+				tokens[i] = r.Card.TokenID
+				c, err := e.st.GetCard(context.Background(), r.Card.TokenID)
+				assert.NoError(t, err)
+				assert.Equal(t, u.id, c.UserID)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, tok := range tokens {
+		assert.NotEmpty(t, tok)
+		assert.False(t, seen[tok])
+		seen[tok] = true
+	}
+	e.assertNoSecrets(t)
+}
+
+func TestMaxFlows(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mcpserver.WithMaxFlows(1))
+	r := ok[mcpserver.FlowResult](t, e, "add-card", map[string]any{"user": newUser(50).args(), "card": cardArgs(testPAN)})
+	require.Equal(t, mcpserver.StatusChooseStepUp, r.Status)
+	assert.Contains(t, fails(t, e, "add-card", map[string]any{"user": newUser(51).args(), "card": cardArgs(testPAN)}), "too many flows")
+	r = ok[mcpserver.FlowResult](t, e, "add-card-continue", map[string]any{"flowId": r.FlowID, "cancel": true})
+	require.Equal(t, mcpserver.StatusFailed, r.Status)
 }
