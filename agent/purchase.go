@@ -62,7 +62,10 @@ type Receipt struct {
 // Every step records a compare-and-swap status in the Store before its
 // side effect is trusted, so a crash at any point leaves a record that
 // Resume brings to a final state without a second credential or a second
-// charge. A merchant decline returns the Receipt and a *DeclineError
+// charge. Once the purchase is recorded, Purchase returns a Receipt even
+// with an error, so the caller knows the transaction's id and status
+// (except after ErrInterrupted, which stands for a crash). A merchant
+// decline returns the Receipt and a *DeclineError
 // (errors.Is(err, ErrDeclined)); the decline is confirmed to VIC and
 // recorded.
 func (a *Agent) Purchase(ctx context.Context, req PurchaseRequest) (*Receipt, error) {
@@ -251,7 +254,7 @@ func (p *purchase) run(ctx context.Context) (*Receipt, error) {
 	auth, err := p.charge(ctx, cred)
 	if err != nil {
 		// Whether the merchant charged is unknown: Resume will ask it.
-		return nil, fmt.Errorf("agent: merchant authorization: %w", err)
+		return &Receipt{Transaction: p.tx}, fmt.Errorf("agent: merchant authorization: %w", err)
 	}
 	if a.crashed(AfterCharge) {
 		return nil, ErrInterrupted
@@ -433,9 +436,9 @@ func (p *purchase) fail(ctx context.Context, from store.TxStatus, cause error) (
 	}
 	reason := reasonOf(cause)
 	if err := p.move(context.WithoutCancel(ctx), from, to, store.TxUpdate{FailureReason: &reason}); err != nil {
-		return nil, errors.Join(cause, err)
+		return &Receipt{Transaction: p.tx}, errors.Join(cause, err)
 	}
-	return nil, cause
+	return &Receipt{Transaction: p.tx}, cause
 }
 
 // abandon cancels the instruction and records the purchase as cancelled:
@@ -445,9 +448,9 @@ func (p *purchase) abandon(ctx context.Context, from store.TxStatus, cause error
 	p.a.cancelInstruction(ctx, &p.tx, p.req.Device.appInstance())
 	reason := reasonOf(cause)
 	if err := p.move(ctx, from, store.TxCancelled, store.TxUpdate{FailureReason: &reason}); err != nil {
-		return nil, errors.Join(cause, err)
+		return &Receipt{Transaction: p.tx}, errors.Join(cause, err)
 	}
-	return nil, cause
+	return &Receipt{Transaction: p.tx}, cause
 }
 
 // cancelInstruction cancels tx's instruction at VIC, best effort: an
