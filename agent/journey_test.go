@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vicgo/visa/internal/testutil"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,24 +33,7 @@ type env struct {
 	st     store.Store
 	sealer *fido.Sealer
 	agent  *agent.Agent
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testutil.LogBuffer
 }
 
 // newEnv starts a sandbox (plain HTTP keeps -race runs quick; TLS is
@@ -59,7 +43,7 @@ func newEnv(t *testing.T, opts ...agent.Option) *env {
 	t.Helper()
 	clock := sandbox.NewManualClock(time.Now())
 	sbx := sandbox.Start(t, sandbox.WithClock(clock), sandbox.WithPlainHTTP(), sandbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	cfg := sbx.Config()
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := memstore.New()

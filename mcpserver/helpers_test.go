@@ -1,7 +1,6 @@
 package mcpserver_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vicgo/visa/internal/testutil"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -32,24 +33,6 @@ const (
 	testPAN  = sandbox.CardHappy
 	testCVV2 = "947"
 )
-
-// syncBuffer is an io.Writer safe for concurrent loggers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // recordingFrame is the Direct frame, remembering every secureToken and
 // fidoBlob it saw so the tests can prove none leaks.
@@ -120,7 +103,7 @@ type env struct {
 	st       store.Store
 	frame    *recordingFrame
 	merchant *recordingMerchant
-	logs     *syncBuffer
+	logs     *testutil.LogBuffer
 	client   *mcp.ClientSession
 
 	mu      sync.Mutex
@@ -129,7 +112,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...mcpserver.Option) *env {
 	t.Helper()
-	e := &env{logs: &syncBuffer{}}
+	e := &env{logs: &testutil.LogBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.sbx = sandbox.Start(t, sandbox.WithPlainHTTP())
 	e.cfg = e.sbx.Config()

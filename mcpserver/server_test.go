@@ -2,6 +2,7 @@ package mcpserver_test
 
 import (
 	"context"
+	"github.com/vicgo/visa/internal/testutil"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -378,7 +379,7 @@ func TestNew(t *testing.T) {
 	}
 	s, err := mcpserver.New(sbx.Config())
 	require.NoError(t, err)
-	e := &env{logs: &syncBuffer{}}
+	e := &env{logs: &testutil.LogBuffer{}}
 	res := e.callOn(t, connect(t, s), "purchase", purchaseArgs(newUser(1), "tok", "1.00"))
 	assert.True(t, res.IsError)
 	assert.Contains(t, text(res), "no merchant")

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vicgo/visa/internal/testutil"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,7 +144,7 @@ func TestConfigIsComplete(t *testing.T) {
 // or shared secret reaches the log.
 func TestSecretsNeverLogged(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testutil.LogBuffer
 	sb := Start(t, WithPlainHTTP(), WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithFaults(FaultPlan{Rules: []FaultRule{{Endpoint: "/sandbox/v1/merchant/", Kind: Latency(time.Millisecond)}}}))
 	w := newWire(t, sb, jwe.EncA128GCM)
@@ -167,23 +168,6 @@ func TestSecretsNeverLogged(t *testing.T) {
 	} {
 		assert.NotContains(t, logs, secret, name)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestInspectionAndAdminState(t *testing.T) {

@@ -1,16 +1,16 @@
 package vts_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vicgo/visa/internal/testutil"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,24 +20,6 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// lockedBuffer is a goroutine-safe log sink.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestSecretHygiene runs a full flow with failures, the client logging at
 // debug, and checks that no PAN (card or token), CVV2, OTP, secureToken,
 // fidoBlob, api key, shared secret or email reaches the log, an error, or
@@ -45,7 +27,7 @@ func (l *lockedBuffer) String() string {
 func TestSecretHygiene(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	logs := &lockedBuffer{}
+	logs := &testutil.LogBuffer{}
 	e := newEnv(t, func(c *visa.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

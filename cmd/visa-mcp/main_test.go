@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vicgo/visa/internal/testutil"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,23 +37,6 @@ func TestMain(m *testing.M) {
 
 // noEnv is an environment without any VISA_* variable.
 func noEnv(string) (string, bool) { return "", false }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestBuild builds the command as a user would.
 func TestBuild(t *testing.T) {
@@ -86,7 +71,7 @@ func TestStdio(t *testing.T) {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(env, "VISA_MCP_TEST_RUN_MAIN=1")
-	stderr := &syncBuffer{}
+	stderr := &testutil.LogBuffer{}
 	cmd.Stderr = stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -125,7 +110,7 @@ func TestStdio(t *testing.T) {
 // TestHTTP serves the streamable HTTP endpoint in process.
 func TestHTTP(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	e, err := setup(context.Background(), flags{}, noEnv, logger)
 	require.NoError(t, err)
@@ -165,7 +150,7 @@ func TestSetupFromEnvironment(t *testing.T) {
 	}
 	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	require.True(t, configured(lookup))
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	e, err := setup(context.Background(), flags{db: filepath.Join(t.TempDir(), "mcp.db")}, lookup, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
 	defer e.close()
@@ -199,14 +184,14 @@ func TestFlags(t *testing.T) {
 
 // readyWriter is a log sink that closes ready once a line holds mark.
 type readyWriter struct {
-	syncBuffer
+	testutil.LogBuffer
 	mark  string
 	ready chan struct{}
 	once  sync.Once
 }
 
 func (w *readyWriter) Write(p []byte) (int, error) {
-	n, err := w.syncBuffer.Write(p)
+	n, err := w.LogBuffer.Write(p)
 	if strings.Contains(string(p), w.mark) {
 		w.once.Do(func() { close(w.ready) })
 	}

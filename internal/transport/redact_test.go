@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vicgo/visa/internal/testutil"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -64,10 +65,10 @@ func TestRedaction(t *testing.T) {
 	}
 	body := map[string]string{"pan": testPAN, "cvv2": testCVV, "otpValue": testOTP}
 
-	var sink logSink
+	sink := &testutil.LogBuffer{}
 	var errTexts []string
 	client := func(t *testing.T, cfg visa.Config, p visa.Product) *Client {
-		cfg.Logger = sink.logger()
+		cfg.Logger = debugLogger(sink)
 		cfg.TLS.UserID = "user1"
 		cfg.TLS.Password = visa.NewSecret(testBasicPass)
 		cfg.MaxResponseBytes = 4096
@@ -184,9 +185,9 @@ func TestAttemptLogRecord(t *testing.T) {
 		}
 		return reply{Status: 200}
 	})
-	var sink logSink
+	sink := &testutil.LogBuffer{}
 	cfg := testConfig(f.URL())
-	cfg.Logger = sink.logger()
+	cfg.Logger = debugLogger(sink)
 	c := newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook))
 	_, err := c.Do(bg, &Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{}", PathParams: []string{"T1"}}, nil)
 	require.NoError(t, err)
