@@ -12,6 +12,9 @@
 //     lost or left unfinished, no goroutine leaked, and every failure was
 //     a typed error. Faults are tied to purchases through a tagging front
 //     server, so the test reports outcomes per fault kind.
+//   - Onboarding chaos (TestChaosOnboarding): AddCard under the same
+//     faults, then Resume: no half-added card survives, and the tokens
+//     ACTIVE at VTS are exactly the stored cards.
 //   - Secret hygiene (TestSecretHygiene*): journeys and every example run
 //     at debug level; every log line, error string, panic message, stored
 //     row (memstore and a SQLite sqlstore dumped with database/sql) and
