@@ -99,7 +99,6 @@ type cryptoFloor struct {
 	mleToServer, mleToClient      *jwe.MLEEncrypter
 	decServer, decClient          *jwe.MLEDecrypter
 	field                         *jwe.FieldCipher
-	blobKey                       []byte
 	sealer                        *fido.Sealer
 }
 

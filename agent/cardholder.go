@@ -55,7 +55,7 @@ type ScriptedCardholder struct {
 	prompts []OTPPrompt
 }
 
-// ErrScriptExhausted: a ScriptedCardholder ran out of codes.
+// ErrScriptExhausted is returned when a ScriptedCardholder runs out of codes.
 var ErrScriptExhausted = errors.New("agent: scripted cardholder has no more codes")
 
 // ChooseStepUp picks Method when offered, else the first method.

@@ -30,7 +30,7 @@ type Merchant interface {
 	Lookup(ctx context.Context, transactionReferenceID string) (*Authorization, error)
 }
 
-// ErrNoAuthorization: the merchant has no record of the transaction.
+// ErrNoAuthorization means the merchant has no record of the transaction.
 var ErrNoAuthorization = errors.New("agent: merchant has no authorization for this transaction")
 
 // Charge is what a merchant needs to authorize a payment.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +33,6 @@ type world struct {
 	user  store.User
 	dev   agent.Device
 	token string
-	seq   atomic.Int64
 }
 
 func newWorld(t testing.TB, pan string) *world {

@@ -164,6 +164,6 @@ func Card(pan string) (vts.Card, error) {
 		ExpirationDate: vts.ExpirationDate{Month: 12, Year: time.Now().Year() + 3}}, nil
 }
 
-// ErrNoMerchant: purchases need VISA_MERCHANT_URL when VISA_* points away
+// ErrNoMerchant means purchases need VISA_MERCHANT_URL when VISA_* points away
 // from the in-process sandbox.
 var ErrNoMerchant = errors.New("no merchant: set VISA_MERCHANT_URL (for a standalone sandbox: its /sandbox/v1/merchant/authorizations)")
