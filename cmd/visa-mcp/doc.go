@@ -1,0 +1,25 @@
+// Command visa-mcp is a self-hosted Model Context Protocol server that
+// gives AI agents the vicgo SDK as tools: add a card, buy with it, and the
+// VTS and VIC calls one by one (see package mcpserver). It runs in your
+// own infrastructure, so the Visa credentials never leave it.
+//
+// Usage:
+//
+//	visa-mcp [-http ADDR] [-db FILE] [-reveal-credentials] [-v]
+//
+// Without -http it speaks MCP on standard input and output (the way
+// desktop agents start local servers); with -http it serves streamable
+// HTTP at http://ADDR/mcp. Logs go to standard error only.
+//
+// Configuration comes from the VISA_* environment variables of
+// visa.ConfigFromEnv, plus VISA_MERCHANT_URL (a merchant authorizer
+// speaking the sandbox's protocol, for purchase) and VISA_SEALER_KEYS
+// ("kid:base64key,...", the keys sealing passkeys at rest; without it a
+// random key per run). With none of VISA_VTS_API_KEY and VISA_VIC_API_KEY
+// set, it starts an in-process sandbox and uses it, so
+//
+//	go run ./cmd/visa-mcp
+//
+// works out of the box (test card 4111111111111111, one-time code
+// 456789).
+package main

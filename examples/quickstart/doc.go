@@ -1,0 +1,13 @@
+// Command quickstart runs the whole Visa Intelligent Commerce journey — add
+// a card, then buy with it — and prints each of the seed's 16 steps with
+// its duration and outcome, the (redacted) credential and the stored
+// transaction.
+//
+// With no VISA_* variables it starts the sandbox in-process, so it needs
+// no account and no network:
+//
+//	go run ./examples/quickstart
+//
+// Pointed at a standalone sandbox (or Visa) with VISA_* variables and
+// VISA_MERCHANT_URL, it runs the same journey there.
+package main

@@ -1,0 +1,2 @@
+// Package testutil holds small helpers shared by the module's tests.
+package testutil
