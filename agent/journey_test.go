@@ -544,3 +544,36 @@ func TestCancelPurchase(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrConflict)
 	assert.True(t, errors.Is(e.agent.CancelPurchase(ctx, "nope"), store.ErrNotFound))
 }
+
+// TestJourneyOverMutualTLS runs the whole journey against a sandbox that
+// requires a client certificate: every client (VTS, VIC, the JWKS fetch,
+// the Auth iFrame, the merchant) presents the one in the Config.
+func TestJourneyOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	sbx := sandbox.Start(t, sandbox.WithMutualTLS())
+	cfg := sbx.Config()
+	st, err := memstore.New()
+	require.NoError(t, err)
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	sealer, err := fido.NewSealer("k1", map[string][]byte{"k1": key})
+	require.NoError(t, err)
+	m, err := agent.NewSandboxMerchant(sbx.MerchantURL(), cfg)
+	require.NoError(t, err)
+	a, err := agent.New(cfg, st, sealer, agent.WithMerchant(m))
+	require.NoError(t, err)
+	u, dev := user(60), deviceN(60)
+	res, err := a.AddCard(context.Background(), agent.AddCardRequest{User: u, Card: card(t, "4111111111111111"), Device: dev, Cardholder: golden()})
+	require.NoError(t, err)
+	rec, err := a.Purchase(context.Background(), purchaseReq(u, res.Card, dev, "9.99"))
+	require.NoError(t, err)
+	assert.Equal(t, store.TxCompleted, rec.Transaction.Status)
+
+	// Without the client certificate nothing gets through.
+	cfg.TLS.ClientCertPEM, cfg.TLS.ClientKeyPEM = nil, visa.Secret{}
+	b, err := agent.New(cfg, st, sealer, agent.WithMerchant(m))
+	require.NoError(t, err)
+	_, err = b.Purchase(context.Background(), purchaseReq(u, res.Card, dev, "9.99"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, visa.ErrNetwork)
+}

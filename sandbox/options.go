@@ -25,6 +25,7 @@ type options struct {
 	freshKeys      bool
 	keyDir         string
 	retention      time.Duration
+	mutualTLS      bool
 }
 
 // Defaults of the options.
@@ -47,6 +48,15 @@ func defaultOptions() options {
 		retention: DefaultRetention,
 		logger:    slog.New(slog.DiscardHandler),
 	}
+}
+
+// WithMutualTLS makes the TLS server require a client certificate issued
+// by the sandbox's CA (Visa's two-way SSL). The sandbox issues one, and
+// Config carries it, so a client configured from Config connects; a client
+// without it is refused during the handshake. It needs TLS: it cannot be
+// combined with WithPlainHTTP.
+func WithMutualTLS() Option {
+	return func(o *options) error { o.mutualTLS = true; return nil }
 }
 
 // WithPlainHTTP serves plain HTTP instead of TLS.

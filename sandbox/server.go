@@ -41,6 +41,9 @@ type Sandbox struct {
 	base    string
 	useTLS  bool
 	handler http.Handler
+	// clientCertPEM and clientKeyPEM are the client identity of
+	// WithMutualTLS; empty otherwise.
+	clientCertPEM, clientKeyPEM []byte
 
 	done      chan struct{}
 	served    chan struct{}
@@ -68,6 +71,10 @@ func New(opts ...Option) (*Sandbox, error) {
 	s.ln = ln
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.useTLS = !o.plainHTTP
+	if o.mutualTLS && !s.useTLS {
+		_ = ln.Close()
+		return nil, errors.New("sandbox: WithMutualTLS needs TLS; it cannot be combined with WithPlainHTTP")
+	}
 	scheme := "http"
 	if s.useTLS {
 		scheme = "https"
@@ -88,6 +95,14 @@ func New(opts ...Option) (*Sandbox, error) {
 			return nil, err
 		}
 		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		if o.mutualTLS {
+			if s.clientCertPEM, s.clientKeyPEM, err = s.keys.ca.clientCert(); err != nil {
+				_ = ln.Close()
+				return nil, err
+			}
+			s.srv.TLSConfig.ClientAuth = tls.RequireAndVerifyClientCert
+			s.srv.TLSConfig.ClientCAs = s.keys.ca.pool()
+		}
 		ln = tls.NewListener(ln, s.srv.TLSConfig)
 	}
 	go func() {
@@ -284,11 +299,26 @@ func (s *Sandbox) MLEServerCertPEM() []byte { return append([]byte(nil), s.keys.
 // responses are encrypted for.
 func (s *Sandbox) MLEClientPrivateKeyPEM() []byte { return rsaKeyPEM(s.keys.clientMLE) }
 
-// HTTPClient returns an *http.Client that trusts the sandbox's CA.
+// ClientCertPEM returns the client certificate of WithMutualTLS (nil
+// without it).
+func (s *Sandbox) ClientCertPEM() []byte {
+	if len(s.clientCertPEM) == 0 {
+		return nil
+	}
+	return append([]byte(nil), s.clientCertPEM...)
+}
+
+// HTTPClient returns an *http.Client that trusts the sandbox's CA (and
+// presents the client certificate of WithMutualTLS).
 func (s *Sandbox) HTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if s.useTLS {
 		tr.TLSClientConfig = &tls.Config{RootCAs: s.keys.ca.pool(), MinVersion: tls.VersionTLS12}
+		if len(s.clientCertPEM) > 0 {
+			if cert, err := tls.X509KeyPair(s.clientCertPEM, s.clientKeyPEM); err == nil {
+				tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+			}
+		}
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
@@ -320,7 +350,8 @@ func (s *Sandbox) Config() visa.Config {
 			EncSharedSecret:       visa.NewSecret(EncSharedSecret),
 			HashSecret:            visa.NewSecret(HashSecret),
 		},
-		TLS:           visa.TLSConfig{RootCAsPEM: s.CACertPEM()},
+		TLS: visa.TLSConfig{RootCAsPEM: s.CACertPEM(), ClientCertPEM: s.ClientCertPEM(),
+			ClientKeyPEM: visa.NewSecret(string(s.clientKeyPEM))},
 		SignedPayload: visa.SignedPayloadConfig{JWKSURL: s.JWKSURL()},
 	}
 }
