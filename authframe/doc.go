@@ -22,18 +22,19 @@
 //   - Direct performs the server-side handshake of the seed over HTTP (GET
 //     for a requestID, POST commands). The local sandbox answers it and
 //     plays the cardholder's device; headless agents use it too.
+//
 //   - Bridge is an http.Handler with embedded JavaScript that a service
 //     mounts on its own site: it loads the real iFrame in the cardholder's
 //     browser, checks event.origin both ways, falls back to a popup when
 //     the iFrame asks for one, and relays events to the Go code waiting on
 //     the session:
 //
-//	bridge, _ := authframe.NewBridge(cfg, authframe.WithPathPrefix("/vpp/"))
-//	mux.Handle("/vpp/", http.StripPrefix("/vpp", bridge))
-//	defer bridge.Shutdown()
-//	ch, _ := bridge.NewChannel()          // one per cardholder page
-//	// send the cardholder to bridge.PageURL(ch), then, on the server:
-//	s, _ := bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: dev, Channel: ch})
+//     bridge, _ := authframe.NewBridge(cfg, authframe.WithPathPrefix("/vpp/"))
+//     mux.Handle("/vpp/", http.StripPrefix("/vpp", bridge))
+//     defer bridge.Shutdown()
+//     ch, _ := bridge.NewChannel()          // one per cardholder page
+//     // send the cardholder to bridge.PageURL(ch), then, on the server:
+//     s, _ := bridge.Open(ctx, authframe.OpenRequest{ClientDeviceID: dev, Channel: ch})
 //
 // The secureToken of a session is single use (one ceremony) and is never
 // persisted; the fidoBlob an AUTH_COMPLETE carries is opaque and prints
