@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -34,13 +35,18 @@ type secrets struct {
 	mu sync.Mutex
 	// long values are searched as substrings.
 	long map[string]string
-	// short values (CVV2, dynamic values: three digits) are searched as
-	// whole words, or as a quoted JSON string in logs.
+	// short values (the CVV2 and the OTPs this suite types) are searched
+	// as whole words (a six-digit code inside a nine-digit timestamp is
+	// not a leak); three-digit ones in JSON logs only as quoted values.
 	short map[string]string
+	// dynamic values (random three digits) could match any number in the
+	// text by chance: they are searched next to a name that gives them
+	// away (cvv2, dynamicDataValue), in any case and quoting.
+	dynamic map[string]string
 }
 
 func newSecrets() *secrets {
-	s := &secrets{long: map[string]string{}, short: map[string]string{}}
+	s := &secrets{long: map[string]string{}, short: map[string]string{}, dynamic: map[string]string{}}
 	for name, v := range map[string]string{
 		"VIC api key": sandbox.VICAPIKey, "VTS api key": sandbox.VTSAPIKey, "enc api key": sandbox.EncAPIKey,
 		"VIC shared secret": sandbox.VICSharedSecret, "VTS shared secret": sandbox.VTSSharedSecret,
@@ -58,23 +64,39 @@ func (s *secrets) add(name, v string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(v) <= 4 {
+	switch {
+	case name == "dynamic value":
+		s.dynamic[v] = name
+	case len(v) <= 8:
 		s.short[v] = name
-		return
+	default:
+		s.long[v] = name
 	}
-	s.long[v] = name
 }
 
-// httpish are three-digit numbers that occur legitimately (statuses); a
-// dynamic value equal to one of them is not searched in free text.
-var httpish = map[string]bool{"200": true, "201": true, "204": true, "400": true, "401": true, "403": true, "404": true,
-	"409": true, "410": true, "413": true, "422": true, "429": true, "500": true, "502": true, "503": true}
+// checkMode says how short (three-digit) secrets are searched.
+type checkMode int
 
-// check reports the secrets found in text, once per kind of secret;
-// jsonText says the text is JSON, where a short secret shows as a quoted
-// value.
-func (s *secrets) check(t *testing.T, where, text string, jsonText bool) {
+const (
+	// textMode: as whole words.
+	textMode checkMode = iota
+	// jsonMode: as quoted JSON values.
+	jsonMode
+	// longOnly: not at all, for text that holds binary data or byte
+	// slices printed as decimal numbers, where any three digits occur.
+	longOnly
+)
+
+// check reports the secrets found in text, once per kind of secret.
+func (s *secrets) check(t *testing.T, where, text string, mode checkMode) {
 	t.Helper()
+	for name, ex := range s.find(text, mode) {
+		t.Errorf("%s shows the %s: …%s…", where, name, ex)
+	}
+}
+
+// find returns, per kind of secret found in text, an excerpt.
+func (s *secrets) find(text string, mode checkMode) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	found := map[string]string{}
@@ -84,29 +106,105 @@ func (s *secrets) check(t *testing.T, where, text string, jsonText bool) {
 		}
 	}
 	for v, name := range s.short {
-		if found[name] != "" {
+		if found[name] != "" || mode == longOnly {
 			continue
 		}
-		if jsonText {
-			if i := strings.Index(text, `"`+v+`"`); i >= 0 {
-				found[name] = excerpt(text, i, len(v)+2)
+		if mode == jsonMode {
+			// Inside JSON strings only (bare numbers are durations and
+			// counters); a three-digit value only as a whole string.
+			word := regexp.MustCompile(`\b` + v + `\b`)
+			for _, str := range jsonStrings(text) {
+				if str == v || (len(v) >= 6 && word.MatchString(str)) {
+					found[name] = excerpt(str, 0, len(str))
+					break
+				}
 			}
-			continue
-		}
-		if httpish[v] {
 			continue
 		}
 		if loc := regexp.MustCompile(`\b` + v + `\b`).FindStringIndex(text); loc != nil {
 			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
 		}
 	}
-	for name, ex := range found {
-		t.Errorf("%s shows the %s: …%s…", where, name, ex)
+	for v, name := range s.dynamic {
+		if found[name] != "" {
+			continue
+		}
+		re := regexp.MustCompile(`(?i)(cvv2?|dynamic_?data_?value|dynamicValue)\W{0,6}` + v + `\b`)
+		if loc := re.FindStringIndex(text); loc != nil {
+			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
+		}
 	}
+	return found
+}
+
+// jsonStrings returns every string (keys and values) of the JSON
+// documents in text, one document per line; lines that are not JSON are
+// returned whole.
+func jsonStrings(text string) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			out = append(out, x)
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				out = append(out, k)
+				walk(e)
+			}
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			out = append(out, line)
+			continue
+		}
+		walk(v)
+	}
+	return out
 }
 
 func excerpt(text string, i, n int) string {
 	return text[max(0, i-40):min(len(text), i+n+40)]
+}
+
+// TestSecretScanner: the scanner finds each form of leak and ignores the
+// numbers that only look like a secret.
+func TestSecretScanner(t *testing.T) {
+	t.Parallel()
+	s := newSecrets()
+	s.add("PAN", sandbox.CardHappy)
+	s.add("OTP", "456789")
+	s.add("dynamic value", "847")
+	for _, tc := range []struct {
+		text string
+		mode checkMode
+		want string
+	}{
+		{"card " + sandbox.CardHappy, textMode, "PAN"},
+		{`{"msg":"wrong code 456789 typed"}`, jsonMode, "OTP"},
+		{"otp=456789 refused", textMode, "OTP"},
+		{`{"cvv2":"123"}`, jsonMode, "CVV2"},
+		{"cvv 123 refused", textMode, "CVV2"},
+		{`{"dynamicDataValue":"847"}`, jsonMode, "dynamic value"},
+		{"{CVV2:847 Amount:1.00}", textMode, "dynamic value"},
+		{"apikey=" + sandbox.VTSAPIKey, longOnly, "VTS api key"},
+		{`{"duration":456789,"status":123,"n":847}`, jsonMode, ""},
+		{"time.Date(2026, 11, 25, 9, 30, 57, 456789000, time.UTC) 203.0.113.7 847", textMode, ""},
+		{"[45 123 200 847]", longOnly, ""},
+	} {
+		got := s.find(tc.text, tc.mode)
+		if tc.want == "" {
+			assert.Empty(t, got, tc.text)
+			continue
+		}
+		assert.Contains(t, got, tc.want, tc.text)
+	}
 }
 
 // capturingFrame wraps the Auth iFrame to learn every secureToken and
@@ -233,7 +331,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	// OTP lock-out, provisioning decline, no step-up.
 	locked := make([]string, 12)
 	for i := range locked {
-		locked[i] = fmt.Sprintf("9%05d", i)
+		locked[i] = fmt.Sprintf("%d", 713580+i*97)
 	}
 	_, err = addCard(3, "4556737586899855", locked...)
 	require.Error(t, err)
@@ -261,23 +359,30 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	t.Logf("%s: %d long and %d short secrets, %d log bytes, %d sandbox log bytes, %d error strings",
 		kind, len(sec.long), len(sec.short), len(logs.String()), len(sbxLogs.String()), len(errs))
 
-	sec.check(t, "the SDK's debug log", logs.String(), true)
-	sec.check(t, "the sandbox's debug log", sbxLogs.String(), true)
-	sec.check(t, "an error string", strings.Join(errs, "\n"), false)
+	sec.check(t, "the SDK's debug log", logs.String(), jsonMode)
+	sec.check(t, "the sandbox's debug log", sbxLogs.String(), jsonMode)
+	sec.check(t, "an error string", strings.Join(errs, "\n"), textMode)
 	for i, v := range formatted {
 		where := fmt.Sprintf("formatted value %d (%T)", i, v)
-		sec.check(t, where, fmt.Sprintf("%v\n%+v\n%#v", v, v, v), false)
+		// A Config holds PEM bytes, which %v prints as decimal numbers:
+		// only the long secrets are meaningful there.
+		text, js := textMode, jsonMode
+		if _, ok := v.(visa.Config); ok {
+			text, js = longOnly, longOnly
+		}
+		sec.check(t, where, fmt.Sprintf("%v\n%+v\n%#v", v, v, v), text)
 		if b, err := json.Marshal(v); err == nil {
-			sec.check(t, where+" as JSON", string(b), true)
+			sec.check(t, where+" as JSON", string(b), js)
 		}
 		var lb syncBuffer
 		slog.New(slog.NewJSONHandler(&lb, nil)).Info("value", "v", v)
-		sec.check(t, where+" logged", lb.String(), true)
-		sec.check(t, where+" as a panic", panicMessage(v), false)
+		sec.check(t, where+" logged", lb.String(), js)
+		sec.check(t, where+" as a panic", panicMessage(v), text)
 	}
 
-	// Every stored row.
-	var rows strings.Builder
+	// Every stored row; the sealed blobs (binary) are searched for the long
+	// secrets only.
+	var rows, blobs strings.Builder
 	for _, n := range []int{1, 2, 3, 4, 5} {
 		u, err := st.GetUser(ctx, user(n).ID)
 		if err == nil {
@@ -288,7 +393,9 @@ func secretHygieneJourney(t *testing.T, kind string) {
 			fmt.Fprintf(&rows, "%+v\n", c)
 			for p, err := range st.ListPasskeys(ctx, c.TokenID) {
 				require.NoError(t, err)
-				fmt.Fprintf(&rows, "%+v %s\n", p, p.SealedBlob)
+				blobs.Write(p.SealedBlob)
+				p.SealedBlob = nil
+				fmt.Fprintf(&rows, "%+v\n", p)
 			}
 		}
 	}
@@ -296,9 +403,12 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		require.NoError(t, err)
 		fmt.Fprintf(&rows, "%+v\n", tx)
 	}
-	sec.check(t, "a stored record", rows.String(), false)
+	sec.check(t, "a stored record", rows.String(), textMode)
+	sec.check(t, "a sealed passkey", blobs.String(), longOnly)
 	if dbPath != "" {
-		sec.check(t, "a SQLite row", dumpSQLite(t, dbPath), false)
+		text, raw := dumpSQLite(t, dbPath)
+		sec.check(t, "a SQLite row", text, textMode)
+		sec.check(t, "a SQLite blob", raw, longOnly)
 	}
 }
 
@@ -308,8 +418,9 @@ func panicMessage(v any) (msg string) {
 	panic(v)
 }
 
-// dumpSQLite returns every row of every table of the database, as text.
-func dumpSQLite(t *testing.T, path string) string {
+// dumpSQLite returns every row of every table of the database as text
+// (binary columns in hex), and the binary columns raw.
+func dumpSQLite(t *testing.T, path string) (text, raw string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
@@ -326,7 +437,7 @@ func dumpSQLite(t *testing.T, path string) string {
 	require.NoError(t, rs.Err())
 	require.NoError(t, rs.Close())
 	require.Contains(t, tables, "transactions")
-	var b strings.Builder
+	var b, r strings.Builder
 	for _, tb := range tables {
 		rows, err := db.QueryContext(ctx, `SELECT * FROM "`+tb+`"`)
 		require.NoError(t, err)
@@ -342,7 +453,9 @@ func dumpSQLite(t *testing.T, path string) string {
 			fmt.Fprintf(&b, "%s:", tb)
 			for i, v := range vals {
 				if bs, ok := v.([]byte); ok {
-					v = string(bs)
+					r.Write(bs)
+					r.WriteByte('\n')
+					v = hex.EncodeToString(bs)
 				}
 				fmt.Fprintf(&b, " %s=%v", cols[i], v)
 			}
@@ -351,7 +464,7 @@ func dumpSQLite(t *testing.T, path string) string {
 		require.NoError(t, rows.Err())
 		require.NoError(t, rows.Close())
 	}
-	return b.String()
+	return b.String(), r.String()
 }
 
 // TestSecretHygieneExamples builds every example and runs it (the
@@ -414,7 +527,7 @@ func TestSecretHygieneExamples(t *testing.T) {
 		// The quickstart tells the reader the sandbox's OTP in one known
 		// line of instructions; that line is not a leak.
 		text = strings.ReplaceAll(text, "(the sandbox's is 456789)", "(the sandbox's is ******)")
-		sec.check(t, name, text, false)
+		sec.check(t, name, text, textMode)
 		assert.NotRegexp(t, tokenPAN, text, "%s shows a token PAN", name)
 		assert.NotRegexp(t, jwt, text, "%s shows a fidoBlob or another JWT", name)
 		assert.NotContains(t, text, "panic:", name)
