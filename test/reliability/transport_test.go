@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
 
@@ -196,7 +196,7 @@ func TestTransportMutualTLS(t *testing.T) {
 	goodCert, goodKey := clientCA.issue(t, "agent", true)
 	rogueCert, rogueKey := rogueCA.issue(t, "agent", true)
 
-	var mu sync.Mutex // the counter is shared by the subtests
+	// The subtests run in order (not in parallel): they share the counter.
 	for _, tc := range []struct {
 		name       string
 		cert, key  []byte
@@ -207,8 +207,6 @@ func TestTransportMutualTLS(t *testing.T) {
 		{"with a certificate of another CA", rogueCert, rogueKey, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mu.Lock()
-			defer mu.Unlock()
 			before := h.n.Load()
 			c := vtsAt(t, sbx.Config(), srv.URL, func(cfg *visa.Config) {
 				cfg.TLS.RootCAsPEM = serverCA.certPEM
@@ -248,7 +246,23 @@ func TestTransportOversizeResponse(t *testing.T) {
 		require.Error(t, err, "status %d", status)
 		assert.ErrorIs(t, err, visa.ErrResponseTooLarge, "status %d: %v", status, err)
 		assert.Less(t, len(err.Error()), 1024, "the body is not in the error")
+
+		// VIC: the bound applies before the MLE envelope is decrypted.
+		sc := vicSandboxConfig(t)
+		sc.VICBaseURL = srv.URL
+		sc.MaxResponseBytes = 64 << 10
+		sc.Retry = visa.RetryPolicy{MaxAttempts: 1}
+		vc, err := vic.New(sc, vic.WithoutVerification())
+		require.NoError(t, err)
+		_, err = vc.CancelInstruction(ctxTimeout(t, 10*time.Second), vic.CancelRequest{InstructionID: "INS-1", AppInstance: device(1).AppInstance})
+		require.Error(t, err, "VIC status %d", status)
+		assert.ErrorIs(t, err, visa.ErrResponseTooLarge, "VIC status %d: %v", status, err)
 	}
+}
+
+// vicSandboxConfig is a running sandbox's Config (its MLE keys).
+func vicSandboxConfig(t *testing.T) visa.Config {
+	return sandbox.Start(t, sandbox.WithPlainHTTP()).Config()
 }
 
 // sandboxConfig is the sandbox's credentials without a running sandbox.
@@ -332,6 +346,8 @@ func TestTransportRedirectElsewhere(t *testing.T) {
 	t.Cleanup(redirect.Close)
 
 	cfg := sandboxConfig()
+	vicConfig := vicSandboxConfig(t)
+	vicConfig.Retry = visa.RetryPolicy{MaxAttempts: 1}
 	calls := map[string]func(context.Context) error{
 		"vts GET": func(ctx context.Context) error {
 			_, err := vtsAt(t, cfg, redirect.URL, nil).GetToken(ctx, vts.GetTokenRequest{VProvisionedTokenID: "tok-1"})
@@ -351,6 +367,16 @@ func TestTransportRedirectElsewhere(t *testing.T) {
 			_, err = d.Open(ctx, authframe.OpenRequest{ClientDeviceID: device(1).ClientDeviceID})
 			return err
 		},
+		"vic PUT": func(ctx context.Context) error {
+			c := vicConfig
+			c.VICBaseURL = redirect.URL
+			vc, err := vic.New(c, vic.WithoutVerification())
+			if err != nil {
+				return err
+			}
+			_, err = vc.CancelInstruction(ctx, vic.CancelRequest{InstructionID: "INS-1", AppInstance: device(1).AppInstance})
+			return err
+		},
 		"merchant Lookup": func(ctx context.Context) error {
 			m, err := agent.NewSandboxMerchant(redirect.URL+"/sandbox/v1/merchant/authorizations", cfg)
 			if err != nil {
@@ -368,6 +394,7 @@ func TestTransportRedirectElsewhere(t *testing.T) {
 			assert.Equal(t, http.StatusTemporaryRedirect, api.HTTPStatus, name)
 		}
 		assert.NotContains(t, err.Error(), sandbox.VTSAPIKey, name)
+		assert.NotContains(t, err.Error(), sandbox.VICAPIKey, name)
 	}
 	assert.Zero(t, elsewhere.Load(), "the other host was contacted: %v", leaked.Load())
 }
