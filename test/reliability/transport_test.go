@@ -181,8 +181,9 @@ func TestTransportRefusesOldTLS(t *testing.T) {
 }
 
 // TestTransportMutualTLS serves the sandbox's handler behind a TLS server
-// that requires a client certificate of its CA (the sandbox has no such
-// option of its own; see docs/reliability.md): the configured identity
+// that requires a client certificate of its own client CA (so that a
+// certificate from a rogue CA can be tried too; sandbox.WithMutualTLS is
+// covered by agent.TestJourneyOverMutualTLS): the configured identity
 // gets through; none, or one from another CA, is refused before any
 // request reaches the sandbox, with a typed error.
 func TestTransportMutualTLS(t *testing.T) {
