@@ -211,16 +211,6 @@ func WithBridgeClock(now func() time.Time) BridgeOption {
 // NewBridge returns a Bridge for cfg's Auth base URL, VTS api key and
 // client app id.
 func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
-	_, _, auth := cfg.BaseURLs()
-	if auth == "" {
-		return nil, visa.NewInputError("Config.AuthBaseURL", "is required")
-	}
-	if cfg.VTS.APIKey.IsZero() {
-		return nil, visa.NewInputError("Config.VTS.APIKey", "is required")
-	}
-	if cfg.VTS.ClientAppID == "" {
-		return nil, visa.NewInputError("Config.VTS.ClientAppID", "is required")
-	}
 	fu, err := FrameURL(cfg)
 	if err != nil {
 		return nil, err

@@ -57,21 +57,11 @@ func WithDirectTimeout(t time.Duration) DirectOption {
 // NewDirect returns a Direct frame for cfg's Auth base URL, VTS api key
 // and client app id.
 func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
-	_, _, auth := cfg.BaseURLs()
-	if auth == "" {
-		return nil, visa.NewInputError("Config.AuthBaseURL", "is required")
-	}
-	if cfg.VTS.APIKey.IsZero() {
-		return nil, visa.NewInputError("Config.VTS.APIKey", "is required")
-	}
-	if cfg.VTS.ClientAppID == "" {
-		return nil, visa.NewInputError("Config.VTS.ClientAppID", "is required")
-	}
-	hc, err := transport.HTTPClient(cfg)
+	u, err := FrameURL(cfg)
 	if err != nil {
 		return nil, err
 	}
-	u, err := FrameURL(cfg)
+	hc, err := transport.HTTPClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +79,14 @@ func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
 // the api key: never log it.
 func FrameURL(cfg visa.Config) (string, error) {
 	_, _, auth := cfg.BaseURLs()
+	switch {
+	case auth == "":
+		return "", visa.NewInputError("Config.AuthBaseURL", "is required")
+	case cfg.VTS.APIKey.IsZero():
+		return "", visa.NewInputError("Config.VTS.APIKey", "is required")
+	case cfg.VTS.ClientAppID == "":
+		return "", visa.NewInputError("Config.VTS.ClientAppID", "is required")
+	}
 	base, err := url.Parse(auth)
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
 		return "", visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
