@@ -176,3 +176,9 @@ func ExampleConfig_EnvLines() {
 	// VISA_VTS_API_KEY=SBXVTSAPIKEY01
 	// VISA_CLIENT_APP_ID=SBXAPP01
 }
+
+func ExampleNewClientReferenceID() {
+	ref := visa.NewClientReferenceID()
+	fmt.Println(ref[:3], len(ref), visa.ValidClientReferenceID(ref))
+	// Output: CR- 35 true
+}

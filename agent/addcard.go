@@ -88,7 +88,7 @@ func (a *Agent) AddCard(ctx context.Context, req AddCardRequest) (*AddCardResult
 	if err := a.checkAddCard(req); err != nil {
 		return nil, err
 	}
-	f := &addFlow{a: a, req: req, crid: vts.NewClientReferenceID()}
+	f := &addFlow{a: a, req: req, crid: visa.NewClientReferenceID()}
 	res, err := f.run(ctx)
 	if err != nil && f.tokenID != "" {
 		f.cleanup(context.WithoutCancel(ctx))

@@ -148,7 +148,7 @@ type purchase struct {
 func (p *purchase) run(ctx context.Context) (*Receipt, error) {
 	a, req := p.a, p.req
 	p.tx = store.Transaction{
-		ID: newID(), UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: vts.NewClientReferenceID(),
+		ID: newID(), UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
 		MandateID: newID(), Amount: req.Amount.Value(), Currency: req.Amount.Currency().Alpha,
 		MerchantName: req.Merchant.Name, MerchantURL: req.Merchant.URL, Status: store.TxPending,
 	}

@@ -51,7 +51,7 @@ func newJourney(cfg visa.Config, frame authframe.Frame, now func() time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	return &journey{vts: c, frame: frame, now: now, device: deviceOne, ref: vts.NewClientReferenceID()}, nil
+	return &journey{vts: c, frame: frame, now: now, device: deviceOne, ref: visa.NewClientReferenceID()}, nil
 }
 
 // provision runs steps 1 and 2 with the happy test card.

@@ -298,7 +298,7 @@ func (s *Server) provisionToken(ctx context.Context, in *ProvisionInput) (*Provi
 	}
 	return &ProvisionResult{Status: string(tok.TokenInfo.TokenStatus), VProvisionedTokenID: tok.VProvisionedTokenID,
 		TokenReferenceID: tok.TokenReferenceID, Last4: tok.TokenInfo.Last4, ExpiryMonth: tok.TokenInfo.ExpirationDate.Month,
-		ExpiryYear: tok.TokenInfo.ExpirationDate.Year, ClientReferenceID: vts.NewClientReferenceID()}, nil
+		ExpiryYear: tok.TokenInfo.ExpirationDate.Year, ClientReferenceID: visa.NewClientReferenceID()}, nil
 }
 
 // errBridgeLowLevel: the low-level passkey tools drive the iFrame from the

@@ -58,7 +58,7 @@ func exampleSetup(amount visa.Amount) (sbx *sandbox.Sandbox, c *vic.Client, toke
 		return
 	}
 	ao, err := vtsc.AttestationOptions(ctx, vts.AttestationOptionsRequest{VProvisionedTokenID: token, Type: visa.ActionAuthenticate,
-		ClientReferenceID: vts.NewClientReferenceID(), SessionContext: s.SessionContext, BrowserData: s.BrowserData, Amount: amount,
+		ClientReferenceID: visa.NewClientReferenceID(), SessionContext: s.SessionContext, BrowserData: s.BrowserData, Amount: amount,
 		Email: "alice@example.com", MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: cfg.VIC.ExternalClientID,
 			ApplicationURL: "https://www.bestbuy.com", MerchantName: "Best Buy"}})
 	if err != nil {

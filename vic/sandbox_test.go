@@ -80,7 +80,7 @@ func (w *world) assertion(t testing.TB, amount visa.Amount) (fido.Assurance, str
 	s, err := w.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: w.dev.ClientDeviceID})
 	require.NoError(t, err)
 	ao, err := w.vts.AttestationOptions(ctx, vts.AttestationOptionsRequest{VProvisionedTokenID: w.token,
-		ClientReferenceID: vts.NewClientReferenceID(), Type: visa.ActionAuthenticate, SessionContext: s.SessionContext,
+		ClientReferenceID: visa.NewClientReferenceID(), Type: visa.ActionAuthenticate, SessionContext: s.SessionContext,
 		BrowserData: s.BrowserData, Amount: amount, Email: w.user.Email,
 		MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: w.cfg.VIC.ExternalClientID, ApplicationURL: "https://www.bestbuy.com", MerchantName: "Best Buy"}})
 	require.NoError(t, err)

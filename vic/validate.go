@@ -1,9 +1,7 @@
 package vic
 
 import (
-	"crypto/rand"
 	"net/mail"
-	"regexp"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -15,25 +13,11 @@ import (
 // opaque strings of up to 64 characters).
 const maxIDLen = 64
 
-var clientRefRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,36}$`)
-
-// NewClientReferenceID returns a fresh clientReferenceId: "CR-" and 32
-// random characters of [A-Za-z0-9] (visa-wire.md §1).
-func NewClientReferenceID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return "CR-" + string(b)
-}
-
 func clientReferenceID(s string) (string, error) {
 	if s == "" {
-		return NewClientReferenceID(), nil
+		return visa.NewClientReferenceID(), nil
 	}
-	if !clientRefRe.MatchString(s) {
+	if !visa.ValidClientReferenceID(s) {
 		return "", visa.NewInputError("ClientReferenceID", "must be 1 to 36 characters of [A-Za-z0-9-]")
 	}
 	return s, nil

@@ -60,7 +60,7 @@ func BenchmarkAttestationOptions(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			req := s.attestation(tok.VProvisionedTokenID, vts.NewClientReferenceID(), visa.ActionAuthenticate, visa.Amount{})
+			req := s.attestation(tok.VProvisionedTokenID, visa.NewClientReferenceID(), visa.ActionAuthenticate, visa.Amount{})
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := e.c.AttestationOptions(ctx, req); err != nil {

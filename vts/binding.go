@@ -49,7 +49,7 @@ func (m MerchantIdentifier) wire() wireMerchantIdentifier {
 // AUTHENTICATE with the amount and merchant).
 type AttestationOptionsRequest struct {
 	VProvisionedTokenID string
-	// ClientReferenceID is the flow's id (NewClientReferenceID); it may
+	// ClientReferenceID is the flow's id (visa.NewClientReferenceID); it may
 	// come from the WithClientReferenceID call option instead.
 	ClientReferenceID string
 	// Type is visa.ActionAuthenticate or visa.ActionRegister.

@@ -2,7 +2,6 @@ package vts
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -187,33 +186,6 @@ func (c *Client) do(ctx context.Context, r *transport.Request, out any, co callO
 	return c.t.Do(ctx, r, out)
 }
 
-// clientReferenceIDLen is the length of an id made by NewClientReferenceID.
-const clientReferenceIDLen = 35
-
-const refAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-// NewClientReferenceID returns a fresh client reference id: "CR-"
-// followed by 32 random characters of [A-Za-z0-9] (visa-wire.md §1). One
-// id serves a whole flow: the attestation options and device binding of
-// onboarding, then its step-up method and OTP validation (seed step 7).
-func NewClientReferenceID() string {
-	var b [clientReferenceIDLen]byte
-	copy(b[:], "CR-")
-	var r [32]byte
-	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+)
-	for i, v := range r {
-		// 248 = 4*62: bytes from 248 up are redrawn, so every character
-		// is equally likely.
-		for v >= 248 {
-			var x [1]byte
-			_, _ = rand.Read(x[:])
-			v = x[0]
-		}
-		b[3+i] = refAlphabet[int(v)%len(refAlphabet)]
-	}
-	return string(b[:])
-}
-
 // resolveRefID picks the request's reference id or the call option's and
 // checks its shape (≤ 36 characters of [A-Za-z0-9-]).
 func resolveRefID(field, fromOpt string) (string, error) {
@@ -225,7 +197,7 @@ func resolveRefID(field, fromOpt string) (string, error) {
 		return "", visa.NewInputError("ClientReferenceID", "differs from the WithClientReferenceID option")
 	}
 	if id == "" {
-		return "", visa.NewInputError("ClientReferenceID", "is required (see NewClientReferenceID)")
+		return "", visa.NewInputError("ClientReferenceID", "is required (see visa.NewClientReferenceID)")
 	}
 	if len(id) > 36 || strings.IndexFunc(id, func(r rune) bool {
 		return !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')

@@ -12,7 +12,7 @@
 //	// Step 2: an INACTIVE token for the agent; keep its ids, last 4 and expiry.
 //	tok, err := c.ProvisionToken(ctx, vts.ProvisionTokenRequest{VPanEnrollmentID: enr.VPanEnrollmentID, ...})
 //	// Step 3 happens in the Auth iFrame: it gives SessionContext and BrowserData.
-//	ref := vts.WithClientReferenceID(vts.NewClientReferenceID()) // one id per flow
+//	ref := vts.WithClientReferenceID(visa.NewClientReferenceID()) // one id per flow
 //	probe, err := c.AttestationOptions(ctx, vts.AttestationOptionsRequest{Type: visa.ActionAuthenticate, ...}, ref) // step 4
 //	bind, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{...}, ref)                                          // step 5
 //	sel, err := c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{StepUpRequestID: ...}, ref)                // step 6

@@ -92,7 +92,7 @@ func ExampleClient_DeviceBinding() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ref := vts.WithClientReferenceID(vts.NewClientReferenceID())
+	ref := vts.WithClientReferenceID(visa.NewClientReferenceID())
 
 	probe, err := e.c.AttestationOptions(ctx, vts.AttestationOptionsRequest{
 		VProvisionedTokenID: id, Type: visa.ActionAuthenticate,
@@ -155,7 +155,7 @@ func ExampleClient_ValidateOTP() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 	bind, err := e.c.DeviceBinding(ctx, s.binding(tok.VProvisionedTokenID, ref))
 	if err != nil {
 		log.Fatal(err)
@@ -209,7 +209,7 @@ func ExampleClient_AttestationOptions() {
 		log.Fatal(err)
 	}
 	pay, err := e.c.AttestationOptions(ctx, vts.AttestationOptionsRequest{
-		VProvisionedTokenID: id, ClientReferenceID: vts.NewClientReferenceID(), Type: visa.ActionAuthenticate,
+		VProvisionedTokenID: id, ClientReferenceID: visa.NewClientReferenceID(), Type: visa.ActionAuthenticate,
 		Amount:         visa.MustParseAmount("129.99", "USD"),
 		SessionContext: p.Session, BrowserData: p.BrowserData, Email: email,
 		MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: "visaagent", ApplicationURL: "https://agent.example.com", MerchantName: "Best Buy"},
@@ -300,10 +300,4 @@ func ExampleClient_GetToken_invalidInput() {
 	// Output:
 	// true VProvisionedTokenID
 	// visa: invalid input: VProvisionedTokenID: is required
-}
-
-func ExampleNewClientReferenceID() {
-	ref := vts.NewClientReferenceID()
-	fmt.Println(ref[:3], len(ref))
-	// Output: CR- 35
 }

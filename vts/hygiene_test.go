@@ -62,7 +62,7 @@ func TestSecretHygiene(t *testing.T) {
 	s, err := e.openSession(ctx)
 	require.NoError(t, err)
 	secrets = append(secrets, s.Session.SecureToken.Reveal())
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 	attReq := s.attestation(id, ref, visa.ActionAuthenticate, visa.Amount{})
 	probe, err := e.c.AttestationOptions(ctx, attReq)
 	require.NoError(t, err)

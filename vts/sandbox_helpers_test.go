@@ -186,7 +186,7 @@ func (e *env) bind(ctx context.Context, tokenID string) (*authSession, string, e
 	if err != nil {
 		return nil, "", err
 	}
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 	if _, err := e.c.AttestationOptions(ctx, s.attestation(tokenID, ref, visa.ActionAuthenticate, visa.Amount{})); err != nil {
 		return nil, "", err
 	}

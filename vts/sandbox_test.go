@@ -52,7 +52,7 @@ func TestSandboxOnboardingAndPurchase(t *testing.T) {
 	// Steps 3 and 4: the probe says REGISTER (no passkey yet).
 	s, err := e.openSession(ctx)
 	require.NoError(t, err)
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 	probe, err := e.c.AttestationOptions(ctx, s.attestation(id, ref, visa.ActionAuthenticate, visa.Amount{}))
 	require.NoError(t, err)
 	assert.Equal(t, visa.ActionRegister, probe.AuthenticationContext.Action)
@@ -94,7 +94,7 @@ func TestSandboxOnboardingAndPurchase(t *testing.T) {
 	// Steps 10 to 12: a purchase authenticates with the passkey.
 	p, err := e.openSession(ctx)
 	require.NoError(t, err)
-	pay, err := e.c.AttestationOptions(ctx, p.attestation(id, vts.NewClientReferenceID(), visa.ActionAuthenticate, visa.MustParseAmount("129.99", "USD")))
+	pay, err := e.c.AttestationOptions(ctx, p.attestation(id, visa.NewClientReferenceID(), visa.ActionAuthenticate, visa.MustParseAmount("129.99", "USD")))
 	require.NoError(t, err)
 	require.Equal(t, visa.ActionAuthenticate, pay.AuthenticationContext.Action)
 	blob, err = p.authenticate(ctx, pay.AuthenticationContext)
@@ -109,7 +109,7 @@ func TestSandboxOnboardingAndPurchase(t *testing.T) {
 	assert.Equal(t, visa.TokenSuspended, got.TokenInfo.TokenStatus)
 	q, err := e.openSession(ctx)
 	require.NoError(t, err)
-	_, err = e.c.AttestationOptions(ctx, q.attestation(id, vts.NewClientReferenceID(), visa.ActionAuthenticate, visa.MustParseAmount("1.00", "USD")))
+	_, err = e.c.AttestationOptions(ctx, q.attestation(id, visa.NewClientReferenceID(), visa.ActionAuthenticate, visa.MustParseAmount("1.00", "USD")))
 	assert.ErrorIs(t, err, visa.ErrTokenInactive)
 	_, err = e.c.SuspendToken(ctx, vts.SuspendTokenRequest{VProvisionedTokenID: id})
 	assert.ErrorIs(t, err, visa.ErrTokenInactive, "only an ACTIVE token can be suspended")
@@ -128,7 +128,7 @@ func TestSandboxOnboardingAndPurchase(t *testing.T) {
 	assert.Equal(t, visa.TokenDeleted, got.TokenInfo.TokenStatus)
 	_, err = e.c.DeleteToken(ctx, vts.DeleteTokenRequest{VProvisionedTokenID: id})
 	assert.ErrorIs(t, err, visa.ErrTokenInactive)
-	_, err = e.c.DeviceBinding(ctx, q.binding(id, vts.NewClientReferenceID()))
+	_, err = e.c.DeviceBinding(ctx, q.binding(id, visa.NewClientReferenceID()))
 	assert.ErrorIs(t, err, visa.ErrTokenInactive)
 }
 
@@ -157,7 +157,7 @@ func TestSandboxApprovedWithoutOTP(t *testing.T) {
 	require.NoError(t, err)
 	s, err := e.openSession(ctx)
 	require.NoError(t, err)
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 	b, err := e.c.DeviceBinding(ctx, s.binding(tok.VProvisionedTokenID, ref))
 	require.NoError(t, err)
 	assert.Equal(t, vts.BindingApproved, b.Status)
@@ -179,7 +179,7 @@ func stepUp(t *testing.T, e *env) (tokenID, ref, stepUpID string) {
 	require.NoError(t, err)
 	s, err := e.openSession(ctx)
 	require.NoError(t, err)
-	ref = vts.NewClientReferenceID()
+	ref = visa.NewClientReferenceID()
 	b, err := e.c.DeviceBinding(ctx, s.binding(tok.VProvisionedTokenID, ref))
 	require.NoError(t, err)
 	require.Equal(t, vts.BindingChallenge, b.Status)
@@ -298,7 +298,7 @@ func TestSandboxUnknownToken(t *testing.T) {
 	s, err := e.openSession(ctx)
 	require.NoError(t, err)
 	const id = "TOK-does-not-exist"
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 	calls := map[string]func() error{
 		"GetToken": func() error {
 			_, err := e.c.GetToken(ctx, vts.GetTokenRequest{VProvisionedTokenID: id})
@@ -345,7 +345,7 @@ func TestSandboxOutOfOrder(t *testing.T) {
 	id := tok.VProvisionedTokenID
 	s, err := e.openSession(ctx)
 	require.NoError(t, err)
-	ref := vts.NewClientReferenceID()
+	ref := visa.NewClientReferenceID()
 
 	_, err = e.c.AttestationOptions(ctx, s.attestation(id, ref, visa.ActionRegister, visa.Amount{}))
 	assert.ErrorIs(t, err, visa.ErrStepUpRequired, "REGISTER before step-up")
@@ -358,7 +358,7 @@ func TestSandboxOutOfOrder(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.c.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: id, ClientReferenceID: ref, OTP: mustOTP(sandbox.GoldenOTP)})
 	assert.ErrorIs(t, err, visa.ErrInvalidRequest, "OTP before an OTP was requested")
-	_, err = e.c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{VProvisionedTokenID: id, ClientReferenceID: vts.NewClientReferenceID(), StepUpRequestID: b.StepUpRequest[0].Identifier})
+	_, err = e.c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{VProvisionedTokenID: id, ClientReferenceID: visa.NewClientReferenceID(), StepUpRequestID: b.StepUpRequest[0].Identifier})
 	assert.ErrorIs(t, err, visa.ErrInvalidRequest, "another flow's reference id")
 	_, err = e.c.SuspendToken(ctx, vts.SuspendTokenRequest{VProvisionedTokenID: id})
 	assert.ErrorIs(t, err, visa.ErrTokenInactive, "an INACTIVE token cannot be suspended")

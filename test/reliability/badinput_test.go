@@ -155,7 +155,7 @@ func TestBadInputVTS(t *testing.T) {
 	mi := vts.MerchantIdentifier{ExternalClientID: sandbox.ExternalClientID, ApplicationURL: "https://www.bestbuy.com", MerchantName: "Best Buy"}
 	attest := func(mut func(*vts.AttestationOptionsRequest)) func(context.Context) error {
 		return func(ctx context.Context) error {
-			r := vts.AttestationOptionsRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: vts.NewClientReferenceID(),
+			r := vts.AttestationOptionsRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: visa.NewClientReferenceID(),
 				Type: visa.ActionAuthenticate, SessionContext: sc, BrowserData: browser, Amount: mustAmount("10.00", "USD"), MerchantIdentifier: mi, Email: "a@example.com"}
 			mut(&r)
 			_, err := c.AttestationOptions(ctx, r)
@@ -257,20 +257,20 @@ func TestBadInputVTS(t *testing.T) {
 		}},
 		{method: "DeviceBinding", cases: []badCase{
 			{"no token", func(ctx context.Context) error {
-				_, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{ClientReferenceID: vts.NewClientReferenceID(), SessionContext: sc, Email: "a@example.com"})
+				_, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{ClientReferenceID: visa.NewClientReferenceID(), SessionContext: sc, Email: "a@example.com"})
 				return err
 			}},
 			{"no secureToken", func(ctx context.Context) error {
-				_, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: vts.NewClientReferenceID(), Email: "a@example.com"})
+				_, err := c.DeviceBinding(ctx, vts.DeviceBindingRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: visa.NewClientReferenceID(), Email: "a@example.com"})
 				return err
 			}},
 		}},
 		{method: "SelectStepUpMethod", cases: []badCase{{"no step-up id", func(ctx context.Context) error {
-			_, err := c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: vts.NewClientReferenceID()})
+			_, err := c.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: visa.NewClientReferenceID()})
 			return err
 		}}}},
 		{method: "ValidateOTP", cases: []badCase{{"no OTP", func(ctx context.Context) error {
-			_, err := c.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: vts.NewClientReferenceID()})
+			_, err := c.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: "tok-unknown", ClientReferenceID: visa.NewClientReferenceID()})
 			return err
 		}}}},
 	}
@@ -307,7 +307,7 @@ func TestBadInputVIC(t *testing.T) {
 	}
 	creds := func(mut func(*vic.CredentialsRequest)) func(context.Context) error {
 		return func(ctx context.Context) error {
-			r := vic.CredentialsRequest{ClientReferenceID: vic.NewClientReferenceID(), InstructionID: "ins-unknown", TokenID: "tok-unknown",
+			r := vic.CredentialsRequest{ClientReferenceID: visa.NewClientReferenceID(), InstructionID: "ins-unknown", TokenID: "tok-unknown",
 				Transactions: []vic.TransactionData{{Amount: mustAmount("10.00", "USD"), MerchantName: "Best Buy", MerchantCountryCode: "US", MerchantURL: "https://www.bestbuy.com"}}}
 			mut(&r)
 			_, err := c.RetrieveCredentials(ctx, r)
@@ -316,7 +316,7 @@ func TestBadInputVIC(t *testing.T) {
 	}
 	confirm := func(mut func(*vic.ConfirmRequest)) func(context.Context) error {
 		return func(ctx context.Context) error {
-			r := vic.ConfirmRequest{ClientReferenceID: vic.NewClientReferenceID(), InstructionID: "ins-unknown",
+			r := vic.ConfirmRequest{ClientReferenceID: visa.NewClientReferenceID(), InstructionID: "ins-unknown",
 				Confirmations: []vic.Confirmation{{TransactionReferenceID: "ins-unknown", DynamicDataID: "dd-1", Status: vic.TransactionApproved,
 					Amount: mustAmount("10.00", "USD"), ResponseCode: "00", MerchantName: "Best Buy"}}}
 			mut(&r)
