@@ -200,13 +200,13 @@ func (d *Direct) Close(ctx context.Context, s *Session) error {
 
 // retrying is exchange for the steps that are safe to repeat (the GET and
 // CREATE_AUTH_SESSION): up to three attempts when the answer was lost on
-// the network, with a short backoff that ends with ctx. AUTHENTICATE is
-// never repeated: it consumes the secureToken.
+// the network or arrived garbled, with a short backoff that ends with ctx.
+// AUTHENTICATE is never repeated: it consumes the secureToken.
 func (d *Direct) retrying(ctx context.Context, op, method string, cmd *Message) (*Message, error) {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ev, err := d.exchange(ctx, op, method, cmd)
-		if err == nil || attempt == 3 || !errors.Is(err, visa.ErrNetwork) {
+		if err == nil || attempt == 3 || !(errors.Is(err, visa.ErrNetwork) || errors.Is(err, ErrMalformedMessage)) {
 			return ev, err
 		}
 		t := time.NewTimer(backoff)
