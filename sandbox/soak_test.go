@@ -53,14 +53,14 @@ func TestSoak(t *testing.T) {
 		t.Skip("soak test: skipped under -short")
 	}
 	const workers = 64
-	duration, warmup, tick := 25*time.Second, 6*time.Second, 50*time.Millisecond
+	duration, warmup, tick := 25*time.Second, 6*time.Second, 80*time.Millisecond
 	if raceEnabled { // everything is several times slower: slow the clock too
 		duration, warmup, tick = 12*time.Second, 4*time.Second, 250*time.Millisecond
 	}
 	clk := NewManualClock(time.Now())
 	life := Lifetimes{RequestID: 2 * time.Minute, SecureToken: 2 * time.Minute, Challenge: 2 * time.Minute, Blob: 2 * time.Minute,
 		Instruction: time.Minute, Credential: 2 * time.Minute}
-	sb := Start(t, WithPlainHTTP(), WithClock(clk), WithLifetimes(life), WithRetention(2*time.Minute))
+	sb := Start(t, WithPlainHTTP(), WithClock(clk), WithLifetimes(life), WithRetention(time.Minute))
 
 	stop := make(chan struct{})
 	var ticker sync.WaitGroup
