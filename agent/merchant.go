@@ -151,12 +151,12 @@ func (m *SandboxMerchant) exchange(ctx context.Context, method, u string, body [
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("agent: merchant %s: %w", method, err)
 		}
-		return nil, fmt.Errorf("agent: merchant %s: %w: %w", method, visa.ErrNetwork, err)
+		return nil, fmt.Errorf("agent: merchant %s: %w: %w", method, visa.ErrNetwork, transport.Bound(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("agent: merchant: %w: %w", visa.ErrNetwork, err)
+		return nil, fmt.Errorf("agent: merchant: %w: %w", visa.ErrNetwork, transport.Bound(err))
 	}
 	if resp.StatusCode == http.StatusNotFound && method == http.MethodGet {
 		return nil, ErrNoAuthorization

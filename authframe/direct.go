@@ -257,12 +257,12 @@ func (d *Direct) exchange(ctx context.Context, op, method string, cmd *Message) 
 		if errors.Is(err, context.Canceled) {
 			return nil, fmt.Errorf("authframe: %s: %w", op, err)
 		}
-		return nil, fmt.Errorf("authframe: %s: %w: %w", op, visa.ErrNetwork, err)
+		return nil, fmt.Errorf("authframe: %s: %w: %w", op, visa.ErrNetwork, transport.Bound(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMessageBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("authframe: %s: reading the answer: %w: %w", op, visa.ErrNetwork, err)
+		return nil, fmt.Errorf("authframe: %s: reading the answer: %w: %w", op, visa.ErrNetwork, transport.Bound(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, visa.ParseAPIError("authframe."+op, visa.ProductAuth, resp.StatusCode, resp.Header, data)

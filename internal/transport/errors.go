@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vicgo/visa"
 )
@@ -40,8 +41,10 @@ func (e *RequestError) Error() string {
 	b.WriteByte(' ')
 	b.WriteString(e.URL)
 	if e.Err != nil {
+		// The cause may quote what the server sent (a malformed header,
+		// say): keep it to one bounded line.
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(boundCause(e.Err.Error()))
 	}
 	b.WriteString(" (")
 	b.WriteString(strconv.Itoa(e.Attempts))
@@ -144,6 +147,51 @@ func scrubText(s string, secrets []string) string {
 		if len(sec) >= 4 && strings.Contains(s, sec) {
 			s = strings.ReplaceAll(s, sec, redactedValue)
 		}
+	}
+	return s
+}
+
+// Bound returns err with its text kept to one printable line of at most
+// 512 bytes; errors.Is and errors.As still see err. Callers outside the
+// transport (the Auth iFrame, the merchant) use it on net/http errors,
+// whose text can quote what a server sent.
+func Bound(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if b := boundCause(msg); b != msg {
+		return &boundedError{msg: b, err: err}
+	}
+	return err
+}
+
+type boundedError struct {
+	msg string
+	err error
+}
+
+func (e *boundedError) Error() string { return e.msg }
+func (e *boundedError) Unwrap() error { return e.err }
+
+// maxCauseLen bounds the cause text in a RequestError's message.
+const maxCauseLen = 512
+
+// boundCause keeps a cause's text printable, on one line and at most
+// maxCauseLen bytes (cut at a rune boundary).
+func boundCause(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
+	if len(s) > maxCauseLen {
+		cut := maxCauseLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
 	}
 	return s
 }

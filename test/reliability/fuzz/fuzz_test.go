@@ -81,7 +81,7 @@ func checkFuzzErr(t *testing.T, err error) {
 		}
 	}
 	if len(msg) > 2048 {
-		t.Fatalf("error is %d bytes", len(msg))
+		t.Fatalf("error is %d bytes: %.600s", len(msg), msg)
 	}
 }
 
