@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vicgo/visa/internal/testutil"
+
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -33,19 +35,6 @@ import (
 // Authenticate and Close while the browser shows the page, VTS and VIC run
 // against the same sandbox.
 
-const chromiumPath = "/usr/bin/chromium"
-
-// requireChromium skips without Chromium, except under CI=true.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", chromiumPath, err)
-		}
-		t.Skip("skipping the browser test: " + chromiumPath + " is not installed (apt-get install -y chromium)")
-	}
-}
-
 // The tests share one headless Chromium (started by the first, stopped by
 // TestMain); each test gets its own tab.
 var chromium struct {
@@ -64,11 +53,7 @@ func browser(t *testing.T) context.Context {
 		if chromium.err != nil {
 			return
 		}
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-			chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-			chromedp.UserDataDir(chromium.dir), chromedp.WindowSize(900, 800))
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), testutil.ChromiumOptions(chromium.dir, 900, 800)...)
 		ctx, cancel := chromedp.NewContext(actx)
 		chromium.ctx = ctx
 		chromium.stop = func() { cancel(); cancelAlloc(); _ = os.RemoveAll(chromium.dir) }
@@ -313,7 +298,7 @@ func (e *bridgeEnv) clickContinue() {
 }
 
 func TestBrowserBridgePasskeyPayment(t *testing.T) {
-	requireChromium(t)
+	testutil.RequireChromium(t)
 	t.Parallel()
 	ctx := browser(t)
 	authID := addAuthenticator(t, ctx)
@@ -436,7 +421,7 @@ func TestBrowserBridgePasskeyPayment(t *testing.T) {
 // the page asks for a click, opens the iFrame URL in a popup and talks to
 // it; the popup is a top-level page with its own authenticator.
 func TestBrowserBridgePopup(t *testing.T) {
-	requireChromium(t)
+	testutil.RequireChromium(t)
 	t.Parallel()
 	ctx := browser(t)
 	e := newBridgeEnv(t, ctx, authframe.WithPopup(authframe.PopupAlways))
@@ -589,7 +574,7 @@ reply({type: 'AUTH_READY', requestID: rid, version: '1'});
 // runs the ceremony there; AUTHENTICATE stays in the iframe. Closing the
 // popup before it answers is a cancellation.
 func TestBrowserBridgePopupFallback(t *testing.T) {
-	requireChromium(t)
+	testutil.RequireChromium(t)
 	t.Parallel()
 	ctx := browser(t)
 	bg := context.Background()

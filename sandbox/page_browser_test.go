@@ -8,10 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vicgo/visa/internal/testutil"
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/cdproto/webauthn"
@@ -29,19 +30,6 @@ import (
 // postMessage protocol and reports every message it receives to Go with a
 // fetch. A third origin, 127.0.0.1:C, tries to drive the iFrame and must be
 // ignored.
-
-const chromiumPath = "/usr/bin/chromium"
-
-// requireChromium skips without Chromium, except under CI=true.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", chromiumPath, err)
-		}
-		t.Skip("skipping the browser test: " + chromiumPath + " is not installed (apt-get install -y chromium)")
-	}
-}
 
 const parentPageHTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>merchant</title>
@@ -173,15 +161,11 @@ func (h *browserHarness) ceremony(requestID string, ac visa.AuthenticationContex
 }
 
 func TestPageBrowserPasskey(t *testing.T) {
-	requireChromium(t)
+	testutil.RequireChromium(t)
 	t.Parallel()
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-popup-blocking", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(800, 600))
+		testutil.ChromiumOptions(t.TempDir(), 800, 600, chromedp.Flag("disable-popup-blocking", true))...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
