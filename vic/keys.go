@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // KeySource finds the public key that verifies a signedPayload by its
@@ -29,6 +32,12 @@ type KeySource interface {
 // ErrUnknownKey means no verification key matches the signedPayload's kid,
 // even after one refresh of the key set.
 var ErrUnknownKey = errors.New("vic: unknown signing key")
+
+// ErrKeysUnavailable means the key set could not be fetched or read (the
+// JWKS URL answered an error or garbage, or not at all, after a retry): the
+// payload may be fine but cannot be verified now. A network failure also
+// matches visa.ErrNetwork.
+var ErrKeysUnavailable = errors.New("vic: signing keys unavailable")
 
 // JWKS is a KeySource backed by a JSON Web Key Set URL. Keys are fetched on
 // first use and cached; an unknown kid triggers at most one refresh per
@@ -134,34 +143,50 @@ func lookup(keys map[string]crypto.PublicKey, kid string) (crypto.PublicKey, boo
 
 func (j *JWKS) fetchLocked(ctx context.Context, now time.Time) error {
 	j.lastAttempt = now
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		var keys map[string]crypto.PublicKey
+		if keys, err = j.fetchOnce(ctx); err == nil {
+			j.keys, j.fetchedAt = keys, now
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return err
+}
+
+// fetchOnce fetches and parses the key set once.
+func (j *JWKS) fetchOnce(ctx context.Context) (map[string]crypto.PublicKey, error) {
 	j.fetches++
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
 	if err != nil {
-		return fmt.Errorf("vic: jwks: %w", err)
+		return nil, fmt.Errorf("%w: jwks: %w", ErrKeysUnavailable, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := j.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("vic: jwks fetch failed: %w", errors.Unwrap(err))
+		// The *url.Error is dropped: keep only the bounded cause.
+		return nil, fmt.Errorf("%w: jwks fetch failed: %w: %w", ErrKeysUnavailable, visa.ErrNetwork, transport.Bound(errors.Unwrap(err)))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("vic: jwks fetch: HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("%w: jwks fetch: HTTP %d", ErrKeysUnavailable, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
-		return fmt.Errorf("vic: jwks read: %w", err)
+		return nil, fmt.Errorf("%w: jwks read: %w: %w", ErrKeysUnavailable, visa.ErrNetwork, transport.Bound(err))
 	}
 	if len(body) > maxJWKSBytes {
-		return errors.New("vic: jwks too large")
+		return nil, fmt.Errorf("%w: jwks too large", ErrKeysUnavailable)
 	}
 	keys, err := parseJWKS(body)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
-	j.keys, j.fetchedAt = keys, now
-	return nil
+	return keys, nil
 }
 
 // parseJWKS keeps the public signature keys of a JSON Web Key Set.

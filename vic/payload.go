@@ -158,6 +158,12 @@ func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentia
 		if errors.Is(err, ErrUnknownKey) {
 			return nil, fmt.Errorf("%w: %w", ErrPayloadInvalid, ErrUnknownKey)
 		}
+		if errors.Is(err, ErrKeysUnavailable) {
+			// Not the payload's fault: the keys could not be had. The
+			// cause (and visa.ErrNetwork, when it is one) stays reachable
+			// through golang-jwt's wrapping.
+			return nil, fmt.Errorf("%w: %w", ErrPayloadInvalid, err)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
 	}
 	c, err := claims.credentials(true)

@@ -21,6 +21,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vicgo/visa"
 )
 
 var (
@@ -332,4 +334,30 @@ func flip(s string) string {
 		b[0] = 'A'
 	}
 	return string(b)
+}
+
+func TestJWKSUnavailable(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	v, err := NewVerifier(NewJWKS(srv.URL, srv.Client(), WithJWKSClock(func() time.Time { return t0 })), WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, "k", rk[0], claimsAt(t0)))
+	assert.ErrorIs(t, err, ErrPayloadInvalid)
+	assert.ErrorIs(t, err, ErrKeysUnavailable)
+	assert.EqualValues(t, 2, hits.Load(), "one retry")
+
+	// A JWKS that cannot be reached is a network failure too.
+	srv.Close()
+	v, err = NewVerifier(NewJWKS(srv.URL, nil, WithJWKSClock(func() time.Time { return t0 })), WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, "k", rk[0], claimsAt(t0)))
+	assert.ErrorIs(t, err, ErrKeysUnavailable)
+	assert.ErrorIs(t, err, visa.ErrNetwork)
+	assert.Less(t, len(err.Error()), 1024)
 }

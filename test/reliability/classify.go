@@ -8,6 +8,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/authframe"
+	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/internal/transport"
 )
 
@@ -48,7 +49,8 @@ func ErrorClass(err error) string {
 	}
 	for _, s := range []error{authframe.ErrFailed, authframe.ErrTimeout, authframe.ErrSessionExpired,
 		authframe.ErrSecureTokenReused, authframe.ErrProtocol, authframe.ErrMalformedMessage, authframe.ErrUserCancelled,
-		visa.ErrAssuranceInvalid, visa.ErrInstructionExpired, visa.ErrServerUnavailable, visa.ErrRateLimited} {
+		visa.ErrAssuranceInvalid, visa.ErrInstructionExpired, visa.ErrServerUnavailable, visa.ErrRateLimited,
+		vic.ErrKeysUnavailable, vic.ErrPayloadInvalid} {
 		if errors.Is(err, s) {
 			return s.Error()
 		}
