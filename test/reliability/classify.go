@@ -8,8 +8,8 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/authframe"
-	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/internal/transport"
+	"github.com/vicgo/visa/vic"
 )
 
 // ErrorClass names the typed family of an error returned by the SDK's
