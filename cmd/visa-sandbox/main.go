@@ -67,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		name, value, _ := strings.Cut(line, "=")
 		fmt.Fprintf(stdout, "export %s=%s\n", name, shellQuote(value))
 	}
+	// Not a visa.Config field: the examples and visa-mcp charge here.
+	fmt.Fprintf(stdout, "export VISA_MERCHANT_URL=%s\n", shellQuote(sb.MerchantURL()))
 	if *printEnv {
 		return sb.Close()
 	}
