@@ -207,6 +207,11 @@ func parseProtectedHeader(data []byte) (Header, map[string]json.RawMessage, erro
 		if err := json.Unmarshal(raw, f.dst); err != nil {
 			return Header{}, nil, errorf(ErrMalformed, "protected header: %q is not a string", f.name)
 		}
+		// A present member must carry a name: printable ASCII, not empty
+		// (json.Unmarshal turns invalid UTF-8 into U+FFFD silently).
+		if v := *f.dst; v == "" || len(v) > 256 || !printableASCII(v) {
+			return Header{}, nil, errorf(ErrMalformed, "protected header: %q is empty or not printable ASCII", f.name)
+		}
 	}
 	if raw, ok := fields["iat"]; ok {
 		h.IssuedAt, h.iat = parseIAT(raw)
@@ -216,6 +221,15 @@ func parseProtectedHeader(data []byte) (Header, map[string]json.RawMessage, erro
 		return Header{}, nil, errorf(ErrAlgorithm, "compression (zip) is not allowed")
 	}
 	return h, fields, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func parseIAT(raw json.RawMessage) (time.Time, iatKind) {
