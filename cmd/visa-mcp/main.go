@@ -198,7 +198,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 func serveHTTP(ctx context.Context, ln net.Listener, srv *mcpserver.Server, logger *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", srv.Handler())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Streamable HTTP holds long-lived responses (event streams); their
+	// request contexts derive from base, cancelled at shutdown, so they
+	// end instead of making Shutdown wait them out.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}
 	logger.Info("visa-mcp: serving MCP over streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
@@ -207,6 +213,7 @@ func serveHTTP(ctx context.Context, ln net.Listener, srv *mcpserver.Server, logg
 		return err
 	case <-ctx.Done():
 	}
+	cancelBase()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(sctx)
