@@ -217,6 +217,12 @@ func serveHTTP(ctx context.Context, ln net.Listener, srv *mcpserver.Server, logg
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A client still holds a stream after the grace period: cut it.
+		// Stopping is what was asked, so this is not an error.
+		logger.Warn("visa-mcp: closing connections still open after 5 s")
+		err = hs.Close()
+	}
 	<-done
 	return err
 }
