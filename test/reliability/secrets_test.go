@@ -121,7 +121,9 @@ func (s *secrets) find(text string, mode checkMode) map[string]string {
 			}
 			continue
 		}
-		if loc := regexp.MustCompile(`\b` + v + `\b`).FindStringIndex(text); loc != nil {
+		// A whole word that is not the fraction of a decimal number
+		// ("311.123µs" is a duration, not the CVV2 123).
+		if loc := regexp.MustCompile(`(?:^|[^0-9A-Za-z_.])` + v + `(?:$|[^0-9A-Za-z_])`).FindStringIndex(text); loc != nil {
 			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
 		}
 	}
