@@ -22,14 +22,14 @@ const (
 	Production Environment = "production"
 )
 
-// Default base URLs of Visa's sandbox environment (visa-wire.md §1).
+// Default base URLs of Visa's sandbox environment (docs/wire.md §1).
 const (
 	SandboxVICBaseURL  = "https://sandbox.api.visa.com"
 	SandboxVTSBaseURL  = "https://cert.api.visa.com"
 	SandboxAuthBaseURL = "https://sbx.vts.auth.visa.com"
 )
 
-// MLE content encryption algorithms (visa-wire.md §2.2).
+// MLE content encryption algorithms (docs/wire.md §2.2).
 const (
 	MLEEncA128GCM = "A128GCM"
 	MLEEncA256GCM = "A256GCM"
@@ -60,7 +60,7 @@ type Config struct {
 	// TLS holds optional trust roots and the mutual-TLS client identity.
 	TLS TLSConfig
 	// SignedPayload configures how the credentials signedPayload JWT is
-	// verified (visa-wire.md §8.2).
+	// verified (docs/wire.md §8.2).
 	SignedPayload SignedPayloadConfig
 
 	// HTTPClient is the client to send requests with. It is copied, never
@@ -85,7 +85,7 @@ type Config struct {
 }
 
 // VICCredentials are the Visa Intelligent Commerce credentials
-// (visa-wire.md §11.1).
+// (docs/wire.md §11.1).
 type VICCredentials struct {
 	// APIKey goes in the query string of every VIC call (apikey=...).
 	APIKey Secret
@@ -103,7 +103,7 @@ type VICCredentials struct {
 	// (the default) or MLEEncA256GCM.
 	MLEEnc string
 	// ExternalClientID and ExternalAppID fill the "client" object of every
-	// VIC call (visa-wire.md §6.1).
+	// VIC call (docs/wire.md §6.1).
 	ExternalClientID string
 	ExternalAppID    string
 	// Authorization and RelationshipID are optional members of "client".
@@ -112,7 +112,7 @@ type VICCredentials struct {
 }
 
 // VTSCredentials are the Visa Token Service token-requestor credentials
-// (visa-wire.md §11.1). The Auth iFrame uses APIKey and ClientAppID too.
+// (docs/wire.md §11.1). The Auth iFrame uses APIKey and ClientAppID too.
 type VTSCredentials struct {
 	// APIKey goes in the query string of every VTS call and of the Auth
 	// iFrame URL.
@@ -128,7 +128,7 @@ type VTSCredentials struct {
 	EncAPIKey Secret
 	// EncSharedSecret keys field-level JWE (the key is its SHA-256).
 	EncSharedSecret Secret
-	// HashSecret keys the email address hash (visa-wire.md §2.4).
+	// HashSecret keys the email address hash (docs/wire.md §2.4).
 	HashSecret Secret
 }
 

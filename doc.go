@@ -52,5 +52,5 @@
 // form), [BrowserData] and its idempotent [BrowserData.Normalize],
 // [AppInstance], [SessionContext], [AuthenticationContext], and the
 // [Action], [ReasonCode] and [TokenStatus] constants. Field names follow
-// visa-wire.md exactly in their JSON tags.
+// docs/wire.md exactly in their JSON tags.
 package visa

@@ -63,7 +63,7 @@ var (
 	ErrMalformedResponse = errors.New("visa: malformed response")
 )
 
-// codeSentinels maps Visa codes and reasons (visa-wire.md §10.1) to the
+// codeSentinels maps Visa codes and reasons (docs/wire.md §10.1) to the
 // sentinel they match in addition to the one of their HTTP status.
 var codeSentinels = map[string]error{
 	// Gateway
@@ -108,7 +108,7 @@ var codeSentinels = map[string]error{
 }
 
 // APIError is an error answered by Visa (or the sandbox): either format of
-// visa-wire.md §10.1, MLE-encrypted or not. Error() is one line without
+// docs/wire.md §10.1, MLE-encrypted or not. Error() is one line without
 // secrets; branch with errors.Is against the sentinels, or errors.As to
 // read the fields.
 type APIError struct {
@@ -249,7 +249,7 @@ func oneLine(s string) string {
 }
 
 // ParseAPIError builds an *APIError from an error response: the plaintext
-// body in either Visa format (visa-wire.md §10.1), the status and the
+// body in either Visa format (docs/wire.md §10.1), the status and the
 // headers (X-CORRELATION-ID, Retry-After).
 //
 // VIC application errors travel MLE-encrypted ({"encData":"..."}); the

@@ -11,9 +11,9 @@ const clientReferenceIDLen = 35
 const refAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // NewClientReferenceID returns a fresh clientReferenceId: "CR-" followed
-// by 32 random characters of [A-Za-z0-9] (visa-wire.md §1). One id serves
+// by 32 random characters of [A-Za-z0-9] (docs/wire.md §1). One id serves
 // a whole flow: the attestation options and device binding of
-// onboarding, then its step-up method and OTP validation (seed step 7);
+// onboarding, then its step-up method and OTP validation (journey step 7);
 // each purchase has its own.
 func NewClientReferenceID() string {
 	var b [clientReferenceIDLen]byte

@@ -9,7 +9,7 @@ import (
 )
 
 // Action is the route an attestation options call chooses
-// (authenticationContext.action, visa-wire.md §5.3).
+// (authenticationContext.action, docs/wire.md §5.3).
 type Action string
 
 // Actions of an authentication context.
@@ -21,14 +21,14 @@ const (
 // ReasonCode is the reasonCode of attestation options and device binding.
 type ReasonCode string
 
-// Reason codes (visa-wire.md §5.3, §5.4).
+// Reason codes (docs/wire.md §5.3, §5.4).
 const (
 	ReasonPayment       ReasonCode = "PAYMENT"
 	ReasonDeviceBinding ReasonCode = "DEVICE_BINDING"
 	ReasonProvisioning  ReasonCode = "PROVISIONING"
 )
 
-// TokenStatus is tokenInfo.tokenStatus (visa-wire.md §10.2).
+// TokenStatus is tokenInfo.tokenStatus (docs/wire.md §10.2).
 type TokenStatus string
 
 // Token statuses.
@@ -55,7 +55,7 @@ type AuthenticationPreferences struct {
 }
 
 // AuthenticationContext is what attestation options return and what the
-// iFrame's AUTHENTICATE command takes, verbatim (visa-wire.md §5.3, §7.1).
+// iFrame's AUTHENTICATE command takes, verbatim (docs/wire.md §5.3, §7.1).
 // Payload and Endpoint are opaque.
 type AuthenticationContext struct {
 	Action                           Action                     `json:"action"`
@@ -75,7 +75,7 @@ type DeviceData struct {
 }
 
 // AppInstance describes the agent application instance on VIC calls
-// (visa-wire.md §6.1). UserAgent is raw here, not base64url.
+// (docs/wire.md §6.1). UserAgent is raw here, not base64url.
 type AppInstance struct {
 	UserAgent       string     `json:"userAgent"`
 	ApplicationName string     `json:"applicationName"`
@@ -85,7 +85,7 @@ type AppInstance struct {
 	DeviceData      DeviceData `json:"deviceData"`
 }
 
-// Validate checks the required members of visa-wire.md §6.1: userAgent,
+// Validate checks the required members of docs/wire.md §6.1: userAgent,
 // applicationName, countryCode (ISO 3166 alpha-2, upper case), ipAddress
 // (an IPv4 or IPv6 address), clientDeviceId (24 characters of
 // [A-Za-z0-9_-]), deviceData.type and deviceData.brand. The error names
@@ -124,7 +124,7 @@ func validIP(s string) bool {
 }
 
 // ValidClientDeviceID reports whether s has the clientDeviceId form: 24
-// characters of [A-Za-z0-9_-] (visa-wire.md §1).
+// characters of [A-Za-z0-9_-] (docs/wire.md §1).
 func ValidClientDeviceID(s string) bool { return len(s) == 24 && isBase64URL(s) }
 
 // isBase64URL reports whether s is non-empty and made only of the
@@ -139,7 +139,7 @@ func isBase64URL(s string) bool {
 	return s != ""
 }
 
-// BrowserData is the browserData object of VTS calls (visa-wire.md §2.6).
+// BrowserData is the browserData object of VTS calls (docs/wire.md §2.6).
 // Every member is a string on the wire; UnmarshalJSON also accepts
 // booleans and numbers, as a browser or the iFrame may send them.
 type BrowserData struct {
@@ -155,7 +155,7 @@ type BrowserData struct {
 	IPAddress                string `json:"ipAddress,omitempty"`
 }
 
-// Normalize returns the wire form of visa-wire.md §2.6: booleans as
+// Normalize returns the wire form of docs/wire.md §2.6: booleans as
 // "true"/"false", userAgent and browserHeader base64url (no padding)
 // unless they already are; ipAddress and browserLanguage raw. It is
 // idempotent: Normalize(Normalize(b)) == Normalize(b).
@@ -218,7 +218,7 @@ func (b *BrowserData) UnmarshalJSON(data []byte) error {
 }
 
 // Base64URL returns base64url of s without padding, the form of the
-// merchantIdentifier fields (visa-wire.md §2.5).
+// merchantIdentifier fields (docs/wire.md §2.5).
 func Base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // LogValue keeps IP addresses and user agents out of logs.

@@ -17,7 +17,7 @@ import (
 
 func TestBase64URLVectors(t *testing.T) {
 	t.Parallel()
-	// visa-wire.md §2.5 and §2.6.
+	// docs/wire.md §2.5 and §2.6.
 	for in, want := range map[string]string{
 		"visaagent":                 "dmlzYWFnZW50",
 		"https://agent.example.com": "aHR0cHM6Ly9hZ2VudC5leGFtcGxlLmNvbQ",

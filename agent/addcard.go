@@ -76,7 +76,7 @@ type AddCardResult struct {
 
 // AddCard tokenizes the card, binds the token to the device with a
 // passkey, enrolls it in VIC and stores the token and the sealed passkey
-// (never the PAN or CVV2). Steps 1 to 9 of the seed:
+// (never the PAN or CVV2). Journey steps 1 to 9 (docs/journey.md):
 //
 //	1 EnrollPAN → 2 ProvisionToken → 3 iFrame session → 4 attestation probe
 //	→ 5 device binding → 6, 7 OTP step-up (Cardholder) → token ACTIVE

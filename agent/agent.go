@@ -18,7 +18,7 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// Agent drives the seed's journey over the service clients and a Store.
+// Agent drives Visa's 16-step journey (docs/journey.md) over the service clients and a Store.
 // It is safe for concurrent use: purchases for many users run at once.
 type Agent struct {
 	vts      *vts.Client
@@ -94,7 +94,7 @@ func WithProgress(f func(Progress)) Option {
 
 // WithApplication names the agent application: its URL and name go, as
 // base64url, into the merchant identifier of the onboarding attestation
-// (visa-wire.md §5.3). Defaults: "https://agent.example.com", "vicgo agent".
+// (docs/wire.md §5.3). Defaults: "https://agent.example.com", "vicgo agent".
 func WithApplication(url, name string) Option {
 	return func(o *options) error {
 		if url == "" || name == "" {
@@ -174,7 +174,7 @@ func New(cfg visa.Config, st store.Store, sealer *fido.Sealer, opts ...Option) (
 	}, nil
 }
 
-// Step is one step of the journey, numbered as in the seed (1 to 16).
+// Step is one step of the journey, numbered as docs/journey.md numbers them (1 to 16).
 type Step struct {
 	Number int
 	Name   string

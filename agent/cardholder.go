@@ -15,7 +15,7 @@ import (
 )
 
 // Cardholder is the human part of adding a card: choosing where the
-// one-time passcode goes and typing it in (seed steps 6 and 7).
+// one-time passcode goes and typing it in (journey steps 6 and 7).
 // Implementations ask the user through whatever UI the agent has.
 type Cardholder interface {
 	// ChooseStepUp picks one of the offered step-up methods (their values

@@ -1,4 +1,4 @@
-// Package agent is the payment agent: the seed's journey as resumable
+// Package agent is the payment agent: Visa's 16-step journey (docs/journey.md) as resumable
 // steps over vts, authframe, vic and a store.Store.
 //
 // Two calls cover the journey. AddCard (Phases 2 and 3, steps 1 to 9)
@@ -29,7 +29,7 @@
 // passkeys with the fidoBlob sealed by a fido.Sealer, and transactions.
 // Never the PAN, CVV2, OTP, secureToken, credential or a clear fidoBlob.
 //
-// Observability: one slog record per step with its seed step number,
+// Observability: one slog record per step with its journey step number,
 // duration and a secret-free outcome, and an optional progress callback
 // for user interfaces (WithProgress).
 package agent

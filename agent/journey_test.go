@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,7 +43,7 @@ type env struct {
 func newEnv(t *testing.T, opts ...agent.Option) *env {
 	t.Helper()
 	clock := sandbox.NewManualClock(time.Now())
-	sbx := sandbox.Start(t, sandbox.WithClock(clock), sandbox.WithPlainHTTP(), sandbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	sbx := sandboxtest.Start(t, sandbox.WithClock(clock), sandbox.WithPlainHTTP(), sandbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	logs := &testutil.LogBuffer{}
 	cfg := sbx.Config()
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -150,7 +151,7 @@ func TestAddCardAndPurchase(t *testing.T) {
 	assert.Equal(t, 1, e.sbx.CredentialsFor(rec.Transaction.InstructionID))
 	assert.NotContains(t, fmt.Sprint(rec.Credential), rec.Credential.DynamicDataValue.Reveal())
 
-	// Every seed step reported its progress, 1 to 16.
+	// Every journey step reported its progress, 1 to 16.
 	seen := map[int]bool{}
 	for _, p := range steps {
 		require.NoError(t, p.Err, p.Step.Name)
@@ -550,7 +551,7 @@ func TestCancelPurchase(t *testing.T) {
 // the Auth iFrame, the merchant) presents the one in the Config.
 func TestJourneyOverMutualTLS(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithMutualTLS())
+	sbx := sandboxtest.Start(t, sandbox.WithMutualTLS())
 	cfg := sbx.Config()
 	st, err := memstore.New()
 	require.NoError(t, err)

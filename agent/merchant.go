@@ -17,7 +17,7 @@ import (
 	"github.com/vicgo/visa/vic"
 )
 
-// Merchant charges a one-time credential (seed step 15). From the
+// Merchant charges a one-time credential (journey step 15). From the
 // merchant's side the payment is an ordinary card-not-present charge: the
 // token number as the card number, the dynamic value as the CVV2.
 type Merchant interface {
@@ -56,7 +56,7 @@ type Authorization struct {
 }
 
 // SandboxMerchant is the Merchant of the local sandbox's authorizer
-// (visa-wire.md §9): POST {url} to charge, GET {url}/{reference} to look a
+// (docs/wire.md §9): POST {url} to charge, GET {url}/{reference} to look a
 // charge up.
 type SandboxMerchant struct {
 	url    string

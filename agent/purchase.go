@@ -53,7 +53,7 @@ type Receipt struct {
 	Authorization *Authorization
 }
 
-// Purchase runs Phases 4 and 5 of the seed, steps 10 to 16:
+// Purchase runs Phases 4 and 5 of the journey (docs/journey.md), steps 10 to 16:
 //
 //	10 iFrame session → 11 attestation options (amount, merchant) → 12 passkey
 //	assertion → 13 purchase instruction → 14 credentials (verified)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/cdproto/webauthn"
@@ -190,7 +191,7 @@ func newBridgeEnv(t *testing.T, ctx context.Context, opts ...authframe.BridgeOpt
 	t.Helper()
 	var sb *sandbox.Sandbox
 	e := serveBridge(t, ctx, func(origin string) visa.Config {
-		sb = sandbox.Start(t, sandbox.WithPlainHTTP(), sandbox.WithAllowedOrigins(origin))
+		sb = sandboxtest.Start(t, sandbox.WithPlainHTTP(), sandbox.WithAllowedOrigins(origin))
 		return sb.Config()
 	}, opts...)
 	e.sb = sb

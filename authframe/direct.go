@@ -16,7 +16,7 @@ import (
 )
 
 // Direct talks to the Auth iFrame from the server, with the handshake of
-// the seed (visa-wire.md §7.3): GET for a requestID, POST
+// the journey (docs/wire.md §7.3): GET for a requestID, POST
 // CREATE_AUTH_SESSION for the secureToken, POST AUTHENTICATE for the
 // assurance, POST CLOSE_AUTH_SESSION. The local sandbox serves it (and
 // plays the cardholder's device with a software authenticator); headless

@@ -16,6 +16,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/vts"
 )
 
@@ -134,7 +135,7 @@ func (j *journey) pay(ctx context.Context, s *authframe.Session, amount string) 
 
 func startJourney(t *testing.T, frame func(visa.Config) authframe.Frame, opts ...sandbox.Option) (*journey, *sandbox.Sandbox) {
 	t.Helper()
-	sb := sandbox.Start(t, opts...)
+	sb := sandboxtest.Start(t, opts...)
 	j, err := newJourney(sb.Config(), frame(sb.Config()), nil)
 	require.NoError(t, err)
 	require.NoError(t, j.provision(context.Background()))
@@ -228,7 +229,7 @@ func TestDirectSessionExpired(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := sandbox.NewManualClock(time.Now().Truncate(time.Second))
-	sb := sandbox.Start(t, sandbox.WithClock(clock))
+	sb := sandboxtest.Start(t, sandbox.WithClock(clock))
 	d, err := authframe.NewDirect(sb.Config())
 	require.NoError(t, err)
 	j, err := newJourney(sb.Config(), d, clock.Now)

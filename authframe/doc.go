@@ -1,7 +1,7 @@
 // Package authframe speaks to the Visa Auth iFrame, where the cardholder
-// proves who they are with a passkey (seed steps 3, 9, 10 and 12).
+// proves who they are with a passkey (journey steps 3, 9, 10 and 12).
 //
-// The iFrame protocol (visa-wire.md §7) is a short exchange of messages:
+// The iFrame protocol (docs/wire.md §7) is a short exchange of messages:
 //
 //	iFrame → AUTH_READY{requestID}
 //	parent → CREATE_AUTH_SESSION{requestID, client{id}}
@@ -19,7 +19,7 @@
 //
 // A Frame runs the protocol for server code. Two implementations exist:
 //
-//   - Direct performs the server-side handshake of the seed over HTTP (GET
+//   - Direct performs the server-side handshake of the journey over HTTP (GET
 //     for a requestID, POST commands). The local sandbox answers it and
 //     plays the cardholder's device; headless agents use it too.
 //

@@ -8,7 +8,7 @@ import (
 )
 
 // Frame is the Auth iFrame as the server side sees it: open a session
-// (seed steps 3 and 10), run one passkey ceremony for an authentication
+// (journey steps 3 and 10), run one passkey ceremony for an authentication
 // context (steps 9 and 12), close it. Direct speaks to the iFrame from the
 // server (sandbox JSON mode, headless agents); Bridge relays to a real
 // iFrame in the cardholder's browser.

@@ -10,7 +10,7 @@ import (
 	"github.com/vicgo/visa/fido"
 )
 
-// Message types of the Auth iFrame protocol (visa-wire.md §7.1).
+// Message types of the Auth iFrame protocol (docs/wire.md §7.1).
 const (
 	TypeAuthReady          = "AUTH_READY"
 	TypeCreateAuthSession  = "CREATE_AUTH_SESSION"
@@ -83,7 +83,7 @@ type Message struct {
 var ErrMalformedMessage = errors.New("authframe: malformed message")
 
 // ParseMessage decodes a message that arrived as a JSON object or as a
-// JSON string holding one (postMessage carries both, visa-wire.md §7.1).
+// JSON string holding one (postMessage carries both, docs/wire.md §7.1).
 // The secureToken and fidoBlob are decoded into their redacting types.
 func ParseMessage(data []byte) (*Message, error) {
 	if len(data) > maxMessageBytes {

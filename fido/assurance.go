@@ -9,7 +9,7 @@ import (
 )
 
 // Assurance is what an Auth iFrame passkey ceremony returns: the
-// AUTH_COMPLETE message's assuranceData object (visa-wire §7.1). It decodes
+// AUTH_COMPLETE message's assuranceData object (docs/wire.md §7.1). It decodes
 // straight from that JSON; the Blob it holds never prints.
 type Assurance struct {
 	// FidoBlob is Visa's opaque proof of the ceremony (fidoBlob).
@@ -62,7 +62,7 @@ func (c Ceremony) Valid() bool { return c == Register || c == Authenticate }
 // String returns the wire name.
 func (c Ceremony) String() string { return string(c) }
 
-// Wire constants of a FIDO assuranceData element (visa-wire §6.1).
+// Wire constants of a FIDO assuranceData element (docs/wire.md §6.1).
 const (
 	// VerificationTypeDevice is verificationType for a device (passkey) check.
 	VerificationTypeDevice = "DEVICE"
@@ -75,10 +75,10 @@ const (
 )
 
 // VerificationEvents returns the verificationEvents the SDK sends with FIDO
-// data, ["01","02"] (visa-wire §11.4). A fresh slice on every call.
+// data, ["01","02"] (docs/wire.md §11.4). A fresh slice on every call.
 func VerificationEvents() []string { return []string{"01", "02"} }
 
-// AssuranceData is one element of VIC's assuranceData[] (visa-wire §6.1),
+// AssuranceData is one element of VIC's assuranceData[] (docs/wire.md §6.1),
 // built by NewAssuranceData. It holds the Blob, so printing it, logging it or
 // marshalling it with encoding/json shows only the mask; WireJSON gives the
 // bytes that go on the wire. It also decodes from wire JSON (the sandbox's view).

@@ -32,7 +32,7 @@ type Blob struct {
 
 // NewBlob validates s and wraps it. s must be 1..MaxBlobLen bytes of the
 // base64url/JWT alphabet (A-Z a-z 0-9 - _ and the '.' separator); the standard
-// base64 characters + / = are also accepted, because the seed describes the
+// base64 characters + / = are also accepted, because the wire reference describes the
 // blob as "a JWT base64 encoded string". Errors wrap ErrBlobEmpty,
 // ErrBlobTooLarge or ErrBlobCharset and never contain the input.
 func NewBlob(s string) (Blob, error) {

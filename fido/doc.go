@@ -1,7 +1,7 @@
 // Package fido is the passkey vocabulary of the SDK.
 //
 // In Visa Intelligent Commerce the WebAuthn relying party is Visa, not the
-// integrator: the passkey ceremony runs inside Visa's Auth iFrame (seed steps
+// integrator: the passkey ceremony runs inside Visa's Auth iFrame (journey steps
 // 9 and 12), and what the integrator gets back, in the AUTH_COMPLETE
 // message's assuranceData, is an Assurance: an opaque fidoBlob (Visa's proof
 // of the ceremony, a JWT the SDK never parses), the passkey identifier and the
@@ -15,7 +15,7 @@
 //     encoding/json show a mask such as "[REDACTED fidoBlob len=812]".
 //     Reveal is the one way to the clear value.
 //   - NewAssuranceData turns an Assurance into an element of VIC's
-//     assuranceData[] (visa-wire §6.1): a REGISTER blob goes into
+//     assuranceData[] (docs/wire.md §6.1): a REGISTER blob goes into
 //     fidoAttestationData.code (card enrollment), an AUTHENTICATE blob into
 //     fidoAssertionData.code (purchase instructions). AssuranceData.WireJSON
 //     is the only place the blob is written out in clear: build it just

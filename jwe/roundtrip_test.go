@@ -91,7 +91,7 @@ func TestFieldJSON(t *testing.T) {
 	require.NoError(t, c.DecryptJSON(s, &out))
 	assert.Equal(t, in, out)
 
-	// Raw arrays are encrypted as such (visa-wire.md §2.3).
+	// Raw arrays are encrypted as such (docs/wire.md §2.3).
 	s, err = c.EncryptJSON([]string{"a", "b"})
 	require.NoError(t, err)
 	raw, err = c.Decrypt(s)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestKEKVector checks the key derivation example of visa-wire.md §2.3.
+// TestKEKVector checks the key derivation example of docs/wire.md §2.3.
 func TestKEKVector(t *testing.T) {
 	t.Parallel()
 	sum := sha256.Sum256([]byte("sbx-enc-shared-secret"))
@@ -23,7 +23,7 @@ func TestKEKVector(t *testing.T) {
 func TestEmailHashVectors(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ secret, email, want string }{
-		// visa-wire.md §2.4, verbatim.
+		// docs/wire.md §2.4, verbatim.
 		{"sbx-hash-secret", "alice@example.com", "kj-o9hBezk1nZZkJh6gjwEbsTpTfBO5nfrtYjuVn37Y"},
 		// printf '%s' 'Alice@Example.com' | openssl dgst -sha256 -hmac 'sbx-hash-secret' -binary | basenc --base64url | tr -d '='
 		{"sbx-hash-secret", "Alice@Example.com", "9Y7zAkR5mENln89Etx_V4Jl_j1ejn2793iuPEbqjrsg"},

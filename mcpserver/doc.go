@@ -14,7 +14,7 @@
 // # Tools
 //
 // Journey tools, for agents that want one call per intent: add-card
-// (seed steps 1 to 9 through agent.AddCard), purchase (steps 10 to 16
+// (journey steps 1 to 9 through agent.AddCard), purchase (steps 10 to 16
 // through agent.Purchase), their -continue tools, list-transactions and
 // list-cards. Low-level tools named like Visa's own MCP tools, one per
 // VTS or VIC call, for agents that walk the steps themselves:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -114,7 +115,7 @@ func newEnv(t *testing.T, opts ...mcpserver.Option) *env {
 	t.Helper()
 	e := &env{logs: &testutil.LogBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.sbx = sandbox.Start(t, sandbox.WithPlainHTTP())
+	e.sbx = sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	e.cfg = e.sbx.Config()
 	e.cfg.Logger = logger
 	d, err := authframe.NewDirect(e.cfg)

@@ -16,6 +16,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 )
 
 // pageFrame plays a Bridge: Open waits until the cardholder "opens the
@@ -45,7 +46,7 @@ func (p *pageFrame) Authenticate(ctx context.Context, s *authframe.Session, ac v
 
 func TestPasskeyPageFlow(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	cfg := sbx.Config()
 	d, err := authframe.NewDirect(cfg)
 	require.NoError(t, err)
@@ -169,7 +170,7 @@ func TestDecodeArgs(t *testing.T) {
 // authframe's own tests drive it.)
 func TestWithBridge(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	b, err := authframe.NewBridge(sbx.Config(), authframe.WithPathPrefix("/passkey/"))
 	require.NoError(t, err)
 	t.Cleanup(b.Shutdown)

@@ -12,7 +12,7 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// AddCardInput adds a card for a user (seed steps 1 to 9).
+// AddCardInput adds a card for a user (journey steps 1 to 9).
 type AddCardInput struct {
 	User         UserInput    `json:"user" jsonschema:"the cardholder"`
 	Card         CardInput    `json:"card" jsonschema:"the card as typed by the cardholder; tokenized at once and never kept"`
@@ -30,7 +30,7 @@ type ContinueInput struct {
 	Cancel bool   `json:"cancel,omitempty" jsonschema:"abandon the flow (a half-added card is removed)"`
 }
 
-// PurchaseInput buys one thing with a card added by add-card (seed steps
+// PurchaseInput buys one thing with a card added by add-card (journey steps
 // 10 to 16).
 type PurchaseInput struct {
 	UserID         string        `json:"userId" jsonschema:"the user id given to add-card"`

@@ -15,11 +15,11 @@ import (
 )
 
 // The low-level tools map one to one onto the VTS and VIC calls of the
-// seed's 16 steps, for agents that drive the journey themselves. What
+// journey's 16 steps, for agents that drive the journey themselves. What
 // must stay on the server (the secureToken of an Auth iFrame session, the
 // fidoBlob of a passkey ceremony) is replaced by opaque handles.
 
-// ProvisionInput tokenizes a card (seed steps 1 and 2 in one call).
+// ProvisionInput tokenizes a card (journey steps 1 and 2 in one call).
 type ProvisionInput struct {
 	Card  CardInput `json:"card" jsonschema:"the card as typed by the cardholder; tokenized at once and never kept"`
 	Email string    `json:"email" jsonschema:"the cardholder's email address"`
@@ -44,7 +44,7 @@ type MerchantRef struct {
 }
 
 // AttestationInput asks Visa how to authenticate the cardholder on a
-// device (seed steps 4, 8 and 11).
+// device (journey steps 4, 8 and 11).
 type AttestationInput struct {
 	VProvisionedTokenID string       `json:"vProvisionedTokenId"`
 	ClientReferenceID   string       `json:"clientReferenceId" jsonschema:"the flow's reference (from provision-token-given-pan-data, or a new one for a purchase)"`
@@ -66,7 +66,7 @@ type AttestationResult struct {
 	Next          string `json:"next"`
 }
 
-// DeviceBindingInput binds a token to the session's device (seed step 5).
+// DeviceBindingInput binds a token to the session's device (journey step 5).
 type DeviceBindingInput struct {
 	VProvisionedTokenID string `json:"vProvisionedTokenId"`
 	ClientReferenceID   string `json:"clientReferenceId"`
@@ -89,7 +89,7 @@ type DeviceBindingResult struct {
 	StepUpMethods []StepUpOption `json:"stepUpMethods,omitempty"`
 }
 
-// StepUpInput chooses where the OTP goes (seed step 6).
+// StepUpInput chooses where the OTP goes (journey step 6).
 type StepUpInput struct {
 	VProvisionedTokenID string `json:"vProvisionedTokenId"`
 	ClientReferenceID   string `json:"clientReferenceId"`
@@ -104,7 +104,7 @@ type StepUpResult struct {
 	CodeExpiresAt       string `json:"codeExpiresAt"`
 }
 
-// ValidateOTPInput submits the code the cardholder received (seed step 7).
+// ValidateOTPInput submits the code the cardholder received (journey step 7).
 type ValidateOTPInput struct {
 	VProvisionedTokenID string `json:"vProvisionedTokenId"`
 	ClientReferenceID   string `json:"clientReferenceId"`
@@ -116,7 +116,7 @@ type StatusResult struct {
 	Status string `json:"status"`
 }
 
-// PasskeyInput runs the passkey ceremony of a session (seed steps 9, 12).
+// PasskeyInput runs the passkey ceremony of a session (journey steps 9, 12).
 type PasskeyInput struct {
 	SessionHandle string `json:"sessionHandle" jsonschema:"from get-device-attestation-options; the session is used up"`
 }
@@ -128,7 +128,7 @@ type PasskeyResult struct {
 	ExpiresAt       string `json:"expiresAt"`
 }
 
-// EnrollCardInput enrolls a token in VIC (after seed step 9).
+// EnrollCardInput enrolls a token in VIC (after journey step 9).
 type EnrollCardInput struct {
 	VProvisionedTokenID string       `json:"vProvisionedTokenId"`
 	AssuranceHandle     string       `json:"assuranceHandle" jsonschema:"from authenticate-passkey"`
@@ -156,7 +156,7 @@ type MandateInput struct {
 	EffectiveUntil       string `json:"effectiveUntil,omitempty" jsonschema:"RFC 3339 end of the mandate (default now + 5 minutes)"`
 }
 
-// InstructionInput creates or updates a purchase instruction (seed step 13).
+// InstructionInput creates or updates a purchase instruction (journey step 13).
 type InstructionInput struct {
 	InstructionID       string         `json:"instructionId,omitempty" jsonschema:"the instruction to update (update-purchase-instruction only)"`
 	VProvisionedTokenID string         `json:"vProvisionedTokenId"`
@@ -193,7 +193,7 @@ type TransactionInput struct {
 	MandateIDs             []string      `json:"mandateIds,omitempty"`
 }
 
-// CredentialsInput asks for payment credentials (seed step 14).
+// CredentialsInput asks for payment credentials (journey step 14).
 type CredentialsInput struct {
 	InstructionID       string             `json:"instructionId"`
 	VProvisionedTokenID string             `json:"vProvisionedTokenId"`
@@ -224,7 +224,7 @@ type ConfirmationInput struct {
 	MerchantName             string `json:"merchantName,omitempty"`
 }
 
-// ConfirmInput confirms transactions (seed step 16).
+// ConfirmInput confirms transactions (journey step 16).
 type ConfirmInput struct {
 	InstructionID     string              `json:"instructionId"`
 	ClientReferenceID string              `json:"clientReferenceId" jsonschema:"the purchase's reference, as initiate-purchase-instruction returned it"`

@@ -133,7 +133,7 @@ func WithSealer(s *fido.Sealer) Option {
 	}
 }
 
-// WithMerchant sets the merchant the purchase tool charges (seed step 15),
+// WithMerchant sets the merchant the purchase tool charges (journey step 15),
 // for example agent.NewSandboxMerchant. Without one, purchase fails with
 // agent.ErrNoMerchant.
 func WithMerchant(m agent.Merchant) Option {

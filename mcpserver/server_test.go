@@ -2,12 +2,14 @@ package mcpserver_test
 
 import (
 	"context"
-	"github.com/vicgo/visa/internal/testutil"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -368,7 +370,7 @@ func TestBadArgumentsNameTheFieldAndStoreNothing(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	_, err := mcpserver.New(visa.Config{})
 	assert.ErrorIs(t, err, visa.ErrInvalidInput)
 	for _, opt := range []mcpserver.Option{mcpserver.WithStore(nil), mcpserver.WithSealer(nil), mcpserver.WithMerchant(nil),
@@ -394,7 +396,7 @@ func TestNew(t *testing.T) {
 // server in memory: argument decoding, validation, the store read and the
 // structured result (list-cards of a user with one card).
 func BenchmarkToolCall(b *testing.B) {
-	sbx := sandbox.Start(b, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(b, sandbox.WithPlainHTTP())
 	srv, err := mcpserver.New(sbx.Config())
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = srv.Close() })

@@ -1,6 +1,6 @@
 package sandbox
 
-// The Auth iFrame (Visa Payment Passkey), sandbox side: visa-wire.md §7.
+// The Auth iFrame (Visa Payment Passkey), sandbox side: docs/wire.md §7.
 //
 // Visa's Auth iFrame is the WebAuthn relying party of VIC: the integrator
 // never sees an attestation or an assertion, only the opaque fidoBlob the
@@ -103,7 +103,7 @@ var (
 )
 
 // iFrame failure codes carried in the error member of failure events
-// (visa-wire.md §7.3).
+// (docs/wire.md §7.3).
 const (
 	codeSessionExpired    = "SESSION_EXPIRED"
 	codeUnknownRequestID  = "UNKNOWN_REQUEST_ID"

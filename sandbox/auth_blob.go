@@ -9,7 +9,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// fidoBlobs. visa-wire.md §8.3 describes the blob as a signed JWT; the
+// fidoBlobs. docs/wire.md §8.3 describes the blob as a signed JWT; the
 // issue asks for a value only the sandbox can open, which wins: the blob is
 // a compact JWE (alg "dir", enc "A256GCM", typ "JWT") under a 32-byte key
 // drawn at start-up that never leaves the process. It still looks like a

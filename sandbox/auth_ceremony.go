@@ -12,7 +12,7 @@ import (
 	"github.com/vicgo/visa/fido"
 )
 
-// iFrame events (visa-wire.md §7.1). The same bodies travel as JSON mode
+// iFrame events (docs/wire.md §7.1). The same bodies travel as JSON mode
 // responses and as postMessage data of the browser page.
 const (
 	evAuthReady          = "AUTH_READY"

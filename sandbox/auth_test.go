@@ -279,7 +279,7 @@ func TestAuthJSONRegisterThenAuthenticate(t *testing.T) {
 	e := newAuthEnv(t)
 	dev := authDevice(1)
 
-	// Onboarding (seed steps 3, 8, 9).
+	// Onboarding (journey steps 3, 8, 9).
 	id, token := e.session(t, dev)
 	sess, err := e.auth.Session(token)
 	require.NoError(t, err)
@@ -325,7 +325,7 @@ func TestAuthJSONRegisterThenAuthenticate(t *testing.T) {
 	assert.Equal(t, BlobClaims{Kind: BlobAttestation, Identifier: identifier, TokenID: "TOK-1", DeviceID: dev, Amount: "0.00",
 		CurrencyNumeric: "840", MerchantName: "Example Agent", IssuedAt: e.clock.Now()}, got)
 
-	// Purchases (seed steps 10-12): fresh sessions, the same passkey.
+	// Purchases (journey steps 10-12): fresh sessions, the same passkey.
 	for i, amount := range []string{"129.99", "5.00"} {
 		e.clock.Advance(time.Minute)
 		id2, token2 := e.session(t, dev)

@@ -14,7 +14,7 @@ import (
 	"github.com/vicgo/visa"
 )
 
-// Test cards (visa-wire.md §11.6). Any other Luhn-valid PAN starting with
+// Test cards (docs/wire.md §11.6). Any other Luhn-valid PAN starting with
 // 4 behaves like CardHappy.
 const (
 	// CardHappy: device binding challenges with OTPSMS and OTPEMAIL; the

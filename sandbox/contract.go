@@ -25,13 +25,13 @@ import (
 // concurrent use and uses authDeps.now for time.
 type authority interface {
 	// Routes registers the iFrame endpoints (/vts-auth/...) on mux: the
-	// JSON mode of visa-wire.md §7.3 and the browser page of §7.2.
+	// JSON mode of docs/wire.md §7.3 and the browser page of §7.2.
 	Routes(mux *http.ServeMux)
 
 	// Session returns the live session that owns secureToken. It fails
 	// with errSessionInvalid when the token is unknown, expired or already
 	// consumed by a ceremony. Any number of VTS calls may present a live
-	// token (visa-wire.md §7.3).
+	// token (docs/wire.md §7.3).
 	Session(secureToken string) (AuthSession, error)
 
 	// IssueChallenge records spec as the session's outstanding challenge,
@@ -70,7 +70,7 @@ type AuthSession struct {
 }
 
 // ChallengeSpec is what an attestation options call asks the iFrame to
-// prove (visa-wire.md §5.3).
+// prove (docs/wire.md §5.3).
 type ChallengeSpec struct {
 	TokenID string
 	Action  visa.Action
@@ -149,7 +149,7 @@ type authDeps struct {
 	allowedOrigins []string
 }
 
-// Lifetimes are the sandbox's durations (visa-wire.md §11.3); tests
+// Lifetimes are the sandbox's durations (docs/wire.md §11.3); tests
 // shorten them. Zero fields take the defaults in DefaultLifetimes.
 type Lifetimes struct {
 	Enrollment  time.Duration // vPanEnrollmentID: 5 min
@@ -162,7 +162,7 @@ type Lifetimes struct {
 	Credential  time.Duration // dynamicDataValue: 15 min
 }
 
-// DefaultLifetimes are the durations of visa-wire.md §11.3.
+// DefaultLifetimes are the durations of docs/wire.md §11.3.
 var DefaultLifetimes = Lifetimes{
 	Enrollment:  5 * time.Minute,
 	RequestID:   10 * time.Minute,
@@ -194,7 +194,7 @@ func (l Lifetimes) withDefaults() Lifetimes {
 }
 
 // Sentinel errors shared by both halves; handlers map them to the wire
-// codes of visa-wire.md §10.1 (sessionInvalid, ASSURANCE_INVALID).
+// codes of docs/wire.md §10.1 (sessionInvalid, ASSURANCE_INVALID).
 var (
 	errSessionInvalid   = sandboxError("session invalid")
 	errAssuranceInvalid = sandboxError("assurance invalid")

@@ -14,7 +14,7 @@ import (
 	"sync"
 )
 
-// Development credentials of the sandbox (visa-wire.md §11.1). They are
+// Development credentials of the sandbox (docs/wire.md §11.1). They are
 // test secrets: printing them is fine, using them anywhere else is not.
 const (
 	VICAPIKey             = "SBXVICAPIKEY01"

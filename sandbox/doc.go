@@ -1,16 +1,16 @@
 // Package sandbox is a local, stateful Visa: VTS, VIC and the Auth iFrame,
 // plus a merchant authorizer, served over real HTTP(S) on loopback from one
-// base URL. It is written from visa-wire.md alone and imports no client
+// base URL. It is written from docs/wire.md alone and imports no client
 // package, so a mistake in a client cannot hide behind the same mistake in
 // the simulator. It never contacts Visa.
 //
 // # Starting it
 //
-// In tests, Start(t) starts a sandbox, stops it at the end of the test, and
+// In tests, sandboxtest.Start(t) starts a sandbox, stops it at the end of the test, and
 // returns it; Config() is a ready visa.Config (base URLs, every credential,
 // the CA under TLS, the JWKS URL), so a client is one line away:
 //
-//	sb := sandbox.Start(t)
+//	sb := sandboxtest.Start(t)
 //	c, err := vts.New(sb.Config())
 //
 // New(opts...) does the same outside tests. It serves TLS with its own CA by
@@ -39,7 +39,7 @@
 // Enrollments, tokens (INACTIVE until step-up, then ACTIVE, SUSPENDED,
 // DELETED), device bindings and OTPs, passkeys per (token, device),
 // instructions with mandates, credentials and authorizations live in memory.
-// Lifetimes follow visa-wire.md §11.3 (WithLifetimes shortens them), all
+// Lifetimes follow docs/wire.md §11.3 (WithLifetimes shortens them), all
 // judged on a Clock: pass a *ManualClock with WithClock and Advance it to
 // expire things without sleeping. A janitor drops finished or expired state
 // older than WithRetention (default 30 min) whenever a write comes in, so

@@ -102,7 +102,7 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-// ResponseStatus is the gateway and VIC error body (visa-wire.md §10.1).
+// ResponseStatus is the gateway and VIC error body (docs/wire.md §10.1).
 type ResponseStatus struct {
 	Status   int    `json:"status"`
 	Code     string `json:"code"`
@@ -111,7 +111,7 @@ type ResponseStatus struct {
 	Info     string `json:"info"`
 }
 
-// ErrorResponse is the VTS application error body (visa-wire.md §10.1).
+// ErrorResponse is the VTS application error body (docs/wire.md §10.1).
 type ErrorResponse struct {
 	Status  int     `json:"status"`
 	Reason  string  `json:"reason"`
@@ -169,7 +169,7 @@ func apiKeyOf(rawQuery string) (string, bool) {
 
 func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// authenticate applies the api key and X-Pay rules of visa-wire.md §2.1.
+// authenticate applies the api key and X-Pay rules of docs/wire.md §2.1.
 func (s *Sandbox) authenticate(p product, r *http.Request, body []byte, now time.Time) *apiErr {
 	key, ok := apiKeyOf(r.URL.RawQuery)
 	if !ok {
@@ -265,7 +265,7 @@ func (s *Sandbox) vic(h handler) http.HandlerFunc {
 	}
 }
 
-// openMLE applies the MLE rules of visa-wire.md §2.2 and returns the
+// openMLE applies the MLE rules of docs/wire.md §2.2 and returns the
 // plaintext body and the enc to answer with.
 func (s *Sandbox) openMLE(r *http.Request, body []byte, now time.Time) ([]byte, string, *apiErr) {
 	keyID := r.Header.Get("keyId")
@@ -385,7 +385,7 @@ func required(pairs ...string) string {
 	return ""
 }
 
-// refID resolves the two casings of clientReferenceID (visa-wire.md §11.4).
+// refID resolves the two casings of clientReferenceID (docs/wire.md §11.4).
 func refID(upper, lower string) (string, string) {
 	switch {
 	case upper != "" && lower != "" && upper != lower:

@@ -27,10 +27,10 @@ import (
 // Every route but static needs the VTS api key (apikey or apiKey) and the
 // client app id (clientAppID or externalAppId) in the query string.
 
-// Header of the JSON mode test hook (visa-wire.md §7.3, §11.7).
+// Header of the JSON mode test hook (docs/wire.md §7.3, §11.7).
 const headerAuthOutcome = "X-Sandbox-Auth-Outcome"
 
-// Gateway error codes the iFrame answers with (visa-wire.md §10.1).
+// Gateway error codes the iFrame answers with (docs/wire.md §10.1).
 const (
 	gwAPIKeyMissing  = "APIKEY_MISSING"
 	gwAPIKeyUnknown  = "APIKEY_UNKNOWN"
@@ -116,7 +116,7 @@ func (a *authState) handleGet(w http.ResponseWriter, r *http.Request) {
 	a.servePage(w, r, id)
 }
 
-// authCommand is a parent → iFrame message (visa-wire.md §7.1, §7.3).
+// authCommand is a parent → iFrame message (docs/wire.md §7.1, §7.3).
 type authCommand struct {
 	Type                  string                      `json:"type"`
 	RequestID             string                      `json:"requestID"`

@@ -17,7 +17,7 @@ import (
 )
 
 // signer holds the RS256 keys of signedPayload and of the iFrame's opaque
-// values (visa-wire.md §8). The newest key signs; every key stays in the
+// values (docs/wire.md §8). The newest key signs; every key stays in the
 // JWKS so tokens signed before a rotation still verify.
 type signer struct {
 	mu   sync.RWMutex

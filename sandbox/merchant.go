@@ -10,7 +10,7 @@ import (
 )
 
 // Authorization is one merchant authorization the sandbox decided
-// (visa-wire.md §9).
+// (docs/wire.md §9).
 type Authorization struct {
 	TransactionReferenceID   string    `json:"transactionReferenceId"`
 	InstructionID            string    `json:"instructionId,omitempty"`

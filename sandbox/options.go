@@ -88,7 +88,7 @@ func WithClock(c Clock) Option {
 	}
 }
 
-// WithLifetimes overrides the durations of visa-wire.md §11.3; zero fields
+// WithLifetimes overrides the durations of docs/wire.md §11.3; zero fields
 // keep their defaults.
 func WithLifetimes(l Lifetimes) Option {
 	return func(o *options) error { o.lifetimes = l; return nil }

@@ -162,7 +162,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux := http.NewServeMux()
 	route := func(pattern string, h http.Handler) { mux.Handle(pattern, s.faults.wrap(s, pattern, h)) }
 
-	// VTS (visa-wire.md §5)
+	// VTS (docs/wire.md §5)
 	route("POST /vts/panEnrollments", s.vts(s.enrollPAN))
 	route("GET /vts/panEnrollments/{id}", s.vts(s.getEnrollment))
 	route("GET /vts/cps/getContent/{guid}", s.vts(s.getContent))
@@ -177,7 +177,7 @@ func (s *Sandbox) routes() http.Handler {
 	route("PUT /vts/provisionedTokens/{id}/stepUpOptions/method", s.vts(s.stepUpMethod))
 	route("POST /vts/provisionedTokens/{id}/stepUpOptions/validateOTP", s.vts(s.validateOTP))
 
-	// VIC (visa-wire.md §6)
+	// VIC (docs/wire.md §6)
 	route("POST /vacp/v1/cards", s.vic(s.enrollCard))
 	route("POST /vacp/v1/instructions", s.vic(s.createInstruction))
 	route("PUT /vacp/v1/instructions/{id}", s.vic(s.updateInstruction))
@@ -185,7 +185,7 @@ func (s *Sandbox) routes() http.Handler {
 	route("POST /vacp/v1/instructions/{id}/credentials", s.vic(s.retrieveCredentials))
 	route("POST /vacp/v1/instructions/{id}/confirmations", s.vic(s.confirm))
 
-	// Sandbox-only surface (visa-wire.md §11.7)
+	// Sandbox-only surface (docs/wire.md §11.7)
 	route("GET /.well-known/jwks.json", http.HandlerFunc(s.handleJWKS))
 	route("POST /sandbox/v1/merchant/authorizations", http.HandlerFunc(s.handleMerchantAuthorize))
 	route("GET /sandbox/v1/merchant/authorizations/{transactionReferenceId}", http.HandlerFunc(s.handleMerchantStatus))
@@ -264,7 +264,7 @@ func (s *Sandbox) VTSBaseURL() string { return s.base }
 // AuthBaseURL returns the Auth iFrame base URL (the same as BaseURL).
 func (s *Sandbox) AuthBaseURL() string { return s.base }
 
-// MerchantURL returns the merchant authorizer's URL (visa-wire.md §9).
+// MerchantURL returns the merchant authorizer's URL (docs/wire.md §9).
 func (s *Sandbox) MerchantURL() string { return s.base + "/sandbox/v1/merchant/authorizations" }
 
 // JWKSURL returns the URL of the signedPayload JWKS.

@@ -28,7 +28,7 @@ type credentialsRequest struct {
 }
 
 // DynamicData is one element of the signedPayload dynamicData claim
-// (visa-wire.md §8.1).
+// (docs/wire.md §8.1).
 type DynamicData struct {
 	DynamicDataID          string           `json:"dynamicDataId"`
 	DynamicDataValue       string           `json:"dynamicDataValue"`
@@ -48,7 +48,7 @@ type DynamicDataToken struct {
 }
 
 // SignedPayloadClaims is the claim set of the credentials signedPayload
-// (visa-wire.md §8.1).
+// (docs/wire.md §8.1).
 type SignedPayloadClaims struct {
 	Iss               string        `json:"iss"`
 	Aud               string        `json:"aud"`

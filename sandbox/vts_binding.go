@@ -7,7 +7,7 @@ import (
 	"github.com/vicgo/visa/jwe"
 )
 
-// OTP limits (visa-wire.md §11.2).
+// OTP limits (docs/wire.md §11.2).
 const (
 	MaxOTPRequests      = 3
 	MaxOTPVerifications = 3

@@ -3,7 +3,7 @@
 //
 // # What is kept, and what never is
 //
-// A payment agent needs to remember four things between calls (visa-wire §3,
+// A payment agent needs to remember four things between calls (docs/wire.md §3,
 // "What to persist"): its users; their cards, as VTS tokens with display
 // metadata (vProvisionedTokenID, tokenReferenceID, last 4, expiry, card art,
 // token status, VIC enrollment); their passkeys, with the registration

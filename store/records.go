@@ -106,7 +106,7 @@ type Transaction struct {
 	// CompletedAt is set by the Store when Status becomes final; zero before.
 	CompletedAt time.Time
 	// ConfirmedAt is set by the Store when a TxUpdate with Confirmed records
-	// that the outcome was confirmed to VIC (seed step 16); zero before.
+	// that the outcome was confirmed to VIC (journey step 16); zero before.
 	ConfirmedAt time.Time
 }
 

@@ -2,7 +2,7 @@ package store
 
 import "fmt"
 
-// TxStatus is where a transaction stands in the purchase journey (seed steps
+// TxStatus is where a transaction stands in the purchase journey (journey steps
 // 10 to 16). The agent records a status before the side effect it names
 // whenever the effect cannot be safely repeated (CREDENTIALS_REQUESTED,
 // AUTHORIZING), so after a crash Resume knows what may have happened.
@@ -102,14 +102,14 @@ func CanTransition(from, to TxStatus) bool {
 	return rank[to] > rank[from]
 }
 
-// TokenStatus is the VTS token status (tokenInfo.tokenStatus, visa-wire §10.2).
+// TokenStatus is the VTS token status (tokenInfo.tokenStatus, docs/wire.md §10.2).
 type TokenStatus string
 
 // Token statuses.
 const (
-	// TokenInactive: provisioned, step-up not yet passed (seed step 2).
+	// TokenInactive: provisioned, step-up not yet passed (journey step 2).
 	TokenInactive TokenStatus = "INACTIVE"
-	// TokenActive: usable (after seed step 7).
+	// TokenActive: usable (after journey step 7).
 	TokenActive TokenStatus = "ACTIVE"
 	// TokenSuspended: suspended by the issuer or the user; may be resumed.
 	TokenSuspended TokenStatus = "SUSPENDED"
@@ -136,7 +136,7 @@ func CanTransitionToken(from, to TokenStatus) bool {
 }
 
 // VICEnrollment is whether a card is enrolled in Visa Intelligent Commerce
-// (POST /vacp/v1/cards, visa-wire §6.2).
+// (POST /vacp/v1/cards, docs/wire.md §6.2).
 type VICEnrollment string
 
 // VIC enrollment states.

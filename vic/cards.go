@@ -11,7 +11,7 @@ import (
 	"github.com/vicgo/visa/fido"
 )
 
-// Consumer identifies the shopper to VIC (visa-wire.md §6.2).
+// Consumer identifies the shopper to VIC (docs/wire.md §6.2).
 type Consumer struct {
 	// ConsumerID is the integrator's stable user id, e.g. a UUID.
 	ConsumerID string

@@ -9,7 +9,7 @@ import (
 )
 
 // Credentials is a decoded signedPayload: one Credential per transaction
-// requested (visa-wire.md §8.1).
+// requested (docs/wire.md §8.1).
 type Credentials struct {
 	// Verified is true when the signature, algorithm and lifetime were
 	// checked against a key source.

@@ -13,7 +13,7 @@ import (
 // TransactionData is one transaction to obtain a credential for.
 type TransactionData struct {
 	// TransactionReferenceID must be unique within the instruction; empty
-	// means the instructionId for the first transaction (seed step 14)
+	// means the instructionId for the first transaction (journey step 14)
 	// and a UUID for the others.
 	TransactionReferenceID string
 	Amount                 visa.Amount

@@ -1,6 +1,6 @@
 // Package vic is the Visa Intelligent Commerce client: card enrollment,
 // purchase instructions, payment credentials and transaction
-// confirmations (visa-wire.md §6).
+// confirmations (docs/wire.md §6).
 //
 // Every call goes through the SDK's one transport: signed with an
 // X-Pay-Token (resource path without "vacp/"), its body wrapped in Message
@@ -8,7 +8,7 @@
 // header, and its answer, error bodies included, decrypted with the
 // client's MLE key.
 //
-// The purchase half of the journey, in the seed's step numbers:
+// The purchase half of the journey, in the step numbers of docs/journey.md:
 //
 //	c, _ := vic.New(cfg)
 //	ins, _ := c.CreateInstruction(ctx, vic.InstructionRequest{...})     // Step 13

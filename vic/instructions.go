@@ -11,14 +11,14 @@ import (
 	"github.com/vicgo/visa/fido"
 )
 
-// Instruction statuses (visa-wire.md §10.2).
+// Instruction statuses (docs/wire.md §10.2).
 const (
 	StatusActive    = "ACTIVE"
 	StatusCompleted = "COMPLETED"
 	StatusCancelled = "CANCELLED"
 )
 
-// Mandate is what the shopper allowed the agent to buy (visa-wire.md §6.3).
+// Mandate is what the shopper allowed the agent to buy (docs/wire.md §6.3).
 type Mandate struct {
 	// MandateID is a unique id; empty means a new UUID.
 	MandateID string

@@ -29,7 +29,7 @@ var DefaultAlgorithms = []string{"RS256", "PS256", "ES256"}
 const maxPayloadBytes = 64 << 10
 
 // Verifier checks the signature and lifetime of a credentials
-// signedPayload (visa-wire.md §8) and decodes it into Credentials.
+// signedPayload (docs/wire.md §8) and decodes it into Credentials.
 type Verifier struct {
 	keys   KeySource
 	algs   []string
@@ -89,7 +89,7 @@ func NewVerifier(keys KeySource, opts ...VerifierOption) (*Verifier, error) {
 	return v, nil
 }
 
-// payloadClaims is the claim set of visa-wire.md §8.1.
+// payloadClaims is the claim set of docs/wire.md §8.1.
 type payloadClaims struct {
 	jwt.RegisteredClaims
 	InstructionID     string             `json:"instructionId"`

@@ -15,6 +15,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
 	"github.com/vicgo/visa/vic"
@@ -38,7 +39,7 @@ type world struct {
 func newWorld(t testing.TB, pan string) *world {
 	t.Helper()
 	clock := sandbox.NewManualClock(time.Now())
-	sbx := sandbox.Start(t, sandbox.WithClock(clock), sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithClock(clock), sandbox.WithPlainHTTP())
 	cfg := sbx.Config()
 	st, err := memstore.New()
 	require.NoError(t, err)

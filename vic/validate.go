@@ -9,7 +9,7 @@ import (
 	"github.com/vicgo/visa"
 )
 
-// maxIDLen bounds every id the SDK passes through (visa-wire.md §11.7:
+// maxIDLen bounds every id the SDK passes through (docs/wire.md §11.7:
 // opaque strings of up to 64 characters).
 const maxIDLen = 64
 

@@ -1,6 +1,6 @@
 package vic
 
-// The wire structs of the VIC API (visa-wire.md §6). They carry clear
+// The wire structs of the VIC API (docs/wire.md §6). They carry clear
 // values and exact JSON names; they are built just before a call and
 // never logged.
 

@@ -20,7 +20,7 @@ var transports = []struct {
 	{"tls", nil},
 }
 
-// BenchmarkProvisionToken measures seed steps 1 and 2 as one operation:
+// BenchmarkProvisionToken measures journey steps 1 and 2 as one operation:
 // EnrollPAN then ProvisionToken, because an enrollment is single use.
 // Both round trips, the sandbox's own work (decryption, state) included.
 func BenchmarkProvisionToken(b *testing.B) {
@@ -45,7 +45,7 @@ func BenchmarkProvisionToken(b *testing.B) {
 }
 
 // BenchmarkAttestationOptions measures one attestation options round trip
-// (the onboarding probe of seed step 4) on a live session; each call
+// (the onboarding probe of journey step 4) on a live session; each call
 // replaces the session's outstanding challenge, as Visa's does.
 func BenchmarkAttestationOptions(b *testing.B) {
 	for _, tr := range transports {

@@ -9,7 +9,7 @@ import (
 	"github.com/vicgo/visa/jwe"
 )
 
-// Defaults of the device binding body (visa-wire.md §5.4).
+// Defaults of the device binding body (docs/wire.md §5.4).
 const (
 	DefaultIntent       = "FIDO"
 	DefaultPlatformType = "WEB"
@@ -17,7 +17,7 @@ const (
 
 // MerchantIdentifier names who asks for an authentication: the agent at
 // onboarding, the merchant at purchase. Give the plain strings; they are
-// sent base64url-encoded (visa-wire.md §2.5).
+// sent base64url-encoded (docs/wire.md §2.5).
 type MerchantIdentifier struct {
 	ExternalClientID string
 	ApplicationURL   string
@@ -44,7 +44,7 @@ func (m MerchantIdentifier) wire() wireMerchantIdentifier {
 }
 
 // AttestationOptionsRequest asks Visa how to authenticate the consumer on
-// this device: the onboarding probe (seed step 4: AUTHENTICATE, zero
+// this device: the onboarding probe (journey step 4: AUTHENTICATE, zero
 // amount), passkey registration (step 8: REGISTER) or a purchase (step 11:
 // AUTHENTICATE with the amount and merchant).
 type AttestationOptionsRequest struct {
@@ -58,7 +58,7 @@ type AttestationOptionsRequest struct {
 	// visa.ReasonPayment for AUTHENTICATE.
 	ReasonCode visa.ReasonCode
 	// SessionContext and BrowserData come from the Auth iFrame session
-	// (seed steps 3 and 10). BrowserData is normalized before sending.
+	// (journey steps 3 and 10). BrowserData is normalized before sending.
 	SessionContext visa.SessionContext
 	BrowserData    visa.BrowserData
 	// Amount is the purchase amount; the zero Amount sends "0.00" in USD
@@ -174,7 +174,7 @@ func checkAttestation(req AttestationOptionsRequest, optRef string) (string, vis
 // BindingStatus is the status of a device binding.
 type BindingStatus string
 
-// Device binding statuses (visa-wire.md §5.4).
+// Device binding statuses (docs/wire.md §5.4).
 const (
 	// BindingChallenge: the consumer must pass a step-up (OTP).
 	BindingChallenge BindingStatus = "CHALLENGE"
@@ -182,7 +182,7 @@ const (
 	BindingApproved BindingStatus = "APPROVED"
 )
 
-// Step-up methods (visa-wire.md §5.4). The sandbox offers the first two.
+// Step-up methods (docs/wire.md §5.4). The sandbox offers the first two.
 const (
 	MethodOTPSMS           = "OTPSMS"
 	MethodOTPEmail         = "OTPEMAIL"
@@ -201,7 +201,7 @@ type StepUpRequest struct {
 	Identifier string `json:"identifier"`
 }
 
-// DeviceBindingRequest binds the token to the consumer's device (seed
+// DeviceBindingRequest binds the token to the consumer's device (journey
 // step 5).
 type DeviceBindingRequest struct {
 	VProvisionedTokenID string

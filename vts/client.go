@@ -13,7 +13,7 @@ import (
 )
 
 // Default lifecycle paths of suspend and resume. Visa's public sources
-// never call them; these follow the shape of delete (visa-wire.md §5.7)
+// never call them; these follow the shape of delete (docs/wire.md §5.7)
 // and can be replaced with WithLifecyclePaths.
 const (
 	DefaultSuspendPath = "/vts/provisionedTokens/{}/suspend"
@@ -60,7 +60,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithLifecyclePaths replaces the path templates of SuspendToken and
-// ResumeToken, which visa-wire.md §5.7 infers. Each must start with "/"
+// ResumeToken, which docs/wire.md §5.7 infers. Each must start with "/"
 // and hold exactly one "{}", where the vProvisionedTokenID goes.
 func WithLifecyclePaths(suspend, resume string) Option {
 	return func(o *options) error {

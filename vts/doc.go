@@ -4,7 +4,7 @@
 // a passkey.
 //
 // Build one Client per visa.Config and call its methods; each method names
-// the VTS endpoint and the seed step it serves:
+// the VTS endpoint and the journey step it serves:
 //
 //	c, err := vts.New(cfg)
 //	// Step 1: the card goes encrypted; keep only the enrollment id, in memory.
@@ -40,7 +40,7 @@
 //
 // # Wire quirks
 //
-// The request types hide the wire's inconsistencies (visa-wire.md §11.4):
+// The request types hide the wire's inconsistencies (docs/wire.md §11.4):
 // clientReferenceID on attestation options and device binding but
 // clientReferenceId on the step-up calls, month, year and date as strings,
 // amounts as decimal strings with numeric currencies, base64url merchant

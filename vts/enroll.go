@@ -12,7 +12,7 @@ import (
 	"github.com/vicgo/visa/internal/transport"
 )
 
-// Defaults of the enrollment bodies (visa-wire.md §5.1).
+// Defaults of the enrollment bodies (docs/wire.md §5.1).
 const (
 	DefaultPANSource         = "MANUALLYENTERED"
 	DefaultConsumerEntryMode = "KEYENTERED"
@@ -125,7 +125,7 @@ func (c *Client) encryptCard(op string, card Card) (string, error) {
 	return c.encrypt(op, "encPaymentInstrument", pi)
 }
 
-// EnrollPANRequest is the card a consumer enrolls (seed step 1).
+// EnrollPANRequest is the card a consumer enrolls (journey step 1).
 type EnrollPANRequest struct {
 	Card
 	// Locale defaults to DefaultLocale ("en_US").

@@ -259,7 +259,7 @@ func TestOwnedHeaderRefused(t *testing.T) {
 	assert.Zero(t, f.hits())
 }
 
-// TestErrorsMapToSentinels: VTS error bodies (visa-wire.md §10.1) reach
+// TestErrorsMapToSentinels: VTS error bodies (docs/wire.md §10.1) reach
 // the caller as *visa.APIError matching the visa sentinels.
 func TestErrorsMapToSentinels(t *testing.T) {
 	t.Parallel()

@@ -18,7 +18,7 @@ import (
 	"github.com/vicgo/visa/jwe"
 )
 
-// Test credentials: those of the local sandbox (visa-wire.md §11.1).
+// Test credentials: those of the local sandbox (docs/wire.md §11.1).
 const (
 	testAPIKey       = "SBXVTSAPIKEY01"
 	testSharedSecret = "sbx-vts-shared-secret"

@@ -9,9 +9,9 @@ import (
 	"github.com/vicgo/visa/jwe"
 )
 
-// Presentation types of provisioning (visa-wire.md §5.2).
+// Presentation types of provisioning (docs/wire.md §5.2).
 const (
-	// PresentationAIAgent is the default: a token for an AI agent (seed).
+	// PresentationAIAgent is the default: a token for an AI agent (docs/wire.md §5.2).
 	PresentationAIAgent = "AI_AGENT"
 	// PresentationECOM is the e-commerce presentation S1 sends.
 	PresentationECOM = "ECOM"
@@ -38,7 +38,7 @@ type TokenInfo struct {
 	ExpirationDate ExpirationDate   `json:"expirationDate"`
 }
 
-// ProvisionTokenRequest asks for a token from an enrollment (seed step 2).
+// ProvisionTokenRequest asks for a token from an enrollment (journey step 2).
 type ProvisionTokenRequest struct {
 	// VPanEnrollmentID comes from EnrollPAN; it is single use.
 	VPanEnrollmentID string
@@ -61,7 +61,7 @@ type ProvisionTokenRequest struct {
 
 // ProvisionTokenResponse is the new token. VProvisionedTokenID,
 // TokenReferenceID, TokenInfo.Last4 and TokenInfo.ExpirationDate are
-// what the seed says to keep; the token starts INACTIVE until step-up.
+// what docs/wire.md §5.2 says to keep; the token starts INACTIVE until step-up.
 type ProvisionTokenResponse struct {
 	Meta
 	VProvisionedTokenID string            `json:"vProvisionedTokenID"`
@@ -120,7 +120,7 @@ func (c *Client) provisionTokenBody(req ProvisionTokenRequest) (*wireProvisionTo
 }
 
 // ProvisionTokenWithPANRequest asks for a token straight from a card, in
-// one call (S1's form of seed steps 1–2).
+// one call (S1's form of journey steps 1–2).
 type ProvisionTokenWithPANRequest struct {
 	Card
 	// Email is the consumer's wallet account email (sent in clear with

@@ -16,10 +16,11 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/vts"
 )
 
-// Test values of the sandbox (visa-wire.md §11.6).
+// Test values of the sandbox (docs/wire.md §11.6).
 const (
 	cardHappy    = "4111111111111111"
 	cardApproved = "4012888888881881"
@@ -42,7 +43,7 @@ type env struct {
 func newEnv(tb testing.TB, cfgMut func(*visa.Config), opts ...sandbox.Option) *env {
 	tb.Helper()
 	clock := sandbox.NewManualClock(time.Now().Truncate(time.Second))
-	sb := sandbox.Start(tb, append([]sandbox.Option{sandbox.WithClock(clock)}, opts...)...)
+	sb := sandboxtest.Start(tb, append([]sandbox.Option{sandbox.WithClock(clock)}, opts...)...)
 	cfg := sb.Config()
 	if cfgMut != nil {
 		cfgMut(&cfg)
@@ -97,7 +98,7 @@ func (e *env) provision(ctx context.Context, pan string) (*vts.ProvisionTokenRes
 }
 
 // authSession is one Auth iFrame session in the sandbox's JSON mode
-// (visa-wire.md §7.3): what a browser would hand the backend at step 3.
+// (docs/wire.md §7.3): what a browser would hand the backend at step 3.
 type authSession struct {
 	e           *env
 	requestID   string
@@ -152,7 +153,7 @@ func (e *env) iframe(ctx context.Context, method string, body any) (*authEvent, 
 	return &ev, nil
 }
 
-// openSession runs AUTH_READY and CREATE_AUTH_SESSION (seed steps 3, 10).
+// openSession runs AUTH_READY and CREATE_AUTH_SESSION (journey steps 3, 10).
 func (e *env) openSession(ctx context.Context) (*authSession, error) {
 	ready, err := e.iframe(ctx, http.MethodGet, nil)
 	if err != nil {
@@ -168,7 +169,7 @@ func (e *env) openSession(ctx context.Context) (*authSession, error) {
 }
 
 // authenticate runs the iFrame's AUTHENTICATE command with the context of
-// AttestationOptions (seed steps 9, 12) and returns the fidoBlob.
+// AttestationOptions (journey steps 9, 12) and returns the fidoBlob.
 func (s *authSession) authenticate(ctx context.Context, ac visa.AuthenticationContext) (visa.Secret, error) {
 	ev, err := s.e.iframe(ctx, http.MethodPost, map[string]any{
 		"type": "AUTHENTICATE", "requestID": s.requestID, "version": "1", "authenticationContext": ac,

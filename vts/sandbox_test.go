@@ -13,7 +13,7 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// TestSandboxOnboardingAndPurchase walks seed steps 1 to 12 on the
+// TestSandboxOnboardingAndPurchase walks journey steps 1 to 12 on the
 // sandbox, then the token's lifecycle.
 func TestSandboxOnboardingAndPurchase(t *testing.T) {
 	t.Parallel()

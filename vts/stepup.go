@@ -11,7 +11,7 @@ import (
 )
 
 // SelectStepUpMethodRequest chooses how the consumer receives the OTP
-// (seed step 6).
+// (journey step 6).
 type SelectStepUpMethodRequest struct {
 	VProvisionedTokenID string
 	// ClientReferenceID must be the one of the DeviceBinding call. It may
@@ -68,7 +68,7 @@ func (c *Client) selectStepUpBody(req SelectStepUpMethodRequest, optRef string) 
 	return &wireSelectStepUpMethod{ClientReferenceID: ref, StepUpRequestID: req.StepUpRequestID, Date: c.date(req.Date), ClientAppID: c.clientAppID}, nil
 }
 
-// codeExpiration reads codeExpiration (visa-wire.md §11.2): absolute epoch
+// codeExpiration reads codeExpiration (docs/wire.md §11.2): absolute epoch
 // seconds; a value below 10^6 is minutes from the response time; a value
 // of 10^12 or more is epoch milliseconds. Zero (absent) gives the zero
 // time.
@@ -92,7 +92,7 @@ func (c *Client) date(t time.Time) string {
 	return strconv.FormatInt(t.Unix(), 10)
 }
 
-// ValidateOTPRequest submits the code the consumer received (seed step 7).
+// ValidateOTPRequest submits the code the consumer received (journey step 7).
 type ValidateOTPRequest struct {
 	VProvisionedTokenID string
 	// ClientReferenceID must be the one of DeviceBinding and

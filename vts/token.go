@@ -24,7 +24,7 @@ type GetTokenResponse struct {
 }
 
 // GetToken calls GET /vts/provisionedTokens/{vProvisionedTokenID}: the
-// token's status (ACTIVE after step-up, seed step 7). A read: retried on
+// token's status (ACTIVE after step-up, journey step 7). A read: retried on
 // 429, 5xx and network errors.
 //
 // Errors: visa.ErrNotFound (unknown token).
@@ -70,7 +70,7 @@ type SuspendTokenRequest struct {
 type SuspendTokenResponse struct{ Meta }
 
 // SuspendToken calls PUT /vts/provisionedTokens/{vProvisionedTokenID}/suspend
-// (the path is inferred, visa-wire.md §5.7; see WithLifecyclePaths). Only
+// (the path is inferred, docs/wire.md §5.7; see WithLifecyclePaths). Only
 // an ACTIVE token can be suspended; a SUSPENDED one is refused by
 // attestation, device binding and VIC until resumed. A write: never
 // retried once it may have reached Visa.
@@ -94,7 +94,7 @@ type ResumeTokenRequest struct {
 type ResumeTokenResponse struct{ Meta }
 
 // ResumeToken calls PUT /vts/provisionedTokens/{vProvisionedTokenID}/resume
-// (the path is inferred, visa-wire.md §5.7; see WithLifecyclePaths). Only
+// (the path is inferred, docs/wire.md §5.7; see WithLifecyclePaths). Only
 // a SUSPENDED token can be resumed; it becomes ACTIVE again. A write:
 // never retried once it may have reached Visa.
 //

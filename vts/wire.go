@@ -1,7 +1,7 @@
 package vts
 
 // The wire structs of this file carry the exact JSON names of
-// visa-wire.md §5, quirks included: clientReferenceID (attestation
+// docs/wire.md §5, quirks included: clientReferenceID (attestation
 // options, device binding) against clientReferenceId (step-up calls),
 // month/year and date as strings, merchant identifiers in base64url.
 // They hold clear values, built with Reveal() right before encoding; they

@@ -36,7 +36,7 @@ func checkCommon(t *testing.T, r captured, method, path, query string) {
 }
 
 // decrypt opens the enc* member key of m into v and checks the JWE
-// header of visa-wire.md §2.3.
+// header of docs/wire.md §2.3.
 func decrypt(t *testing.T, m map[string]any, key string, v any) {
 	t.Helper()
 	s, ok := m[key].(string)

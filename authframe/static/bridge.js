@@ -1,4 +1,4 @@
-// Bridge page of github.com/vicgo/visa/authframe (visa-wire.md §7.2).
+// Bridge page of github.com/vicgo/visa/authframe (docs/wire.md §7.2).
 //
 // Loads the Visa Auth iFrame (or, when needed, a popup), speaks the
 // postMessage protocol with it and relays between it and the Go code on the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -141,7 +142,7 @@ func TestHTTP(t *testing.T) {
 
 func TestSetupFromEnvironment(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	vars := map[string]string{"VISA_MERCHANT_URL": sbx.MerchantURL(),
 		"VISA_SEALER_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
 	for _, line := range sbx.Config().EnvLines() {
@@ -203,7 +204,7 @@ func (w *readyWriter) Write(p []byte) (int, error) {
 // its context ends.
 func TestRunWithDatabase(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	vars := map[string]string{"VISA_MERCHANT_URL": sbx.MerchantURL(),
 		"VISA_SEALER_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
 	for _, line := range sbx.Config().EnvLines() {

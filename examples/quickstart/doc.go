@@ -1,5 +1,5 @@
 // Command quickstart runs the whole Visa Intelligent Commerce journey — add
-// a card, then buy with it — and prints each of the seed's 16 steps with
+// a card, then buy with it — and prints each of the journey's 16 steps (docs/journey.md) with
 // its duration and outcome, the (redacted) credential and the stored
 // transaction.
 //

@@ -79,7 +79,7 @@ func TestDoVTSGetSignsExactlyWhatIsSent(t *testing.T) {
 
 func TestDoXPayVectorFromWireSpec(t *testing.T) {
 	t.Parallel()
-	// visa-wire.md §2.1 VTS POST vector, through the whole transport.
+	// docs/wire.md §2.1 VTS POST vector, through the whole transport.
 	f := newFakeVisa(t, false, nil)
 	cfg := testConfig(f.URL())
 	cfg.VTS.APIKey = visa.NewSecret("SBXVTSAPIKEY01")

@@ -7,7 +7,7 @@ import (
 	"github.com/vicgo/visa/internal/xpay"
 )
 
-// Sign the VIC request of visa-wire.md §2.1 and verify it as the sandbox does.
+// Sign the VIC request of docs/wire.md §2.1 and verify it as the sandbox does.
 func ExampleSign() {
 	body := []byte(`{"encData":"eyJhbGciOi.x.y.z.w"}`)
 	path := xpay.ResourcePath("/vacp/v1/instructions/INS-0001/credentials")

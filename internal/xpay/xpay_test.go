@@ -19,16 +19,16 @@ type golden struct {
 // goldens are computed independently of this package with OpenSSL 3.0; the
 // comment above each gives the exact command (its output is the hex MAC).
 var goldens = []golden{
-	// visa-wire.md §2.1, verbatim (VIC POST).
+	// docs/wire.md §2.1, verbatim (VIC POST).
 	// printf '%s' '1767225600v1/instructions/INS-0001/credentialsapikey=SBXVICAPIKEY01{"encData":"eyJhbGciOi.x.y.z.w"}' | openssl dgst -sha256 -hmac sbx-vic-shared-secret
 	{"wire VIC POST", "sbx-vic-shared-secret", "/vacp/v1/instructions/INS-0001/credentials", "apikey=SBXVICAPIKEY01",
 		`{"encData":"eyJhbGciOi.x.y.z.w"}`, 1767225600,
 		"xv2:1767225600:634215161f1fdb5aa50465a2511874847f42b12c983eb41547dfa5aab711df9c"},
-	// visa-wire.md §2.1, verbatim (VTS POST).
+	// docs/wire.md §2.1, verbatim (VTS POST).
 	{"wire VTS POST", "sbx-vts-shared-secret", "/vts/provisionedTokens/TOK-0001/deviceBinding", "apikey=SBXVTSAPIKEY01&reasonCode=DEVICE_BINDING",
 		`{"intent":"FIDO"}`, 1767225600,
 		"xv2:1767225600:69b5d653019abe9b002cbcb1182e412e4013a86de1b37338750e6e028a397da8"},
-	// visa-wire.md §2.1, verbatim (VTS GET).
+	// docs/wire.md §2.1, verbatim (VTS GET).
 	{"wire VTS GET", "sbx-vts-shared-secret", "/vts/provisionedTokens/TOK-0001", "apikey=SBXVTSAPIKEY01",
 		"", 1767225600,
 		"xv2:1767225600:d8541105aa8fac8c965e88dcd9f2aa49da86fc6b54381fad580154fed5f7d400"},

@@ -1,4 +1,4 @@
-// Visa Payment Passkey iFrame, sandbox edition (visa-wire.md §7.2).
+// Visa Payment Passkey iFrame, sandbox edition (docs/wire.md §7.2).
 // Speaks the postMessage protocol with the parent (iframe) or opener (popup),
 // only with allowlisted origins, and never posts to "*". Passkey ceremonies
 // are real: WebAuthn options come from /vts-auth/fido/options and the

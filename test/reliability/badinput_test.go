@@ -19,6 +19,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
 	"github.com/vicgo/visa/store/sqlstore"
@@ -39,7 +40,7 @@ type countedSandbox struct {
 
 func newCountedSandbox(t *testing.T) *countedSandbox {
 	t.Helper()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	h := &countingHandler{h: sbx.Handler()}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

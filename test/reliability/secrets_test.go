@@ -24,6 +24,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
 	"github.com/vicgo/visa/store/sqlstore"
@@ -251,7 +252,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	ctx := ctxTimeout(t, 2*time.Minute)
 	sec := newSecrets()
 	logs, sbxLogs := &syncBuffer{}, &syncBuffer{}
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP(), sandbox.WithLogger(debugLogger(sbxLogs)))
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP(), sandbox.WithLogger(debugLogger(sbxLogs)))
 	cfg := sbx.Config()
 	cfg.Logger = debugLogger(logs)
 	sec.add("MLE client private key", strings.TrimSpace(strings.Split(cfg.VIC.MLEClientPrivateKeyPEM.Reveal(), "\n")[1]))

@@ -29,6 +29,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
@@ -136,7 +137,7 @@ func enrollReq(t *testing.T) vts.EnrollPANRequest {
 // for less than TLS 1.2 is refused before anything is sent.
 func TestTransportRefusesOldTLS(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	ca := newTestCA(t, "old-tls-ca")
 	for _, tc := range []struct {
 		name    string
@@ -188,7 +189,7 @@ func TestTransportRefusesOldTLS(t *testing.T) {
 // request reaches the sandbox, with a typed error.
 func TestTransportMutualTLS(t *testing.T) {
 	t.Parallel()
-	sbx := sandbox.Start(t, sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	serverCA, clientCA, rogueCA := newTestCA(t, "server-ca"), newTestCA(t, "client-ca"), newTestCA(t, "rogue-ca")
 	h := &countingHandler{h: sbx.Handler()}
 	srv := tlsServer(t, serverCA, h, func(c *tls.Config) {
@@ -263,7 +264,7 @@ func TestTransportOversizeResponse(t *testing.T) {
 
 // vicSandboxConfig is a running sandbox's Config (its MLE keys).
 func vicSandboxConfig(t *testing.T) visa.Config {
-	return sandbox.Start(t, sandbox.WithPlainHTTP()).Config()
+	return sandboxtest.Start(t, sandbox.WithPlainHTTP()).Config()
 }
 
 // sandboxConfig is the sandbox's credentials without a running sandbox.
