@@ -21,7 +21,7 @@ import (
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/mcpserver"
 	"github.com/vicgo/visa/sandbox"
-	"github.com/vicgo/visa/store/sqlstore"
+	"github.com/vicgo/visa/store/sqlite"
 )
 
 func main() {
@@ -122,7 +122,7 @@ func setup(ctx context.Context, f flags, lookup func(string) (string, bool), log
 		logger.Warn("visa-mcp: no VISA_MERCHANT_URL: the purchase tool cannot charge")
 	}
 	if f.db != "" {
-		st, err := sqlstore.OpenSQLite(ctx, f.db)
+		st, err := sqlite.Open(ctx, f.db)
 		if err != nil {
 			e.close()
 			return nil, fmt.Errorf("opening %s: %w", f.db, err)

@@ -1,9 +1,12 @@
 // Package sqlstore is the store.Store on database/sql: SQLite as the embedded
 // default and PostgreSQL for many agent replicas sharing one database.
 //
-//	s, err := sqlstore.OpenSQLite(ctx, "/var/lib/agent/vicgo.db") // or ":memory:"
-//	s, err := sqlstore.OpenPostgres(ctx, "postgres://agent:pw@db:5432/vicgo?sslmode=verify-full")
-//	s, err := sqlstore.New(ctx, db, sqlstore.Postgres)            // a *sql.DB you own
+//	s, err := sqlite.Open(ctx, "/var/lib/agent/vicgo.db") // package store/sqlite; or ":memory:"
+//	s, err := postgres.Open(ctx, dsn)                     // package store/postgres
+//	s, err := sqlstore.New(ctx, db, sqlstore.Postgres)    // a *sql.DB you own
+//
+// This package links no database driver: store/sqlite and store/postgres
+// each bring their own, so a program using one never compiles the other.
 //
 // SQLite runs through modernc.org/sqlite, pure Go (no cgo). A file gets WAL,
 // a 5 s busy timeout, foreign keys and immediate transactions, and the Store

@@ -17,6 +17,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/postgres"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/store/sqlstore"
 )
 
@@ -116,7 +118,7 @@ func withOptions(tb testing.TB, dsn, options string) string {
 
 func openPostgres(tb testing.TB, dsn string, clock store.Clock) *sqlstore.Store {
 	tb.Helper()
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
+	s, err := postgres.Open(context.Background(), dsn, sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = s.Close() })
 	return s
@@ -127,7 +129,7 @@ func newPostgres(tb testing.TB, clock store.Clock) store.Store {
 }
 
 func newSQLiteMemory(tb testing.TB, clock store.Clock) store.Store {
-	s, err := sqlstore.OpenSQLite(context.Background(), ":memory:", sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
+	s, err := sqlite.Open(context.Background(), ":memory:", sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = s.Close() })
 	return s
@@ -136,7 +138,7 @@ func newSQLiteMemory(tb testing.TB, clock store.Clock) store.Store {
 func newSQLiteFile(tb testing.TB, clock store.Clock) store.Store {
 	path := filepath.Join(tb.TempDir(), "dir with space?", "vicgo.db")
 	require.NoError(tb, os.MkdirAll(filepath.Dir(path), 0o700))
-	s, err := sqlstore.OpenSQLite(context.Background(), path, sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
+	s, err := sqlite.Open(context.Background(), path, sqlstore.WithClock(clock), sqlstore.WithPageSize(50))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = s.Close() })
 	return s

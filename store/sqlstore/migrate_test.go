@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/postgres"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/store/sqlstore"
 )
 
@@ -23,7 +25,7 @@ func dialects(t *testing.T, f func(t *testing.T, open func(opts ...sqlstore.Opti
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "m.db")
 		f(t, func(opts ...sqlstore.Option) (*sqlstore.Store, error) {
-			return sqlstore.OpenSQLite(t.Context(), path, opts...)
+			return sqlite.Open(t.Context(), path, opts...)
 		}, func() *sql.DB {
 			db, err := sql.Open("sqlite", "file:"+path)
 			require.NoError(t, err)
@@ -35,7 +37,7 @@ func dialects(t *testing.T, f func(t *testing.T, open func(opts ...sqlstore.Opti
 		t.Parallel()
 		dsn := postgresSchema(t)
 		f(t, func(opts ...sqlstore.Option) (*sqlstore.Store, error) {
-			return sqlstore.OpenPostgres(t.Context(), dsn, opts...)
+			return postgres.Open(t.Context(), dsn, opts...)
 		}, func() *sql.DB {
 			db, err := sql.Open("pgx", dsn)
 			require.NoError(t, err)
@@ -121,7 +123,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	errs := make(chan error, n)
 	for range n {
 		go func() {
-			s, err := sqlstore.OpenPostgres(context.Background(), dsn)
+			s, err := postgres.Open(context.Background(), dsn)
 			if err == nil {
 				err = s.Close()
 			}

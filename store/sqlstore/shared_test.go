@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa/store"
-	"github.com/vicgo/visa/store/sqlstore"
+	"github.com/vicgo/visa/store/sqlite"
 )
 
 // raceTwoStores makes a transaction through a, then has 32 goroutines, half on
@@ -76,7 +76,7 @@ func TestTwoStoresOneSQLiteFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "shared.db")
 	open := func() store.Store {
-		s, err := sqlstore.OpenSQLite(t.Context(), path)
+		s, err := sqlite.Open(t.Context(), path)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
 		return s

@@ -2,18 +2,12 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
 
 	"github.com/vicgo/visa/store"
 )
@@ -83,34 +77,10 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// OpenSQLite opens (creating if needed) the SQLite database at path, or a
-// private in-memory database when path is ":memory:", and applies the
-// migrations. Files use WAL, a 5 s busy timeout and immediate transactions,
-// so several processes may share one file.
-func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("sqlstore: OpenSQLite: empty path")
-	}
-	if path == ":memory:" {
-		// The memdb VFS gives one database to every connection that names
-		// it, unlike ":memory:", which gives each connection its own.
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		return Open(ctx, "sqlite", "file:/vicgo-"+hex.EncodeToString(b[:])+"?vfs=memdb", opts...)
-	}
-	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
-	return Open(ctx, "sqlite", u.String()+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", opts...)
-}
-
-// OpenPostgres connects to PostgreSQL (a pgx DSN or URL, such as
-// "postgres://user:pass@host:5432/db?sslmode=disable") and applies the
-// migrations under an advisory lock, so replicas starting together are safe.
-func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	return Open(ctx, "pgx", dsn, opts...)
-}
-
 // Open opens a Store on the database/sql driver named ("sqlite" or "pgx", or
-// "pgx/v5") with dsn, and applies the migrations. For SQLite, Open adds
+// "pgx/v5") with dsn, and applies the migrations. The driver must be
+// registered: import store/sqlite or store/postgres (whose Open functions are
+// the usual way in), or the driver package itself. For SQLite, Open adds
 // foreign_keys(1), busy_timeout(5000) and _txlock=immediate to the DSN unless
 // it sets them, and uses one connection for work.
 func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/postgres"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/store/sqlstore"
 	"github.com/vicgo/visa/store/storetest"
 )
@@ -20,22 +22,22 @@ func TestOpenErrors(t *testing.T) {
 	ctx := t.Context()
 	_, err := sqlstore.Open(ctx, "mysql", "x")
 	assert.ErrorContains(t, err, "unsupported driver")
-	_, err = sqlstore.OpenSQLite(ctx, "")
+	_, err = sqlite.Open(ctx, "")
 	assert.Error(t, err)
-	_, err = sqlstore.OpenSQLite(ctx, ":memory:", sqlstore.WithClock(nil))
+	_, err = sqlite.Open(ctx, ":memory:", sqlstore.WithClock(nil))
 	assert.Error(t, err)
 	for _, n := range []int{0, -1, 10001} {
-		_, err = sqlstore.OpenSQLite(ctx, ":memory:", sqlstore.WithPageSize(n))
+		_, err = sqlite.Open(ctx, ":memory:", sqlstore.WithPageSize(n))
 		assert.Error(t, err, "page size %d", n)
 	}
 	_, err = sqlstore.New(ctx, nil, sqlstore.SQLite)
 	assert.Error(t, err)
-	_, err = sqlstore.OpenSQLite(ctx, t.TempDir()+"/no/such/dir/x.db")
+	_, err = sqlite.Open(ctx, t.TempDir()+"/no/such/dir/x.db")
 	assert.Error(t, err)
 	// An unreachable server fails at Open, not at first use.
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err = sqlstore.OpenPostgres(cctx, "postgres://nobody:secret-password@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	_, err = postgres.Open(cctx, "postgres://nobody:secret-password@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret-password", "an error must not echo the DSN's password")
 }

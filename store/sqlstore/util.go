@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/vicgo/visa/store"
 )
 
@@ -58,18 +54,25 @@ func (s *Store) begin(ctx context.Context, op string) error {
 	return nil
 }
 
-// isForeignKey reports a foreign-key violation from either driver.
+// isForeignKey reports a foreign-key violation from either driver. It
+// recognises the drivers' errors by their methods, so this package links
+// neither driver: pgx's *pgconn.PgError has SQLState ("23503"), and
+// modernc's *sqlite.Error has Code (SQLITE_CONSTRAINT_FOREIGNKEY, 787).
 func isForeignKey(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-	}
-	var pe *pgconn.PgError
+	var pe interface{ SQLState() string }
 	if errors.As(err, &pe) {
-		return pe.Code == "23503"
+		return pe.SQLState() == "23503"
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		return se.Code() == sqliteConstraintForeignKey
 	}
 	return false
 }
+
+// sqliteConstraintForeignKey is SQLite's extended result code
+// SQLITE_CONSTRAINT_FOREIGNKEY: SQLITE_CONSTRAINT (19) | 3<<8.
+const sqliteConstraintForeignKey = 19 | 3<<8
 
 // wrap adds the operation to a database error. A database error never holds
 // record values here: every statement passes them as parameters.

@@ -22,7 +22,7 @@ import (
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
-	"github.com/vicgo/visa/store/sqlstore"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
@@ -518,7 +518,7 @@ func TestBadInputStores(t *testing.T) {
 	mem, err := memstore.New()
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "bad.db")
-	sq, err := sqlstore.OpenSQLite(ctx, path)
+	sq, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sq.Close() })
 	for name, st := range map[string]store.Store{"memstore": mem, "sqlstore": sq} {

@@ -27,7 +27,7 @@ import (
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
-	"github.com/vicgo/visa/store/sqlstore"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/vts"
 )
 
@@ -266,7 +266,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		st = m
 	case "sqlstore":
 		dbPath = filepath.Join(t.TempDir(), "hygiene.db")
-		s, err := sqlstore.OpenSQLite(ctx, dbPath)
+		s, err := sqlite.Open(ctx, dbPath)
 		require.NoError(t, err)
 		st = s
 	}

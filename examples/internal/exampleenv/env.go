@@ -16,7 +16,7 @@ import (
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
-	"github.com/vicgo/visa/store/sqlstore"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/vts"
 )
 
@@ -75,7 +75,7 @@ func Setup(ctx context.Context, o Options) (*Env, error) {
 	if o.DB == "" {
 		e.Store, err = memstore.New()
 	} else {
-		e.Store, err = sqlstore.OpenSQLite(ctx, o.DB)
+		e.Store, err = sqlite.Open(ctx, o.DB)
 	}
 	if err != nil {
 		e.Close()

@@ -1,4 +1,4 @@
-package sqlstore_test
+package sqlite_test
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"log"
 
 	"github.com/vicgo/visa/store"
-	"github.com/vicgo/visa/store/sqlstore"
+	"github.com/vicgo/visa/store/sqlite"
 )
 
-func ExampleOpenSQLite() {
+func ExampleOpen() {
 	ctx := context.Background()
-	s, err := sqlstore.OpenSQLite(ctx, ":memory:") // a file path in production
+	s, err := sqlite.Open(ctx, ":memory:") // a file path in production
 	if err != nil {
 		log.Fatal(err)
 	}

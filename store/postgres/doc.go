@@ -1,0 +1,8 @@
+// Package postgres opens the SQL store (package sqlstore) on PostgreSQL,
+// through pgx: the store for many agent replicas sharing one database.
+//
+//	st, err := postgres.Open(ctx, "postgres://agent:pw@db:5432/vicgo?sslmode=verify-full")
+//
+// Importing this package links pgx and nothing of SQLite; store/sqlite is
+// its counterpart for a single process.
+package postgres
