@@ -14,6 +14,7 @@ import (
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
@@ -139,7 +140,9 @@ func TestSandboxPurchaseCalls(t *testing.T) {
 	require.True(t, cr.Credentials.Verified, "verified against the sandbox JWKS")
 	cred := cr.Credentials.DynamicData[0]
 	assert.Equal(t, ins.InstructionID, cred.TransactionReferenceID)
-	assert.NotContains(t, fmt.Sprint(cred), cred.DynamicDataValue.Reveal())
+	dyn := testutil.NewSecrets()
+	dyn.AddDynamic("dynamic value", cred.DynamicDataValue.Reveal())
+	dyn.Check(t, "the printed credential", fmt.Sprintf("%v %+v", cred, cred), testutil.Text)
 
 	// Credentials requested twice: the instruction's one credential is spent.
 	_, err = w.credentials(ins, "99.00", "second-ref")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
 )
@@ -287,9 +288,13 @@ func TestWireCredentialsAndConfirmation(t *testing.T) {
 	assert.Equal(t, "COMPLETED", cd["orderData"].(map[string]any)["orderStatus"])
 
 	// Nothing secret reached the logs.
-	for _, s := range []string{"417", "4895370012348717", "SBXVICAPIKEY01", "sbx-vic-shared-secret", payload} {
-		assert.NotContains(t, logs.String(), s)
+	sec := testutil.NewSecrets()
+	sec.AddDynamic("dynamic value", "417")
+	for name, v := range map[string]string{"token PAN": "4895370012348717", "api key": "SBXVICAPIKEY01",
+		"shared secret": "sbx-vic-shared-secret", "signedPayload": payload} {
+		sec.Add(name, v)
 	}
+	sec.Check(t, "the logs", logs.String(), testutil.JSON)
 	assert.NotEmpty(t, logs.String())
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 	"github.com/vicgo/visa/store"
@@ -31,196 +32,32 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// secrets is the set of values that must never appear anywhere.
-type secrets struct {
-	mu sync.Mutex
-	// long values are searched as substrings.
-	long map[string]string
-	// short values (the CVV2 and the OTPs this suite types) are searched
-	// as whole words (a six-digit code inside a nine-digit timestamp is
-	// not a leak); three-digit ones in JSON logs only as quoted values.
-	short map[string]string
-	// dynamic values (random three digits) could match any number in the
-	// text by chance: they are searched next to a name that gives them
-	// away (cvv2, dynamicDataValue), in any case and quoting.
-	dynamic map[string]string
-}
-
-func newSecrets() *secrets {
-	s := &secrets{long: map[string]string{}, short: map[string]string{}, dynamic: map[string]string{}}
+// newSecrets is the shared scanner (internal/testutil) primed with the
+// sandbox's api keys and shared secrets and the CVV2 this suite types.
+func newSecrets() *testutil.Secrets {
+	s := testutil.NewSecrets()
 	for name, v := range map[string]string{
 		"VIC api key": sandbox.VICAPIKey, "VTS api key": sandbox.VTSAPIKey, "enc api key": sandbox.EncAPIKey,
 		"VIC shared secret": sandbox.VICSharedSecret, "VTS shared secret": sandbox.VTSSharedSecret,
 		"enc shared secret": sandbox.EncSharedSecret, "hash secret": sandbox.HashSecret,
 	} {
-		s.long[v] = name
+		s.Add(name, v)
 	}
-	s.short[testCVV2] = "CVV2"
+	s.Add("CVV2", testCVV2)
 	return s
-}
-
-func (s *secrets) add(name, v string) {
-	if v == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case name == "dynamic value":
-		s.dynamic[v] = name
-	case len(v) <= 8:
-		s.short[v] = name
-	default:
-		s.long[v] = name
-	}
-}
-
-// checkMode says how short (three-digit) secrets are searched.
-type checkMode int
-
-const (
-	// textMode: as whole words.
-	textMode checkMode = iota
-	// jsonMode: as quoted JSON values.
-	jsonMode
-	// longOnly: not at all, for text that holds binary data or byte
-	// slices printed as decimal numbers, where any three digits occur.
-	longOnly
-)
-
-// check reports the secrets found in text, once per kind of secret.
-func (s *secrets) check(t *testing.T, where, text string, mode checkMode) {
-	t.Helper()
-	for name, ex := range s.find(text, mode) {
-		t.Errorf("%s shows the %s: …%s…", where, name, ex)
-	}
-}
-
-// find returns, per kind of secret found in text, an excerpt.
-func (s *secrets) find(text string, mode checkMode) map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	found := map[string]string{}
-	for v, name := range s.long {
-		if i := strings.Index(text, v); i >= 0 && found[name] == "" {
-			found[name] = excerpt(text, i, len(v))
-		}
-	}
-	for v, name := range s.short {
-		if found[name] != "" || mode == longOnly {
-			continue
-		}
-		if mode == jsonMode {
-			// Inside JSON strings only (bare numbers are durations and
-			// counters); a three-digit value only as a whole string.
-			word := regexp.MustCompile(`\b` + v + `\b`)
-			for _, str := range jsonStrings(text) {
-				if str == v || (len(v) >= 6 && word.MatchString(str)) {
-					found[name] = excerpt(str, 0, len(str))
-					break
-				}
-			}
-			continue
-		}
-		// A whole word that is not the fraction of a decimal number
-		// ("311.123µs" is a duration, not the CVV2 123).
-		if loc := regexp.MustCompile(`(?:^|[^0-9A-Za-z_.])` + v + `(?:$|[^0-9A-Za-z_])`).FindStringIndex(text); loc != nil {
-			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
-		}
-	}
-	for v, name := range s.dynamic {
-		if found[name] != "" {
-			continue
-		}
-		re := regexp.MustCompile(`(?i)(cvv2?|dynamic_?data_?value|dynamicValue)\W{0,6}` + v + `\b`)
-		if loc := re.FindStringIndex(text); loc != nil {
-			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
-		}
-	}
-	return found
-}
-
-// jsonStrings returns every string (keys and values) of the JSON
-// documents in text, one document per line; lines that are not JSON are
-// returned whole.
-func jsonStrings(text string) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			out = append(out, x)
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case map[string]any:
-			for k, e := range x {
-				out = append(out, k)
-				walk(e)
-			}
-		}
-	}
-	for _, line := range strings.Split(text, "\n") {
-		var v any
-		if err := json.Unmarshal([]byte(line), &v); err != nil {
-			out = append(out, line)
-			continue
-		}
-		walk(v)
-	}
-	return out
-}
-
-func excerpt(text string, i, n int) string {
-	return text[max(0, i-40):min(len(text), i+n+40)]
-}
-
-// TestSecretScanner: the scanner finds each form of leak and ignores the
-// numbers that only look like a secret.
-func TestSecretScanner(t *testing.T) {
-	t.Parallel()
-	s := newSecrets()
-	s.add("PAN", sandbox.CardHappy)
-	s.add("OTP", "456789")
-	s.add("dynamic value", "847")
-	for _, tc := range []struct {
-		text string
-		mode checkMode
-		want string
-	}{
-		{"card " + sandbox.CardHappy, textMode, "PAN"},
-		{`{"msg":"wrong code 456789 typed"}`, jsonMode, "OTP"},
-		{"otp=456789 refused", textMode, "OTP"},
-		{`{"cvv2":"123"}`, jsonMode, "CVV2"},
-		{"cvv 123 refused", textMode, "CVV2"},
-		{`{"dynamicDataValue":"847"}`, jsonMode, "dynamic value"},
-		{"{CVV2:847 Amount:1.00}", textMode, "dynamic value"},
-		{"apikey=" + sandbox.VTSAPIKey, longOnly, "VTS api key"},
-		{`{"duration":456789,"status":123,"n":847}`, jsonMode, ""},
-		{"time.Date(2026, 11, 25, 9, 30, 57, 456789000, time.UTC) 203.0.113.7 847", textMode, ""},
-		{"[45 123 200 847]", longOnly, ""},
-	} {
-		got := s.find(tc.text, tc.mode)
-		if tc.want == "" {
-			assert.Empty(t, got, tc.text)
-			continue
-		}
-		assert.Contains(t, got, tc.want, tc.text)
-	}
 }
 
 // capturingFrame wraps the Auth iFrame to learn every secureToken and
 // fidoBlob of the journey.
 type capturingFrame struct {
 	authframe.Frame
-	s *secrets
+	s *testutil.Secrets
 }
 
 func (f capturingFrame) Open(ctx context.Context, req authframe.OpenRequest) (*authframe.Session, error) {
 	s, err := f.Frame.Open(ctx, req)
 	if err == nil && s != nil {
-		f.s.add("secureToken", s.SessionContext.SecureToken.Reveal())
+		f.s.Add("secureToken", s.SessionContext.SecureToken.Reveal())
 	}
 	return s, err
 }
@@ -228,7 +65,7 @@ func (f capturingFrame) Open(ctx context.Context, req authframe.OpenRequest) (*a
 func (f capturingFrame) Authenticate(ctx context.Context, s *authframe.Session, ac visa.AuthenticationContext) (fido.Assurance, error) {
 	a, err := f.Frame.Authenticate(ctx, s, ac)
 	if err == nil {
-		f.s.add("fidoBlob", a.FidoBlob.Reveal())
+		f.s.Add("fidoBlob", a.FidoBlob.Reveal())
 	}
 	return a, err
 }
@@ -255,7 +92,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP(), sandbox.WithLogger(debugLogger(sbxLogs)))
 	cfg := sbx.Config()
 	cfg.Logger = debugLogger(logs)
-	sec.add("MLE client private key", strings.TrimSpace(strings.Split(cfg.VIC.MLEClientPrivateKeyPEM.Reveal(), "\n")[1]))
+	sec.Add("MLE client private key", strings.TrimSpace(strings.Split(cfg.VIC.MLEClientPrivateKeyPEM.Reveal(), "\n")[1]))
 
 	var st store.Store
 	var dbPath string
@@ -292,9 +129,9 @@ func secretHygieneJourney(t *testing.T, kind string) {
 
 	var formatted []any
 	addCard := func(n int, pan string, otps ...string) (*agent.AddCardResult, error) {
-		sec.add("PAN", pan)
+		sec.Add("PAN", pan)
 		for _, o := range otps {
-			sec.add("OTP", o)
+			sec.Add("OTP", o)
 		}
 		ch := &agent.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: otps}
 		req := agent.AddCardRequest{User: user(n), Card: card(t, pan), Device: device(n), Cardholder: ch}
@@ -307,7 +144,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		if err == nil {
 			tp, ok := sbx.TokenPAN(res.Card.TokenID)
 			require.True(t, ok)
-			sec.add("token PAN", tp)
+			sec.Add("token PAN", tp)
 		}
 		return res, err
 	}
@@ -317,8 +154,8 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		keepErr(err)
 		formatted = append(formatted, req, rec)
 		if rec != nil {
-			sec.add("dynamic value", rec.Credential.DynamicDataValue.Reveal())
-			sec.add("token PAN", rec.Credential.PaymentToken.Reveal())
+			sec.AddDynamic("dynamic value", rec.Credential.DynamicDataValue.Reveal())
+			sec.Add("token PAN", rec.Credential.PaymentToken.Reveal())
 		}
 		return rec
 	}
@@ -358,29 +195,30 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	buy(cancelling, 5, res.Card, "13.00")
 	formatted = append(formatted, cfg, sbx.Config())
 
-	require.NotEmpty(t, sec.long, "secrets were captured")
+	nLong, nShort, _ := sec.Counts()
+	require.Positive(t, nLong, "secrets were captured")
 	t.Logf("%s: %d long and %d short secrets, %d log bytes, %d sandbox log bytes, %d error strings",
-		kind, len(sec.long), len(sec.short), len(logs.String()), len(sbxLogs.String()), len(errs))
+		kind, nLong, nShort, len(logs.String()), len(sbxLogs.String()), len(errs))
 
-	sec.check(t, "the SDK's debug log", logs.String(), jsonMode)
-	sec.check(t, "the sandbox's debug log", sbxLogs.String(), jsonMode)
-	sec.check(t, "an error string", strings.Join(errs, "\n"), textMode)
+	sec.Check(t, "the SDK's debug log", logs.String(), testutil.JSON)
+	sec.Check(t, "the sandbox's debug log", sbxLogs.String(), testutil.JSON)
+	sec.Check(t, "an error string", strings.Join(errs, "\n"), testutil.Text)
 	for i, v := range formatted {
 		where := fmt.Sprintf("formatted value %d (%T)", i, v)
 		// A Config holds PEM bytes, which %v prints as decimal numbers:
 		// only the long secrets are meaningful there.
-		text, js := textMode, jsonMode
+		text, js := testutil.Text, testutil.JSON
 		if _, ok := v.(visa.Config); ok {
-			text, js = longOnly, longOnly
+			text, js = testutil.LongOnly, testutil.LongOnly
 		}
-		sec.check(t, where, fmt.Sprintf("%v\n%+v\n%#v", v, v, v), text)
+		sec.Check(t, where, fmt.Sprintf("%v\n%+v\n%#v", v, v, v), text)
 		if b, err := json.Marshal(v); err == nil {
-			sec.check(t, where+" as JSON", string(b), js)
+			sec.Check(t, where+" as JSON", string(b), js)
 		}
 		var lb syncBuffer
 		slog.New(slog.NewJSONHandler(&lb, nil)).Info("value", "v", v)
-		sec.check(t, where+" logged", lb.String(), js)
-		sec.check(t, where+" as a panic", panicMessage(v), text)
+		sec.Check(t, where+" logged", lb.String(), js)
+		sec.Check(t, where+" as a panic", panicMessage(v), text)
 	}
 
 	// Every stored row; the sealed blobs (binary) are searched for the long
@@ -406,12 +244,12 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		require.NoError(t, err)
 		fmt.Fprintf(&rows, "%+v\n", tx)
 	}
-	sec.check(t, "a stored record", rows.String(), textMode)
-	sec.check(t, "a sealed passkey", blobs.String(), longOnly)
+	sec.Check(t, "a stored record", rows.String(), testutil.Text)
+	sec.Check(t, "a sealed passkey", blobs.String(), testutil.LongOnly)
 	if dbPath != "" {
 		text, raw := dumpSQLite(t, dbPath)
-		sec.check(t, "a SQLite row", text, textMode)
-		sec.check(t, "a SQLite blob", raw, longOnly)
+		sec.Check(t, "a SQLite row", text, testutil.Text)
+		sec.Check(t, "a SQLite blob", raw, testutil.LongOnly)
 	}
 }
 
@@ -491,7 +329,7 @@ func TestSecretHygieneExamples(t *testing.T) {
 
 	sec := newSecrets()
 	for _, v := range []string{sandbox.CardHappy, sandbox.CardInsufficientFunds, sandbox.GoldenOTP} {
-		sec.add("PAN or OTP", v)
+		sec.Add("PAN or OTP", v)
 	}
 	tokenPAN := regexp.MustCompile(`489537\d{10}`)
 	jwt := regexp.MustCompile(`eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,}`)
@@ -530,7 +368,7 @@ func TestSecretHygieneExamples(t *testing.T) {
 		// The quickstart tells the reader the sandbox's OTP in one known
 		// line of instructions; that line is not a leak.
 		text = strings.ReplaceAll(text, "(the sandbox's is 456789)", "(the sandbox's is ******)")
-		sec.check(t, name, text, textMode)
+		sec.Check(t, name, text, testutil.Text)
 		assert.NotRegexp(t, tokenPAN, text, "%s shows a token PAN", name)
 		assert.NotRegexp(t, jwt, text, "%s shows a fidoBlob or another JWT", name)
 		assert.NotContains(t, text, "panic:", name)
