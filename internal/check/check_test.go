@@ -1,0 +1,114 @@
+package check
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestHasCardNumber(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"4111111111111111", true},
+		{"card 4111 1111 1111 1111 exp 12/29", true},
+		{"4111-1111-1111-1111", true},
+		{"4111.1111.1111.1111", true},
+		{"4111/1111/1111/1111", true},
+		{"4111\u00a01111\u00a01111\u00a01111", true}, // no-break spaces
+		{"４１１１１１１１１１１１１１１１", true},                   // full-width digits
+		{"４１１１ １１１１ １１１１ １１１１", true},                // full-width with spaces
+		{"4111\u20091111\u20091111\u20091111", true}, // thin spaces
+		{"user-4111111111111111@example.com", true},  // inside an id
+		{"4111 1111 1111 1111 2026", true},           // followed by a year
+		{"order 4111111111111112", false},            // fails Luhn
+		{"order ORD-20261125-000042", false},         // dates and counters
+		{"1767225600123", false},                     // a time stamp in ms that fails Luhn
+		{"12345678901234567890123", false},           // one long run, no whole span
+		{"a4111111111111111b", true},                 // letters around the run do not hide it
+		{"4111a1111b1111c1111", false},               // letters split it into short runs
+		{"Noise-cancelling headphones, 2 pairs", false},
+		{"", false},
+	} {
+		assert.Equal(t, tc.want, HasCardNumber(tc.in), "%q", tc.in)
+	}
+}
+
+func TestMaskCardNumbers(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "charge [number removed] refused", MaskCardNumbers("charge 4111 1111 1111 1111 refused"))
+	assert.Equal(t, "nothing 12345 here", MaskCardNumbers("nothing 12345 here"))
+	assert.Equal(t, "x [number removed] y", MaskCardNumbers("x ４１１１１１１１１１１１１１１１ y"))
+}
+
+func TestEmail(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"alice@example.com", "a.b+tag@mail.example.co.uk", "o'brien@example.ie", "x@a-b.io"} {
+		assert.Empty(t, Email(ok), ok)
+	}
+	for _, bad := range []string{"", "a..b@example.com", ".a@example.com", "a.@example.com", "a@example", "a@-x.com",
+		"a@x-.com", "a@example.c0m", "a b@example.com", "@example.com", "a@", "a@@example.com", "a@example..com",
+		strings.Repeat("a", 65) + "@example.com", "a@" + strings.Repeat("x", 250) + ".com", "4111111111111111@example.com",
+		"a<b>@example.com", "a@exa_mple.com"} {
+		assert.NotEmpty(t, Email(bad), bad)
+	}
+}
+
+func TestURL(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"https://shop.example.com/checkout", "http://127.0.0.1:8080/pay", "http://localhost/x", "http://[::1]:9/"} {
+		assert.Empty(t, URL(ok, MaxURL), ok)
+	}
+	for _, bad := range []string{"", "http://shop.example.com/pay", "ftp://example.com", "https://", "https://u:p@example.com/",
+		"/relative", "https://example.com/" + strings.Repeat("a", MaxURL), "https://example.com/c/4111111111111111"} {
+		assert.NotEmpty(t, URL(bad, MaxURL), bad)
+	}
+}
+
+func TestSmallRules(t *testing.T) {
+	t.Parallel()
+	assert.Empty(t, ID("TOK-0001", MaxID))
+	assert.NotEmpty(t, ID("", MaxID))
+	assert.NotEmpty(t, ID("a b", MaxID))
+	assert.NotEmpty(t, ID("4111111111111111", MaxID))
+	assert.NotEmpty(t, ID(strings.Repeat("a", 129), MaxID))
+	assert.Empty(t, ClientReferenceID("CR-abc_123"))
+	assert.NotEmpty(t, ClientReferenceID("CR abc"))
+	assert.Empty(t, ClientDeviceID("abcdefghijklmnopqrstuvwx"))
+	assert.NotEmpty(t, ClientDeviceID("short"))
+	assert.Empty(t, Country("US"))
+	assert.NotEmpty(t, Country("us"))
+	assert.NotEmpty(t, Country("USA"))
+	assert.Empty(t, Language("en-US"))
+	assert.NotEmpty(t, Language("e"))
+	assert.Empty(t, MCC("5732"))
+	assert.NotEmpty(t, MCC("57a2"))
+	assert.Empty(t, Text("Best Buy", 128, true))
+	assert.NotEmpty(t, Text("", 128, true))
+	assert.Empty(t, Text("", 128, false))
+	assert.NotEmpty(t, Text("a\x00b", 128, false))
+	assert.NotEmpty(t, Text("\xff", 128, false))
+	assert.NotEmpty(t, Text("pay with 4111 1111 1111 1111", 128, false))
+	assert.True(t, Luhn("4111111111111111"))
+	assert.False(t, Luhn("4111111111111112"))
+	assert.False(t, Luhn("41a1"))
+}
+
+func FuzzHasCardNumber(f *testing.F) {
+	for _, s := range []string{"4111 1111 1111 1111", "４１１１", "x", "1-2-3", "\u00a0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := HasCardNumber(s)
+		masked := MaskCardNumbers(s)
+		if HasCardNumber(masked) {
+			t.Fatalf("masking left a card number in %q", masked)
+		}
+		if !got && strings.Contains(masked, "[number removed]") && !strings.Contains(s, "[number removed]") {
+			t.Fatalf("masked %q without finding a card number", s)
+		}
+	})
+}
