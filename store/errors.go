@@ -22,7 +22,15 @@ var (
 	ErrInvalid = errors.New("store: invalid")
 	// ErrClosed reports a call on a Store after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrDuplicateKey reports that a record with the same idempotency key
+	// already exists for that user. It also matches ErrConflict.
+	ErrDuplicateKey error = duplicateKeyError{}
 )
+
+type duplicateKeyError struct{}
+
+func (duplicateKeyError) Error() string        { return "store: idempotency key already used" }
+func (duplicateKeyError) Is(target error) bool { return target == ErrConflict }
 
 // ValidationError says which field of a record or argument was rejected and
 // why. It matches ErrInvalid with errors.Is. It never holds the rejected value:

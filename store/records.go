@@ -84,6 +84,10 @@ type Transaction struct {
 	TransactionReferenceID string
 	// MandateID is the mandates[].mandateId of the instruction.
 	MandateID string
+	// IdempotencyKey is the caller's key for this purchase; optional. Two
+	// transactions of one user never share a key (the second create is
+	// ErrDuplicateKey), so a repeated request finds the first purchase.
+	IdempotencyKey string
 	// Amount is a decimal string with at most three decimals ("129.99").
 	Amount string
 	// Currency is an ISO 4217 alphabetic code ("USD").
@@ -97,10 +101,15 @@ type Transaction struct {
 	// DynamicDataID identifies the issued credential (signedPayload); it is
 	// not the credential itself.
 	DynamicDataID string
-	// FailureReason says why a transaction FAILED or was CANCELLED: UTF-8
-	// text without control characters, at most MaxTextLen bytes; text holding
-	// a card number is refused. Reason(err.Error()) always fits.
+	// FailureReason says why a transaction FAILED, was DECLINED or was
+	// CANCELLED: UTF-8 text without control characters, at most MaxTextLen
+	// bytes; text holding a card number is refused. Reason(err.Error())
+	// always fits.
 	FailureReason string
+	// FailureCode is the stable code of the error that ended the purchase
+	// (the agent's vocabulary, e.g. "declined", "otp_invalid"), so that a
+	// repeated request can return the same typed error; optional.
+	FailureCode string
 	// CreatedAt and UpdatedAt are set by the Store.
 	CreatedAt, UpdatedAt time.Time
 	// CompletedAt is set by the Store when Status becomes final; zero before.
@@ -121,6 +130,7 @@ type TxUpdate struct {
 	AuthorizationCode      *string
 	DynamicDataID          *string
 	FailureReason          *string
+	FailureCode            *string
 	// Confirmed records that the outcome was confirmed to VIC: the Store sets
 	// ConfirmedAt. It is allowed once per transaction (a second is ErrConflict),
 	// and it is the one update a final transaction still accepts.
@@ -134,7 +144,7 @@ func Ptr[T any](v T) *T { return &v }
 func (u TxUpdate) OnlyConfirmed() bool {
 	return u.Confirmed && u.InstructionID == nil && u.TransactionReferenceID == nil &&
 		u.MandateID == nil && u.ResponseCode == nil && u.AuthorizationCode == nil &&
-		u.DynamicDataID == nil && u.FailureReason == nil
+		u.DynamicDataID == nil && u.FailureReason == nil && u.FailureCode == nil
 }
 
 // Apply copies the fields u sets into t. It does not touch Status or time
@@ -152,6 +162,7 @@ func (u TxUpdate) Apply(t *Transaction) {
 	set(&t.AuthorizationCode, u.AuthorizationCode)
 	set(&t.DynamicDataID, u.DynamicDataID)
 	set(&t.FailureReason, u.FailureReason)
+	set(&t.FailureCode, u.FailureCode)
 }
 
 // TxFilter selects transactions for ListTransactions. Zero fields do not filter.
@@ -162,12 +173,36 @@ type TxFilter struct {
 	Status []TxStatus
 	// NonFinalOnly keeps only transactions still under way (for Resume).
 	NonFinalOnly bool
+	// Unconfirmed keeps only transactions whose outcome is known but not yet
+	// confirmed to VIC (journey step 16): AUTHORIZED ones, and DECLINED ones
+	// without ConfirmedAt. The reconciler confirms them.
+	Unconfirmed bool
+	// Order is NewestFirst (the zero value) or OldestFirst, by CreatedAt then
+	// ID.
+	Order Order
+	// Cursor continues a listing after the transaction it was made from
+	// (CursorAfter): an opaque string, valid only with the filter it was made
+	// with. A cursor from another filter, or one that was altered, is a
+	// *ValidationError (ErrInvalid).
+	Cursor string
 	// Limit caps how many are returned; 0 means no cap.
 	Limit int
 }
 
-// Match reports whether t passes the filter (for implementations that filter
-// in Go, such as memstore).
+// Order is the order of a listing.
+type Order int
+
+const (
+	// NewestFirst lists the most recent record first (by CreatedAt, then ID
+	// descending). The default.
+	NewestFirst Order = iota
+	// OldestFirst lists the oldest record first.
+	OldestFirst
+)
+
+// Match reports whether t passes the filter's conditions (for
+// implementations that filter in Go, such as memstore). It ignores Order,
+// Cursor and Limit.
 func (f TxFilter) Match(t Transaction) bool {
 	if f.UserID != "" && t.UserID != f.UserID {
 		return false
@@ -176,6 +211,9 @@ func (f TxFilter) Match(t Transaction) bool {
 		return false
 	}
 	if f.NonFinalOnly && t.Status.Final() {
+		return false
+	}
+	if f.Unconfirmed && !(t.Status == TxAuthorized || (t.Status == TxDeclined && t.ConfirmedAt.IsZero())) {
 		return false
 	}
 	if len(f.Status) == 0 {

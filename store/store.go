@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"iter"
+	"time"
 )
 
 // Store persists users, cards (tokens), passkeys (sealed) and transactions,
@@ -51,7 +52,9 @@ type Store interface {
 	DeletePasskeys(ctx context.Context, tokenID string) (int, error)
 
 	// CreateTransaction stores a new transaction. A transaction with that ID
-	// already existing is ErrConflict; a missing user is ErrNotFound.
+	// already existing is ErrConflict; one of the same user with the same
+	// IdempotencyKey is ErrDuplicateKey (which also matches ErrConflict); a
+	// missing user is ErrNotFound. Of racing creators exactly one succeeds.
 	CreateTransaction(ctx context.Context, t Transaction) error
 	// GetTransaction returns the transaction, or ErrNotFound.
 	GetTransaction(ctx context.Context, id string) (Transaction, error)
@@ -63,9 +66,44 @@ type Store interface {
 	// this step is a replay), or if upd.Confirmed and the outcome was already
 	// confirmed. Entering a final status sets CompletedAt.
 	TransitionTransaction(ctx context.Context, id string, from, to TxStatus, upd TxUpdate) (Transaction, error)
-	// ListTransactions yields the transactions that match the filter, oldest
-	// first (CreatedAt, then ID).
+	// GetTransactionByKey returns the user's transaction with that
+	// IdempotencyKey, or ErrNotFound.
+	GetTransactionByKey(ctx context.Context, userID, key string) (Transaction, error)
+	// ListTransactions yields the transactions that match the filter, in its
+	// Order (newest first by default: CreatedAt, then ID), starting after its
+	// Cursor. CursorAfter(f, t) makes the cursor that continues after t.
 	ListTransactions(ctx context.Context, f TxFilter) iter.Seq2[Transaction, error]
+
+	// CreateJourney stores a new journey; the Store sets Version to 1 and
+	// the time stamps. A journey with that ID already existing is
+	// ErrConflict; one of the same user and kind with the same
+	// IdempotencyKey is ErrDuplicateKey (which also matches ErrConflict). Of
+	// racing creators exactly one succeeds.
+	CreateJourney(ctx context.Context, j Journey) (Journey, error)
+	// GetJourney returns the journey, or ErrNotFound.
+	GetJourney(ctx context.Context, id string) (Journey, error)
+	// GetJourneyByKey returns the user's journey of that kind with that
+	// IdempotencyKey, or ErrNotFound.
+	GetJourneyByKey(ctx context.Context, userID string, kind JourneyKind, key string) (Journey, error)
+	// UpdateJourney is the compare-and-swap of a journey: if the stored
+	// journey's Version is j.Version, its Status, Step, NextAction, State,
+	// ResultID, FailureCode, FailureReason, LeaseOwner, LeaseExpiresAt and
+	// ExpiresAt become j's, Version grows by one, and the updated journey is
+	// returned. Kind, UserID, IdempotencyKey and RequestHash never change.
+	// ErrNotFound if there is no such journey; ErrConflict if the Version
+	// differs (another replica moved or claimed it) or the journey is final.
+	UpdateJourney(ctx context.Context, j Journey) (Journey, error)
+	// ClaimJourney takes or renews the lease of a journey that is not final:
+	// it succeeds when nobody holds the lease, owner holds it, or the lease
+	// has lapsed (LeaseExpiresAt at or before the Store's clock), and sets
+	// LeaseOwner to owner and LeaseExpiresAt to until. Taking the journey from
+	// another owner grows Version (so that owner's next UpdateJourney fails);
+	// renewing one's own lease does not. ErrNotFound if there is no such
+	// journey; ErrConflict if another owner's lease is live or the journey is
+	// final.
+	ClaimJourney(ctx context.Context, id, owner string, until time.Time) (Journey, error)
+	// ListJourneys yields the journeys that match the filter, oldest first.
+	ListJourneys(ctx context.Context, f JourneyFilter) iter.Seq2[Journey, error]
 
 	// Close releases the Store's resources. Later calls fail with ErrClosed;
 	// a second Close returns nil.

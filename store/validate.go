@@ -1,10 +1,12 @@
 package store
 
 import (
-	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Limits on stored values. Ids are Visa's or the integrator's opaque strings;
@@ -32,11 +34,15 @@ func (u User) Validate() error {
 	if err := checkEmail(r, "Email", u.Email); err != nil {
 		return err
 	}
-	if u.Country != "" && !isUpperAlpha(u.Country, 2) {
-		return invalid(r, "Country", "must be an ISO 3166-1 alpha-2 code")
+	if u.Country != "" {
+		if reason := check.Country(u.Country); reason != "" {
+			return invalid(r, "Country", reason)
+		}
 	}
-	if u.Language != "" && !isLanguageTag(u.Language) {
-		return invalid(r, "Language", "must be a language tag such as en or en-US")
+	if u.Language != "" {
+		if reason := check.Language(u.Language); reason != "" {
+			return invalid(r, "Language", reason)
+		}
 	}
 	return nil
 }
@@ -113,6 +119,8 @@ func (t Transaction) Validate() error {
 		{"ClientReferenceID", t.ClientReferenceID, false},
 		{"TransactionReferenceID", t.TransactionReferenceID, false},
 		{"MandateID", t.MandateID, false},
+		{"IdempotencyKey", t.IdempotencyKey, false},
+		{"FailureCode", t.FailureCode, false},
 		{"ResponseCode", t.ResponseCode, false},
 		{"AuthorizationCode", t.AuthorizationCode, false},
 		{"DynamicDataID", t.DynamicDataID, false},
@@ -152,6 +160,7 @@ func (u TxUpdate) Validate() error {
 		{"ResponseCode", u.ResponseCode},
 		{"AuthorizationCode", u.AuthorizationCode},
 		{"DynamicDataID", u.DynamicDataID},
+		{"FailureCode", u.FailureCode},
 	} {
 		if f.v == nil {
 			continue
@@ -179,6 +188,64 @@ func (f TxFilter) Validate() error {
 		if !s.Valid() {
 			return invalid(r, "Status", "unknown transaction status")
 		}
+	}
+	if f.Order != NewestFirst && f.Order != OldestFirst {
+		return invalid(r, "Order", "must be NewestFirst or OldestFirst")
+	}
+	if f.Limit < 0 {
+		return invalid(r, "Limit", "must not be negative")
+	}
+	_, err := f.After()
+	return err
+}
+
+// Validate reports the first field of j that a Store would refuse on
+// CreateJourney or UpdateJourney.
+func (j Journey) Validate() error {
+	const r = "journey"
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{
+		{"ID", j.ID, true},
+		{"UserID", j.UserID, true},
+		{"IdempotencyKey", j.IdempotencyKey, false},
+		{"RequestHash", j.RequestHash, false},
+		{"Step", j.Step, true},
+		{"NextAction", j.NextAction, false},
+		{"ResultID", j.ResultID, false},
+		{"FailureCode", j.FailureCode, false},
+		{"LeaseOwner", j.LeaseOwner, false},
+	} {
+		if err := checkID(r, f.name, f.v, f.required); err != nil {
+			return err
+		}
+	}
+	switch {
+	case !j.Kind.Valid():
+		return invalid(r, "Kind", "unknown journey kind")
+	case !j.Status.Valid():
+		return invalid(r, "Status", "unknown journey status")
+	case len(j.State) > MaxJourneyState:
+		return invalid(r, "State", "is too long")
+	case j.Status == JourneyWaiting && j.NextAction == "":
+		return invalid(r, "NextAction", "is required while WAITING")
+	case j.Status == JourneyRunning && j.LeaseOwner == "":
+		return invalid(r, "LeaseOwner", "is required while RUNNING")
+	case j.LeaseOwner != "" && j.LeaseExpiresAt.IsZero():
+		return invalid(r, "LeaseExpiresAt", "is required with a LeaseOwner")
+	}
+	return checkText(r, "FailureReason", j.FailureReason)
+}
+
+// Validate reports the first field of f that a Store would refuse.
+func (f JourneyFilter) Validate() error {
+	const r = "filter"
+	if err := checkID(r, "UserID", f.UserID, false); err != nil {
+		return err
+	}
+	if f.Kind != "" && !f.Kind.Valid() {
+		return invalid(r, "Kind", "unknown journey kind")
 	}
 	if f.Limit < 0 {
 		return invalid(r, "Limit", "must not be negative")
@@ -222,144 +289,46 @@ func CheckTransition(id string, from, to TxStatus, upd TxUpdate) error {
 func CheckID(field, v string) error { return checkID("argument", field, v, true) }
 
 func checkID(record, field, v string, required bool) error {
-	if v == "" {
-		if required {
-			return invalid(record, field, "is required")
-		}
+	if v == "" && !required {
 		return nil
 	}
-	if len(v) > MaxIDLen {
-		return invalid(record, field, "is too long")
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x21 || v[i] > 0x7e {
-			return invalid(record, field, "must be visible ASCII without spaces")
-		}
+	if reason := check.ID(v, MaxIDLen); reason != "" {
+		return invalid(record, field, reason)
 	}
 	return nil
 }
 
 func checkText(record, field, v string) error {
-	switch {
-	case len(v) > MaxTextLen:
-		return invalid(record, field, "is too long")
-	case !utf8.ValidString(v):
-		return invalid(record, field, "must be UTF-8")
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		return invalid(record, field, "must not hold control characters")
-	case looksLikePAN(v):
-		return invalid(record, field, "looks like a card number")
+	if reason := check.Text(v, MaxTextLen, false); reason != "" {
+		return invalid(record, field, reason)
 	}
 	return nil
 }
 
+// checkURL accepts an empty URL (the fields are optional) or one the SDK
+// could send card data to: https, or plain http to a loopback host.
 func checkURL(record, field, v string) error {
 	if v == "" {
 		return nil
 	}
-	if len(v) > MaxURLLen {
-		return invalid(record, field, "is too long")
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return invalid(record, field, "must be an absolute http(s) URL")
+	if reason := check.URL(v, MaxURLLen); reason != "" {
+		return invalid(record, field, reason)
 	}
 	return nil
 }
 
 func checkEmail(record, field, v string) error {
-	if v == "" {
-		return invalid(record, field, "is required")
-	}
-	if len(v) > MaxEmailLen {
-		return invalid(record, field, "is too long")
-	}
-	at := strings.LastIndexByte(v, '@')
-	if at < 1 || at == len(v)-1 || strings.ContainsAny(v, " \t\r\n<>") || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		return invalid(record, field, "must be an email address")
+	if reason := check.Email(v); reason != "" {
+		return invalid(record, field, reason)
 	}
 	return nil
 }
 
-// looksLikePAN reports whether free text holds a card number: 13 to 19 digits
-// in a row, or in groups separated by spaces or dashes, that pass the Luhn check.
-func looksLikePAN(s string) bool {
-	for _, r := range digitRuns(s) {
-		if r.pan {
-			return true
-		}
-	}
-	return false
-}
-
-// digitRun is a maximal run of digits, spaces and dashes in s, starting and
-// ending with a digit: s[start:end].
-type digitRun struct {
-	start, end int
-	pan        bool
-}
-
-func digitRuns(s string) []digitRun {
-	var runs []digitRun
-	for i := 0; i < len(s); {
-		if s[i] < '0' || s[i] > '9' {
-			i++
-			continue
-		}
-		start, end := i, i
-		var digits []byte
-		groups := []int{0} // digit offsets where a group starts, then the total
-		for j := i; j < len(s); j++ {
-			c := s[j]
-			if c >= '0' && c <= '9' {
-				if j > i && (s[j-1] == ' ' || s[j-1] == '-') {
-					groups = append(groups, len(digits))
-				}
-				digits = append(digits, c-'0')
-				end = j + 1
-			} else if c != ' ' && c != '-' {
-				break
-			}
-		}
-		groups = append(groups, len(digits))
-		runs = append(runs, digitRun{start: start, end: end, pan: hasLuhnSpan(digits, groups)})
-		i = end
-	}
-	return runs
-}
-
-// hasLuhnSpan reports whether whole groups of d, 13 to 19 digits together,
-// pass the Luhn check ("4111 1111 1111 1111 2026" holds a card number; a
-// 13-digit epoch in milliseconds usually does not).
-func hasLuhnSpan(d []byte, groups []int) bool {
-	for a := 0; a < len(groups); a++ {
-		for b := a + 1; b < len(groups); b++ {
-			if n := groups[b] - groups[a]; n >= 13 && n <= 19 && luhn(d[groups[a]:groups[b]]) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func luhn(d []byte) bool {
-	sum := 0
-	for i := range d {
-		v := int(d[len(d)-1-i])
-		if i%2 == 1 {
-			if v *= 2; v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-	}
-	return sum%10 == 0
-}
-
 // Reason turns any text (an error's message, say) into a FailureReason every
-// Store accepts: invalid UTF-8 and control characters become spaces, a digit
-// run that could be a card number becomes "[number removed]", and the result
-// is cut to MaxTextLen bytes on a character boundary.
+// Store accepts: the text is brought to Unicode NFKC, invalid UTF-8 and
+// control characters become spaces, a run of digits that holds a card number
+// becomes "[number removed]", and the result is cut to MaxTextLen bytes on a
+// character boundary.
 func Reason(s string) string {
 	s = strings.ToValidUTF8(s, " ")
 	s = strings.Map(func(r rune) rune {
@@ -368,17 +337,7 @@ func Reason(s string) string {
 		}
 		return r
 	}, s)
-	var b strings.Builder
-	last := 0
-	for _, r := range digitRuns(s) {
-		if r.pan {
-			b.WriteString(s[last:r.start])
-			b.WriteString("[number removed]")
-			last = r.end
-		}
-	}
-	b.WriteString(s[last:])
-	s = b.String()
+	s = check.MaskCardNumbers(s)
 	if len(s) > MaxTextLen {
 		cut := MaxTextLen
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -401,39 +360,6 @@ func isDigits(s string, n int) bool {
 	return true
 }
 
-func isUpperAlpha(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
-// isLanguageTag accepts a BCP 47-shaped tag: 2–8 letter primary subtag, then
-// hyphenated alphanumeric subtags of 1–8 characters, 35 bytes at most.
-func isLanguageTag(s string) bool {
-	if len(s) > 35 {
-		return false
-	}
-	for i, part := range strings.Split(s, "-") {
-		if len(part) == 0 || len(part) > 8 || (i == 0 && len(part) < 2) {
-			return false
-		}
-		for j := 0; j < len(part); j++ {
-			c := part[j]
-			letter := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-			if !letter && (i == 0 || c < '0' || c > '9') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // isAmount accepts a non-negative decimal: no sign, no leading zeros, at most
 // 15 integer digits and 3 decimals ("0", "0.00", "129.99").
 func isAmount(s string) bool {
@@ -448,4 +374,19 @@ func isAmount(s string) bool {
 		return false
 	}
 	return true
+}
+
+// CheckClaim validates a ClaimJourney request before any stored state is
+// consulted: the id and the owner are ids, and until is set.
+func CheckClaim(id, owner string, until time.Time) error {
+	if err := checkID("claim", "ID", id, true); err != nil {
+		return err
+	}
+	if err := checkID("claim", "Owner", owner, true); err != nil {
+		return err
+	}
+	if until.IsZero() {
+		return invalid("claim", "Until", "is required")
+	}
+	return nil
 }

@@ -37,6 +37,9 @@ type Store struct {
 	cards    map[string]store.Card
 	passkeys map[string]map[string]store.Passkey // tokenID → deviceID → passkey
 	txs      map[string]store.Transaction
+	txKeys   map[[2]string]string // (userID, idempotency key) → transaction id
+	journeys map[string]store.Journey
+	jKeys    map[[3]string]string // (userID, kind, idempotency key) → journey id
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,6 +52,9 @@ func New(opts ...Option) (*Store, error) {
 		cards:    map[string]store.Card{},
 		passkeys: map[string]map[string]store.Passkey{},
 		txs:      map[string]store.Transaction{},
+		txKeys:   map[[2]string]string{},
+		journeys: map[string]store.Journey{},
+		jKeys:    map[[3]string]string{},
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -325,6 +331,13 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 	if _, ok := s.users[t.UserID]; !ok {
 		return fmt.Errorf("memstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
 	}
+	key := [2]string{t.UserID, t.IdempotencyKey}
+	if t.IdempotencyKey != "" {
+		if _, ok := s.txKeys[key]; ok {
+			return fmt.Errorf("memstore: create transaction %s: %w", t.ID, store.ErrDuplicateKey)
+		}
+		s.txKeys[key] = t.ID
+	}
 	now := s.stamp()
 	t.CreatedAt, t.UpdatedAt, t.CompletedAt, t.ConfirmedAt = now, now, time.Time{}, time.Time{}
 	if t.Status.Final() {
@@ -332,6 +345,25 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 	}
 	s.txs[t.ID] = t
 	return nil
+}
+
+// GetTransactionByKey implements store.Store.
+func (s *Store) GetTransactionByKey(ctx context.Context, userID, key string) (store.Transaction, error) {
+	if err := store.CheckID("UserID", userID); err != nil {
+		return store.Transaction{}, err
+	}
+	if err := store.CheckID("IdempotencyKey", key); err != nil {
+		return store.Transaction{}, err
+	}
+	if err := s.beginRead(ctx, "get transaction by key"); err != nil {
+		return store.Transaction{}, err
+	}
+	defer s.mu.RUnlock()
+	id, ok := s.txKeys[[2]string{userID, key}]
+	if !ok {
+		return store.Transaction{}, fmt.Errorf("memstore: transaction of user %s with that key: %w", userID, store.ErrNotFound)
+	}
+	return s.txs[id], nil
 }
 
 // GetTransaction implements store.Store.
@@ -387,14 +419,19 @@ func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq
 		if err := f.Validate(); err != nil {
 			return nil, err
 		}
+		after, _ := f.After() // Validate checked it
 		var out []store.Transaction
 		for _, t := range s.txs {
-			if f.Match(t) {
+			if f.Match(t) && (after == nil || !after.Before(f.Order, t.CreatedAt, t.ID)) {
 				out = append(out, t)
 			}
 		}
 		slices.SortFunc(out, func(a, b store.Transaction) int {
-			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+			c := cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+			if f.Order == store.NewestFirst {
+				return -c
+			}
+			return c
 		})
 		if f.Limit > 0 && len(out) > f.Limit {
 			out = out[:f.Limit]
@@ -408,7 +445,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.users, s.cards, s.passkeys, s.txs = nil, nil, nil, nil
+	s.users, s.cards, s.passkeys, s.txs, s.txKeys, s.journeys, s.jKeys = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }
 

@@ -35,5 +35,5 @@ func ExampleOpen() {
 	// <nil>
 	// ACTIVE <nil>
 	// true
-	// schema version 1
+	// schema version 2
 }

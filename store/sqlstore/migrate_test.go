@@ -82,7 +82,7 @@ func TestMigrations(t *testing.T) {
 		v, err := s.Version(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, sqlstore.SchemaVersion(), v)
-		assert.Equal(t, []string{"cards", "passkeys", "schema_migrations", "transactions", "users"}, tables(t, raw(), s.Dialect()))
+		assert.Equal(t, []string{"cards", "journeys", "passkeys", "schema_migrations", "transactions", "users"}, tables(t, raw(), s.Dialect()))
 
 		// Idempotent: again on the same Store, and on a new one over the same data.
 		require.NoError(t, s.PutUser(ctx, store.User{ID: "alice", Email: "alice@example.com"}))

@@ -16,18 +16,23 @@ type cursor struct {
 }
 
 // where appends the "after the cursor" condition to a query that already has
-// a WHERE clause; a nil cursor (the first page) adds nothing.
-func (c *cursor) where(s *Store, q string, args []any, keyCol string) (string, []any) {
+// a WHERE clause, as a row comparison the (created_at, key) indexes serve in
+// either direction; a nil cursor (the first page) adds nothing.
+func (c *cursor) where(s *Store, q string, args []any, keyCol string, desc bool) (string, []any) {
 	if c == nil {
 		return q, args
 	}
 	args = append(args, s.timeArg(c.createdAt), c.key)
-	t, k := fmt.Sprintf("$%d", len(args)-1), fmt.Sprintf("$%d", len(args))
-	return q + fmt.Sprintf(" AND (created_at > %s OR (created_at = %s AND %s > %s))", t, t, keyCol, k), args
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	return q + fmt.Sprintf(" AND (created_at, %s) %s ($%d, $%d)", keyCol, op, len(args)-1, len(args)), args
 }
 
 type pageQuery[T any] struct {
 	check func() error                                   // argument validation
+	start *cursor                                        // resume after this row; nil = from the first
 	total int                                            // overall cap; 0 = none
 	query func(after *cursor, limit int) (string, []any) // one page's SQL
 	scan  func(*sql.Rows) (T, cursor, error)
@@ -43,7 +48,7 @@ func pages[T any](ctx context.Context, s *Store, op string, pq pageQuery[T]) ite
 			yield(zero, err)
 			return
 		}
-		var after *cursor
+		after := pq.start
 		sent := 0
 		for {
 			if err := s.begin(ctx, op); err != nil {

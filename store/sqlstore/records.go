@@ -124,7 +124,7 @@ func (s *Store) ListCards(ctx context.Context, userID string) iter.Seq2[store.Ca
 			if userID == "" {
 				q, args = `SELECT `+cardCols+` FROM cards WHERE 1 = 1`, nil
 			}
-			q, args = after.where(s, q, args, "token_id")
+			q, args = after.where(s, q, args, "token_id", false)
 			return q + ` ORDER BY created_at, token_id LIMIT ` + fmt.Sprint(limit), args
 		},
 		scan: func(r *sql.Rows) (store.Card, cursor, error) {
@@ -257,7 +257,7 @@ func (s *Store) ListPasskeys(ctx context.Context, tokenID string) iter.Seq2[stor
 		check: func() error { return store.CheckID("TokenID", tokenID) },
 		query: func(after *cursor, limit int) (string, []any) {
 			q, args := `SELECT `+passkeyCols+` FROM passkeys WHERE token_id = $1`, []any{tokenID}
-			q, args = after.where(s, q, args, "device_id")
+			q, args = after.where(s, q, args, "device_id", false)
 			return q + ` ORDER BY created_at, device_id LIMIT ` + fmt.Sprint(limit), args
 		},
 		scan: func(r *sql.Rows) (store.Passkey, cursor, error) {

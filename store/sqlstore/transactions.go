@@ -13,7 +13,8 @@ import (
 
 const txCols = `id, user_id, token_id, instruction_id, client_reference_id, transaction_reference_id,
 	mandate_id, amount, currency, merchant_name, merchant_url, status, response_code,
-	authorization_code, dynamic_data_id, failure_reason, created_at, updated_at, completed_at, confirmed_at`
+	authorization_code, dynamic_data_id, failure_reason, created_at, updated_at, completed_at, confirmed_at,
+	idempotency_key, failure_code`
 
 func scanTx(row interface{ Scan(...any) error }) (store.Transaction, error) {
 	var t store.Transaction
@@ -21,12 +22,13 @@ func scanTx(row interface{ Scan(...any) error }) (store.Transaction, error) {
 		&t.TransactionReferenceID, &t.MandateID, &t.Amount, &t.Currency, &t.MerchantName,
 		&t.MerchantURL, &t.Status, &t.ResponseCode, &t.AuthorizationCode, &t.DynamicDataID,
 		&t.FailureReason, dbTime{&t.CreatedAt}, dbTime{&t.UpdatedAt}, dbTime{&t.CompletedAt},
-		dbTime{&t.ConfirmedAt})
+		dbTime{&t.ConfirmedAt}, &t.IdempotencyKey, &t.FailureCode)
 	return t, err
 }
 
 // CreateTransaction implements store.Store: one INSERT ... ON CONFLICT DO
-// NOTHING, so of racing creators exactly one inserts.
+// NOTHING (on the id and on the user's idempotency key), so of racing
+// creators exactly one inserts.
 func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) error {
 	if err := t.Validate(); err != nil {
 		return err
@@ -41,11 +43,11 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 		completed = s.timeArg(now)
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO transactions (`+txCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL)
-		ON CONFLICT (id) DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL, $19, $20)
+		ON CONFLICT DO NOTHING`,
 		t.ID, t.UserID, t.TokenID, t.InstructionID, t.ClientReferenceID, t.TransactionReferenceID,
 		t.MandateID, t.Amount, t.Currency, t.MerchantName, t.MerchantURL, t.Status, t.ResponseCode,
-		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed)
+		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed, t.IdempotencyKey, t.FailureCode)
 	if isForeignKey(err) {
 		return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
 	}
@@ -55,9 +57,43 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 	if n, err := res.RowsAffected(); err != nil {
 		return wrap(op, err)
 	} else if n == 0 {
-		return fmt.Errorf("sqlstore: create transaction %s: already exists: %w", t.ID, store.ErrConflict)
+		return s.createConflict(ctx, op, "transactions", t.ID)
 	}
 	return nil
+}
+
+// createConflict says why an INSERT ... ON CONFLICT DO NOTHING inserted
+// nothing: the id exists, or else the idempotency key does.
+func (s *Store) createConflict(ctx context.Context, op, table, id string) error {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`, id).Scan(&one)
+	switch {
+	case err == nil:
+		return fmt.Errorf("sqlstore: %s %s: already exists: %w", op, id, store.ErrConflict)
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlstore: %s %s: %w", op, id, store.ErrDuplicateKey)
+	}
+	return wrap(op, err)
+}
+
+// GetTransactionByKey implements store.Store.
+func (s *Store) GetTransactionByKey(ctx context.Context, userID, key string) (store.Transaction, error) {
+	if err := store.CheckID("UserID", userID); err != nil {
+		return store.Transaction{}, err
+	}
+	if err := store.CheckID("IdempotencyKey", key); err != nil {
+		return store.Transaction{}, err
+	}
+	const op = "get transaction by key"
+	if err := s.begin(ctx, op); err != nil {
+		return store.Transaction{}, err
+	}
+	t, err := scanTx(s.db.QueryRowContext(ctx,
+		`SELECT `+txCols+` FROM transactions WHERE user_id = $1 AND idempotency_key = $2`, userID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Transaction{}, fmt.Errorf("sqlstore: transaction of user %s with that key: %w", userID, store.ErrNotFound)
+	}
+	return t, wrap(op, err)
 }
 
 // GetTransaction implements store.Store.
@@ -106,6 +142,7 @@ func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to s
 		{"authorization_code", upd.AuthorizationCode},
 		{"dynamic_data_id", upd.DynamicDataID},
 		{"failure_reason", upd.FailureReason},
+		{"failure_code", upd.FailureCode},
 	} {
 		if f.v != nil {
 			add(f.col, *f.v)
@@ -146,11 +183,23 @@ func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to s
 	return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: status is %s, not %s: %w", id, cur, from, store.ErrConflict)
 }
 
-// ListTransactions implements store.Store.
+// ListTransactions implements store.Store. Pages are keyset queries on
+// (created_at, id), a row comparison that the indexes serve in either order;
+// the non-final listing is a status IN (...) over the status index.
 func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq2[store.Transaction, error] {
 	f.Status = append([]store.TxStatus(nil), f.Status...) // the caller may reuse its slice
+	var start *cursor
+	if p, err := f.After(); err == nil && p != nil { // check reports a bad cursor
+		start = &cursor{p.CreatedAt, p.ID}
+	}
+	desc := f.Order == store.NewestFirst
+	order := ` ORDER BY created_at, id LIMIT `
+	if desc {
+		order = ` ORDER BY created_at DESC, id DESC LIMIT `
+	}
 	return pages(ctx, s, "list transactions", pageQuery[store.Transaction]{
 		check: f.Validate,
+		start: start,
 		total: f.Limit,
 		query: func(after *cursor, limit int) (string, []any) {
 			var conds []string
@@ -159,6 +208,13 @@ func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq
 				args = append(args, v)
 				return fmt.Sprintf("$%d", len(args))
 			}
+			in := func(sts []store.TxStatus) string {
+				ph := make([]string, len(sts))
+				for i, st := range sts {
+					ph[i] = arg(st)
+				}
+				return "status IN (" + strings.Join(ph, ", ") + ")"
+			}
 			if f.UserID != "" {
 				conds = append(conds, "user_id = "+arg(f.UserID))
 			}
@@ -166,24 +222,17 @@ func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq
 				conds = append(conds, "token_id = "+arg(f.TokenID))
 			}
 			if len(f.Status) > 0 {
-				ph := make([]string, len(f.Status))
-				for i, st := range f.Status {
-					ph[i] = arg(st)
-				}
-				conds = append(conds, "status IN ("+strings.Join(ph, ", ")+")")
+				conds = append(conds, in(f.Status))
 			}
 			if f.NonFinalOnly {
-				var ph []string
-				for _, st := range store.TxStatuses {
-					if st.Final() {
-						ph = append(ph, arg(st))
-					}
-				}
-				conds = append(conds, "status NOT IN ("+strings.Join(ph, ", ")+")")
+				conds = append(conds, in(nonFinalTx))
+			}
+			if f.Unconfirmed {
+				conds = append(conds, "(status = "+arg(store.TxAuthorized)+" OR (status = "+arg(store.TxDeclined)+" AND confirmed_at IS NULL))")
 			}
 			q := `SELECT ` + txCols + ` FROM transactions WHERE ` + strings.Join(append(conds, "1 = 1"), " AND ")
-			q, args = after.where(s, q, args, "id")
-			return q + ` ORDER BY created_at, id LIMIT ` + fmt.Sprint(limit), args
+			q, args = after.where(s, q, args, "id", desc)
+			return q + order + fmt.Sprint(limit), args
 		},
 		scan: func(r *sql.Rows) (store.Transaction, cursor, error) {
 			t, err := scanTx(r)
@@ -191,3 +240,14 @@ func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq
 		},
 	})
 }
+
+// nonFinalTx lists the statuses of transactions under way.
+var nonFinalTx = func() []store.TxStatus {
+	var out []store.TxStatus
+	for _, st := range store.TxStatuses {
+		if !st.Final() {
+			out = append(out, st)
+		}
+	}
+	return out
+}()

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,14 +56,28 @@ func testListTransactions(t *testing.T, e *env) {
 		{"user limit", store.TxFilter{UserID: "alice", Limit: 3}, []string{"tx-9", "tx-7", "tx-6"}},
 		{"nobody", store.TxFilter{UserID: "carol"}, nil},
 	} {
+		c.f.Order = store.OldestFirst
 		assert.Equal(t, c.want, ids(collect(t, e.s.ListTransactions(e.ctx, c.f))), c.name)
+		// Newest first (the default) is the same listing reversed, and its
+		// limit keeps the newest.
+		c.f.Order, c.f.Limit = store.NewestFirst, 0
+		rev := ids(collect(t, e.s.ListTransactions(e.ctx, c.f)))
+		slices.Reverse(rev)
+		if c.name != "limit" && c.name != "user limit" {
+			assert.Equal(t, c.want, rev, c.name+", newest first")
+		}
 	}
+	assert.Equal(t, []string{"tx-4", "tx-5"}, ids(collect(t, e.s.ListTransactions(e.ctx, store.TxFilter{Limit: 2}))),
+		"newest first is the default")
 
 	// A bad filter yields exactly one error, ErrInvalid.
 	for _, f := range []store.TxFilter{
 		{Status: []store.TxStatus{"DONE"}},
 		{Limit: -1},
 		{UserID: "a b"},
+		{UserID: "4111111111111111"},
+		{Order: 7},
+		{Cursor: "not-a-cursor"},
 	} {
 		var n int
 		for _, err := range e.s.ListTransactions(e.ctx, f) {
@@ -82,7 +97,7 @@ func testListEarlyBreak(t *testing.T, e *env) {
 	// lock per abandoned iteration stalls here (database/sql pools hold 2 idle).
 	for range 20 {
 		n := 0
-		for x, err := range e.s.ListTransactions(e.ctx, store.TxFilter{}) {
+		for x, err := range e.s.ListTransactions(e.ctx, store.TxFilter{Order: store.OldestFirst}) {
 			require.NoError(t, err)
 			require.Equal(t, "tx-0", x.ID)
 			n++
@@ -135,9 +150,34 @@ func testListMany(t *testing.T, e *env) {
 		want[i] = fmt.Sprintf("tx-%04d", i)
 		require.NoError(t, e.s.CreateTransaction(e.ctx, tx(want[i], "alice", "tok-1")))
 	}
-	assert.Equal(t, want, ids(collect(t, e.s.ListTransactions(e.ctx, store.TxFilter{}))))
-	assert.Equal(t, want[:n-1], ids(collect(t, e.s.ListTransactions(e.ctx, store.TxFilter{Limit: n - 1}))))
-	assert.Equal(t, want, ids(collect(t, e.s.ListTransactions(e.ctx, store.TxFilter{Limit: n + 1}))))
+	oldest := store.TxFilter{Order: store.OldestFirst}
+	assert.Equal(t, want, ids(collect(t, e.s.ListTransactions(e.ctx, oldest))))
+	oldest.Limit = n - 1
+	assert.Equal(t, want[:n-1], ids(collect(t, e.s.ListTransactions(e.ctx, oldest))))
+	oldest.Limit = n + 1
+	assert.Equal(t, want, ids(collect(t, e.s.ListTransactions(e.ctx, oldest))))
+	rev := slices.Clone(want)
+	slices.Reverse(rev)
+	assert.Equal(t, rev, ids(collect(t, e.s.ListTransactions(e.ctx, store.TxFilter{}))), "newest first across pages")
+
+	// Paging with cursors, both ways, visits every row once.
+	for _, o := range []store.Order{store.NewestFirst, store.OldestFirst} {
+		f := store.TxFilter{Order: o, UserID: "alice", Limit: 37}
+		var got []string
+		for {
+			page := collect(t, e.s.ListTransactions(e.ctx, f))
+			got = append(got, ids(page)...)
+			if len(page) < f.Limit {
+				break
+			}
+			f.Cursor = store.CursorAfter(f, page[len(page)-1])
+		}
+		expect := want
+		if o == store.NewestFirst {
+			expect = rev
+		}
+		assert.Equal(t, expect, got, "cursor paging, order %d", o)
+	}
 }
 
 func testListCardsAndPasskeys(t *testing.T, e *env) {
@@ -249,7 +289,7 @@ func testContextCancelledMidIteration(t *testing.T, e *env) {
 	defer cancel()
 	var got []string
 	var last error
-	for x, err := range e.s.ListTransactions(ctx, store.TxFilter{}) {
+	for x, err := range e.s.ListTransactions(ctx, store.TxFilter{Order: store.OldestFirst}) {
 		if err != nil {
 			last = err
 			break

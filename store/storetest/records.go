@@ -299,9 +299,9 @@ func testTransactions(t *testing.T, e *env) {
 	full := store.Transaction{
 		ID: "tx-2", UserID: "alice", TokenID: "tok-1", InstructionID: "INS-0001",
 		ClientReferenceID: "CR-2", TransactionReferenceID: "TR-2", MandateID: "m-2",
-		Amount: "0", Currency: "EUR", MerchantName: "Café Ünïcode", MerchantURL: "http://shop.example",
+		Amount: "0", Currency: "EUR", MerchantName: "Café Ünïcode", MerchantURL: "http://127.0.0.1:8443/shop",
 		Status: store.TxCancelled, ResponseCode: "05", AuthorizationCode: "A1B2C3",
-		DynamicDataID: "DD-2", FailureReason: "user changed their mind",
+		DynamicDataID: "DD-2", FailureReason: "user changed their mind", IdempotencyKey: "order-2", FailureCode: "cancelled",
 	}
 	require.NoError(t, e.s.CreateTransaction(e.ctx, full))
 	got, err = e.s.GetTransaction(e.ctx, "tx-2")

@@ -38,6 +38,13 @@ type NewStore func(tb testing.TB, clock store.Clock) store.Store
 //     fido.Sealer opens again after the trip.
 //   - Timestamps: taken from the clock, in UTC, at microsecond precision.
 //   - Close: later calls fail with store.ErrClosed.
+//   - Idempotency keys: a user's transactions (and journeys of a kind) never
+//     share a key, even when 32 creators race; ErrDuplicateKey says so.
+//   - Cursors: newest and oldest first, paging with CursorAfter visits every
+//     row once, and a cursor from another listing or altered is refused.
+//   - Journeys: create, read by id and by key, compare-and-swap on the
+//     version, leases (claim, renew, lapse, take-over), final journeys
+//     frozen, and races on one create, one claim and one update.
 func Run(t *testing.T, newStore NewStore) {
 	t.Helper()
 	h := func(f func(t *testing.T, e *env)) func(t *testing.T) {
@@ -77,6 +84,14 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("SealedBlobFido", h(testSealedBlobFido))
 	t.Run("Timestamps", h(testTimestamps))
 	t.Run("Close", h(testClose))
+	t.Run("TxIdempotencyKey", h(testTxIdempotencyKey))
+	t.Run("Cursor", h(testCursor))
+	t.Run("Unconfirmed", h(testUnconfirmed))
+	t.Run("Journeys", h(testJourneys))
+	t.Run("JourneyValidation", h(testJourneyValidation))
+	t.Run("JourneyUpdate", h(testJourneyUpdate))
+	t.Run("JourneyClaim", h(testJourneyClaim))
+	t.Run("RaceJourneys", h(testRaceJourneys))
 }
 
 type env struct {
