@@ -40,7 +40,9 @@ func testJourneys(t *testing.T, e *env) {
 	assert.Equal(t, j, noJourneyTimes(got))
 	for _, read := range []func() (store.Journey, error){
 		func() (store.Journey, error) { return e.s.GetJourney(e.ctx, "j-1") },
-		func() (store.Journey, error) { return e.s.GetJourneyByKey(e.ctx, "alice", store.JourneyAddCard, "key-1") },
+		func() (store.Journey, error) {
+			return e.s.GetJourneyByKey(e.ctx, "alice", store.JourneyAddCard, "key-1")
+		},
 	} {
 		back, err := read()
 		require.NoError(t, err)
