@@ -2,14 +2,19 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
@@ -30,8 +35,8 @@ type Device struct {
 }
 
 func (d Device) validate() error {
-	if !visa.ValidClientDeviceID(d.ClientDeviceID) {
-		return visa.NewInputError("Device.ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
+	if reason := check.ClientDeviceID(d.ClientDeviceID); reason != "" {
+		return visa.NewInputError("Device.ClientDeviceID", reason)
 	}
 	if d.AppInstance.ClientDeviceID == "" {
 		d.AppInstance.ClientDeviceID = d.ClientDeviceID
@@ -50,15 +55,25 @@ func (d Device) appInstance() visa.AppInstance {
 	return ai
 }
 
+func validDeviceID(s string) bool { return check.ClientDeviceID(s) == "" }
+
 // AddCardRequest adds a card for a user on a device (Phases 2 and 3).
 type AddCardRequest struct {
+	// IdempotencyKey makes adding the card safe to repeat: a request with
+	// the key of an earlier one of the same user returns that journey (its
+	// card, where it waits, or the same typed error) and never tokenizes
+	// the card again; the same key with a different request is
+	// ErrIdempotencyMismatch. Optional; at most 128 visible ASCII
+	// characters.
+	IdempotencyKey string
 	// User is created or updated: ID, Email, Country, Language.
 	User store.User
 	// Card is the card the cardholder typed; it goes only to VTS,
 	// encrypted, and is never stored.
 	Card   vts.Card
 	Device Device
-	// Cardholder answers the step-up (OTP) questions.
+	// Cardholder answers the step-up (OTP) questions. AddCard needs one;
+	// StartAddCard ignores it (the caller answers through Continue).
 	Cardholder Cardholder
 	Consents   []vic.Consent
 }
@@ -82,52 +97,129 @@ type AddCardResult struct {
 //	→ 5 device binding → 6, 7 OTP step-up (Cardholder) → token ACTIVE
 //	→ 8 attestation REGISTER → 9 passkey ceremony → VIC card enrollment.
 //
-// If it fails after the token was provisioned, it deletes the token at
-// VTS and the card record, so nothing half-added remains.
+// It drives the step API (StartAddCard, Continue) with the Cardholder
+// answering each human step, in this goroutine. If the journey fails after
+// the token was provisioned, the token is deleted at VTS and the card
+// record removed, so nothing half-added remains.
 func (a *Agent) AddCard(ctx context.Context, req AddCardRequest) (*AddCardResult, error) {
+	if req.Cardholder == nil {
+		return nil, visa.NewInputError("Cardholder", "is required")
+	}
+	j, err := a.StartAddCard(ctx, req)
+	for err == nil && j.Status == store.JourneyWaiting {
+		var ans Answer
+		if ans, err = answerFrom(ctx, req.Cardholder, j.Next); err != nil {
+			cctx := context.WithoutCancel(ctx)
+			if _, cerr := a.CancelJourney(cctx, j.ID); cerr != nil {
+				a.logger.WarnContext(cctx, "agent: cancelling the add-card journey failed", "journey", j.ID, "error", cerr.Error())
+			}
+			return nil, err
+		}
+		j, err = a.Continue(ctx, j.ID, ans)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if j.Err != nil {
+		return nil, j.Err
+	}
+	return j.Card, nil
+}
+
+// answerFrom asks the Cardholder what the journey waits for.
+func answerFrom(ctx context.Context, ch Cardholder, next *NextAction) (Answer, error) {
+	ans := Answer{PromptID: next.PromptID}
+	switch next.Action {
+	case ActionChooseOTPMethod:
+		choice, err := ch.ChooseStepUp(ctx, next.Methods)
+		if err != nil {
+			return ans, fmt.Errorf("agent: choosing a step-up method: %w", err)
+		}
+		ans.Method = choice.Identifier
+	case ActionEnterOTP:
+		if next.AttemptsLeft == 0 {
+			ans.Resend = true // this code is spent: ask for a new one
+			return ans, nil
+		}
+		otp, err := ch.EnterOTP(ctx, OTPPrompt{Method: next.Method, Destination: next.Destination,
+			Attempt: next.Attempt, ExpiresAt: next.CodeExpiresAt, LastError: next.LastError})
+		switch {
+		case errors.Is(err, ErrResendOTP):
+			ans.Resend = true
+		case err != nil:
+			return ans, fmt.Errorf("agent: entering the OTP: %w", err)
+		default:
+			ans.OTP = otp
+		}
+	default:
+		return ans, fmt.Errorf("agent: the journey waits for %s, which a Cardholder cannot answer: %w", next.Action, visa.ErrInvalidInput)
+	}
+	return ans, nil
+}
+
+// StartAddCard starts adding a card and runs it until it ends or waits for
+// the cardholder: it returns the Journey, whose Next says what the human
+// must do (choose where the OTP goes, enter it) when it is WAITING. Answer
+// with Continue, from this process or any other sharing the Store. Nothing
+// secret is kept while it waits: the PAN and CVV2 go to VTS in steps 1 and
+// 2 and are forgotten, the Auth iFrame session is closed (a fresh one is
+// opened after the OTP), and the state kept is the token id and Visa's
+// masked step-up options.
+//
+// Everything the journey will send is validated first, the consumer's
+// email included; bad input is a *visa.InputError and sends nothing.
+func (a *Agent) StartAddCard(ctx context.Context, req AddCardRequest) (*Journey, error) {
 	if err := a.checkAddCard(req); err != nil {
 		return nil, err
 	}
-	f := &addFlow{a: a, req: req, crid: visa.NewClientReferenceID()}
-	res, err := f.run(ctx)
-	if err != nil && f.tokenID != "" {
-		f.cleanup(context.WithoutCancel(ctx))
+	j, replay, err := a.beginJourney(ctx, store.JourneyAddCard, req.User.ID, req.IdempotencyKey, req.hash(), "tokenize")
+	if err != nil {
+		return nil, err
 	}
-	return res, err
+	if replay {
+		return a.journeyView(ctx, j)
+	}
+	f := &addFlow{a: a, j: j, st: addState{
+		User: req.User, Device: req.Device, Consents: req.Consents, CRID: visa.NewClientReferenceID(),
+		ExpiryMonth: req.Card.ExpirationDate.Month, ExpiryYear: req.Card.ExpirationDate.Year,
+	}, card: &req.Card}
+	return f.run(ctx, nil)
 }
 
 func (a *Agent) checkAddCard(req AddCardRequest) error {
-	if err := checkUser(req.User); err != nil {
-		return err
-	}
-	if err := req.Device.validate(); err != nil {
-		return err
-	}
-	if req.Cardholder == nil {
-		return visa.NewInputError("Cardholder", "is required")
+	in := inputs{}
+	in.err(checkUser(req.User))
+	in.err(req.Device.validate())
+	if req.IdempotencyKey != "" {
+		in.id("IdempotencyKey", req.IdempotencyKey, check.MaxID)
 	}
 	if req.Card.PAN.IsZero() {
-		return visa.NewInputError("Card.PAN", "is required")
+		in.add("Card.PAN", "is required")
 	}
 	if req.Card.CVV2.IsZero() {
-		return visa.NewInputError("Card.CVV2", "is required")
+		in.add("Card.CVV2", "is required")
 	}
 	e := req.Card.ExpirationDate
-	if e.Month < 1 || e.Month > 12 || e.Year < 2000 || e.Year > 2200 {
-		return visa.NewInputError("Card.ExpirationDate", "must be a month 1-12 and a four-digit year")
+	if e.Month < 1 || e.Month > 12 || e.Year < 2000 || e.Year > 2199 {
+		in.add("Card.ExpirationDate", "must be a month 1-12 and a four-digit year")
+	} else if end := time.Date(e.Year, time.Month(e.Month)+1, 1, 0, 0, 0, 0, time.UTC); !end.After(a.now()) {
+		in.add("Card.ExpirationDate", "is in the past")
 	}
-	if end := time.Date(e.Year, time.Month(e.Month)+1, 1, 0, 0, 0, 0, time.UTC); !end.After(a.now()) {
-		return visa.NewInputError("Card.ExpirationDate", "is in the past")
+	in.text("Card.Name", req.Card.Name, 128, false)
+	for i, c := range req.Consents {
+		in.id(fmt.Sprintf("Consents[%d].ID", i), c.ID, 64)
 	}
-	return nil
+	return in.result()
 }
 
 func checkUser(u store.User) error {
-	switch {
-	case len(u.Country) != 2:
-		return visa.NewInputError("User.Country", "must be an ISO 3166 alpha-2 code")
-	case len(u.Language) < 2 || len(u.Language) > 8:
-		return visa.NewInputError("User.Language", "must be a language code such as en")
+	in := inputs{}
+	in.id("User.ID", u.ID, 64)
+	in.rule("User.Email", check.Email(u.Email))
+	in.rule("User.Country", check.Country(u.Country))
+	in.rule("User.Language", check.Language(u.Language))
+	if err := in.result(); err != nil {
+		return err
 	}
 	// The store's own rules, checked before anything is sent.
 	return asInputError("User", u.Validate())
@@ -143,135 +235,213 @@ func asInputError(prefix string, err error) error {
 	return err
 }
 
-// addFlow is one AddCard in progress.
-type addFlow struct {
-	a       *Agent
-	req     AddCardRequest
-	crid    string
-	tokenID string
-	session *authframe.Session
+// hash fingerprints the request: the user, the device, and of the card only
+// what may be kept (its last four digits and expiry), never a digest of the
+// whole number.
+func (req AddCardRequest) hash() string {
+	h := sha256.New()
+	pan := req.Card.PAN.Reveal()
+	last4 := ""
+	if len(pan) >= 4 {
+		last4 = pan[len(pan)-4:]
+	}
+	for _, s := range []string{"add-card/v1", req.User.ID, req.User.Email, req.User.Country, req.User.Language,
+		req.Device.ClientDeviceID, last4, fmt.Sprint(req.Card.ExpirationDate.Month), fmt.Sprint(req.Card.ExpirationDate.Year)} {
+		fmt.Fprintf(h, "%d:", len(s))
+		_, _ = io.WriteString(h, s)
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
-func (f *addFlow) run(ctx context.Context) (*AddCardResult, error) {
-	a, req := f.a, f.req
+// addState is what an add-card journey keeps between its steps (stored as
+// JSON in store.Journey.State): nothing secret.
+type addState struct {
+	User        store.User    `json:"user"`
+	Device      Device        `json:"device"`
+	Consents    []vic.Consent `json:"consents,omitempty"`
+	CRID        string        `json:"crid"`
+	ExpiryMonth int           `json:"expiryMonth"`
+	ExpiryYear  int           `json:"expiryYear"`
+	TokenID     string        `json:"tokenId,omitempty"`
+	// Step-up (steps 5 to 7).
+	Offered   []vts.StepUpRequest `json:"offered,omitempty"`
+	Choice    vts.StepUpRequest   `json:"choice"`
+	CodeUntil time.Time           `json:"codeUntil"`
+	MaxCodes  int                 `json:"maxCodes,omitempty"`
+	MaxTries  int                 `json:"maxTries,omitempty"`
+	Codes     int                 `json:"codes,omitempty"`
+	Tries     int                 `json:"tries,omitempty"`
+	Attempts  int                 `json:"attempts,omitempty"`
+	CodeSent  bool                `json:"codeSent,omitempty"`
+	LastCode  string              `json:"lastCode,omitempty"`
+	LastWhy   string              `json:"lastWhy,omitempty"`
+	StepUp    string              `json:"stepUp,omitempty"`
+	Existing  bool                `json:"existing,omitempty"`
+}
+
+// addFlow is one add-card journey in progress on this process.
+type addFlow struct {
+	a     *Agent
+	j     store.Journey
+	st    addState
+	card  *vts.Card // only in StartAddCard's call: never stored
+	lease *lease
+
+	session *authframe.Session
+	result  *AddCardResult
+}
+
+// The add-card journey as a declared table: each step's name (stored as
+// the journey's Step), the journey steps it covers, the human answer it
+// waits for (if any), and its effect, which names the step to run next (""
+// when the card is added). Every failure means the same: the half-added
+// card is removed (token deleted at VTS, records removed) and the journey
+// FAILED; a wrong or expired code is not a failure but a new prompt.
+type addStep struct {
+	name  string
+	steps string
+	wait  Action
+	run   func(f *addFlow, ctx context.Context, ans *Answer) (next string, err error)
+}
+
+var addSteps = map[string]addStep{
+	"tokenize":      {name: "tokenize", steps: "1-2", run: (*addFlow).tokenize},
+	"bind":          {name: "bind", steps: "3-5", run: (*addFlow).bind},
+	"choose-method": {name: "choose-method", steps: "6", wait: ActionChooseOTPMethod, run: (*addFlow).chooseMethod},
+	"enter-otp":     {name: "enter-otp", steps: "7", wait: ActionEnterOTP, run: (*addFlow).enterOTP},
+	"register":      {name: "register", steps: "3, 8-9", run: (*addFlow).register},
+}
+
+// run executes the table from the journey's step until the card is added,
+// the journey fails, or a step waits for an answer it has not got.
+func (f *addFlow) run(ctx context.Context, ans *Answer) (*Journey, error) {
+	a := f.a
+	f.lease = a.hold(ctx, f.j.ID)
+	defer f.lease.release()
+	defer f.closeSession(ctx)
+	for {
+		s, ok := addSteps[f.j.Step]
+		if !ok {
+			return f.fail(ctx, fmt.Errorf("agent: add-card journey %s stands at unknown step %q: %w", f.j.ID, f.j.Step, visa.ErrInvalidInput))
+		}
+		if s.wait != "" && ans == nil {
+			return f.suspend(ctx, s)
+		}
+		if f.lease.lost.Load() {
+			return nil, fmt.Errorf("%w: the lease of journey %s passed to another process", ErrSuperseded, f.j.ID)
+		}
+		next, err := s.run(f, ctx, ans)
+		ans = nil
+		if err != nil {
+			return f.fail(ctx, err)
+		}
+		if a.crashed("add-card:after-" + s.name) {
+			return nil, ErrInterrupted
+		}
+		if next == "" {
+			return f.succeed(ctx)
+		}
+		f.j.Step = next
+	}
+}
+
+// suspend records the journey as waiting for s's answer, releases it, and
+// returns what the human must do.
+func (f *addFlow) suspend(ctx context.Context, s addStep) (*Journey, error) {
+	a := f.a
+	f.closeSession(ctx)
+	until := a.now().Add(a.choiceTTL)
+	if s.wait == ActionEnterOTP && !f.st.CodeUntil.IsZero() {
+		until = f.st.CodeUntil.Add(a.choiceTTL) // time to ask for a new code after this one expires
+	}
+	state, err := json.Marshal(f.st)
+	if err != nil {
+		return f.fail(ctx, fmt.Errorf("agent: encoding the journey state: %w", err))
+	}
+	next := f.j
+	next.Status, next.NextAction, next.State, next.ExpiresAt = store.JourneyWaiting, string(s.wait), state, until
+	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
+	f.lease.release()
+	got, err := a.store.UpdateJourney(context.WithoutCancel(ctx), next)
+	if err != nil {
+		return nil, fmt.Errorf("agent: recording the journey: %w", err)
+	}
+	f.j = got
+	return a.view(ctx, got, &f.st)
+}
+
+// succeed records the added card and ends the journey.
+func (f *addFlow) succeed(ctx context.Context) (*Journey, error) {
+	f.lease.release()
+	f.a.endJourney(context.WithoutCancel(ctx), &f.j, store.JourneySucceeded, f.st.TokenID, nil)
+	return &Journey{ID: f.j.ID, Kind: f.j.Kind, Status: f.j.Status, Card: f.result}, nil
+}
+
+// fail removes the half-added card and ends the journey as FAILED (or
+// CANCELLED when the cardholder cancelled).
+func (f *addFlow) fail(ctx context.Context, cause error) (*Journey, error) {
+	a := f.a
+	ctx = context.WithoutCancel(ctx)
+	f.closeSession(ctx)
+	if f.st.TokenID != "" {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		_ = a.removeToken(cctx, f.st.TokenID)
+		cancel()
+	}
+	status := store.JourneyFailed
+	if errors.Is(cause, authframe.ErrUserCancelled) || errors.Is(cause, context.Canceled) {
+		status = store.JourneyCancelled
+	}
+	f.lease.release()
+	a.endJourney(ctx, &f.j, status, "", cause)
+	return &Journey{ID: f.j.ID, Kind: f.j.Kind, Status: f.j.Status, Err: cause}, cause
+}
+
+// The effects of the add-card table.
+
+// tokenize runs steps 1 and 2 and records the user, the new (not yet
+// usable) card, and the token in the journey, so a crash from here on
+// leaves a token the reconciler deletes.
+func (f *addFlow) tokenize(ctx context.Context, _ *Answer) (string, error) {
+	a, st := f.a, &f.st
+	if f.card == nil {
+		return "", fmt.Errorf("agent: the card is no longer at hand (journey %s resumed at tokenize): %w", f.j.ID, ErrInterrupted)
+	}
 	var enr *vts.EnrollPANResponse
 	if err := a.step(ctx, StepEnrollPAN, "", func() (string, error) {
 		var err error
-		enr, err = a.vts.EnrollPAN(ctx, vts.EnrollPANRequest{Card: req.Card})
+		enr, err = a.vts.EnrollPAN(ctx, vts.EnrollPANRequest{Card: *f.card})
 		return "enrolled ****" + lastOf(enr), err
 	}); err != nil {
-		return nil, err
+		return "", err
 	}
 	var tok *vts.ProvisionTokenResponse
 	if err := a.step(ctx, StepProvisionToken, "", func() (string, error) {
 		var err error
 		tok, err = a.vts.ProvisionToken(ctx, vts.ProvisionTokenRequest{
-			VPanEnrollmentID: enr.VPanEnrollmentID, Email: req.User.Email, ExpirationDate: req.Card.ExpirationDate,
+			VPanEnrollmentID: enr.VPanEnrollmentID, Email: st.User.Email, ExpirationDate: f.card.ExpirationDate,
 		})
 		if err != nil {
 			return "", err
 		}
 		return string(tok.TokenInfo.TokenStatus), nil
 	}); err != nil {
-		return nil, err
+		return "", err
 	}
-	f.tokenID = tok.VProvisionedTokenID
-	card, err := f.persistToken(ctx, tok, enr)
+	f.card = nil // the PAN and CVV2 are not needed again
+	st.TokenID = tok.VProvisionedTokenID
+	// The journey names the token before anything else records it.
+	next := f.j
+	next.ResultID = st.TokenID
+	got, err := a.store.UpdateJourney(ctx, next)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("agent: recording the journey: %w", err)
 	}
-
-	if err := a.step(ctx, StepOpenSession, "", func() (string, error) {
-		var err error
-		f.session, err = a.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: req.Device.ClientDeviceID,
-			BrowserData: req.Device.BrowserData, Channel: req.Device.Channel})
-		return "session open", err
-	}); err != nil {
-		return nil, err
+	f.j = got
+	if err := f.persistToken(ctx, tok, enr); err != nil {
+		return "", err
 	}
-	defer f.closeSession(ctx)
-
-	var probe *vts.AttestationOptionsResponse
-	if err := a.step(ctx, StepProbe, "", func() (string, error) {
-		var err error
-		probe, err = a.vts.AttestationOptions(ctx, f.options(visa.ActionAuthenticate))
-		if err != nil {
-			return "", err
-		}
-		return string(probe.AuthenticationContext.Action), nil
-	}); err != nil {
-		return nil, err
-	}
-
-	res := &AddCardResult{Ceremony: fido.Register}
-	ac := probe.AuthenticationContext
-	if ac.Action == visa.ActionAuthenticate {
-		// This device already holds a passkey for the token: use it.
-		res.Ceremony = fido.Authenticate
-	} else {
-		stepUp, err := f.bind(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res.StepUp = stepUp
-		if card, err = f.activate(ctx, card); err != nil {
-			return nil, err
-		}
-		var reg *vts.AttestationOptionsResponse
-		if err := a.step(ctx, StepRegisterOptions, "", func() (string, error) {
-			reg, err = a.vts.AttestationOptions(ctx, f.options(visa.ActionRegister))
-			if err != nil {
-				return "", err
-			}
-			return string(reg.AuthenticationContext.Action), nil
-		}); err != nil {
-			return nil, err
-		}
-		ac = reg.AuthenticationContext
-	}
-
-	var as fido.Assurance
-	stepName := StepRegisterPasskey
-	if res.Ceremony == fido.Authenticate {
-		stepName = Step{9, "passkey ceremony (existing passkey)"}
-	}
-	if err := a.step(ctx, stepName, "", func() (string, error) {
-		var err error
-		as, err = a.frame.Authenticate(ctx, f.session, ac)
-		return "assurance received", err
-	}); err != nil {
-		return nil, err
-	}
-
-	if err := a.step(ctx, StepEnrollCard, "", func() (string, error) {
-		r, err := a.vic.EnrollCard(ctx, vic.EnrollCardRequest{
-			ClientReferenceID: f.crid, TokenID: f.tokenID, Assurance: as, Ceremony: res.Ceremony,
-			DFPSessionID: f.session.DFPSessionID, AppInstance: req.Device.appInstance(), Consents: req.Consents,
-			Consumer: vic.Consumer{ConsumerID: req.User.ID, Email: req.User.Email, CountryCode: req.User.Country, LanguageCode: req.User.Language},
-		})
-		if err != nil {
-			return "", err
-		}
-		if r.Status != vic.StatusActive {
-			return r.Status, fmt.Errorf("agent: VIC enrollment answered %q: %w", r.Status, visa.ErrMalformedResponse)
-		}
-		return r.Status, nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := f.persistPasskey(ctx, as); err != nil {
-		return nil, err
-	}
-	card.VICEnrollment = store.VICEnrolled
-	if err := a.store.PutCard(ctx, card); err != nil {
-		return nil, fmt.Errorf("agent: storing the card: %w", err)
-	}
-	stored, err := a.store.GetCard(ctx, card.TokenID)
-	if err != nil {
-		return nil, fmt.Errorf("agent: reading the card back: %w", err)
-	}
-	res.Card = stored
-	return res, nil
+	return "bind", nil
 }
 
 func lastOf(r *vts.EnrollPANResponse) string {
@@ -281,24 +451,288 @@ func lastOf(r *vts.EnrollPANResponse) string {
 	return r.PaymentInstrument.Last4
 }
 
+// bind runs steps 3 to 5: a session, the probe, and device binding. A
+// device that already holds a passkey for the token uses it at once;
+// otherwise Visa approves the device or asks for an OTP.
+func (f *addFlow) bind(ctx context.Context, _ *Answer) (string, error) {
+	a, st := f.a, &f.st
+	if err := f.open(ctx, StepOpenSession); err != nil {
+		return "", err
+	}
+	var probe *vts.AttestationOptionsResponse
+	if err := a.step(ctx, StepProbe, "", func() (string, error) {
+		var err error
+		probe, err = a.vts.AttestationOptions(ctx, f.options(visa.ActionAuthenticate))
+		if err != nil {
+			return "", err
+		}
+		return string(probe.AuthenticationContext.Action), nil
+	}); err != nil {
+		return "", err
+	}
+	if probe.AuthenticationContext.Action == visa.ActionAuthenticate {
+		// This device already holds a passkey for the token: use it.
+		st.Existing = true
+		return "", f.ceremonyAndEnroll(ctx, probe.AuthenticationContext)
+	}
+	var db *vts.DeviceBindingResponse
+	if err := a.step(ctx, StepDeviceBinding, "", func() (string, error) {
+		var err error
+		db, err = a.vts.DeviceBinding(ctx, vts.DeviceBindingRequest{
+			VProvisionedTokenID: st.TokenID, ClientReferenceID: st.CRID, SessionContext: f.session.SessionContext,
+			BrowserData: f.session.BrowserData, Email: st.User.Email,
+			ExpirationDate: vts.ExpirationDate{Month: st.ExpiryMonth, Year: st.ExpiryYear},
+		})
+		if err != nil {
+			return "", err
+		}
+		return string(db.Status), nil
+	}); err != nil {
+		return "", err
+	}
+	switch {
+	case db.Status == vts.BindingApproved:
+		st.StepUp = string(vts.BindingApproved)
+		return "register", nil
+	case db.Status != vts.BindingChallenge || len(db.StepUpRequest) == 0:
+		return "", fmt.Errorf("agent: device binding answered %q: %w", db.Status, visa.ErrMalformedResponse)
+	}
+	st.Offered = db.StepUpRequest
+	return "choose-method", nil
+}
+
+// chooseMethod runs step 6 with the cardholder's choice: the first code is
+// sent.
+func (f *addFlow) chooseMethod(ctx context.Context, ans *Answer) (string, error) {
+	st := &f.st
+	for _, o := range st.Offered {
+		if o.Identifier == ans.Method {
+			st.Choice = o
+			return "enter-otp", f.sendCode(ctx)
+		}
+	}
+	return "", visa.NewInputError("Method", "is not one of the offered step-up methods")
+}
+
+// sendCode asks Visa to send a (new) code by the chosen method (step 6).
+func (f *addFlow) sendCode(ctx context.Context) error {
+	a, st := f.a, &f.st
+	var sent *vts.SelectStepUpMethodResponse
+	if err := a.step(ctx, StepSelectStepUp, "", func() (string, error) {
+		var err error
+		sent, err = a.vts.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{
+			VProvisionedTokenID: st.TokenID, ClientReferenceID: st.CRID, StepUpRequestID: st.Choice.Identifier,
+		})
+		if err != nil {
+			return "", err
+		}
+		return "code sent by " + st.Choice.Method, nil
+	}); err != nil {
+		return err
+	}
+	st.Codes++
+	st.Tries = 0
+	st.CodeSent = true
+	st.MaxCodes, st.MaxTries = limit(sent.MaxOTPRequestsAllowed), limit(sent.MaxOTPVerificationAllowed)
+	st.CodeUntil = sent.CodeExpiration
+	return nil
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return 3
+	}
+	return n
+}
+
+// enterOTP runs step 7 with the cardholder's code, or sends a new code when
+// asked. A wrong or expired code is a new prompt (with the reason and what
+// is left), not a failure; running out of codes is ErrOTPLimitExceeded.
+func (f *addFlow) enterOTP(ctx context.Context, ans *Answer) (string, error) {
+	a, st := f.a, &f.st
+	st.CodeSent = false
+	if ans.Resend {
+		if st.Codes >= st.MaxCodes {
+			return "", fmt.Errorf("agent: OTP: no new code may be sent: %w", visa.ErrOTPLimitExceeded)
+		}
+		st.LastCode, st.LastWhy = "", ""
+		return "enter-otp", f.sendCode(ctx)
+	}
+	if ans.OTP.IsZero() {
+		return "", visa.NewInputError("OTP", "is required")
+	}
+	if st.Tries >= st.MaxTries {
+		return "", visa.NewInputError("OTP", "this code is spent: ask for a new one (Resend)")
+	}
+	st.Attempts++
+	st.Tries++
+	err := a.step(ctx, StepValidateOTP, "", func() (string, error) {
+		_, err := a.vts.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: st.TokenID, ClientReferenceID: st.CRID, OTP: ans.OTP})
+		if err != nil {
+			return "", err
+		}
+		return "code accepted", nil
+	})
+	switch {
+	case err == nil:
+		st.StepUp, st.LastCode, st.LastWhy = st.Choice.Method, "", ""
+		if err := f.activate(ctx); err != nil {
+			return "", err
+		}
+		return "register", nil
+	case errors.Is(err, visa.ErrOTPInvalid), errors.Is(err, visa.ErrOTPExpired), errors.Is(err, visa.ErrOTPLimitExceeded):
+		if !errors.Is(err, visa.ErrOTPInvalid) {
+			st.Tries = st.MaxTries // this code can no longer be used
+		}
+		if st.Tries >= st.MaxTries && st.Codes >= st.MaxCodes {
+			return "", fmt.Errorf("agent: OTP: %w (%w)", visa.ErrOTPLimitExceeded, err)
+		}
+		st.LastCode, st.LastWhy = failureCode(err), reasonOf(err)
+		return "enter-otp", nil
+	}
+	return "", err
+}
+
+// activate checks that step-up made the token ACTIVE and records it.
+func (f *addFlow) activate(ctx context.Context) error {
+	a, st := f.a, &f.st
+	var info *vts.GetTokenResponse
+	if err := a.step(ctx, Step{7, "token status"}, "", func() (string, error) {
+		var err error
+		info, err = a.vts.GetToken(ctx, vts.GetTokenRequest{VProvisionedTokenID: st.TokenID})
+		if err != nil {
+			return "", err
+		}
+		return string(info.TokenInfo.TokenStatus), nil
+	}); err != nil {
+		return err
+	}
+	if info.TokenInfo.TokenStatus != visa.TokenActive {
+		return fmt.Errorf("%w (status %s)", ErrTokenNotActive, info.TokenInfo.TokenStatus)
+	}
+	card, err := a.store.GetCard(ctx, st.TokenID)
+	if err != nil {
+		return fmt.Errorf("agent: reading the card: %w", err)
+	}
+	if card.TokenStatus == store.TokenActive {
+		return nil
+	}
+	if _, err := a.store.UpdateCardStatus(ctx, st.TokenID, card.TokenStatus, store.TokenActive); err != nil {
+		return fmt.Errorf("agent: recording the active token: %w", err)
+	}
+	return nil
+}
+
+// register runs steps 8 and 9 in a fresh session (the one of step 5 was
+// closed while the journey waited), then enrolls the card in VIC.
+func (f *addFlow) register(ctx context.Context, _ *Answer) (string, error) {
+	a, st := f.a, &f.st
+	if st.StepUp == string(vts.BindingApproved) {
+		// Approved without a code: the token is ACTIVE at once.
+		if err := f.activate(ctx); err != nil {
+			return "", err
+		}
+	}
+	if f.session == nil {
+		if err := f.open(ctx, StepOpenSession); err != nil {
+			return "", err
+		}
+	}
+	var reg *vts.AttestationOptionsResponse
+	if err := a.step(ctx, StepRegisterOptions, "", func() (string, error) {
+		var err error
+		reg, err = a.vts.AttestationOptions(ctx, f.options(visa.ActionRegister))
+		if err != nil {
+			return "", err
+		}
+		return string(reg.AuthenticationContext.Action), nil
+	}); err != nil {
+		return "", err
+	}
+	return "", f.ceremonyAndEnroll(ctx, reg.AuthenticationContext)
+}
+
+// ceremonyAndEnroll runs the passkey ceremony (step 9), enrolls the card in
+// VIC, and stores the sealed passkey and the enrolled card.
+func (f *addFlow) ceremonyAndEnroll(ctx context.Context, ac visa.AuthenticationContext) error {
+	a, st := f.a, &f.st
+	res := &AddCardResult{Ceremony: fido.Register, StepUp: st.StepUp}
+	stepName := StepRegisterPasskey
+	if st.Existing {
+		res.Ceremony = fido.Authenticate
+		stepName = Step{9, "passkey ceremony (existing passkey)"}
+	}
+	var as fido.Assurance
+	if err := a.step(ctx, stepName, "", func() (string, error) {
+		var err error
+		as, err = a.frame.Authenticate(ctx, f.session, ac)
+		return "assurance received", err
+	}); err != nil {
+		return err
+	}
+	if err := a.step(ctx, StepEnrollCard, "", func() (string, error) {
+		r, err := a.vic.EnrollCard(ctx, vic.EnrollCardRequest{
+			ClientReferenceID: st.CRID, TokenID: st.TokenID, Assurance: as, Ceremony: res.Ceremony,
+			DFPSessionID: f.session.DFPSessionID, AppInstance: st.Device.appInstance(), Consents: st.Consents,
+			Consumer: vic.Consumer{ConsumerID: st.User.ID, Email: st.User.Email, CountryCode: st.User.Country, LanguageCode: st.User.Language},
+		})
+		if err != nil {
+			return "", err
+		}
+		if r.Status != vic.StatusActive {
+			return r.Status, fmt.Errorf("agent: VIC enrollment answered %q: %w", r.Status, visa.ErrMalformedResponse)
+		}
+		return r.Status, nil
+	}); err != nil {
+		return err
+	}
+	if err := f.persistPasskey(ctx, as); err != nil {
+		return err
+	}
+	card, err := a.store.GetCard(ctx, st.TokenID)
+	if err != nil {
+		return fmt.Errorf("agent: reading the card: %w", err)
+	}
+	card.VICEnrollment = store.VICEnrolled
+	if err := a.store.PutCard(ctx, card); err != nil {
+		return fmt.Errorf("agent: storing the card: %w", err)
+	}
+	if res.Card, err = a.store.GetCard(ctx, card.TokenID); err != nil {
+		return fmt.Errorf("agent: reading the card back: %w", err)
+	}
+	f.result = res
+	return nil
+}
+
+// open starts an Auth iFrame session for the device.
+func (f *addFlow) open(ctx context.Context, step Step) error {
+	a, d := f.a, f.st.Device
+	return a.step(ctx, step, "", func() (string, error) {
+		var err error
+		f.session, err = a.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: d.ClientDeviceID,
+			BrowserData: d.BrowserData, Channel: d.Channel})
+		return "session open", err
+	})
+}
+
 // options builds an attestation options request of the onboarding.
 func (f *addFlow) options(action visa.Action) vts.AttestationOptionsRequest {
 	return vts.AttestationOptionsRequest{
-		VProvisionedTokenID: f.tokenID, ClientReferenceID: f.crid, Type: action,
+		VProvisionedTokenID: f.st.TokenID, ClientReferenceID: f.st.CRID, Type: action,
 		SessionContext: f.session.SessionContext, BrowserData: f.session.BrowserData,
 		MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: f.a.externalClientID, ApplicationURL: f.a.appURL, MerchantName: f.a.appName},
-		Email:              f.req.User.Email,
+		Email:              f.st.User.Email,
 	}
 }
 
 // persistToken stores the user and the new, not yet usable, card.
-func (f *addFlow) persistToken(ctx context.Context, tok *vts.ProvisionTokenResponse, enr *vts.EnrollPANResponse) (store.Card, error) {
+func (f *addFlow) persistToken(ctx context.Context, tok *vts.ProvisionTokenResponse, enr *vts.EnrollPANResponse) error {
 	a := f.a
-	if err := a.store.PutUser(ctx, f.req.User); err != nil {
-		return store.Card{}, fmt.Errorf("agent: storing the user: %w", err)
+	if err := a.store.PutUser(ctx, f.st.User); err != nil {
+		return fmt.Errorf("agent: storing the user: %w", err)
 	}
 	card := store.Card{
-		TokenID: tok.VProvisionedTokenID, UserID: f.req.User.ID, TokenReferenceID: tok.TokenReferenceID,
+		TokenID: tok.VProvisionedTokenID, UserID: f.st.User.ID, TokenReferenceID: tok.TokenReferenceID,
 		Last4: tok.TokenInfo.Last4, ExpiryMonth: tok.TokenInfo.ExpirationDate.Month, ExpiryYear: tok.TokenInfo.ExpirationDate.Year,
 		TokenStatus: store.TokenStatus(tok.TokenInfo.TokenStatus), VICEnrollment: store.VICNone,
 	}
@@ -313,150 +747,19 @@ func (f *addFlow) persistToken(ctx context.Context, tok *vts.ProvisionTokenRespo
 		card.CardArtURL = a.cardArtURL(art[0].GUID)
 	}
 	if err := a.store.PutCard(ctx, card); err != nil {
-		return store.Card{}, fmt.Errorf("agent: storing the card: %w", err)
+		return fmt.Errorf("agent: storing the card: %w", err)
 	}
-	return card, nil
-}
-
-// bind runs device binding and, when Visa challenges, the OTP step-up.
-func (f *addFlow) bind(ctx context.Context) (string, error) {
-	a := f.a
-	var db *vts.DeviceBindingResponse
-	if err := a.step(ctx, StepDeviceBinding, "", func() (string, error) {
-		var err error
-		db, err = a.vts.DeviceBinding(ctx, vts.DeviceBindingRequest{
-			VProvisionedTokenID: f.tokenID, ClientReferenceID: f.crid, SessionContext: f.session.SessionContext,
-			BrowserData: f.session.BrowserData, Email: f.req.User.Email, ExpirationDate: f.req.Card.ExpirationDate,
-		})
-		if err != nil {
-			return "", err
-		}
-		return string(db.Status), nil
-	}); err != nil {
-		return "", err
-	}
-	if db.Status == vts.BindingApproved {
-		return string(vts.BindingApproved), nil
-	}
-	if db.Status != vts.BindingChallenge || len(db.StepUpRequest) == 0 {
-		return "", fmt.Errorf("agent: device binding answered %q: %w", db.Status, visa.ErrMalformedResponse)
-	}
-	return f.stepUp(ctx, db.StepUpRequest)
-}
-
-// stepUp sends and validates the OTP with the Cardholder, asking for new
-// codes within Visa's limits.
-func (f *addFlow) stepUp(ctx context.Context, offered []vts.StepUpRequest) (string, error) {
-	a, ch := f.a, f.req.Cardholder
-	choice, err := ch.ChooseStepUp(ctx, offered)
-	if err != nil {
-		return "", fmt.Errorf("agent: choosing a step-up method: %w", err)
-	}
-	var sent *vts.SelectStepUpMethodResponse
-	requests := 0
-	send := func() error {
-		return a.step(ctx, StepSelectStepUp, "", func() (string, error) {
-			var err error
-			sent, err = a.vts.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{
-				VProvisionedTokenID: f.tokenID, ClientReferenceID: f.crid, StepUpRequestID: choice.Identifier,
-			})
-			if err != nil {
-				return "", err
-			}
-			requests++
-			return "code sent by " + choice.Method, nil
-		})
-	}
-	if err := send(); err != nil {
-		return "", err
-	}
-	maxRequests, maxTries := limit(sent.MaxOTPRequestsAllowed), limit(sent.MaxOTPVerificationAllowed)
-	attempt, tries := 0, 0
-	var last error
-	for {
-		if tries >= maxTries {
-			// This code is spent: a new one is needed, if any is left.
-			if requests >= maxRequests {
-				return "", fmt.Errorf("agent: OTP: %w", visa.ErrOTPLimitExceeded)
-			}
-			if err := send(); err != nil {
-				return "", err
-			}
-			tries = 0
-		}
-		otp, err := ch.EnterOTP(ctx, OTPPrompt{Method: choice.Method, Destination: choice.Value, Attempt: attempt,
-			ExpiresAt: sent.CodeExpiration, LastError: last})
-		if errors.Is(err, ErrResendOTP) {
-			tries = maxTries
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("agent: entering the OTP: %w", err)
-		}
-		attempt++
-		tries++
-		err = a.step(ctx, StepValidateOTP, "", func() (string, error) {
-			_, err := a.vts.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: f.tokenID, ClientReferenceID: f.crid, OTP: otp})
-			if err != nil {
-				return "", err
-			}
-			return "code accepted", nil
-		})
-		switch {
-		case err == nil:
-			return choice.Method, nil
-		case errors.Is(err, visa.ErrOTPInvalid):
-			last = err
-		case errors.Is(err, visa.ErrOTPExpired), errors.Is(err, visa.ErrOTPLimitExceeded):
-			last, tries = err, maxTries
-		default:
-			return "", err
-		}
-	}
-}
-
-func limit(n int) int {
-	if n <= 0 {
-		return 3
-	}
-	return n
-}
-
-// activate checks that step-up made the token ACTIVE and records it.
-func (f *addFlow) activate(ctx context.Context, card store.Card) (store.Card, error) {
-	a := f.a
-	var info *vts.GetTokenResponse
-	if err := a.step(ctx, Step{7, "token status"}, "", func() (string, error) {
-		var err error
-		info, err = a.vts.GetToken(ctx, vts.GetTokenRequest{VProvisionedTokenID: f.tokenID})
-		if err != nil {
-			return "", err
-		}
-		return string(info.TokenInfo.TokenStatus), nil
-	}); err != nil {
-		return card, err
-	}
-	if info.TokenInfo.TokenStatus != visa.TokenActive {
-		return card, fmt.Errorf("%w (status %s)", ErrTokenNotActive, info.TokenInfo.TokenStatus)
-	}
-	if card.TokenStatus == store.TokenActive {
-		return card, nil
-	}
-	updated, err := a.store.UpdateCardStatus(ctx, card.TokenID, card.TokenStatus, store.TokenActive)
-	if err != nil {
-		return card, fmt.Errorf("agent: recording the active token: %w", err)
-	}
-	return updated, nil
+	return nil
 }
 
 func (f *addFlow) persistPasskey(ctx context.Context, as fido.Assurance) error {
-	a := f.a
-	sealed, err := a.sealer.Seal(as.FidoBlob, fido.Binding{UserID: f.req.User.ID, TokenID: f.tokenID})
+	a, st := f.a, &f.st
+	sealed, err := a.sealer.Seal(as.FidoBlob, fido.Binding{UserID: st.User.ID, TokenID: st.TokenID})
 	if err != nil {
 		return fmt.Errorf("agent: sealing the passkey: %w", err)
 	}
 	err = a.store.PutPasskey(ctx, store.Passkey{
-		UserID: f.req.User.ID, TokenID: f.tokenID, DeviceID: f.req.Device.ClientDeviceID,
+		UserID: st.User.ID, TokenID: st.TokenID, DeviceID: st.Device.ClientDeviceID,
 		Identifier: as.Identifier, SealedBlob: sealed, RPID: as.RPID,
 	})
 	if err != nil {
@@ -469,16 +772,11 @@ func (f *addFlow) closeSession(ctx context.Context) {
 	if f.session == nil {
 		return
 	}
+	s := f.session
+	f.session = nil
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = f.a.frame.Close(ctx, f.session) // best effort: the session expires anyway
-}
-
-// cleanup deletes a half-added card: the token at VTS and its records.
-func (f *addFlow) cleanup(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	f.a.removeToken(ctx, f.tokenID)
+	_ = f.a.frame.Close(ctx, s) // best effort: the session expires anyway
 }
 
 // removeToken deletes a token at VTS (a token already gone is fine) and

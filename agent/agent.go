@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/agent/internal/hooks"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
@@ -35,8 +38,14 @@ type Agent struct {
 
 	logger    *slog.Logger
 	progress  func(Progress)
-	interrupt func(Boundary) bool
+	interrupt func(string) bool
 	now       func() time.Time
+
+	owner           string
+	leaseTTL        time.Duration
+	merchantTimeout time.Duration
+	settleMargin    time.Duration
+	choiceTTL       time.Duration
 }
 
 // Option configures an Agent.
@@ -47,9 +56,14 @@ type options struct {
 	merchant  Merchant
 	logger    *slog.Logger
 	progress  func(Progress)
-	interrupt func(Boundary) bool
+	interrupt func(string) bool
 	now       func() time.Time
 	appURL    string
+	owner     string
+	leaseTTL  time.Duration
+	merchantT time.Duration
+	margin    time.Duration
+	choiceTTL time.Duration
 	appName   string
 	vtsOpts   []vts.Option
 	vicOpts   []vic.Option
@@ -124,12 +138,54 @@ func WithVICOptions(opts ...vic.Option) Option {
 	return func(o *options) error { o.vicOpts = append(o.vicOpts, opts...); return nil }
 }
 
-// WithInterrupt installs a hook asked at every step boundary of a
-// purchase; when it returns true the purchase stops right there, exactly
-// as if the process had crashed: nothing is cleaned up and Purchase
-// returns ErrInterrupted. It exists to test and demonstrate Resume.
-func WithInterrupt(f func(Boundary) bool) Option {
-	return func(o *options) error { o.interrupt = f; return nil }
+// WithOwner names this agent process in the leases it takes on journeys
+// (store.Journey.LeaseOwner), so an operator can tell replicas apart. The
+// default is the host name and a random suffix, unique per Agent.
+func WithOwner(id string) Option {
+	return func(o *options) error {
+		if reason := check.ID(id, 64); reason != "" {
+			return visa.NewInputError("Owner", reason)
+		}
+		o.owner = id
+		return nil
+	}
+}
+
+// WithLease sets how long a journey's lease lasts without renewal (default
+// 30 s). A running journey renews it every third of that; when its process
+// dies, another replica's reconciler may take the journey over once the
+// lease has lapsed.
+func WithLease(ttl time.Duration) Option {
+	return func(o *options) error {
+		if ttl < time.Second || ttl > time.Hour {
+			return visa.NewInputError("Lease", "must be between 1s and 1h")
+		}
+		o.leaseTTL = ttl
+		return nil
+	}
+}
+
+// WithMerchantTimeout bounds one merchant call (Merchant.Authorize and
+// Lookup; default 30 s) and sets the margin (default 30 s) after which a
+// charge the merchant has no record of is taken as never made. The
+// reconciler settles such a purchase as CANCELLED only when its lease has
+// lapsed and timeout + margin have passed since the charge was sent, so a
+// slow charge still in flight is never cancelled.
+func WithMerchantTimeout(timeout, margin time.Duration) Option {
+	return func(o *options) error {
+		if timeout <= 0 || margin < 0 {
+			return visa.NewInputError("MerchantTimeout", "must be positive, with a margin of zero or more")
+		}
+		o.merchantT, o.margin = timeout, margin
+		return nil
+	}
+}
+
+func init() {
+	hooks.Interrupt = func(f func(string) bool) any {
+		return Option(func(o *options) error { o.interrupt = f; return nil })
+	}
+	hooks.Boundaries = purchaseBoundaries
 }
 
 // New returns an Agent for cfg that persists to st and seals passkeys at
@@ -141,7 +197,8 @@ func New(cfg visa.Config, st store.Store, sealer *fido.Sealer, opts ...Option) (
 	if sealer == nil {
 		return nil, visa.NewInputError("Sealer", "is nil")
 	}
-	o := options{now: time.Now, appURL: "https://agent.example.com", appName: "vicgo agent"}
+	o := options{now: time.Now, appURL: "https://agent.example.com", appName: "vicgo agent",
+		leaseTTL: 30 * time.Second, merchantT: 30 * time.Second, margin: 30 * time.Second, choiceTTL: 10 * time.Minute}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -167,10 +224,14 @@ func New(cfg visa.Config, st store.Store, sealer *fido.Sealer, opts ...Option) (
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if o.owner == "" {
+		o.owner = defaultOwner()
+	}
 	return &Agent{
 		vts: vtsc, vic: vicc, frame: o.frame, store: st, sealer: sealer, merchant: o.merchant,
 		externalClientID: cfg.VIC.ExternalClientID, vtsBase: vtsBaseURL(cfg), appURL: o.appURL, appName: o.appName,
 		logger: logger, progress: o.progress, interrupt: o.interrupt, now: o.now,
+		owner: o.owner, leaseTTL: o.leaseTTL, merchantTimeout: o.merchantT, settleMargin: o.margin, choiceTTL: o.choiceTTL,
 	}, nil
 }
 
@@ -214,36 +275,10 @@ type Progress struct {
 	TransactionID string
 }
 
-// Boundary names a point between two purchase steps where a crash can be
-// simulated (WithInterrupt).
-type Boundary string
-
-// Purchase step boundaries, in order.
-const (
-	AfterPending             Boundary = "after-pending"
-	AfterAssertion           Boundary = "after-assertion"
-	AfterAuthenticated       Boundary = "after-authenticated"
-	AfterInstructionCreated  Boundary = "after-instruction-created"
-	AfterInstructed          Boundary = "after-instructed"
-	AfterCredentialsRequest  Boundary = "after-credentials-requested"
-	AfterCredentialsReceived Boundary = "after-credentials-received"
-	AfterCredentialsIssued   Boundary = "after-credentials-issued"
-	AfterAuthorizing         Boundary = "after-authorizing"
-	AfterCharge              Boundary = "after-charge"
-	AfterAuthorized          Boundary = "after-authorized"
-	AfterConfirmed           Boundary = "after-confirmed"
-)
-
-// Boundaries lists every purchase boundary in order.
-var Boundaries = []Boundary{
-	AfterPending, AfterAssertion, AfterAuthenticated, AfterInstructionCreated, AfterInstructed,
-	AfterCredentialsRequest, AfterCredentialsReceived, AfterCredentialsIssued, AfterAuthorizing,
-	AfterCharge, AfterAuthorized, AfterConfirmed,
-}
-
 // Errors of the agent.
 var (
-	// ErrInterrupted: the WithInterrupt hook stopped a purchase.
+	// ErrInterrupted: a test hook (agenttest.WithInterrupt) stopped a
+	// journey at a crash boundary, as if the process had died.
 	ErrInterrupted = errors.New("agent: interrupted")
 	// ErrDeclined: the merchant declined the payment. The *DeclineError
 	// says why.
@@ -254,8 +289,10 @@ var (
 	ErrNoMerchant = errors.New("agent: no merchant configured")
 	// ErrTokenNotActive: the token did not become ACTIVE after step-up.
 	ErrTokenNotActive = errors.New("agent: token not active after step-up")
-	// ErrSuperseded: another replica (or Resume) moved the transaction
-	// first; this flow stopped without side effects.
+	// ErrSuperseded: another replica (or the reconciler) moved the
+	// transaction first, before the merchant was called; this flow stopped
+	// without side effects. After the merchant was called, losing a move is
+	// ErrOwnershipLost instead.
 	ErrSuperseded = errors.New("agent: transaction moved by another flow")
 )
 
@@ -301,9 +338,37 @@ func (a *Agent) step(ctx context.Context, st Step, txID string, fn func() (strin
 }
 
 // crashed asks the interrupt hook about boundary b.
-func (a *Agent) crashed(b Boundary) bool { return a.interrupt != nil && a.interrupt(b) }
+func (a *Agent) crashed(b string) bool { return a.interrupt != nil && a.interrupt(b) }
 
-func newID() string { return uuid.NewString() }
+// newID returns a fresh random id. The store refuses any string that holds
+// a card number; a UUID almost never looks like one, and one that does is
+// drawn again.
+func newID() string {
+	for {
+		if id := uuid.NewString(); !check.HasCardNumber(id) {
+			return id
+		}
+	}
+}
+
+// defaultOwner names this process in leases: the host name (cut to fit an
+// id) and 8 random hex digits.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b strings.Builder
+	for _, r := range host {
+		if b.Len() >= 40 {
+			break
+		}
+		if r > 0x20 && r < 0x7f {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("agent")
+	}
+	return b.String() + "-" + uuid.NewString()[:8]
+}
 
 func vtsBaseURL(cfg visa.Config) string {
 	_, v, _ := cfg.BaseURLs()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
@@ -39,7 +40,7 @@ func benchEnv(b *testing.B, n int) (*agent.Agent, []agent.PurchaseRequest) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, _ := fido.NewSealer("k", map[string][]byte{"k": key})
-	m, _ := agent.NewSandboxMerchant(sbx.MerchantURL(), cfg)
+	m, _ := agenttest.NewSandboxMerchant(sbx.MerchantURL(), cfg)
 	a, err := agent.New(cfg, st, sealer, agent.WithMerchant(m))
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 
@@ -47,13 +48,13 @@ func newEnv(t *testing.T, opts ...agent.Option) *env {
 	logs := &testutil.LogBuffer{}
 	cfg := sbx.Config()
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := memstore.New()
+	st, err := memstore.New(memstore.WithClock(clock.Now)) // the agent's clock: leases compare the two
 	require.NoError(t, err)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, err := fido.NewSealer("k1", map[string][]byte{"k1": key})
 	require.NoError(t, err)
-	m, err := agent.NewSandboxMerchant(sbx.MerchantURL(), cfg)
+	m, err := agenttest.NewSandboxMerchant(sbx.MerchantURL(), cfg)
 	require.NoError(t, err)
 	base := []agent.Option{agent.WithMerchant(m), agent.WithClock(clock.Now)}
 	a, err := agent.New(cfg, st, sealer, append(base, opts...)...)
@@ -82,8 +83,8 @@ func user(n int) store.User {
 	return store.User{ID: fmt.Sprintf("user-%d", n), Email: fmt.Sprintf("user%d@example.com", n), Country: "US", Language: "en"}
 }
 
-func golden() *agent.ScriptedCardholder {
-	return &agent.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: []string{"456789"}}
+func golden() *agenttest.ScriptedCardholder {
+	return &agenttest.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: []string{"456789"}}
 }
 
 func (e *env) addCard(t testing.TB, u store.User, pan string, dev agent.Device) store.Card {
@@ -166,7 +167,7 @@ func TestAddCardAndPurchase(t *testing.T) {
 }
 
 func mustMerchant(t *testing.T, e *env) agent.Merchant {
-	m, err := agent.NewSandboxMerchant(e.sbx.MerchantURL(), e.cfg)
+	m, err := agenttest.NewSandboxMerchant(e.sbx.MerchantURL(), e.cfg)
 	require.NoError(t, err)
 	return m
 }
@@ -177,7 +178,7 @@ func TestAddCardBranches(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("OTP wrong then right", func(t *testing.T) {
-		ch := &agent.ScriptedCardholder{Method: vts.MethodOTPEmail, OTPs: []string{"111111", "222222", "456789"}}
+		ch := &agenttest.ScriptedCardholder{Method: vts.MethodOTPEmail, OTPs: []string{"111111", "222222", "456789"}}
 		res, err := e.agent.AddCard(ctx, agent.AddCardRequest{User: user(10), Card: card(t, "4111111111111111"), Device: deviceN(10), Cardholder: ch})
 		require.NoError(t, err)
 		assert.Equal(t, vts.MethodOTPEmail, res.StepUp)
@@ -187,7 +188,7 @@ func TestAddCardBranches(t *testing.T) {
 	})
 	t.Run("OTP resend on request", func(t *testing.T) {
 		before := e.sbx.OTPsSent()
-		ch := &agent.ScriptedCardholder{OTPs: []string{"resend", "456789"}}
+		ch := &agenttest.ScriptedCardholder{OTPs: []string{"resend", "456789"}}
 		_, err := e.agent.AddCard(ctx, agent.AddCardRequest{User: user(11), Card: card(t, "4111111111111111"), Device: deviceN(11), Cardholder: ch})
 		require.NoError(t, err)
 		assert.Equal(t, 2, e.sbx.OTPsSent()-before)
@@ -199,14 +200,14 @@ func TestAddCardBranches(t *testing.T) {
 		}
 		u := user(12)
 		_, err := e.agent.AddCard(ctx, agent.AddCardRequest{User: u, Card: card(t, "4111111111111111"), Device: deviceN(12),
-			Cardholder: &agent.ScriptedCardholder{OTPs: wrong}})
+			Cardholder: &agenttest.ScriptedCardholder{OTPs: wrong}})
 		require.Error(t, err)
 		assert.ErrorIs(t, err, visa.ErrOTPLimitExceeded)
 		assertNoCards(t, e, u.ID)
 	})
 	t.Run("device binding approved without OTP", func(t *testing.T) {
 		before := e.sbx.OTPsSent()
-		ch := &agent.ScriptedCardholder{}
+		ch := &agenttest.ScriptedCardholder{}
 		res, err := e.agent.AddCard(ctx, agent.AddCardRequest{User: user(13), Card: card(t, "4012888888881881"), Device: deviceN(13), Cardholder: ch})
 		require.NoError(t, err)
 		assert.Equal(t, "APPROVED", res.StepUp)
@@ -292,6 +293,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		_, err := e.agent.Purchase(ctx, r)
 		require.Error(t, err, name)
 		assert.ErrorIs(t, err, visa.ErrInvalidInput, name)
+		for tx, err := range e.agent.Transactions(ctx, store.TxFilter{}) {
+			require.NoError(t, err)
+			t.Errorf("%s recorded %s", name, tx.ID)
+		}
 	}
 	after := e.sbx.Inspect()
 	assert.Equal(t, before.EnrollmentsCreated+1, after.EnrollmentsCreated, "only the one good AddCard reached VTS")
@@ -327,8 +332,8 @@ func TestPurchaseBranches(t *testing.T) {
 		u, dev := user(31), deviceN(31)
 		c := e.addCard(t, u, "4111111111111111", dev)
 		a, err := agent.New(e.cfg, e.st, e.sealer, agent.WithMerchant(mustMerchant(t, e)), agent.WithClock(e.clock.Now),
-			agent.WithInterrupt(func(b agent.Boundary) bool {
-				if b == agent.AfterInstructed {
+			agenttest.WithInterrupt(func(b agenttest.Boundary) bool {
+				if b == agenttest.AfterInstructed {
 					e.clock.Advance(6 * time.Minute)
 				}
 				return false
@@ -389,30 +394,38 @@ func TestCrashAtEveryBoundaryThenResume(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	want := map[agent.Boundary]store.TxStatus{
-		agent.AfterPending: store.TxCancelled, agent.AfterAssertion: store.TxCancelled,
-		agent.AfterAuthenticated: store.TxCancelled, agent.AfterInstructionCreated: store.TxCancelled,
-		agent.AfterInstructed: store.TxCancelled, agent.AfterCredentialsRequest: store.TxCancelled,
-		agent.AfterCredentialsReceived: store.TxCancelled, agent.AfterCredentialsIssued: store.TxCancelled,
-		agent.AfterAuthorizing: store.TxCancelled, agent.AfterCharge: store.TxCompleted,
-		agent.AfterAuthorized: store.TxCompleted, agent.AfterConfirmed: store.TxCompleted,
+	want := map[agenttest.Boundary]store.TxStatus{
+		agenttest.AfterPending: store.TxCancelled, agenttest.AfterAssertion: store.TxCancelled,
+		agenttest.AfterAuthenticated: store.TxCancelled, agenttest.AfterInstructionCreated: store.TxCancelled,
+		agenttest.AfterInstructed: store.TxCancelled, agenttest.AfterCredentialsRequest: store.TxCancelled,
+		agenttest.AfterCredentialsReceived: store.TxCancelled, agenttest.AfterCredentialsIssued: store.TxCancelled,
+		agenttest.AfterAuthorizing: store.TxCancelled, agenttest.AfterCharge: store.TxCompleted,
+		agenttest.AfterAuthorized: store.TxCompleted, agenttest.AfterConfirmed: store.TxCompleted,
+		agenttest.AfterDeclineConfirmed: store.TxDeclined,
 	}
-	for i, b := range agent.Boundaries {
+	for i, b := range agenttest.Boundaries() {
 		t.Run(string(b), func(t *testing.T) {
 			u, dev := user(100+i), deviceN(100+i)
-			c := e.addCard(t, u, "4111111111111111", dev)
+			pan := "4111111111111111"
+			if b == agenttest.AfterDeclineConfirmed {
+				pan = "4000000000009995" // the merchant declines it
+			}
+			c := e.addCard(t, u, pan, dev)
 			crashing, err := agent.New(e.cfg, e.st, e.sealer, agent.WithMerchant(mustMerchant(t, e)), agent.WithClock(e.clock.Now),
-				agent.WithInterrupt(func(at agent.Boundary) bool { return at == b }))
+				agenttest.WithInterrupt(func(at agenttest.Boundary) bool { return at == b }))
 			require.NoError(t, err)
 			_, err = crashing.Purchase(ctx, purchaseReq(u, c, dev, "42.00"))
 			require.ErrorIs(t, err, agent.ErrInterrupted)
 
 			tx := onlyTx(t, e, u.ID)
-			require.False(t, tx.Status.Final(), "interrupted at %s, the record is %s", b, tx.Status)
+			require.True(t, !tx.Status.Final() || tx.ConfirmedAt.IsZero(), "interrupted at %s, the record is %s and settled", b, tx.Status)
 			credsBefore := e.sbx.CredentialsFor(tx.InstructionID)
 
-			// A fresh agent (the restarted process) resumes.
-			rep, err := e.agent.Resume(ctx)
+			// A fresh agent (the restarted process) reconciles once the
+			// crashed process's lease has lapsed and a charge it may have
+			// sent can no longer be in flight.
+			e.clock.Advance(2 * time.Minute)
+			rep, err := e.agent.Reconcile(ctx)
 			require.NoError(t, err)
 			assert.Empty(t, rep.Failed)
 			tx = onlyTx(t, e, u.ID)
@@ -423,10 +436,12 @@ func TestCrashAtEveryBoundaryThenResume(t *testing.T) {
 			assert.Equal(t, credsBefore, e.sbx.CredentialsFor(tx.InstructionID), "Resume never asks for a credential")
 			if want[b] == store.TxCompleted {
 				assert.Equal(t, 1, e.sbx.ChargesFor(tx.TransactionReferenceID))
-				assert.False(t, tx.ConfirmedAt.IsZero())
 			}
-			// Resuming again changes nothing.
-			rep, err = e.agent.Resume(ctx)
+			if want[b] == store.TxCompleted || want[b] == store.TxDeclined {
+				assert.False(t, tx.ConfirmedAt.IsZero(), "the outcome is confirmed to VIC")
+			}
+			// Reconciling again changes nothing.
+			rep, err = e.agent.Reconcile(ctx)
 			require.NoError(t, err)
 			assert.Zero(t, rep.Completed+rep.Cancelled+rep.Declined)
 		})
@@ -497,7 +512,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	u, dev := user(40), deviceN(40)
-	ch := &agent.ScriptedCardholder{OTPs: []string{"123456", "456789"}}
+	ch := &agenttest.ScriptedCardholder{OTPs: []string{"123456", "456789"}}
 	res, err := e.agent.AddCard(ctx, agent.AddCardRequest{User: u, Card: card(t, "4111111111111111"), Device: dev, Cardholder: ch})
 	require.NoError(t, err)
 	rec, err := e.agent.Purchase(ctx, purchaseReq(u, res.Card, dev, "12.00"))
@@ -538,7 +553,7 @@ func TestCancelPurchase(t *testing.T) {
 	u, dev := user(50), deviceN(50)
 	c := e.addCard(t, u, "4111111111111111", dev)
 	crashing, err := agent.New(e.cfg, e.st, e.sealer, agent.WithMerchant(mustMerchant(t, e)), agent.WithClock(e.clock.Now),
-		agent.WithInterrupt(func(at agent.Boundary) bool { return at == agent.AfterInstructed }))
+		agenttest.WithInterrupt(func(at agenttest.Boundary) bool { return at == agenttest.AfterInstructed }))
 	require.NoError(t, err)
 	_, err = crashing.Purchase(ctx, purchaseReq(u, c, dev, "5.00"))
 	require.ErrorIs(t, err, agent.ErrInterrupted)
@@ -564,7 +579,7 @@ func TestJourneyOverMutualTLS(t *testing.T) {
 	_, _ = rand.Read(key)
 	sealer, err := fido.NewSealer("k1", map[string][]byte{"k1": key})
 	require.NoError(t, err)
-	m, err := agent.NewSandboxMerchant(sbx.MerchantURL(), cfg)
+	m, err := agenttest.NewSandboxMerchant(sbx.MerchantURL(), cfg)
 	require.NoError(t, err)
 	a, err := agent.New(cfg, st, sealer, agent.WithMerchant(m))
 	require.NoError(t, err)

@@ -11,23 +11,38 @@ import (
 )
 
 // CancelPurchase cancels a purchase that has not reached the merchant:
-// its instruction is cancelled at VIC and the record becomes CANCELLED.
-// A purchase already at the merchant (AUTHORIZING or later) cannot be
-// cancelled here: that is a refund, the merchant's business.
+// the record becomes CANCELLED and its instruction, if any, is cancelled
+// at VIC. A purchase already at the merchant (AUTHORIZING or later) cannot
+// be cancelled here (ErrConflict): that is a refund, the merchant's
+// business. A live purchase of another process loses its next
+// compare-and-swap and stops before the merchant.
 func (a *Agent) CancelPurchase(ctx context.Context, transactionID string) error {
 	tx, err := a.store.GetTransaction(ctx, transactionID)
 	if err != nil {
 		return fmt.Errorf("agent: transaction %s: %w", transactionID, err)
 	}
-	switch tx.Status {
-	case store.TxPending, store.TxAuthenticated, store.TxInstructed, store.TxCredentialsRequested, store.TxCredentialsIssued:
-	default:
+	if err := a.cancelTransaction(ctx, tx); err != nil {
+		return err
+	}
+	// Close its journey unless a live purchase holds it (that one sees the
+	// cancellation at its next move and closes it).
+	if j, err := a.store.ClaimJourney(ctx, tx.ID, a.owner, a.now().Add(a.leaseTTL)); err == nil {
+		cur, _ := a.store.GetTransaction(ctx, tx.ID)
+		a.closeJourney(ctx, &j, cur, fmt.Errorf("agent: cancelled by the caller: %w", context.Canceled))
+	}
+	return nil
+}
+
+// cancelTransaction records a purchase as CANCELLED (first, so a live flow
+// loses its next move and stops before the merchant), then cancels its
+// instruction.
+func (a *Agent) cancelTransaction(ctx context.Context, tx store.Transaction) error {
+	if merchantCalled(tx.Status) || tx.Status.Final() {
 		return fmt.Errorf("agent: transaction %s is %s: %w", tx.ID, tx.Status, store.ErrConflict)
 	}
-	// Record first: once CANCELLED, a live flow loses its next CAS and
-	// stops before the merchant.
-	reason := "cancelled by the caller"
-	if _, err := a.store.TransitionTransaction(ctx, tx.ID, tx.Status, store.TxCancelled, store.TxUpdate{FailureReason: &reason}); err != nil {
+	reason, code := "cancelled by the caller", "cancelled"
+	if _, err := a.store.TransitionTransaction(ctx, tx.ID, tx.Status, store.TxCancelled,
+		store.TxUpdate{FailureReason: &reason, FailureCode: &code}); err != nil {
 		return fmt.Errorf("agent: cancelling %s: %w", tx.ID, err)
 	}
 	a.cancelInstruction(ctx, &tx, a.resumeAppInstance(ctx, tx))

@@ -2,14 +2,18 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
@@ -18,7 +22,8 @@ import (
 // MerchantInfo says where the agent buys.
 type MerchantInfo struct {
 	Name string
-	// URL is the merchant's site (https).
+	// URL is the merchant's site: https (plain http only for a loopback
+	// host, in development).
 	URL string
 	// CountryCode is ISO 3166 alpha-2, e.g. "US".
 	CountryCode string
@@ -29,7 +34,16 @@ type MerchantInfo struct {
 
 // PurchaseRequest buys one thing for a user with a stored card.
 type PurchaseRequest struct {
-	UserID string
+	// IdempotencyKey makes the purchase safe to repeat: a request with the
+	// key of an earlier one of the same user returns that purchase's outcome
+	// (its Receipt, or the same typed error) and never starts a second one,
+	// from any process sharing the Store; the same key with a different
+	// request is ErrIdempotencyMismatch. Pass one, made once per intended
+	// purchase (an order id, or a random id kept with the shopper's
+	// request): without it, every call is a new purchase. At most 128
+	// visible ASCII characters.
+	IdempotencyKey string
+	UserID         string
 	// TokenID is the card's vProvisionedTokenID.
 	TokenID  string
 	Device   Device
@@ -45,71 +59,83 @@ type PurchaseRequest struct {
 
 // Receipt is the outcome of a purchase.
 type Receipt struct {
-	// Transaction is the stored record in its final state.
+	// Transaction is the stored record as the purchase left it.
 	Transaction store.Transaction
-	// Credential is the one-time credential used (prints redacted).
+	// Credential is the one-time credential used (prints redacted). It is
+	// never stored, so a replayed Receipt has none.
 	Credential vic.Credential
-	// Authorization is the merchant's answer.
+	// Authorization is the merchant's answer, when there was one.
 	Authorization *Authorization
+	// Replayed says the Receipt is the stored outcome of an earlier request
+	// with the same idempotency key.
+	Replayed bool
 }
 
-// Purchase runs Phases 4 and 5 of the journey (docs/journey.md), steps 10 to 16:
+// Purchase runs Phases 4 and 5 of the journey (docs/journey.md), steps 10
+// to 16, as the declared table purchaseSteps:
 //
 //	10 iFrame session → 11 attestation options (amount, merchant) → 12 passkey
 //	assertion → 13 purchase instruction → 14 credentials (verified)
 //	→ 15 merchant charge → 16 confirmation.
 //
-// Every step records a compare-and-swap status in the Store before its
-// side effect is trusted, so a crash at any point leaves a record that
-// Resume brings to a final state without a second credential or a second
-// charge. Once the purchase is recorded, Purchase returns a Receipt even
-// with an error, so the caller knows the transaction's id and status
-// (except after ErrInterrupted, which stands for a crash). A merchant
-// decline returns the Receipt and a *DeclineError
-// (errors.Is(err, ErrDeclined)); the decline is confirmed to VIC and
-// recorded.
+// Everything the journey will send is validated before its first request;
+// bad input is a *visa.InputError and records nothing. Then the purchase is
+// a store.Journey (its lease says this process works on it) and a
+// store.Transaction whose status moves by compare-and-swap, recorded before
+// every side effect that must not repeat, so a crash at any point leaves a
+// record the reconciler settles without a second credential or a second
+// charge.
+//
+// Once the purchase is recorded, Purchase returns its Receipt with every
+// error; the package documentation has the table of outcomes. In short:
+// nil (COMPLETED); a *DeclineError (DECLINED: nothing charged); an
+// *OutcomeError (ErrChargedUnconfirmed, ErrOutcomeUnknown,
+// ErrOwnershipLost: the merchant may have charged — never retry, the
+// reconciler settles it); any other error with a FAILED or CANCELLED
+// record (nothing charged: safe to try again).
 func (a *Agent) Purchase(ctx context.Context, req PurchaseRequest) (*Receipt, error) {
 	card, err := a.checkPurchase(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	p := &purchase{a: a, req: req, card: card}
-	return p.run(ctx)
+	j, replay, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate")
+	if err != nil {
+		return nil, err
+	}
+	if replay {
+		return a.replayPurchase(ctx, j)
+	}
+	p := &purchase{a: a, req: req, card: card, j: j}
+	return p.start(ctx)
 }
 
 func (a *Agent) checkPurchase(ctx context.Context, req PurchaseRequest) (store.Card, error) {
 	if a.merchant == nil {
 		return store.Card{}, ErrNoMerchant
 	}
-	switch {
-	case req.UserID == "":
-		return store.Card{}, visa.NewInputError("UserID", "is required")
-	case req.TokenID == "":
-		return store.Card{}, visa.NewInputError("TokenID", "is required")
-	case req.Amount.IsZero() || req.Amount.Minor() <= 0:
-		return store.Card{}, visa.NewInputError("Amount", "is required and must be above zero")
-	case req.Merchant.Name == "" || len(req.Merchant.Name) > 128:
-		return store.Card{}, visa.NewInputError("Merchant.Name", "is required and at most 128 bytes")
-	case !strings.HasPrefix(req.Merchant.URL, "https://") && !strings.HasPrefix(req.Merchant.URL, "http://"):
-		return store.Card{}, visa.NewInputError("Merchant.URL", "must be an http(s) URL")
-	case len(req.Merchant.CountryCode) != 2:
-		return store.Card{}, visa.NewInputError("Merchant.CountryCode", "must be an ISO 3166 alpha-2 code")
-	case req.Description == "" || len(req.Description) > 1024:
-		return store.Card{}, visa.NewInputError("Description", "is required and at most 1024 bytes")
-	case len(req.Merchant.URL) > 2048:
-		return store.Card{}, visa.NewInputError("Merchant.URL", "is longer than 2048 bytes")
-	case len(req.Merchant.Category) > 128:
-		return store.Card{}, visa.NewInputError("Merchant.Category", "is longer than 128 bytes")
-	case req.Merchant.CategoryCode != "" && !isMCC(req.Merchant.CategoryCode):
-		return store.Card{}, visa.NewInputError("Merchant.CategoryCode", "must be 4 digits")
-	case len(req.ConsumerPrompt) > 4096:
-		return store.Card{}, visa.NewInputError("ConsumerPrompt", "is longer than 4096 bytes")
-	case len(req.OrderID) > 64:
-		return store.Card{}, visa.NewInputError("OrderID", "is longer than 64 bytes")
-	case len(req.UserID) > 64 || len(req.TokenID) > 64:
-		return store.Card{}, visa.NewInputError("UserID/TokenID", "is longer than 64 bytes")
+	in := inputs{}
+	in.id("UserID", req.UserID, 64)
+	in.id("TokenID", req.TokenID, 64)
+	if req.IdempotencyKey != "" {
+		in.id("IdempotencyKey", req.IdempotencyKey, check.MaxID)
 	}
-	if err := req.Device.validate(); err != nil {
+	if req.Amount.IsZero() || req.Amount.Minor() <= 0 {
+		in.add("Amount", "is required and must be above zero")
+	}
+	in.text("Merchant.Name", req.Merchant.Name, 128, true)
+	in.url("Merchant.URL", req.Merchant.URL)
+	in.rule("Merchant.CountryCode", check.Country(req.Merchant.CountryCode))
+	in.text("Merchant.Category", req.Merchant.Category, 128, false)
+	if req.Merchant.CategoryCode != "" {
+		in.rule("Merchant.CategoryCode", check.MCC(req.Merchant.CategoryCode))
+	}
+	in.text("Description", req.Description, 1024, true)
+	in.text("ConsumerPrompt", req.ConsumerPrompt, 4096, false)
+	if req.OrderID != "" {
+		in.id("OrderID", req.OrderID, 64)
+	}
+	in.err(req.Device.validate())
+	if err := in.result(); err != nil {
 		return store.Card{}, err
 	}
 	card, err := a.store.GetCard(ctx, req.TokenID)
@@ -125,145 +151,212 @@ func (a *Agent) checkPurchase(ctx context.Context, req PurchaseRequest) (store.C
 	return card, nil
 }
 
-func isMCC(s string) bool {
-	if len(s) != 4 {
-		return false
+// hash fingerprints what the purchase asks for. The device's changing
+// details (IP address, user agent, browser data) are left out: a repeated
+// request from the same device is the same purchase.
+func (req PurchaseRequest) hash() string {
+	h := sha256.New()
+	for _, s := range []string{"purchase/v1", req.UserID, req.TokenID, req.Device.ClientDeviceID,
+		req.Amount.Value(), req.Amount.Currency().Alpha, req.Merchant.Name, req.Merchant.URL,
+		req.Merchant.CountryCode, req.Merchant.Category, req.Merchant.CategoryCode, req.Description,
+		req.ConsumerPrompt, req.OrderID} {
+		fmt.Fprintf(h, "%d:", len(s))
+		_, _ = io.WriteString(h, s)
 	}
-	for i := 0; i < 4; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 // purchase is one Purchase in progress.
 type purchase struct {
-	a    *Agent
-	req  PurchaseRequest
-	card store.Card
-	tx   store.Transaction
+	a     *Agent
+	req   PurchaseRequest
+	card  store.Card
+	j     store.Journey
+	tx    store.Transaction
+	lease *lease
+
+	// In memory only, for the steps that follow: never stored.
+	assurance fido.Assurance
+	session   *authframe.Session
+	ins       *vic.InstructionResponse
+	cred      *vic.Credential
+	auth      *Authorization
 }
 
-func (p *purchase) run(ctx context.Context) (*Receipt, error) {
+// start records the transaction (the journey's twin, same ID) and runs the
+// table from PENDING.
+func (p *purchase) start(ctx context.Context) (*Receipt, error) {
 	a, req := p.a, p.req
+	p.lease = a.hold(ctx, p.j.ID)
+	defer p.lease.release()
 	p.tx = store.Transaction{
-		ID: newID(), UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
+		ID: p.j.ID, UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
 		MandateID: newID(), Amount: req.Amount.Value(), Currency: req.Amount.Currency().Alpha,
 		MerchantName: req.Merchant.Name, MerchantURL: req.Merchant.URL, Status: store.TxPending,
+		IdempotencyKey: req.IdempotencyKey,
 	}
 	if err := a.store.CreateTransaction(ctx, p.tx); err != nil {
+		a.endJourney(context.WithoutCancel(ctx), &p.j, store.JourneyFailed, "", err)
 		return nil, fmt.Errorf("agent: recording the purchase: %w", err)
 	}
-	if a.crashed(AfterPending) {
+	if a.crashed(string(boundaryAfterPending)) {
 		return nil, ErrInterrupted
 	}
-
-	// Steps 10 to 12: a fresh session and a passkey assertion for this
-	// amount and merchant.
-	as, session, err := p.authenticate(ctx)
-	if err != nil {
-		return p.fail(ctx, store.TxPending, err)
-	}
-	if a.crashed(AfterAssertion) {
-		return nil, ErrInterrupted
-	}
-	if err := p.move(ctx, store.TxPending, store.TxAuthenticated, store.TxUpdate{}); err != nil {
-		return nil, err
-	}
-	if a.crashed(AfterAuthenticated) {
-		return nil, ErrInterrupted
-	}
-
-	// Step 13.
-	var ins *vic.InstructionResponse
-	if err := a.step(ctx, StepCreateInstruction, p.tx.ID, func() (string, error) {
-		ins, err = a.vic.CreateInstruction(ctx, vic.InstructionRequest{
-			ClientReferenceID: p.tx.ClientReferenceID, ConsumerID: req.UserID, TokenID: req.TokenID,
-			AppInstance: req.Device.appInstance(), Assurance: as, DFPSessionID: session.DFPSessionID,
-			ConsumerPrompt: req.ConsumerPrompt,
-			Mandates: []vic.Mandate{{
-				MandateID: p.tx.MandateID, Description: req.Description, DeclineThreshold: req.Amount,
-				PreferredMerchantName: req.Merchant.Name, MerchantCategory: req.Merchant.Category,
-				MerchantCategoryCode: req.Merchant.CategoryCode, Quantity: 1,
-			}},
-		})
-		if err != nil {
-			return "", err
-		}
-		return ins.Status, nil
-	}); err != nil {
-		return p.fail(ctx, store.TxAuthenticated, err)
-	}
-	if a.crashed(AfterInstructionCreated) {
-		return nil, ErrInterrupted
-	}
-	if err := p.move(ctx, store.TxAuthenticated, store.TxInstructed, store.TxUpdate{InstructionID: &ins.InstructionID}); err != nil {
-		return nil, err
-	}
-	if a.crashed(AfterInstructed) {
-		return nil, ErrInterrupted
-	}
-
-	// Step 14: recorded before it is asked, never asked twice.
-	txRef := ins.InstructionID
-	if err := p.move(ctx, store.TxInstructed, store.TxCredentialsRequested, store.TxUpdate{TransactionReferenceID: &txRef}); err != nil {
-		return nil, err
-	}
-	if a.crashed(AfterCredentialsRequest) {
-		return nil, ErrInterrupted
-	}
-	var cred vic.Credential
-	if err := a.step(ctx, StepCredentials, p.tx.ID, func() (string, error) {
-		cr, err := a.vic.RetrieveCredentials(ctx, vic.CredentialsRequest{
-			ClientReferenceID: p.tx.ClientReferenceID, InstructionID: ins.InstructionID, TokenID: req.TokenID,
-			Transactions: []vic.TransactionData{{TransactionReferenceID: txRef, Amount: req.Amount,
-				MerchantName: req.Merchant.Name, MerchantCountryCode: req.Merchant.CountryCode,
-				MerchantURL: req.Merchant.URL, MandateIDs: []string{p.tx.MandateID}}},
-		})
-		if err != nil {
-			return "", err
-		}
-		if len(cr.Credentials.DynamicData) == 0 {
-			return "", fmt.Errorf("agent: no credential: %w", visa.ErrMalformedResponse)
-		}
-		cred = cr.Credentials.DynamicData[0]
-		return "credential " + cred.PaymentToken.String(), nil
-	}); err != nil {
-		// The credential may or may not have been issued: it is never
-		// asked for again. The instruction is cancelled.
-		return p.abandon(ctx, store.TxCredentialsRequested, err)
-	}
-	if a.crashed(AfterCredentialsReceived) {
-		return nil, ErrInterrupted
-	}
-	if err := p.move(ctx, store.TxCredentialsRequested, store.TxCredentialsIssued, store.TxUpdate{DynamicDataID: &cred.DynamicDataID}); err != nil {
-		return nil, err
-	}
-	if a.crashed(AfterCredentialsIssued) {
-		return nil, ErrInterrupted
-	}
-
-	// Step 15: recorded before the merchant is called.
-	if err := p.move(ctx, store.TxCredentialsIssued, store.TxAuthorizing, store.TxUpdate{}); err != nil {
-		return nil, err
-	}
-	if a.crashed(AfterAuthorizing) {
-		return nil, ErrInterrupted
-	}
-	auth, err := p.charge(ctx, cred)
-	if err != nil {
-		// Whether the merchant charged is unknown: Resume will ask it.
-		return &Receipt{Transaction: p.tx}, fmt.Errorf("agent: merchant authorization: %w", err)
-	}
-	if a.crashed(AfterCharge) {
-		return nil, ErrInterrupted
-	}
-	return p.settle(ctx, auth, &cred)
+	return p.run(ctx)
 }
 
-// authenticate runs steps 10 to 12.
-func (p *purchase) authenticate(ctx context.Context) (fido.Assurance, *authframe.Session, error) {
+// run executes the purchase table from the transaction's status until it
+// is final or a step fails, then closes the journey.
+func (p *purchase) run(ctx context.Context) (*Receipt, error) {
+	for {
+		step := purchaseStepAt(p.tx)
+		if step == nil {
+			return p.finish(ctx, nil)
+		}
+		if err := p.exec(ctx, step); err != nil {
+			if errors.Is(err, ErrInterrupted) {
+				return nil, err
+			}
+			return p.finish(ctx, err)
+		}
+	}
+}
+
+// exec runs one row of the table: the status recorded before the effect
+// (if any), the effect, the status after it; a failure is handled as the
+// row declares.
+func (p *purchase) exec(ctx context.Context, s *purchaseStep) error {
+	a := p.a
+	if p.lease.lost.Load() && !s.afterMerchant() {
+		return fmt.Errorf("%w: the lease of journey %s passed to another process", ErrSuperseded, p.j.ID)
+	}
+	from := p.tx.Status
+	if s.pending != "" {
+		if err := p.move(ctx, from, s.pending, store.TxUpdate{}); err != nil {
+			return err
+		}
+		if a.crashed(string(s.pendingBoundary)) {
+			return ErrInterrupted
+		}
+		from = s.pending
+	}
+	to, upd, err := s.effect(p, ctx)
+	if err != nil {
+		return p.failed(ctx, s, from, err)
+	}
+	if a.crashed(string(s.effectBoundary)) {
+		return ErrInterrupted
+	}
+	if err := p.move(ctx, from, to, upd); err != nil {
+		return err
+	}
+	if a.crashed(string(s.doneBoundary)) {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// failed applies the row's failure rule to cause.
+func (p *purchase) failed(ctx context.Context, s *purchaseStep, from store.TxStatus, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	how := s.onFailure
+	if _, ok := cause.(notCharged); ok {
+		how = failAbandon
+	}
+	switch how {
+	case failNothingCharged:
+		to := store.TxFailed
+		if errors.Is(cause, authframe.ErrUserCancelled) || errors.Is(cause, context.Canceled) {
+			to = store.TxCancelled
+		}
+		return p.settleFailure(ctx, from, to, cause)
+	case failAbandon:
+		// A credential may exist but will never be charged: the
+		// instruction is cancelled so it cannot be used.
+		p.a.cancelInstruction(ctx, &p.tx, p.req.Device.appInstance())
+		return p.settleFailure(ctx, from, store.TxCancelled, cause)
+	case failMerchantUnknown:
+		return &OutcomeError{Outcome: ErrOutcomeUnknown, TransactionID: p.tx.ID, Status: p.tx.Status, Cause: cause}
+	case failChargedUnconfirmed:
+		return &OutcomeError{Outcome: ErrChargedUnconfirmed, TransactionID: p.tx.ID, Status: p.tx.Status, Cause: cause}
+	case failDeclineUnconfirmed:
+		// Nothing was charged; the reconciler sends the confirmation.
+		p.a.logger.WarnContext(ctx, "agent: confirming a decline failed; the reconciler retries it",
+			"transaction", p.tx.ID, "error", cause.Error())
+		return errDeferred
+	}
+	return cause
+}
+
+// settleFailure records a failure that moved no money.
+func (p *purchase) settleFailure(ctx context.Context, from, to store.TxStatus, cause error) error {
+	reason, code := reasonOf(cause), failureCode(cause)
+	if err := p.move(ctx, from, to, store.TxUpdate{FailureReason: &reason, FailureCode: &code}); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+// finish closes the journey as the transaction stands and builds the
+// outcome. After an error the record is read again, since another flow (a
+// cancel, the reconciler) may have moved it.
+func (p *purchase) finish(ctx context.Context, err error) (*Receipt, error) {
+	a := p.a
+	ctx = context.WithoutCancel(ctx)
+	if err != nil {
+		if cur, gerr := a.store.GetTransaction(ctx, p.tx.ID); gerr == nil {
+			p.tx = cur
+		}
+	}
+	a.closeJourney(ctx, &p.j, p.tx, err)
+	rec := &Receipt{Transaction: p.tx, Authorization: p.auth}
+	if p.cred != nil {
+		rec.Credential = *p.cred
+	}
+	if errors.Is(err, errDeferred) {
+		err = nil
+	}
+	if err == nil && p.tx.Status == store.TxDeclined {
+		err = declineOf(p.auth, p.tx)
+	}
+	return rec, err
+}
+
+// declineOf is the *DeclineError of a declined purchase.
+func declineOf(auth *Authorization, tx store.Transaction) error {
+	if auth != nil {
+		return &DeclineError{ResponseCode: auth.ResponseCode, DeclineReason: auth.DeclineReason}
+	}
+	reason := strings.TrimPrefix(strings.TrimPrefix(tx.FailureReason, "declined "+tx.ResponseCode), " ")
+	return &DeclineError{ResponseCode: tx.ResponseCode, DeclineReason: reason}
+}
+
+// move is the compare-and-swap of one status change. Losing it before the
+// merchant was called means another flow (the reconciler, a cancel) owns
+// the transaction now: ErrSuperseded, and this flow stops without side
+// effects. Losing it after is ErrOwnershipLost, loudly.
+func (p *purchase) move(ctx context.Context, from, to store.TxStatus, upd store.TxUpdate) error {
+	tx, err := p.a.store.TransitionTransaction(ctx, p.tx.ID, from, to, upd)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			if merchantCalled(from) {
+				p.a.logger.ErrorContext(ctx, "agent: another process moved a purchase after the merchant was called",
+					"transaction", p.tx.ID, "from", string(from), "to", string(to))
+				return &OutcomeError{Outcome: ErrOwnershipLost, TransactionID: p.tx.ID, Status: from, Cause: err}
+			}
+			return fmt.Errorf("%w: %s → %s: %w", ErrSuperseded, from, to, err)
+		}
+		return fmt.Errorf("agent: recording %s: %w", to, err)
+	}
+	p.tx = tx
+	return nil
+}
+
+// The effects of the purchase table's rows.
+
+// authenticate runs steps 10 to 12: a fresh session and a passkey
+// assertion for this amount and merchant.
+func (p *purchase) authenticate(ctx context.Context) (store.TxStatus, store.TxUpdate, error) {
 	a, req := p.a, p.req
 	var s *authframe.Session
 	if err := a.step(ctx, StepPurchaseSession, p.tx.ID, func() (string, error) {
@@ -272,8 +365,9 @@ func (p *purchase) authenticate(ctx context.Context) (fido.Assurance, *authframe
 			BrowserData: req.Device.BrowserData, Channel: req.Device.Channel})
 		return "session open", err
 	}); err != nil {
-		return fido.Assurance{}, nil, err
+		return "", store.TxUpdate{}, err
 	}
+	p.session = s
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -293,21 +387,20 @@ func (p *purchase) authenticate(ctx context.Context) (fido.Assurance, *authframe
 		}
 		return string(ao.AuthenticationContext.Action), nil
 	}); err != nil {
-		return fido.Assurance{}, nil, err
+		return "", store.TxUpdate{}, err
 	}
 	if ao.AuthenticationContext.Action != visa.ActionAuthenticate {
-		return fido.Assurance{}, nil, fmt.Errorf("agent: this device has no passkey for the card (attestation answered %s): %w",
+		return "", store.TxUpdate{}, fmt.Errorf("agent: this device has no passkey for the card (attestation answered %s): %w",
 			ao.AuthenticationContext.Action, visa.ErrAssuranceInvalid)
 	}
-	var as fido.Assurance
 	if err := a.step(ctx, StepAssertPasskey, p.tx.ID, func() (string, error) {
 		var err error
-		as, err = a.frame.Authenticate(ctx, s, ao.AuthenticationContext)
+		p.assurance, err = a.frame.Authenticate(ctx, s, ao.AuthenticationContext)
 		return "assurance received", err
 	}); err != nil {
-		return fido.Assurance{}, nil, err
+		return "", store.TxUpdate{}, err
 	}
-	return as, s, nil
+	return store.TxAuthenticated, store.TxUpdate{}, nil
 }
 
 // email is the user's email for encAuthenticationData; empty if unknown.
@@ -319,67 +412,157 @@ func (p *purchase) email(ctx context.Context) string {
 	return u.Email
 }
 
-// charge asks the merchant to authorize, once. If the answer is lost, it
-// asks the merchant what happened instead of charging again.
-func (p *purchase) charge(ctx context.Context, cred vic.Credential) (*Authorization, error) {
+// instruct runs step 13.
+func (p *purchase) instruct(ctx context.Context) (store.TxStatus, store.TxUpdate, error) {
+	a, req := p.a, p.req
+	err := a.step(ctx, StepCreateInstruction, p.tx.ID, func() (string, error) {
+		var err error
+		p.ins, err = a.vic.CreateInstruction(ctx, vic.InstructionRequest{
+			ClientReferenceID: p.tx.ClientReferenceID, ConsumerID: req.UserID, TokenID: req.TokenID,
+			AppInstance: req.Device.appInstance(), Assurance: p.assurance, DFPSessionID: p.session.DFPSessionID,
+			ConsumerPrompt: req.ConsumerPrompt,
+			Mandates: []vic.Mandate{{
+				MandateID: p.tx.MandateID, Description: req.Description, DeclineThreshold: req.Amount,
+				PreferredMerchantName: req.Merchant.Name, MerchantCategory: req.Merchant.Category,
+				MerchantCategoryCode: req.Merchant.CategoryCode, Quantity: 1,
+			}},
+		})
+		if err != nil {
+			return "", err
+		}
+		return p.ins.Status, nil
+	})
+	if err != nil {
+		return "", store.TxUpdate{}, err
+	}
+	return store.TxInstructed, store.TxUpdate{InstructionID: &p.ins.InstructionID}, nil
+}
+
+// credentials runs step 14, recorded before it is asked and never asked
+// twice.
+func (p *purchase) credentials(ctx context.Context) (store.TxStatus, store.TxUpdate, error) {
+	a, req := p.a, p.req
+	txRef := p.tx.InstructionID
+	err := a.step(ctx, StepCredentials, p.tx.ID, func() (string, error) {
+		cr, err := a.vic.RetrieveCredentials(ctx, vic.CredentialsRequest{
+			ClientReferenceID: p.tx.ClientReferenceID, InstructionID: p.tx.InstructionID, TokenID: req.TokenID,
+			Transactions: []vic.TransactionData{{TransactionReferenceID: txRef, Amount: req.Amount,
+				MerchantName: req.Merchant.Name, MerchantCountryCode: req.Merchant.CountryCode,
+				MerchantURL: req.Merchant.URL, MandateIDs: []string{p.tx.MandateID}}},
+		})
+		if err != nil {
+			return "", err
+		}
+		if len(cr.Credentials.DynamicData) == 0 {
+			return "", fmt.Errorf("agent: no credential: %w", visa.ErrMalformedResponse)
+		}
+		p.cred = &cr.Credentials.DynamicData[0]
+		return "credential " + p.cred.PaymentToken.String(), nil
+	})
+	if err != nil {
+		return "", store.TxUpdate{}, err
+	}
+	return store.TxCredentialsIssued, store.TxUpdate{TransactionReferenceID: &txRef, DynamicDataID: &p.cred.DynamicDataID}, nil
+}
+
+// charge runs step 15, recorded (AUTHORIZING) before the merchant is
+// called. It asks the merchant once; if the answer is lost it asks what
+// happened instead of charging again.
+func (p *purchase) charge(ctx context.Context) (store.TxStatus, store.TxUpdate, error) {
 	a, req := p.a, p.req
 	var auth *Authorization
 	err := a.step(ctx, StepAuthorize, p.tx.ID, func() (string, error) {
+		mctx, cancel := context.WithTimeout(ctx, a.merchantTimeout)
+		defer cancel()
 		var err error
-		auth, err = a.merchant.Authorize(ctx, Charge{
+		auth, err = a.merchant.Authorize(mctx, Charge{
 			MerchantName: req.Merchant.Name, MerchantCountryCode: req.Merchant.CountryCode, MerchantURL: req.Merchant.URL,
-			Credential: cred, Amount: req.Amount, TransactionReferenceID: p.tx.TransactionReferenceID,
+			Credential: *p.cred, Amount: req.Amount, TransactionReferenceID: p.tx.TransactionReferenceID,
 		})
 		if err != nil {
-			var lerr error
-			if auth, lerr = a.merchant.Lookup(ctx, p.tx.TransactionReferenceID); lerr != nil {
+			got, lerr := a.lookup(context.WithoutCancel(ctx), p.tx.TransactionReferenceID)
+			switch {
+			case lerr == nil:
+				auth = got
+			case errors.Is(lerr, ErrNoAuthorization) && merchantAnswered(err):
+				// The merchant answered the charge with an error and has
+				// no record of it: it refused the charge.
+				return "", notCharged{err}
+			default:
 				return "", err
 			}
 		}
 		return auth.Status + " " + auth.ResponseCode, nil
 	})
-	return auth, err
-}
-
-// settle records the merchant's answer, confirms it to VIC (step 16) and
-// closes the record.
-func (p *purchase) settle(ctx context.Context, auth *Authorization, cred *vic.Credential) (*Receipt, error) {
-	a := p.a
+	if err != nil {
+		return "", store.TxUpdate{}, err
+	}
+	p.auth = auth
 	upd := store.TxUpdate{ResponseCode: &auth.ResponseCode, AuthorizationCode: &auth.AuthorizationCode}
 	if auth.Approved {
-		if err := p.move(ctx, store.TxAuthorizing, store.TxAuthorized, upd); err != nil {
-			return nil, err
-		}
-		if a.crashed(AfterAuthorized) {
-			return nil, ErrInterrupted
-		}
+		return store.TxAuthorized, upd, nil
 	}
-	if err := a.confirm(ctx, &p.tx, auth, p.req.OrderID); err != nil {
-		// The charge stands; the confirmation is retried by Resume.
-		return nil, err
+	reason, code := declineReason(auth), "declined"
+	upd.FailureReason, upd.FailureCode = &reason, &code
+	return store.TxDeclined, upd, nil
+}
+
+// confirm runs step 16 for an approval (AUTHORIZED → COMPLETED) or a
+// decline (DECLINED, recorded as confirmed).
+func (p *purchase) confirm(ctx context.Context) (store.TxStatus, store.TxUpdate, error) {
+	auth := p.auth
+	if auth == nil {
+		auth = storedAuthorization(p.tx)
 	}
-	if a.crashed(AfterConfirmed) {
-		return nil, ErrInterrupted
+	if err := p.a.confirm(ctx, &p.tx, auth, p.req.OrderID); err != nil {
+		return "", store.TxUpdate{}, err
 	}
-	receipt := &Receipt{Authorization: auth}
-	if cred != nil {
-		receipt.Credential = *cred
+	if p.tx.Status == store.TxDeclined {
+		return store.TxDeclined, store.TxUpdate{Confirmed: true}, nil
 	}
-	if auth.Approved {
-		if err := p.move(ctx, store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true}); err != nil {
-			return nil, err
-		}
-		receipt.Transaction = p.tx
-		return receipt, nil
+	return store.TxCompleted, store.TxUpdate{Confirmed: true}, nil
+}
+
+// merchantAnswered reports whether the merchant's call ended with an HTTP
+// answer (an error status), rather than a lost request or answer.
+func merchantAnswered(err error) bool {
+	var ae *visa.APIError
+	return errors.As(err, &ae) && ae.HTTPStatus > 0
+}
+
+// notCharged marks a failure of the charge step that the merchant proved
+// moved no money.
+type notCharged struct{ error }
+
+func (e notCharged) Unwrap() error { return e.error }
+
+// lookup asks the merchant what happened to a charge, within the merchant
+// timeout.
+func (a *Agent) lookup(ctx context.Context, ref string) (*Authorization, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.merchantTimeout)
+	defer cancel()
+	return a.merchant.Lookup(ctx, ref)
+}
+
+// declineReason is what a DECLINED record says: "declined 51
+// INSUFFICIENT_FUNDS".
+func declineReason(auth *Authorization) string {
+	r := "declined " + auth.ResponseCode
+	if auth.DeclineReason != "" {
+		r += " " + auth.DeclineReason
 	}
-	reason := "declined " + auth.ResponseCode
-	upd.FailureReason = &reason
-	upd.Confirmed = true
-	if err := p.move(ctx, store.TxAuthorizing, store.TxDeclined, upd); err != nil {
-		return nil, err
+	return store.Reason(r)
+}
+
+// storedAuthorization is the merchant's answer as the record keeps it, for
+// a confirmation sent after a restart.
+func storedAuthorization(tx store.Transaction) *Authorization {
+	approved := tx.Status != store.TxDeclined
+	status := "APPROVED"
+	if !approved {
+		status = "DECLINED"
 	}
-	receipt.Transaction = p.tx
-	return receipt, &DeclineError{ResponseCode: auth.ResponseCode, DeclineReason: auth.DeclineReason}
+	return &Authorization{Approved: approved, Status: status, ResponseCode: tx.ResponseCode, AuthorizationCode: tx.AuthorizationCode}
 }
 
 // confirm sends the commerce signal of step 16 for tx.
@@ -411,46 +594,6 @@ func (a *Agent) confirm(ctx context.Context, tx *store.Transaction, auth *Author
 		}
 		return "confirmed " + status, nil
 	})
-}
-
-// move is the compare-and-swap of one status change. Losing it means
-// another flow (Resume, another replica) owns the transaction now: this
-// one stops without side effects.
-func (p *purchase) move(ctx context.Context, from, to store.TxStatus, upd store.TxUpdate) error {
-	tx, err := p.a.store.TransitionTransaction(ctx, p.tx.ID, from, to, upd)
-	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("%w: %s → %s: %w", ErrSuperseded, from, to, err)
-		}
-		return fmt.Errorf("agent: recording %s: %w", to, err)
-	}
-	p.tx = tx
-	return nil
-}
-
-// fail records a failure before anything chargeable exists.
-func (p *purchase) fail(ctx context.Context, from store.TxStatus, cause error) (*Receipt, error) {
-	to := store.TxFailed
-	if errors.Is(cause, authframe.ErrUserCancelled) || errors.Is(cause, context.Canceled) {
-		to = store.TxCancelled
-	}
-	reason := reasonOf(cause)
-	if err := p.move(context.WithoutCancel(ctx), from, to, store.TxUpdate{FailureReason: &reason}); err != nil {
-		return &Receipt{Transaction: p.tx}, errors.Join(cause, err)
-	}
-	return &Receipt{Transaction: p.tx}, cause
-}
-
-// abandon cancels the instruction and records the purchase as cancelled:
-// used when a credential may exist but will never be charged.
-func (p *purchase) abandon(ctx context.Context, from store.TxStatus, cause error) (*Receipt, error) {
-	ctx = context.WithoutCancel(ctx)
-	p.a.cancelInstruction(ctx, &p.tx, p.req.Device.appInstance())
-	reason := reasonOf(cause)
-	if err := p.move(ctx, from, store.TxCancelled, store.TxUpdate{FailureReason: &reason}); err != nil {
-		return &Receipt{Transaction: p.tx}, errors.Join(cause, err)
-	}
-	return &Receipt{Transaction: p.tx}, cause
 }
 
 // cancelInstruction cancels tx's instruction at VIC, best effort: an

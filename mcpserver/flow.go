@@ -34,8 +34,18 @@ const (
 	// StatusDeclined: the merchant declined the purchase.
 	StatusDeclined = "DECLINED"
 	// StatusFailed: the flow stopped; error says why. Nothing half-made
-	// remains.
+	// remains and nothing was charged.
 	StatusFailed = "FAILED"
+	// StatusCancelled: the purchase was cancelled; nothing was charged.
+	StatusCancelled = "CANCELLED"
+	// StatusChargedUnconfirmed: the card was charged, and the confirmation
+	// to Visa is pending (the server's reconciler sends it). Never
+	// purchase again.
+	StatusChargedUnconfirmed = "CHARGED_UNCONFIRMED"
+	// StatusOutcomeUnknown: the charge was sent and its answer was lost;
+	// the card may have been charged (the server's reconciler asks the
+	// merchant and settles it). Never purchase again.
+	StatusOutcomeUnknown = "OUTCOME_UNKNOWN"
 )
 
 // StepUpMethod is one way to receive the one-time passcode, with its
@@ -49,7 +59,7 @@ type StepUpMethod struct {
 // and the result once there is one. It never holds a card number, CVV2,
 // OTP, secureToken or fidoBlob.
 type FlowResult struct {
-	Status string `json:"status" jsonschema:"IN_PROGRESS, CHOOSE_STEP_UP, OTP_REQUIRED, PASSKEY_REQUIRED, COMPLETED, DECLINED or FAILED"`
+	Status string `json:"status" jsonschema:"IN_PROGRESS, CHOOSE_STEP_UP, OTP_REQUIRED, PASSKEY_REQUIRED, COMPLETED, DECLINED, CANCELLED, CHARGED_UNCONFIRMED (charged: never retry), OUTCOME_UNKNOWN (may be charged: never retry) or FAILED (nothing charged)"`
 	FlowID string `json:"flowId,omitempty" jsonschema:"pass it to the -continue tool"`
 	Next   string `json:"next" jsonschema:"what to do next, in words"`
 

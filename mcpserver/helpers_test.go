@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 
@@ -121,7 +122,7 @@ func newEnv(t *testing.T, opts ...mcpserver.Option) *env {
 	d, err := authframe.NewDirect(e.cfg)
 	require.NoError(t, err)
 	e.frame = &recordingFrame{Frame: d}
-	m, err := agent.NewSandboxMerchant(e.sbx.MerchantURL(), e.cfg)
+	m, err := agenttest.NewSandboxMerchant(e.sbx.MerchantURL(), e.cfg)
 	require.NoError(t, err)
 	e.merchant = &recordingMerchant{Merchant: m}
 	e.st, err = memstore.New()

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
-	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
@@ -51,7 +51,7 @@ func TestPasskeyPageFlow(t *testing.T) {
 	d, err := authframe.NewDirect(cfg)
 	require.NoError(t, err)
 	pf := &pageFrame{Frame: d, opened: make(chan struct{})}
-	m, err := agent.NewSandboxMerchant(sbx.MerchantURL(), cfg)
+	m, err := agenttest.NewSandboxMerchant(sbx.MerchantURL(), cfg)
 	require.NoError(t, err)
 	s, err := New(cfg, WithFrame(pf), WithMerchant(m))
 	require.NoError(t, err)

@@ -41,6 +41,7 @@ type PurchaseInput struct {
 	Description    string        `json:"description" jsonschema:"what is bought (the mandate's description)"`
 	ConsumerPrompt string        `json:"consumerPrompt,omitempty" jsonschema:"what the user asked for, in their words"`
 	OrderID        string        `json:"orderId,omitempty" jsonschema:"the merchant's order id, when known"`
+	IdempotencyKey string        `json:"idempotencyKey,omitempty" jsonschema:"makes the purchase safe to repeat: a call with the key of an earlier purchase returns that purchase's outcome and never charges again (default: derived from orderId when given; without either every call is a new purchase)"`
 	Device         *DeviceInput  `json:"device,omitempty" jsonschema:"the cardholder's device; must be the one of add-card (default: derived from userId, as add-card does)"`
 }
 
@@ -287,7 +288,16 @@ func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, 
 	if err != nil {
 		return nil, err
 	}
-	req := agent.PurchaseRequest{UserID: in.UserID, TokenID: in.TokenID, Device: dev, Amount: amt, Merchant: m,
+	key := in.IdempotencyKey
+	if key == "" && in.OrderID != "" {
+		key = "order:" + in.OrderID
+	}
+	if key != "" {
+		if err := checkID("idempotencyKey", key, 128); err != nil {
+			return nil, err
+		}
+	}
+	req := agent.PurchaseRequest{IdempotencyKey: key, UserID: in.UserID, TokenID: in.TokenID, Device: dev, Amount: amt, Merchant: m,
 		Description: in.Description, ConsumerPrompt: in.ConsumerPrompt, OrderID: in.OrderID}
 	f, err := s.startFlow("purchase", func(ctx context.Context, f *flow) FlowResult {
 		rc, err := s.agent.Purchase(ctx, req)
@@ -300,7 +310,7 @@ func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, 
 				Credential: s.credentialView(rc.Credential), Error: errorText(err),
 				Next: "the merchant declined the payment; tell the user"}
 		}
-		return failed(err)
+		return purchaseOutcome(err, rc)
 	})
 	if err != nil {
 		return nil, err
@@ -362,4 +372,30 @@ func (s *Server) listCards(ctx context.Context, in *ListCardsInput) (*ListCardsR
 		out.Cards = append(out.Cards, *cardView(c))
 	}
 	return out, nil
+}
+
+// purchaseOutcome is the result of a purchase that did not end COMPLETED or
+// DECLINED, told from the stored record: a charge that may have happened is
+// never reported as a failure the caller could retry.
+func purchaseOutcome(err error, rc *agent.Receipt) FlowResult {
+	res := failed(err)
+	if rc != nil {
+		res.Transaction = txView(rc.Transaction)
+	}
+	switch {
+	case errors.Is(err, agent.ErrChargedUnconfirmed):
+		res.Status = StatusChargedUnconfirmed
+		res.Next = "the card WAS charged; the confirmation to Visa is pending and the server's reconciler sends it. " +
+			"Do not purchase again. Check the transaction later with list-transactions."
+	case errors.Is(err, agent.ErrOutcomeUnknown), errors.Is(err, agent.ErrOwnershipLost), errors.Is(err, agent.ErrInProgress):
+		res.Status = StatusOutcomeUnknown
+		res.Next = "the card MAY have been charged; the server's reconciler asks the merchant and settles it. " +
+			"Do not purchase again. Check the transaction later with list-transactions, or repeat this call with the same idempotencyKey."
+	case rc != nil && rc.Transaction.Status == store.TxCancelled:
+		res.Status = StatusCancelled
+		res.Next = "the purchase was cancelled; nothing was charged"
+	case rc != nil:
+		res.Next = "nothing was charged; fix the cause and try again"
+	}
+	return res
 }

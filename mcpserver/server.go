@@ -134,7 +134,7 @@ func WithSealer(s *fido.Sealer) Option {
 }
 
 // WithMerchant sets the merchant the purchase tool charges (journey step 15),
-// for example agent.NewSandboxMerchant. Without one, purchase fails with
+// for example agenttest.NewSandboxMerchant. Without one, purchase fails with
 // agent.ErrNoMerchant.
 func WithMerchant(m agent.Merchant) Option {
 	return func(o *options) error {

@@ -23,7 +23,9 @@ type JourneyStatus string
 
 // Journey statuses.
 const (
-	// JourneyRunning: a replica is working on it and holds its lease.
+	// JourneyRunning: a replica is working on it and holds its lease, or,
+	// when the lease has lapsed or nobody holds it, the journey needs
+	// recovery by the reconciler.
 	JourneyRunning JourneyStatus = "RUNNING"
 	// JourneyWaiting: suspended at a human step (NextAction says which);
 	// no process holds it, and any replica may continue it.

@@ -230,8 +230,6 @@ func (j Journey) Validate() error {
 		return invalid(r, "State", "is too long")
 	case j.Status == JourneyWaiting && j.NextAction == "":
 		return invalid(r, "NextAction", "is required while WAITING")
-	case j.Status == JourneyRunning && j.LeaseOwner == "":
-		return invalid(r, "LeaseOwner", "is required while RUNNING")
 	case j.LeaseOwner != "" && j.LeaseExpiresAt.IsZero():
 		return invalid(r, "LeaseExpiresAt", "is required with a LeaseOwner")
 	}

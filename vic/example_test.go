@@ -10,6 +10,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
@@ -44,7 +45,7 @@ func exampleSetup(amount visa.Amount) (sbx *sandbox.Sandbox, c *vic.Client, toke
 	res, err := a.AddCard(context.Background(), agent.AddCardRequest{
 		User:   store.User{ID: "user-1", Email: "alice@example.com", Country: "US", Language: "en"},
 		Card:   vts.Card{PAN: pan, CVV2: cvv, ExpirationDate: vts.ExpirationDate{Month: 12, Year: time.Now().Year() + 2}},
-		Device: agent.Device{ClientDeviceID: dev, AppInstance: ai}, Cardholder: &agent.ScriptedCardholder{OTPs: []string{"456789"}},
+		Device: agent.Device{ClientDeviceID: dev, AppInstance: ai}, Cardholder: &agenttest.ScriptedCardholder{OTPs: []string{"456789"}},
 	})
 	if err != nil {
 		return

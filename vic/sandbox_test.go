@@ -12,6 +12,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/internal/testutil"
@@ -58,7 +59,7 @@ func newWorld(t testing.TB, pan string) *world {
 	c, _ := visa.ParseCVV2("123")
 	res, err := a.AddCard(context.Background(), agent.AddCardRequest{User: w.user, Device: w.dev,
 		Card:       vts.Card{PAN: p, CVV2: c, ExpirationDate: vts.ExpirationDate{Month: 12, Year: time.Now().Year() + 2}, Name: "Vic Tor"},
-		Cardholder: &agent.ScriptedCardholder{OTPs: []string{"456789"}}})
+		Cardholder: &agenttest.ScriptedCardholder{OTPs: []string{"456789"}}})
 	require.NoError(t, err)
 	w.token = res.Card.TokenID
 	w.vic, err = vic.New(cfg, vic.WithClock(clock.Now))

@@ -13,11 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/vicgo/visa"
-	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/mcpserver"
 	"github.com/vicgo/visa/sandbox"
@@ -112,7 +113,7 @@ func setup(ctx context.Context, f flags, lookup func(string) (string, bool), log
 	}
 	e.cfg.Logger = logger
 	if e.merchantURL != "" {
-		m, err := agent.NewSandboxMerchant(e.merchantURL, e.cfg)
+		m, err := agenttest.NewSandboxMerchant(e.merchantURL, e.cfg)
 		if err != nil {
 			e.close()
 			return nil, err
@@ -169,17 +170,18 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	defer srv.Close()
-	if f.db != "" {
-		// Purchases a previous run left unfinished are settled before
-		// taking traffic: never a second credential, never a second charge.
-		rep, err := srv.Agent().Resume(ctx)
-		if err != nil {
-			logger.Warn("visa-mcp: resuming unfinished purchases", "error", err.Error())
-		} else {
-			logger.Info("visa-mcp: resumed unfinished purchases", "completed", rep.Completed, "declined", rep.Declined,
-				"cancelled", rep.Cancelled, "cards_removed", rep.CardsRemoved, "failed", len(rep.Failed))
-		}
-	}
+	// The reconciler settles what a crash (of this process or of another
+	// replica sharing the database) left unfinished, at start and then
+	// every 30 s: never a second credential, never a second charge. Leases
+	// keep it away from journeys a live process holds.
+	rctx, stopReconciler := context.WithCancel(ctx)
+	var reconciling sync.WaitGroup
+	reconciling.Add(1)
+	go func() {
+		defer reconciling.Done()
+		_ = srv.Agent().RunReconciler(rctx, 30*time.Second)
+	}()
+	defer func() { stopReconciler(); reconciling.Wait() }()
 	if f.reveal {
 		logger.Warn("visa-mcp: -reveal-credentials: clear payment credentials go to the agent")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/examples/internal/exampleenv"
 	"github.com/vicgo/visa/sandbox"
@@ -151,7 +152,7 @@ func (s *shop) add(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		res, err := s.agent.AddCard(ctx, agent.AddCardRequest{User: exampleenv.User(), Card: card, Device: dev,
-			Cardholder: &agent.ScriptedCardholder{OTPs: []string{"456789"}}})
+			Cardholder: &agenttest.ScriptedCardholder{OTPs: []string{"456789"}}})
 		if err == nil {
 			s.note("card ****%s added with a new passkey", res.Card.Last4)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/examples/internal/exampleenv"
 	"github.com/vicgo/visa/vts"
 )
@@ -49,7 +50,7 @@ func run(ctx context.Context, out io.Writer, pan, db, otp, method, userID string
 	u.ID = userID
 	fmt.Fprintf(out, "adding card %s for %s against the %s\n", card.PAN, u.ID, env.Where())
 	res, err := a.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: exampleenv.Device(),
-		Cardholder: &agent.ScriptedCardholder{Method: method, OTPs: []string{otp}}})
+		Cardholder: &agenttest.ScriptedCardholder{Method: method, OTPs: []string{otp}}})
 	if err != nil {
 		return err
 	}

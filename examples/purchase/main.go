@@ -10,6 +10,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/examples/internal/exampleenv"
 )
 
@@ -59,7 +60,7 @@ func run(ctx context.Context, out io.Writer, in args) error {
 			return err
 		}
 		res, err := a.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: dev,
-			Cardholder: &agent.ScriptedCardholder{OTPs: []string{"456789"}}})
+			Cardholder: &agenttest.ScriptedCardholder{OTPs: []string{"456789"}}})
 		if err != nil {
 			return fmt.Errorf("adding a test card first: %w", err)
 		}

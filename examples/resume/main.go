@@ -7,25 +7,26 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
+	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/examples/internal/exampleenv"
 	"github.com/vicgo/visa/store"
 )
 
 func main() {
-	at := flag.String("at", string(agent.AfterCharge), "the boundary to crash at")
+	at := flag.String("at", string(agenttest.AfterCharge), "the boundary to crash at")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, agent.Boundary(*at)); err != nil {
+	if err := run(context.Background(), os.Stdout, agenttest.Boundary(*at)); err != nil {
 		fmt.Fprintln(os.Stderr, "resume failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, at agent.Boundary) error {
-	if !slices.Contains(agent.Boundaries, at) {
+func run(ctx context.Context, out io.Writer, at agenttest.Boundary) error {
+	if !agenttest.IsBoundary(at) {
 		return fmt.Errorf("unknown boundary %q", at)
 	}
 	env, err := exampleenv.Setup(ctx, exampleenv.Options{})
@@ -33,7 +34,12 @@ func run(ctx context.Context, out io.Writer, at agent.Boundary) error {
 		return err
 	}
 	defer env.Close()
-	a, err := env.Agent()
+	// Both agents name themselves alike, as a replica does across a
+	// restart (a stable pod name, say), so the restarted one may take its
+	// own lapsed work back at once. A short merchant timeout lets the
+	// example settle a charge that was never sent within seconds.
+	same := []agent.Option{agent.WithOwner("example-replica"), agent.WithMerchantTimeout(time.Second, 0)}
+	a, err := env.Agent(same...)
 	if err != nil {
 		return err
 	}
@@ -42,11 +48,11 @@ func run(ctx context.Context, out io.Writer, at agent.Boundary) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: dev, Cardholder: &agent.ScriptedCardholder{OTPs: []string{"456789"}}})
+	res, err := a.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: dev, Cardholder: &agenttest.ScriptedCardholder{OTPs: []string{"456789"}}})
 	if err != nil {
 		return err
 	}
-	crashing, err := env.Agent(agent.WithInterrupt(func(b agent.Boundary) bool { return b == at }))
+	crashing, err := env.Agent(append(same, agenttest.WithInterrupt(func(b agenttest.Boundary) bool { return b == at }))...)
 	if err != nil {
 		return err
 	}
@@ -62,17 +68,33 @@ func run(ctx context.Context, out io.Writer, at agent.Boundary) error {
 	}
 	fmt.Fprintf(out, "crashed %s: the record says %s\n", at, tx.Status)
 
-	// The restarted process.
-	rep, err := a.Resume(ctx)
-	if err != nil {
-		return err
+	// The restarted process reconciles. A charge recorded as sent but
+	// unknown to the merchant is settled only once it can no longer land
+	// (the merchant timeout has passed), so it may take a few passes.
+	var total agent.ReconcileReport
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rep, err := a.Reconcile(ctx)
+		if err != nil {
+			return err
+		}
+		total.Completed += rep.Completed
+		total.Declined += rep.Declined
+		total.Cancelled += rep.Cancelled
+		if tx, err = only(ctx, a); err != nil {
+			return err
+		}
+		if tx.Status.Final() || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	tx, err = only(ctx, a)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "resumed: completed %d, declined %d, cancelled %d; the record now says %s\n",
-		rep.Completed, rep.Declined, rep.Cancelled, tx.Status)
+	fmt.Fprintf(out, "reconciled: completed %d, declined %d, cancelled %d; the record now says %s\n",
+		total.Completed, total.Declined, total.Cancelled, tx.Status)
 	if env.Sandbox != nil {
 		fmt.Fprintf(out, "sandbox: %d credential(s) issued for the instruction, %d charge(s) for the transaction\n",
 			env.Sandbox.CredentialsFor(tx.InstructionID), env.Sandbox.ChargesFor(tx.TransactionReferenceID))

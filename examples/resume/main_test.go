@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 )
 
 func TestResumeEveryBoundary(t *testing.T) {
-	for _, b := range []agent.Boundary{agent.AfterCredentialsIssued, agent.AfterAuthorizing, agent.AfterCharge} {
+	for _, b := range []agenttest.Boundary{agenttest.AfterCredentialsIssued, agenttest.AfterAuthorizing, agenttest.AfterCharge} {
 		var out bytes.Buffer
 		if err := run(context.Background(), &out, b); err != nil {
 			t.Fatalf("%s: %v\n%s", b, err, out.String())

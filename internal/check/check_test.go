@@ -28,7 +28,11 @@ func TestHasCardNumber(t *testing.T) {
 		{"order ORD-20261125-000042", false},         // dates and counters
 		{"1767225600123", false},                     // a time stamp in ms that fails Luhn
 		{"12345678901234567890123", false},           // one long run, no whole span
-		{"a4111111111111111b", true},                 // letters around the run do not hide it
+		{"a4111111111111111b", false},                // glued to letters: a word, not a pasted number
+		{"a-4111111111111111-b", true},               // set apart: a pasted number
+		{"4111-1111-1111-1111abc", false},            // its last group is glued: the rest is 12 digits
+		{"4111-1111-1111-1111-1111abc", true},        // the first 16 digits are set apart
+		{"5e3b1f0c4111111111111111a9", false},        // inside a hex hash
 		{"4111a1111b1111c1111", false},               // letters split it into short runs
 		{"Noise-cancelling headphones, 2 pairs", false},
 		{"", false},

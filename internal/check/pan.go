@@ -18,7 +18,12 @@ const reasonCardNumber = "looks like a card number"
 // "4111-1111-1111-1111", a no-break space or a slash all hide nothing.
 // Only whole groups are combined ("4111 1111 1111 1111 2026" holds a card
 // number; a 20-digit order number does not), so a 13-digit time stamp in
-// milliseconds is found only when it happens to pass the Luhn check.
+// milliseconds is found only when it happens to pass the Luhn check, and a
+// span starting with 0 never is. A group glued to a letter ("a1234", as in
+// hexadecimal or base64 ids and hashes) is part of a word and never counts:
+// a card number pasted into a field is set apart by spaces, punctuation or
+// the field's ends, and ids Visa or the SDK generate must not be refused by
+// chance.
 func HasCardNumber(s string) bool {
 	found := false
 	runs(s, func(_, _ int, pan bool) bool {
@@ -74,37 +79,58 @@ func runs(s string, f func(start, end int, pan bool) bool) {
 
 func runsNormalized(s string, f func(start, end int, pan bool) bool) {
 	var digits []byte
-	var groups []int
+	var groups []int // digit offsets where a span may start or end
 	for i := 0; i < len(s); {
 		if s[i] < '0' || s[i] > '9' {
 			i++
 			continue
 		}
 		start, end := i, i
-		digits, groups = digits[:0], append(groups[:0], 0)
-		prevSep := false
-		for j := i; j < len(s); {
+		digits, groups = digits[:0], groups[:0]
+		glued := i > 0 && letterBefore(s, i) // the first group follows a letter
+		groupStart, prevSep := 0, false
+		closeGroup := func(gluedAfter bool) {
+			if glued || gluedAfter {
+				// A group glued to a letter ("a1234", "1234b") is part of
+				// a word, an id's hex or base64: it cannot begin, end or
+				// join a span, so the spans end at it.
+				groups = append(groups, -1)
+			} else {
+				if len(groups) == 0 || groups[len(groups)-1] != groupStart {
+					groups = append(groups, groupStart)
+				}
+				groups = append(groups, len(digits))
+			}
+			glued = false
+		}
+		j := i
+		for j < len(s) {
 			r, size := rune(s[j]), 1
 			if r >= 0x80 {
 				r, size = utf8.DecodeRuneInString(s[j:])
 			}
-			switch {
-			case r >= '0' && r <= '9':
+			if r >= '0' && r <= '9' {
 				if prevSep {
-					groups = append(groups, len(digits))
+					groupStart = len(digits)
 				}
 				digits = append(digits, byte(r-'0'))
 				end, prevSep = j+size, false
-			case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
-				// A letter (or a digit of another script) ends the run.
-				j = len(s)
+				j += size
 				continue
-			default:
-				prevSep = true
 			}
+			if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+				// A letter (or a digit of another script) ends the run.
+				break
+			}
+			if !prevSep {
+				closeGroup(false)
+			}
+			prevSep = true
 			j += size
 		}
-		groups = append(groups, len(digits))
+		if !prevSep {
+			closeGroup(j < len(s)) // stopped at a letter right after a digit
+		}
 		if !f(start, end, luhnSpan(digits, groups)) {
 			return
 		}
@@ -112,16 +138,31 @@ func runsNormalized(s string, f func(start, end int, pan bool) bool) {
 	}
 }
 
-// luhnSpan reports whether whole groups of d, 13 to 19 digits together, pass
-// the Luhn check.
-func luhnSpan(d []byte, groups []int) bool {
-	for a := 0; a < len(groups); a++ {
-		for b := a + 1; b < len(groups); b++ {
-			n := groups[b] - groups[a]
+// letterBefore reports whether the character before s[i] is a letter or a
+// mark.
+func letterBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsLetter(r) || unicode.IsMark(r)
+}
+
+// luhnSpan reports whether consecutive whole groups of d, 13 to 19 digits
+// together, that do not start with 0 pass the Luhn check. bounds lists each
+// usable group as its start and end offsets in d (consecutive groups share
+// the offset between them), with -1 where a group glued to a letter breaks
+// the sequence. No card scheme issues numbers starting with 0 (the ISO/IEC
+// 7812 major industry identifier 0 is not a card range), so zero-padded
+// counters ("device-00000000000001008") are not taken for card numbers.
+func luhnSpan(d []byte, bounds []int) bool {
+	for a := 0; a < len(bounds); a++ {
+		if bounds[a] < 0 {
+			continue
+		}
+		for b := a + 1; b < len(bounds) && bounds[b] >= 0; b++ {
+			n := bounds[b] - bounds[a]
 			if n > 19 {
 				break
 			}
-			if n >= 13 && luhn(d[groups[a]:groups[b]]) {
+			if n >= 13 && d[bounds[a]] != 0 && luhn(d[bounds[a]:bounds[b]]) {
 				return true
 			}
 		}

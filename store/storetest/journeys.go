@@ -114,7 +114,6 @@ func testJourneyValidation(t *testing.T, e *env) {
 		{"Status", func(j *store.Journey) { j.Status = "DONE" }},
 		{"Step", func(j *store.Journey) { j.Step = "" }},
 		{"NextAction", func(j *store.Journey) { j.NextAction = "" }},
-		{"LeaseOwner", func(j *store.Journey) { j.Status = store.JourneyRunning }},
 		{"LeaseExpiresAt", func(j *store.Journey) { j.LeaseOwner = "replica-1" }},
 		{"State", func(j *store.Journey) { j.State = make([]byte, store.MaxJourneyState+1) }},
 		{"FailureReason", func(j *store.Journey) { j.FailureReason = "card " + panLike }},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
@@ -447,7 +448,7 @@ func TestBadInputAgent(t *testing.T) {
 	cs := newCountedSandbox(t)
 	st, err := memstore.New()
 	require.NoError(t, err)
-	m, err := agent.NewSandboxMerchant(cs.sbx.MerchantURL(), cs.cfg)
+	m, err := agenttest.NewSandboxMerchant(cs.sbx.MerchantURL(), cs.cfg)
 	require.NoError(t, err)
 	a, err := agent.New(cs.cfg, st, newSealer(t), agent.WithMerchant(m))
 	require.NoError(t, err)

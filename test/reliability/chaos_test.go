@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
@@ -143,6 +145,11 @@ type chaosPurchase struct {
 	amount  string
 	err     error
 	receipt *agent.Receipt
+	// repeat is the error of a second call with the same idempotency key,
+	// made at once from another replica, for one purchase in five.
+	repeat    error
+	repeated  bool
+	repeatRec *agent.Receipt
 }
 
 // chaosSize is the number of purchases of TestChaos:
@@ -159,9 +166,12 @@ func chaosSize() int {
 	return 1000
 }
 
-// TestChaos: purchases under 20% injected faults of every kind, then
-// Resume; nothing issued or charged twice, nothing lost or stuck, no leak,
-// every failure typed. With RELIABILITY_REPORT=path it writes the figures
+// TestChaos: purchases under 20% injected faults of every kind, each with
+// an idempotency key and one in five repeated at once with the same key from
+// a second replica, while a third replica runs the reconciler; then
+// reconciliation until everything is settled. Nothing issued or charged
+// twice, one record per key, nothing lost or stuck, no leak, every failure
+// typed. With RELIABILITY_REPORT=path it writes the figures
 // (markdown) to path.
 func TestChaos(t *testing.T) {
 	// Not parallel: goleak checks the goroutines this test leaves behind.
@@ -181,12 +191,24 @@ func TestChaos(t *testing.T) {
 	cfg.HTTPClient = &http.Client{Transport: tagger{base}}
 	cfg.Timeout = 20 * time.Second
 	cfg.Retry = visa.RetryPolicy{MaxAttempts: 3, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, MaxRetryAfter: 2 * time.Second}
-	st, err := memstore.New()
+	// The agents' clock runs with the real one (the sandbox judges X-Pay
+	// and MLE times on it) plus an offset the test moves forward at the
+	// end, so leases lapse and charges that never reached the merchant can
+	// be settled without waiting.
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	st, err := memstore.New(memstore.WithClock(clock))
 	require.NoError(t, err)
-	m, err := agent.NewSandboxMerchant(srv.URL+"/sandbox/v1/merchant/authorizations", cfg)
+	m, err := agenttest.NewSandboxMerchant(srv.URL+"/sandbox/v1/merchant/authorizations", cfg)
 	require.NoError(t, err)
-	a, err := agent.New(cfg, st, newSealer(t), agent.WithMerchant(m))
-	require.NoError(t, err)
+	sealer := newSealer(t)
+	replica := func(name string) *agent.Agent {
+		r, err := agent.New(cfg, st, sealer, agent.WithMerchant(m), agent.WithClock(clock), agent.WithOwner(name),
+			agent.WithLease(5*time.Second), agent.WithMerchantTimeout(10*time.Second, 5*time.Second))
+		require.NoError(t, err)
+		return r
+	}
+	a, again, reconciler := replica("replica-a"), replica("replica-b"), replica("replica-c")
 	ctx := context.Background()
 
 	// Users: 40% of the purchases by distinct users (one each), 60% shared
@@ -232,27 +254,54 @@ func TestChaos(t *testing.T) {
 
 	require.NoError(t, sbx.SetFaults(sandbox.FaultPlan{Rate: chaosRate, Kinds: chaosKinds, Seed: 20261125}))
 	before := sbx.Inspect()
+	// The third replica reconciles throughout the faults.
+	rctx, stopReconciler := context.WithCancel(ctx)
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		_ = reconciler.RunReconciler(rctx, 50*time.Millisecond)
+	}()
 	runPool(n, concurrency, func(j int) {
 		i := order[j]
 		p := &purchases[i]
+		req := purchaseReq(p.user, p.card, p.dev, p.amount)
+		req.IdempotencyKey = fmt.Sprintf("chaos-%d", i)
 		pctx, cancel := context.WithTimeout(context.WithValue(ctx, purchaseTag{}, i), time.Minute)
 		defer cancel()
-		p.receipt, p.err = a.Purchase(pctx, purchaseReq(p.user, p.card, p.dev, p.amount))
+		if i%5 != 0 {
+			p.receipt, p.err = a.Purchase(pctx, req)
+			return
+		}
+		// The same request at once on another replica: one journey, one
+		// charge at most, and both answers tell the same story.
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.repeatRec, p.repeat = again.Purchase(pctx, req)
+		}()
+		p.receipt, p.err = a.Purchase(pctx, req)
+		wg.Wait()
+		p.repeated = true
 	})
 	sbx.ClearFaults()
+	stopReconciler()
+	<-reconciled
 	purchased := time.Since(start)
 
-	// Resume until nothing is left unfinished (bounded).
+	// Reconcile until nothing is left unfinished (bounded): each round
+	// moves the agents' clock on, past the leases and the merchant timeout.
 	rounds := 0
-	var resumed agent.ResumeReport
+	var resumed agent.ReconcileReport
 	for ; rounds < 5; rounds++ {
 		if countNonFinal(t, st) == 0 {
 			break
 		}
-		rep, err := a.Resume(ctx)
+		offset.Add(int64(time.Minute))
+		rep, err := reconciler.Reconcile(ctx)
 		// assert, not require: the figures below are still worth having
-		// when Resume reports an error after settling the transactions.
-		assert.NoError(t, err, "Resume round %d", rounds)
+		// when a pass reports an error after settling the transactions.
+		assert.NoError(t, err, "Reconcile round %d", rounds)
 		if rep == nil {
 			break
 		}
@@ -260,11 +309,16 @@ func TestChaos(t *testing.T) {
 		resumed.Declined += rep.Declined
 		resumed.Cancelled += rep.Cancelled
 		for id, err := range rep.Failed {
-			t.Logf("resume round %d: %s: %v", rounds, id, err)
-			assert.NotEmpty(t, ErrorClass(err), "Resume failed %s with an untyped error %T: %v", id, err, err)
+			t.Logf("reconcile round %d: %s: %v", rounds, id, err)
+			assert.NotEmpty(t, ErrorClass(err), "Reconcile failed %s with an untyped error %T: %v", id, err, err)
 		}
 	}
 	snap := sbx.Inspect()
+	// No journey is left under way either.
+	for j, err := range st.ListJourneys(ctx, store.JourneyFilter{NonFinalOnly: true}) {
+		require.NoError(t, err)
+		t.Errorf("journey %s (%s) left %s at %s", j.ID, j.Kind, j.Status, j.Step)
+	}
 
 	// The store: every purchase has exactly one record, and it is final.
 	txByAmount := map[string]store.Transaction{}
@@ -313,18 +367,35 @@ func TestChaos(t *testing.T) {
 		assert.True(t, completedRefs[ref], "approved reference %s has a COMPLETED record", ref)
 	}
 
-	// Every failure is typed; a nil error means COMPLETED.
+	// Every failure is typed; a nil error means COMPLETED; nothing the
+	// merchant may have charged was reported as a failure to retry; a
+	// repeated call tells the same story as the first.
 	classes := map[string]int{}
 	var untyped []string
+	repeats := counts{}
 	for i, p := range purchases {
-		c := ErrorClass(p.err)
-		if c == "" {
-			untyped = append(untyped, fmt.Sprintf("purchase %d: %T: %v", i, p.err, p.err))
-			c = "untyped"
-		}
-		classes[c]++
-		if p.err == nil {
-			assert.Equal(t, store.TxCompleted, txByAmount[p.amount].Status, "purchase %d succeeded", i)
+		tx := txByAmount[p.amount]
+		for k, err := range map[string]error{"": p.err, "repeat ": p.repeat} {
+			if k != "" && !p.repeated {
+				continue
+			}
+			c := ErrorClass(err)
+			if c == "" {
+				untyped = append(untyped, fmt.Sprintf("%spurchase %d: %T: %v", k, i, err, err))
+				c = "untyped"
+			}
+			if k == "" {
+				classes[c]++
+			} else {
+				repeats.add(c)
+			}
+			if err == nil {
+				assert.Equal(t, store.TxCompleted, tx.Status, "%spurchase %d succeeded", k, i)
+			}
+			if err != nil && !agent.MayHaveCharged(err) && !errors.Is(err, agent.ErrDeclined) && tx.TransactionReferenceID != "" {
+				assert.Zero(t, sbx.ChargesFor(tx.TransactionReferenceID),
+					"%spurchase %d was reported as a failure to retry (%v) but was charged", k, i, err)
+			}
 		}
 	}
 	assert.Empty(t, untyped, "untyped errors:\n%s", strings.Join(untyped, "\n"))
@@ -334,14 +405,14 @@ func TestChaos(t *testing.T) {
 	rep := chaosReport{n: n, concurrency: concurrency, distinct: distinct, shared: shared,
 		onboard: onboarded, purchase: purchased - onboarded, total: time.Since(start), rounds: rounds, resumed: resumed,
 		injected: diffCounts(snap.FaultsInjected, before.FaultsInjected), untagged: untagged, classes: classes,
-		snap: snap, kinds: map[string]map[string]int{}}
+		snap: snap, kinds: map[string]map[string]int{}, repeats: repeats}
 	for i, p := range purchases {
 		final := string(txByAmount[p.amount].Status)
 		if p.err != nil && final == string(store.TxCompleted) {
-			final = "COMPLETED by Resume"
+			final = "COMPLETED by the reconciler"
 		}
 		if p.err != nil && final == string(store.TxDeclined) && !errors.Is(p.err, agent.ErrDeclined) {
-			final = "DECLINED by Resume"
+			final = "DECLINED by the reconciler"
 		}
 		seen := map[string]bool{}
 		for _, k := range perPurchase[i] {
@@ -415,6 +486,14 @@ type counts struct {
 	order []string
 }
 
+func (c *counts) total() int {
+	n := 0
+	for _, v := range c.m {
+		n += v
+	}
+	return n
+}
+
 func (c *counts) add(k string) {
 	if c.m == nil {
 		c.m = map[string]int{}
@@ -429,20 +508,23 @@ type chaosReport struct {
 	n, concurrency, distinct, shared int
 	onboard, purchase, total         time.Duration
 	rounds                           int
-	resumed                          agent.ResumeReport
+	resumed                          agent.ReconcileReport
 	injected, untagged, classes      map[string]int
+	repeats                          counts
 	snap                             sandbox.Snapshot
 	kinds                            map[string]map[string]int
 	outcomes                         counts
 }
 
-var finalColumns = []string{"COMPLETED", "COMPLETED by Resume", "DECLINED", "DECLINED by Resume", "CANCELLED", "FAILED"}
+var finalColumns = []string{"COMPLETED", "COMPLETED by the reconciler", "DECLINED", "DECLINED by the reconciler", "CANCELLED", "FAILED"}
 
 func (r chaosReport) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Purchases: %d (%d by distinct users, %d shared by %d users), concurrency %d, fault rate %.0f%%.\n",
 		r.n, r.distinct, r.n-r.distinct, r.shared, r.concurrency, chaosRate*100)
-	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s, race detector %v. Onboarding %s, purchases %s, total %s; Resume rounds %d.\n\n",
+	fmt.Fprintf(&b, "Every purchase has an idempotency key; one in five (%d) was repeated at once with its key from a second replica, and a third replica ran the reconciler every 50 ms throughout.\n",
+		r.repeats.total())
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s, race detector %v. Onboarding %s, purchases %s, total %s; final reconciliation rounds %d.\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), raceEnabled,
 		r.onboard.Round(time.Millisecond), r.purchase.Round(time.Millisecond), r.total.Round(time.Millisecond), r.rounds)
 
@@ -450,7 +532,7 @@ func (r chaosReport) markdown() string {
 	for _, c := range finalColumns {
 		fmt.Fprintf(&b, "| %s | %d |\n", c, r.outcomes.m[c])
 	}
-	fmt.Fprintf(&b, "\nResume settled: %d completed, %d declined, %d cancelled.\n\n", r.resumed.Completed, r.resumed.Declined, r.resumed.Cancelled)
+	fmt.Fprintf(&b, "\nThe final reconciliation rounds settled: %d completed, %d declined, %d cancelled (the reconciler replica settled the rest during the run).\n\n", r.resumed.Completed, r.resumed.Declined, r.resumed.Cancelled)
 
 	b.WriteString("Faults injected by the sandbox (Inspect().FaultsInjected) and outcomes of the purchases that met each kind (a purchase meeting several kinds counts in each row):\n\n")
 	b.WriteString("| fault | injected |")
@@ -487,6 +569,10 @@ func (r chaosReport) markdown() string {
 	for _, c := range cls {
 		fmt.Fprintf(&b, "| %s | %d |\n", c, r.classes[c])
 	}
+	b.WriteString("\nWhat the repeated call (same key, another replica, at the same time) returned:\n\n| error class | calls |\n|---|---:|\n")
+	for _, c := range r.repeats.order {
+		fmt.Fprintf(&b, "| %s | %d |\n", c, r.repeats.m[c])
+	}
 	maxCred, maxAppr := 0, 0
 	for _, c := range r.snap.CredentialsPerInstruction {
 		maxCred = max(maxCred, c)
@@ -501,7 +587,7 @@ func (r chaosReport) markdown() string {
 		st = append(st, fmt.Sprintf("%s %d", s, c))
 	}
 	sort.Strings(st)
-	fmt.Fprintf(&b, "Instructions by status after Resume: %s.\n", strings.Join(st, ", "))
+	fmt.Fprintf(&b, "Instructions by status after reconciliation: %s.\n", strings.Join(st, ", "))
 	return b.String()
 }
 

@@ -26,6 +26,14 @@ func ErrorClass(err error) string {
 		return "ok"
 	case errors.Is(err, agent.ErrDeclined):
 		return "declined (agent.ErrDeclined)"
+	case errors.Is(err, agent.ErrChargedUnconfirmed):
+		return "agent.ErrChargedUnconfirmed"
+	case errors.Is(err, agent.ErrOutcomeUnknown):
+		return "agent.ErrOutcomeUnknown"
+	case errors.Is(err, agent.ErrOwnershipLost):
+		return "agent.ErrOwnershipLost"
+	case errors.Is(err, agent.ErrInProgress):
+		return "agent.ErrInProgress"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return "context"
 	case errors.Is(err, visa.ErrResponseTooLarge):

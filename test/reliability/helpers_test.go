@@ -15,6 +15,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
@@ -70,8 +71,8 @@ func user(n int) store.User {
 	return store.User{ID: fmt.Sprintf("user-%d", n), Email: fmt.Sprintf("user%d@example.com", n), Country: "US", Language: "en"}
 }
 
-func golden() *agent.ScriptedCardholder {
-	return &agent.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: []string{sandbox.GoldenOTP}}
+func golden() *agenttest.ScriptedCardholder {
+	return &agenttest.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: []string{sandbox.GoldenOTP}}
 }
 
 func newSealer(t testing.TB) *fido.Sealer {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
@@ -61,7 +62,7 @@ func TestChaosOnboarding(t *testing.T) {
 		if i%3 == 2 {
 			pan = sandbox.CardNoStepUp
 		}
-		ch := &agent.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: []string{sandbox.GoldenOTP, sandbox.GoldenOTP, sandbox.GoldenOTP}}
+		ch := &agenttest.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: []string{sandbox.GoldenOTP, sandbox.GoldenOTP, sandbox.GoldenOTP}}
 		cctx, cancel := context.WithTimeout(context.WithValue(ctx, purchaseTag{}, i), time.Minute)
 		defer cancel()
 		_, errs[i] = a.AddCard(cctx, agent.AddCardRequest{User: user(i), Card: card(t, pan), Device: device(i), Cardholder: ch})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/internal/testutil"
@@ -111,7 +112,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	direct, err := authframe.NewDirect(cfg)
 	require.NoError(t, err)
 	frame := capturingFrame{Frame: direct, s: sec}
-	m, err := agent.NewSandboxMerchant(sbx.MerchantURL(), cfg)
+	m, err := agenttest.NewSandboxMerchant(sbx.MerchantURL(), cfg)
 	require.NoError(t, err)
 	var errs []string
 	var mu sync.Mutex
@@ -133,7 +134,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		for _, o := range otps {
 			sec.Add("OTP", o)
 		}
-		ch := &agent.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: otps}
+		ch := &agenttest.ScriptedCardholder{Method: vts.MethodOTPSMS, OTPs: otps}
 		req := agent.AddCardRequest{User: user(n), Card: card(t, pan), Device: device(n), Cardholder: ch}
 		res, err := a.AddCard(ctx, req)
 		keepErr(err)
@@ -181,7 +182,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 	require.NoError(t, err)
 	// A crash after the charge, then Resume.
 	crashing, err := agent.New(cfg, st, sealer, agent.WithMerchant(m), agent.WithFrame(frame),
-		agent.WithInterrupt(func(b agent.Boundary) bool { return b == agent.AfterCharge }))
+		agenttest.WithInterrupt(func(b agenttest.Boundary) bool { return b == agenttest.AfterCharge }))
 	require.NoError(t, err)
 	buy(crashing, 5, res.Card, "12.00")
 	rep, err := a.Resume(ctx)
@@ -348,7 +349,7 @@ func TestSecretHygieneExamples(t *testing.T) {
 		{"purchase", nil, true},
 		{"purchase", []string{"-card", sandbox.CardInsufficientFunds}, false},
 		{"resume", nil, true},
-		{"resume", []string{"-at", string(agent.AfterCredentialsIssued)}, true},
+		{"resume", []string{"-at", string(agenttest.AfterCredentialsIssued)}, true},
 	}
 	for _, r := range runs {
 		name := r.prog + " " + strings.Join(r.args, " ")

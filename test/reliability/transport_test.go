@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
-	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/sandbox"
@@ -380,7 +380,7 @@ func TestTransportRedirectElsewhere(t *testing.T) {
 			return err
 		},
 		"merchant Lookup": func(ctx context.Context) error {
-			m, err := agent.NewSandboxMerchant(redirect.URL+"/sandbox/v1/merchant/authorizations", cfg)
+			m, err := agenttest.NewSandboxMerchant(redirect.URL+"/sandbox/v1/merchant/authorizations", cfg)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
@@ -102,7 +103,7 @@ func Setup(ctx context.Context, o Options) (*Env, error) {
 // is known.
 func (e *Env) Agent(opts ...agent.Option) (*agent.Agent, error) {
 	if e.MerchantURL != "" {
-		m, err := agent.NewSandboxMerchant(e.MerchantURL, e.Config)
+		m, err := agenttest.NewSandboxMerchant(e.MerchantURL, e.Config)
 		if err != nil {
 			return nil, err
 		}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
-	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/jwe"
 	"github.com/vicgo/visa/sandbox"
@@ -219,7 +219,7 @@ func FuzzAuthFrameAnswer(f *testing.F) {
 // answers.
 func FuzzMerchantAnswer(f *testing.F) {
 	srv := newCannedServer(f)
-	m, err := agent.NewSandboxMerchant(srv.srv.URL+"/sandbox/v1/merchant/authorizations", fuzzConfig(srv.srv.URL))
+	m, err := agenttest.NewSandboxMerchant(srv.srv.URL+"/sandbox/v1/merchant/authorizations", fuzzConfig(srv.srv.URL))
 	if err != nil {
 		f.Fatal(err)
 	}
