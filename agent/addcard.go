@@ -316,7 +316,7 @@ var addSteps = map[string]addStep{
 // the journey fails, or a step waits for an answer it has not got.
 func (f *addFlow) run(ctx context.Context, ans *Answer) (*Journey, error) {
 	a := f.a
-	f.lease = a.hold(ctx, f.j.ID)
+	f.lease = a.hold(ctx, f.j)
 	defer f.lease.release()
 	defer f.closeSession(ctx)
 	for {

@@ -134,7 +134,7 @@ func (a *Agent) Continue(ctx context.Context, journeyID string, ans Answer) (*Jo
 	if err := checkAnswer(j.rec, ans); err != nil {
 		return j.view, err
 	}
-	claimed, err := a.store.ClaimJourney(ctx, j.rec.ID, a.owner, a.now().Add(a.leaseTTL))
+	claimed, err := a.claim(ctx, j.rec.ID)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return j.view, fmt.Errorf("%w (journey %s)", ErrJourneyBusy, j.rec.ID)
@@ -172,7 +172,7 @@ func (a *Agent) CancelJourney(ctx context.Context, journeyID string) (*Journey, 
 		v, _ := a.journeyView(ctx, j)
 		return v, fmt.Errorf("%w (journey %s is %s)", ErrJourneyOver, j.ID, j.Status)
 	}
-	claimed, err := a.store.ClaimJourney(ctx, j.ID, a.owner, a.now().Add(a.leaseTTL))
+	claimed, err := a.claim(ctx, j.ID)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, fmt.Errorf("%w (journey %s)", ErrJourneyBusy, j.ID)
@@ -240,7 +240,7 @@ func (a *Agent) waiting(ctx context.Context, id, userID string) (waitingJourney,
 	case j.Status != store.JourneyWaiting:
 		return w, fmt.Errorf("%w (journey %s is running)", ErrJourneyBusy, j.ID)
 	case !j.ExpiresAt.IsZero() && !a.now().Before(j.ExpiresAt):
-		if claimed, err := a.store.ClaimJourney(ctx, j.ID, a.owner, a.now().Add(a.leaseTTL)); err == nil {
+		if claimed, err := a.claim(ctx, j.ID); err == nil {
 			_ = a.recoverJourney(ctx, claimed, &ReconcileReport{Failed: map[string]error{}})
 			if cur, err := a.store.GetJourney(ctx, j.ID); err == nil {
 				w.view, _ = a.journeyView(ctx, cur)

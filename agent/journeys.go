@@ -29,7 +29,7 @@ func (a *Agent) beginJourney(ctx context.Context, kind store.JourneyKind, userID
 	}
 	j, err := a.store.CreateJourney(ctx, store.Journey{
 		ID: newID(), Kind: kind, UserID: userID, IdempotencyKey: key, RequestHash: hash,
-		Status: store.JourneyRunning, Step: step, LeaseOwner: a.owner, LeaseExpiresAt: a.now().Add(a.leaseTTL),
+		Status: store.JourneyRunning, Step: step, LeaseOwner: a.runOwner(), LeaseExpiresAt: a.now().Add(a.leaseTTL),
 	})
 	if errors.Is(err, store.ErrDuplicateKey) {
 		// Another request with the same key won the race.
@@ -100,12 +100,12 @@ func (a *Agent) saveJourney(ctx context.Context, j *store.Journey, next store.Jo
 // purchase journey j.
 func (a *Agent) replayPurchase(ctx context.Context, j store.Journey) (*Receipt, error) {
 	if !j.Status.Final() {
-		if j.Leased(a.owner, a.now()) {
+		if j.Leased("", a.now()) {
 			rec, _ := a.storedReceipt(ctx, j.ID)
 			return rec, fmt.Errorf("%w (journey %s)", ErrInProgress, j.ID)
 		}
 		// Its process died or left it to the reconciler: settle it now.
-		if claimed, err := a.store.ClaimJourney(ctx, j.ID, a.owner, a.now().Add(a.leaseTTL)); err == nil {
+		if claimed, err := a.claim(ctx, j.ID); err == nil {
 			_ = a.recoverJourney(ctx, claimed, &ReconcileReport{Failed: map[string]error{}})
 		}
 		var err error

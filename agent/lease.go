@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -20,8 +22,9 @@ type lease struct {
 	done sync.WaitGroup
 }
 
-// hold starts renewing the lease of journey id until release.
-func (a *Agent) hold(ctx context.Context, id string) *lease {
+// hold starts renewing j's lease (held by j.LeaseOwner) until release.
+func (a *Agent) hold(ctx context.Context, j store.Journey) *lease {
+	id, owner := j.ID, j.LeaseOwner
 	l := &lease{stop: make(chan struct{})}
 	every := a.leaseTTL / 3
 	l.done.Add(1)
@@ -36,7 +39,7 @@ func (a *Agent) hold(ctx context.Context, id string) *lease {
 			case <-t.C:
 			}
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every)
-			_, err := a.store.ClaimJourney(rctx, id, a.owner, a.now().Add(a.leaseTTL))
+			_, err := a.store.ClaimJourney(rctx, id, owner, a.now().Add(a.leaseTTL))
 			cancel()
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 				l.lost.Store(true)
@@ -56,4 +59,19 @@ func (l *lease) release() {
 		close(l.stop)
 	}
 	l.done.Wait()
+}
+
+// runOwner names one run of a journey on this process: the agent's owner
+// name and a random suffix. Leases are held per run, not per process, so
+// two goroutines of one process (a purchase and the reconciler, or two
+// requests with one idempotency key) exclude each other as two replicas do.
+func (a *Agent) runOwner() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return a.owner + "/" + hex.EncodeToString(b[:])
+}
+
+// claim takes journey id's lease for a new run of this process.
+func (a *Agent) claim(ctx context.Context, id string) (store.Journey, error) {
+	return a.store.ClaimJourney(ctx, id, a.runOwner(), a.now().Add(a.leaseTTL))
 }

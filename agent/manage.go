@@ -26,7 +26,7 @@ func (a *Agent) CancelPurchase(ctx context.Context, transactionID string) error 
 	}
 	// Close its journey unless a live purchase holds it (that one sees the
 	// cancellation at its next move and closes it).
-	if j, err := a.store.ClaimJourney(ctx, tx.ID, a.owner, a.now().Add(a.leaseTTL)); err == nil {
+	if j, err := a.claim(ctx, tx.ID); err == nil {
 		cur, _ := a.store.GetTransaction(ctx, tx.ID)
 		a.closeJourney(ctx, &j, cur, fmt.Errorf("agent: cancelled by the caller: %w", context.Canceled))
 	}

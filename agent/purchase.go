@@ -187,7 +187,7 @@ type purchase struct {
 // table from PENDING.
 func (p *purchase) start(ctx context.Context) (*Receipt, error) {
 	a, req := p.a, p.req
-	p.lease = a.hold(ctx, p.j.ID)
+	p.lease = a.hold(ctx, p.j)
 	defer p.lease.release()
 	p.tx = store.Transaction{
 		ID: p.j.ID, UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),

@@ -144,13 +144,13 @@ func (a *Agent) reconcile(ctx context.Context, olderThan time.Duration) (*Reconc
 			named[tok] = true
 		}
 		switch {
-		case j.Leased(a.owner, now), !old(j.UpdatedAt):
+		case j.Leased("", now), !old(j.UpdatedAt):
 			rep.Skipped++
 			continue
 		case j.Status == store.JourneyWaiting && (j.ExpiresAt.IsZero() || j.ExpiresAt.After(now)):
 			continue // waiting for its human
 		}
-		claimed, err := a.store.ClaimJourney(ctx, j.ID, a.owner, now.Add(a.leaseTTL))
+		claimed, err := a.claim(ctx, j.ID)
 		if errors.Is(err, store.ErrConflict) {
 			rep.Skipped++ // another replica took it first
 			continue
@@ -184,7 +184,7 @@ func (a *Agent) reconcile(ctx context.Context, olderThan time.Duration) (*Reconc
 			// Adopt it: a journey of our own makes the other replicas
 			// keep away while this one settles it.
 			j, err = a.store.CreateJourney(ctx, store.Journey{ID: tx.ID, Kind: store.JourneyPurchase, UserID: tx.UserID,
-				Status: store.JourneyRunning, Step: "reconcile", LeaseOwner: a.owner, LeaseExpiresAt: now.Add(a.leaseTTL)})
+				Status: store.JourneyRunning, Step: "reconcile", LeaseOwner: a.runOwner(), LeaseExpiresAt: now.Add(a.leaseTTL)})
 			if errors.Is(err, store.ErrConflict) {
 				rep.Skipped++
 				continue
@@ -208,7 +208,7 @@ func (a *Agent) reconcile(ctx context.Context, olderThan time.Duration) (*Reconc
 
 // recoverJourney settles a journey this process has just claimed.
 func (a *Agent) recoverJourney(ctx context.Context, j store.Journey, rep *ReconcileReport) error {
-	l := a.hold(ctx, j.ID)
+	l := a.hold(ctx, j)
 	defer l.release()
 	expired := j.Status == store.JourneyWaiting
 	end := store.JourneyFailed

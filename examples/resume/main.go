@@ -34,11 +34,11 @@ func run(ctx context.Context, out io.Writer, at agenttest.Boundary) error {
 		return err
 	}
 	defer env.Close()
-	// Both agents name themselves alike, as a replica does across a
-	// restart (a stable pod name, say), so the restarted one may take its
-	// own lapsed work back at once. A short merchant timeout lets the
-	// example settle a charge that was never sent within seconds.
-	same := []agent.Option{agent.WithOwner("example-replica"), agent.WithMerchantTimeout(time.Second, 0)}
+	// A one-second lease and merchant timeout let the restarted process
+	// take the crashed purchase over, and settle a charge that was never
+	// sent, within seconds (production defaults: 30 s each, plus a 30 s
+	// margin).
+	same := []agent.Option{agent.WithLease(time.Second), agent.WithMerchantTimeout(time.Second, 0)}
 	a, err := env.Agent(same...)
 	if err != nil {
 		return err
@@ -68,9 +68,10 @@ func run(ctx context.Context, out io.Writer, at agenttest.Boundary) error {
 	}
 	fmt.Fprintf(out, "crashed %s: the record says %s\n", at, tx.Status)
 
-	// The restarted process reconciles. A charge recorded as sent but
-	// unknown to the merchant is settled only once it can no longer land
-	// (the merchant timeout has passed), so it may take a few passes.
+	// The restarted process reconciles: once the crashed run's lease has
+	// lapsed, and, for a charge recorded as sent but unknown to the
+	// merchant, once it can no longer land (the merchant timeout has
+	// passed). It may take a few passes.
 	var total agent.ReconcileReport
 	deadline := time.Now().Add(10 * time.Second)
 	for {
