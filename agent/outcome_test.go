@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
@@ -444,7 +445,18 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("VICGO_AGENT_HELPER"); spec != "" {
 		os.Exit(runHelper(spec))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testutil.ClosePostgres()
+	if code == 0 {
+		// Leases are renewed by goroutines: every one must be gone.
+		if err := goleak.Find(goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // TestValidationBeforeFirstRequest: what a journey will send is validated
