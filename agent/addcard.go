@@ -383,16 +383,25 @@ func (f *addFlow) fail(ctx context.Context, cause error) (*Journey, error) {
 	a := f.a
 	ctx = context.WithoutCancel(ctx)
 	f.closeSession(ctx)
+	f.lease.release()
 	if f.st.TokenID != "" {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		_ = a.removeToken(cctx, f.st.TokenID)
+		err := a.removeToken(cctx, f.st.TokenID)
 		cancel()
+		if err != nil {
+			// The half-added card could not be removed now: the journey
+			// is left to the reconciler, with the reason it failed.
+			next := f.j
+			next.FailureCode, next.FailureReason = failureCode(cause), reasonOf(cause)
+			f.j = next
+			a.releaseJourney(ctx, &f.j, f.st.TokenID)
+			return &Journey{ID: f.j.ID, Kind: f.j.Kind, Status: f.j.Status, Err: cause}, cause
+		}
 	}
 	status := store.JourneyFailed
 	if errors.Is(cause, authframe.ErrUserCancelled) || errors.Is(cause, context.Canceled) {
 		status = store.JourneyCancelled
 	}
-	f.lease.release()
 	a.endJourney(ctx, &f.j, status, "", cause)
 	return &Journey{ID: f.j.ID, Kind: f.j.Kind, Status: f.j.Status, Err: cause}, cause
 }

@@ -154,7 +154,7 @@ func TestReconcileNeverCancelsALiveCharge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, rep.Skipped)
 	assert.Equal(t, store.TxAuthorizing, status())
-	rep, err = other.Resume(ctx) // the start-up pass of a second process
+	_, err = other.Reconcile(ctx) // and again: a second process starting on the database
 	require.NoError(t, err)
 	assert.Equal(t, store.TxAuthorizing, status())
 

@@ -216,6 +216,9 @@ func (a *Agent) recoverJourney(ctx context.Context, j store.Journey, rep *Reconc
 	if expired {
 		end, cause = store.JourneyExpired, fmt.Errorf("agent: nobody answered %s in time: %w", j.NextAction, context.DeadlineExceeded)
 	}
+	if j.FailureCode != "" {
+		cause = replayed(j.FailureCode, j.FailureReason) // it failed; only its clean-up was left
+	}
 	if j.Kind == store.JourneyAddCard {
 		if tok := addCardToken(j); tok != "" {
 			if err := a.removeToken(ctx, tok); err != nil {

@@ -84,7 +84,7 @@ func TestChaosOnboarding(t *testing.T) {
 
 	removed := 0
 	for round := 0; round < 5; round++ {
-		rep, err := a.Resume(ctx)
+		rep, err := a.Reconcile(ctx)
 		require.NoError(t, err)
 		removed += rep.CardsRemoved
 		if rep.CardsRemoved == 0 {

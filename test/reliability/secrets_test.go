@@ -185,7 +185,7 @@ func secretHygieneJourney(t *testing.T, kind string) {
 		agenttest.WithInterrupt(func(b agenttest.Boundary) bool { return b == agenttest.AfterCharge }))
 	require.NoError(t, err)
 	buy(crashing, 5, res.Card, "12.00")
-	rep, err := a.Resume(ctx)
+	rep, err := a.Reconcile(ctx)
 	keepErr(err)
 	formatted = append(formatted, rep)
 	// The user cancels the passkey ceremony.
