@@ -332,6 +332,15 @@ func (f *addFlow) run(ctx context.Context, ans *Answer) (*Journey, error) {
 		}
 		next, err := s.run(f, ctx, ans)
 		ans = nil
+		var bad badAnswer
+		if errors.As(err, &bad) {
+			// The answer was refused; the journey waits as it was.
+			v, serr := f.suspend(ctx, s)
+			if serr != nil {
+				return nil, serr
+			}
+			return v, bad.error
+		}
 		if err != nil {
 			return f.fail(ctx, err)
 		}
@@ -520,8 +529,13 @@ func (f *addFlow) chooseMethod(ctx context.Context, ans *Answer) (string, error)
 			return "enter-otp", f.sendCode(ctx)
 		}
 	}
-	return "", visa.NewInputError("Method", "is not one of the offered step-up methods")
+	return "", badAnswer{visa.NewInputError("Method", "is not one of the offered step-up methods")}
 }
+
+// badAnswer is a refused answer: the journey keeps waiting for a good one.
+type badAnswer struct{ error }
+
+func (e badAnswer) Unwrap() error { return e.error }
 
 // sendCode asks Visa to send a (new) code by the chosen method (step 6).
 func (f *addFlow) sendCode(ctx context.Context) error {
@@ -568,10 +582,10 @@ func (f *addFlow) enterOTP(ctx context.Context, ans *Answer) (string, error) {
 		return "enter-otp", f.sendCode(ctx)
 	}
 	if ans.OTP.IsZero() {
-		return "", visa.NewInputError("OTP", "is required")
+		return "", badAnswer{visa.NewInputError("OTP", "is required")}
 	}
 	if st.Tries >= st.MaxTries {
-		return "", visa.NewInputError("OTP", "this code is spent: ask for a new one (Resend)")
+		return "", badAnswer{visa.NewInputError("OTP", "this code is spent: ask for a new one (Resend)")}
 	}
 	st.Attempts++
 	st.Tries++

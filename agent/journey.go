@@ -134,6 +134,9 @@ func (a *Agent) Continue(ctx context.Context, journeyID string, ans Answer) (*Jo
 	if err := checkAnswer(j.rec, ans); err != nil {
 		return j.view, err
 	}
+	if ans.Method != "" && j.view.Next != nil && !offered(j.view.Next.Methods, ans.Method) {
+		return j.view, visa.NewInputError("Method", "is not one of the offered step-up methods")
+	}
 	claimed, err := a.claim(ctx, j.rec.ID)
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -354,4 +357,13 @@ func addCardToken(j store.Journey) string {
 		return ""
 	}
 	return j.ResultID
+}
+
+func offered(methods []vts.StepUpRequest, id string) bool {
+	for _, m := range methods {
+		if m.Identifier == id {
+			return true
+		}
+	}
+	return false
 }
