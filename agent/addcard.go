@@ -277,6 +277,9 @@ type addState struct {
 	LastWhy   string              `json:"lastWhy,omitempty"`
 	StepUp    string              `json:"stepUp,omitempty"`
 	Existing  bool                `json:"existing,omitempty"`
+	// Frame is the conversation with the cardholder's Bridge page, when
+	// the Auth iFrame is reached through the relay (WithBridge).
+	Frame frameConv `json:"frame"`
 }
 
 // addFlow is one add-card journey in progress on this process.
@@ -288,6 +291,7 @@ type addFlow struct {
 	lease *lease
 
 	session *authframe.Session
+	ac      *visa.AuthenticationContext // the ceremony to run next, in memory
 	result  *AddCardResult
 }
 
@@ -309,7 +313,8 @@ var addSteps = map[string]addStep{
 	"bind":          {name: "bind", steps: "3-5", run: (*addFlow).bind},
 	"choose-method": {name: "choose-method", steps: "6", wait: ActionChooseOTPMethod, run: (*addFlow).chooseMethod},
 	"enter-otp":     {name: "enter-otp", steps: "7", wait: ActionEnterOTP, run: (*addFlow).enterOTP},
-	"register":      {name: "register", steps: "3, 8-9", run: (*addFlow).register},
+	"register":      {name: "register", steps: "3, 8", run: (*addFlow).register},
+	"ceremony":      {name: "ceremony", steps: "9", run: (*addFlow).ceremony},
 }
 
 // run executes the table from the journey's step until the card is added,
@@ -332,6 +337,9 @@ func (f *addFlow) run(ctx context.Context, ans *Answer) (*Journey, error) {
 		}
 		next, err := s.run(f, ctx, ans)
 		ans = nil
+		if errors.Is(err, errWaitPasskey) {
+			return f.suspend(ctx, addStep{name: s.name, wait: ActionPasskey})
+		}
 		var bad badAnswer
 		if errors.As(err, &bad) {
 			// The answer was refused; the journey waits as it was.
@@ -368,6 +376,7 @@ func (f *addFlow) suspend(ctx context.Context, s addStep) (*Journey, error) {
 		return f.fail(ctx, fmt.Errorf("agent: encoding the journey state: %w", err))
 	}
 	next := f.j
+	next.Step = s.name
 	next.Status, next.NextAction, next.State, next.ExpiresAt = store.JourneyWaiting, string(s.wait), state, until
 	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
 	f.lease.release()
@@ -470,11 +479,11 @@ func lastOf(r *vts.EnrollPANResponse) string {
 }
 
 // bind runs steps 3 to 5: a session, the probe, and device binding. A
-// device that already holds a passkey for the token uses it at once;
-// otherwise Visa approves the device or asks for an OTP.
-func (f *addFlow) bind(ctx context.Context, _ *Answer) (string, error) {
+// device that already holds a passkey for the token uses it; otherwise
+// Visa approves the device or asks for an OTP.
+func (f *addFlow) bind(ctx context.Context, ans *Answer) (string, error) {
 	a, st := f.a, &f.st
-	if err := f.open(ctx, StepOpenSession); err != nil {
+	if err := f.open(ctx, StepOpenSession, ans); err != nil {
 		return "", err
 	}
 	var probe *vts.AttestationOptionsResponse
@@ -491,7 +500,8 @@ func (f *addFlow) bind(ctx context.Context, _ *Answer) (string, error) {
 	if probe.AuthenticationContext.Action == visa.ActionAuthenticate {
 		// This device already holds a passkey for the token: use it.
 		st.Existing = true
-		return "", f.ceremonyAndEnroll(ctx, probe.AuthenticationContext)
+		f.ac = &probe.AuthenticationContext
+		return "ceremony", nil
 	}
 	var db *vts.DeviceBindingResponse
 	if err := a.step(ctx, StepDeviceBinding, "", func() (string, error) {
@@ -646,18 +656,18 @@ func (f *addFlow) activate(ctx context.Context) error {
 	return nil
 }
 
-// register runs steps 8 and 9 in a fresh session (the one of step 5 was
-// closed while the journey waited), then enrolls the card in VIC.
-func (f *addFlow) register(ctx context.Context, _ *Answer) (string, error) {
+// register runs step 8 in a fresh session when the one of step 5 was
+// closed while the journey waited for the code.
+func (f *addFlow) register(ctx context.Context, ans *Answer) (string, error) {
 	a, st := f.a, &f.st
-	if st.StepUp == string(vts.BindingApproved) {
+	if st.StepUp == string(vts.BindingApproved) && f.session != nil {
 		// Approved without a code: the token is ACTIVE at once.
 		if err := f.activate(ctx); err != nil {
 			return "", err
 		}
 	}
 	if f.session == nil {
-		if err := f.open(ctx, StepOpenSession); err != nil {
+		if err := f.open(ctx, StepOpenSession, ans); err != nil {
 			return "", err
 		}
 	}
@@ -672,12 +682,13 @@ func (f *addFlow) register(ctx context.Context, _ *Answer) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	return "", f.ceremonyAndEnroll(ctx, reg.AuthenticationContext)
+	f.ac = &reg.AuthenticationContext
+	return "ceremony", nil
 }
 
-// ceremonyAndEnroll runs the passkey ceremony (step 9), enrolls the card in
-// VIC, and stores the sealed passkey and the enrolled card.
-func (f *addFlow) ceremonyAndEnroll(ctx context.Context, ac visa.AuthenticationContext) error {
+// ceremony runs the passkey ceremony (step 9), enrolls the card in VIC, and
+// stores the sealed passkey and the enrolled card.
+func (f *addFlow) ceremony(ctx context.Context, ans *Answer) (string, error) {
 	a, st := f.a, &f.st
 	res := &AddCardResult{Ceremony: fido.Register, StepUp: st.StepUp}
 	stepName := StepRegisterPasskey
@@ -685,18 +696,24 @@ func (f *addFlow) ceremonyAndEnroll(ctx context.Context, ac visa.AuthenticationC
 		res.Ceremony = fido.Authenticate
 		stepName = Step{9, "passkey ceremony (existing passkey)"}
 	}
-	var as fido.Assurance
-	if err := a.step(ctx, stepName, "", func() (string, error) {
-		var err error
-		as, err = a.frame.Authenticate(ctx, f.session, ac)
-		return "assurance received", err
-	}); err != nil {
-		return err
+	var ac visa.AuthenticationContext
+	if f.ac != nil {
+		ac = *f.ac
+	} else if !a.relayed() || st.Frame.Phase != "assert" {
+		return "", fmt.Errorf("agent: journey %s lost its ceremony (resumed at step 9): %w", f.j.ID, ErrInterrupted)
+	}
+	as, err := a.ceremony(ctx, &st.Frame, f.session, ac, ans, stepName, "")
+	if err != nil {
+		return "", err
+	}
+	dfp := st.Frame.DFP
+	if f.session != nil {
+		dfp = f.session.DFPSessionID
 	}
 	if err := a.step(ctx, StepEnrollCard, "", func() (string, error) {
 		r, err := a.vic.EnrollCard(ctx, vic.EnrollCardRequest{
 			ClientReferenceID: st.CRID, TokenID: st.TokenID, Assurance: as, Ceremony: res.Ceremony,
-			DFPSessionID: f.session.DFPSessionID, AppInstance: st.Device.appInstance(), Consents: st.Consents,
+			DFPSessionID: dfp, AppInstance: st.Device.appInstance(), Consents: st.Consents,
 			Consumer: vic.Consumer{ConsumerID: st.User.ID, Email: st.User.Email, CountryCode: st.User.Country, LanguageCode: st.User.Language},
 		})
 		if err != nil {
@@ -707,35 +724,35 @@ func (f *addFlow) ceremonyAndEnroll(ctx context.Context, ac visa.AuthenticationC
 		}
 		return r.Status, nil
 	}); err != nil {
-		return err
+		return "", err
 	}
 	if err := f.persistPasskey(ctx, as); err != nil {
-		return err
+		return "", err
 	}
 	card, err := a.store.GetCard(ctx, st.TokenID)
 	if err != nil {
-		return fmt.Errorf("agent: reading the card: %w", err)
+		return "", fmt.Errorf("agent: reading the card: %w", err)
 	}
 	card.VICEnrollment = store.VICEnrolled
 	if err := a.store.PutCard(ctx, card); err != nil {
-		return fmt.Errorf("agent: storing the card: %w", err)
+		return "", fmt.Errorf("agent: storing the card: %w", err)
 	}
 	if res.Card, err = a.store.GetCard(ctx, card.TokenID); err != nil {
-		return fmt.Errorf("agent: reading the card back: %w", err)
+		return "", fmt.Errorf("agent: reading the card back: %w", err)
 	}
 	f.result = res
-	return nil
+	return "", nil
 }
 
-// open starts an Auth iFrame session for the device.
-func (f *addFlow) open(ctx context.Context, step Step) error {
-	a, d := f.a, f.st.Device
-	return a.step(ctx, step, "", func() (string, error) {
-		var err error
-		f.session, err = a.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: d.ClientDeviceID,
-			BrowserData: d.BrowserData, Channel: d.Channel})
-		return "session open", err
-	})
+// open starts an Auth iFrame session for the device (relayed: it may wait
+// for the cardholder's page).
+func (f *addFlow) open(ctx context.Context, step Step, ans *Answer) error {
+	s, err := f.a.openSession(ctx, &f.st.Frame, f.st.Device, ans, step, "")
+	if err != nil {
+		return err
+	}
+	f.session = s
+	return nil
 }
 
 // options builds an attestation options request of the onboarding.
@@ -793,6 +810,10 @@ func (f *addFlow) persistPasskey(ctx context.Context, as fido.Assurance) error {
 
 func (f *addFlow) closeSession(ctx context.Context) {
 	if f.session == nil {
+		return
+	}
+	if f.a.relayed() {
+		f.session = nil // the page closes it after the ceremony
 		return
 	}
 	s := f.session

@@ -27,6 +27,7 @@ type Agent struct {
 	vts      *vts.Client
 	vic      *vic.Client
 	frame    authframe.Frame
+	bridge   *authframe.Bridge // set when journeys talk to the iFrame through the relay
 	store    store.Store
 	sealer   *fido.Sealer
 	merchant Merchant
@@ -53,6 +54,7 @@ type Option func(*options) error
 
 type options struct {
 	frame     authframe.Frame
+	bridge    *authframe.Bridge
 	merchant  Merchant
 	logger    *slog.Logger
 	progress  func(Progress)
@@ -227,12 +229,19 @@ func New(cfg visa.Config, st store.Store, sealer *fido.Sealer, opts ...Option) (
 	if o.owner == "" {
 		o.owner = defaultOwner()
 	}
-	return &Agent{
+	a := &Agent{
 		vts: vtsc, vic: vicc, frame: o.frame, store: st, sealer: sealer, merchant: o.merchant,
 		externalClientID: cfg.VIC.ExternalClientID, vtsBase: vtsBaseURL(cfg), appURL: o.appURL, appName: o.appName,
 		logger: logger, progress: o.progress, interrupt: o.interrupt, now: o.now,
 		owner: o.owner, leaseTTL: o.leaseTTL, merchantTimeout: o.merchantT, settleMargin: o.margin, choiceTTL: o.choiceTTL,
-	}, nil
+	}
+	if o.bridge != nil && o.frame == authframe.Frame(o.bridge) {
+		if err := o.bridge.UseRelay(bridgeRelay{a}); err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		a.bridge = o.bridge
+	}
+	return a, nil
 }
 
 // Step is one step of the journey, numbered as docs/journey.md numbers them (1 to 16).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vts"
@@ -84,6 +85,11 @@ type NextAction struct {
 	// LastError is why the previous answer was refused, typed
 	// (errors.Is(err, visa.ErrOTPInvalid), visa.ErrOTPExpired).
 	LastError error
+	// PasskeyURL is the Bridge page where the cardholder completes the
+	// passkey ceremony (ActionPasskey): a path under the Bridge's prefix,
+	// holding the journey's page capability; show it only to that
+	// cardholder.
+	PasskeyURL string
 }
 
 // Answer is the human's answer to a NextAction.
@@ -100,6 +106,11 @@ type Answer struct {
 	OTP visa.OTP
 	// Resend asks for a new code instead (ActionEnterOTP).
 	Resend bool
+
+	// The event of the cardholder's Bridge page (ActionPasskey), and the
+	// command it answers: only the agent's own relay sets them.
+	frame    *authframe.Message
+	frameSeq uint64
 }
 
 // Errors of the step API. Each leaves the journey as it was.
@@ -156,6 +167,10 @@ func (a *Agent) Continue(ctx context.Context, journeyID string, ans Answer) (*Jo
 			return f.fail(ctx, fmt.Errorf("agent: the journey's state cannot be read: %w", visa.ErrMalformedResponse))
 		}
 		return f.run(ctx, &ans)
+	case store.JourneyPurchase:
+		if Action(claimed.NextAction) == ActionPasskey {
+			return a.continuePurchase(ctx, claimed, ans)
+		}
 	}
 	a.releaseJourney(ctx, &claimed, claimed.ResultID)
 	return j.view, fmt.Errorf("%w: a %s journey waits for nothing this version answers", ErrUnexpectedAnswer, claimed.Kind)
@@ -282,8 +297,13 @@ func checkAnswer(j store.Journey, ans Answer) error {
 		if ans.Method != "" || ans.OTP.IsZero() == !ans.Resend {
 			return fmt.Errorf("%w: it waits for a code (Answer.OTP) or Resend", ErrUnexpectedAnswer)
 		}
+	case ActionPasskey:
+		return checkFrameAnswer(ans)
 	default:
 		return fmt.Errorf("%w: it waits for %s", ErrUnexpectedAnswer, j.NextAction)
+	}
+	if ans.frame != nil {
+		return fmt.Errorf("%w: it waits for %s, not the passkey page", ErrUnexpectedAnswer, j.NextAction)
 	}
 	return nil
 }
@@ -307,7 +327,15 @@ func (a *Agent) journeyView(ctx context.Context, j store.Journey) (*Journey, err
 // view builds the caller's view of j, with st its decoded add-card state.
 func (a *Agent) view(ctx context.Context, j store.Journey, st *addState) (*Journey, error) {
 	v := &Journey{ID: j.ID, Kind: j.Kind, UserID: j.UserID, Status: j.Status, ExpiresAt: j.ExpiresAt}
-	if j.Status == store.JourneyWaiting && st != nil {
+	if j.Status == store.JourneyWaiting && Action(j.NextAction) == ActionPasskey && a.relayed() {
+		var holder struct {
+			Frame frameConv `json:"frame"`
+		}
+		if json.Unmarshal(j.State, &holder) == nil && holder.Frame.Token != "" {
+			v.Next = &NextAction{Action: ActionPasskey, PromptID: promptID(j), PasskeyURL: a.passkeyURL(j.ID, &holder.Frame)}
+		}
+	}
+	if j.Status == store.JourneyWaiting && st != nil && Action(j.NextAction) != ActionPasskey {
 		n := &NextAction{Action: Action(j.NextAction), PromptID: promptID(j)}
 		switch n.Action {
 		case ActionChooseOTPMethod:

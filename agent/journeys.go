@@ -124,20 +124,25 @@ func (a *Agent) replayPurchase(ctx context.Context, j store.Journey) (*Receipt, 
 	if err != nil {
 		return nil, err
 	}
-	tx := rec.Transaction
+	return rec, outcomeOf(rec.Transaction)
+}
+
+// outcomeOf is the error Purchase returns for a purchase whose record
+// stands at tx (nil for COMPLETED).
+func outcomeOf(tx store.Transaction) error {
 	switch tx.Status {
 	case store.TxCompleted:
-		return rec, nil
+		return nil
 	case store.TxDeclined:
-		return rec, declineOf(nil, tx)
+		return declineOf(nil, tx)
 	case store.TxFailed, store.TxCancelled:
-		return rec, replayed(tx.FailureCode, tx.FailureReason)
+		return replayed(tx.FailureCode, tx.FailureReason)
 	case store.TxAuthorized:
-		return rec, &OutcomeError{Outcome: ErrChargedUnconfirmed, TransactionID: tx.ID, Status: tx.Status}
+		return &OutcomeError{Outcome: ErrChargedUnconfirmed, TransactionID: tx.ID, Status: tx.Status}
 	case store.TxAuthorizing:
-		return rec, &OutcomeError{Outcome: ErrOutcomeUnknown, TransactionID: tx.ID, Status: tx.Status}
+		return &OutcomeError{Outcome: ErrOutcomeUnknown, TransactionID: tx.ID, Status: tx.Status}
 	}
-	return rec, fmt.Errorf("%w (journey %s)", ErrInProgress, j.ID)
+	return fmt.Errorf("%w (transaction %s is %s)", ErrInProgress, tx.ID, tx.Status)
 }
 
 // storedReceipt is the Receipt the store can give for a purchase.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,10 @@ type Receipt struct {
 // ErrOwnershipLost: the merchant may have charged — never retry, the
 // reconciler settles it); any other error with a FAILED or CANCELLED
 // record (nothing charged: safe to try again).
+//
+// With a relayed Bridge (WithBridge), the passkey is the cardholder's to
+// give on the Bridge page: Purchase then waits, polling the Store, until the
+// journey has ended or ctx is done; StartPurchase returns at once instead.
 func (a *Agent) Purchase(ctx context.Context, req PurchaseRequest) (*Receipt, error) {
 	card, err := a.checkPurchase(ctx, req)
 	if err != nil {
@@ -106,7 +111,83 @@ func (a *Agent) Purchase(ctx context.Context, req PurchaseRequest) (*Receipt, er
 		return a.replayPurchase(ctx, j)
 	}
 	p := &purchase{a: a, req: req, card: card, j: j}
-	return p.start(ctx)
+	rec, err := p.start(ctx)
+	if !p.waiting {
+		return rec, err
+	}
+	return a.awaitPurchase(ctx, p.j.ID)
+}
+
+// StartPurchase starts a purchase and runs it until it ends or waits for
+// the cardholder's passkey on the Bridge page (ActionPasskey, with
+// NextAction.PasskeyURL), which happens only with a relayed Bridge
+// (WithBridge). The returned Journey has the Receipt once the purchase
+// ended, and Err as Purchase would return it. The page's events continue
+// the purchase on whichever replica they reach; GetJourney tells how it
+// stands.
+func (a *Agent) StartPurchase(ctx context.Context, req PurchaseRequest) (*Journey, error) {
+	card, err := a.checkPurchase(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	j, replay, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate")
+	if err != nil {
+		return nil, err
+	}
+	if replay {
+		rec, err := a.replayPurchase(ctx, j)
+		if cur, gerr := a.store.GetJourney(ctx, j.ID); gerr == nil {
+			j = cur
+		}
+		v, _ := a.journeyView(ctx, j)
+		if v == nil {
+			v = &Journey{ID: j.ID, Kind: j.Kind, UserID: j.UserID, Status: j.Status}
+		}
+		v.Receipt, v.Err = rec, err
+		return v, err
+	}
+	p := &purchase{a: a, req: req, card: card, j: j}
+	rec, err := p.start(ctx)
+	return p.view(ctx, rec, err)
+}
+
+// view is the Journey of a purchase as a run left it.
+func (p *purchase) view(ctx context.Context, rec *Receipt, err error) (*Journey, error) {
+	v, verr := p.a.journeyView(ctx, p.j)
+	if v == nil {
+		return nil, errors.Join(err, verr)
+	}
+	if !p.waiting {
+		v.Receipt, v.Err = rec, err
+	}
+	return v, err
+}
+
+// awaitPurchase waits until the purchase journey id has ended (or left its
+// outcome to the reconciler) and returns its outcome as Purchase does.
+func (a *Agent) awaitPurchase(ctx context.Context, id string) (*Receipt, error) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		j, err := a.store.GetJourney(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("agent: journey %s: %w", id, err)
+		}
+		if j.Status.Final() || (j.Status == store.JourneyRunning && !j.Leased("", a.now())) {
+			rec, err := a.storedReceipt(ctx, id)
+			if err != nil {
+				return nil, replayed(j.FailureCode, j.FailureReason)
+			}
+			rec.Replayed = false
+			return rec, outcomeOf(rec.Transaction)
+		}
+		select {
+		case <-ctx.Done():
+			rec, _ := a.storedReceipt(context.WithoutCancel(ctx), id)
+			return rec, fmt.Errorf("agent: waiting for the cardholder's passkey: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 func (a *Agent) checkPurchase(ctx context.Context, req PurchaseRequest) (store.Card, error) {
@@ -174,6 +255,12 @@ type purchase struct {
 	j     store.Journey
 	tx    store.Transaction
 	lease *lease
+	// frame is the conversation with the cardholder's Bridge page (relay
+	// mode), ans the page's event being handled, and waiting says the run
+	// ended waiting for the page.
+	frame   frameConv
+	ans     *Answer
+	waiting bool
 
 	// In memory only, for the steps that follow: never stored.
 	assurance fido.Assurance
@@ -214,12 +301,75 @@ func (p *purchase) run(ctx context.Context) (*Receipt, error) {
 			return p.finish(ctx, nil)
 		}
 		if err := p.exec(ctx, step); err != nil {
-			if errors.Is(err, ErrInterrupted) {
+			switch {
+			case errors.Is(err, ErrInterrupted):
 				return nil, err
+			case errors.Is(err, errWaitPasskey):
+				return nil, p.suspend(ctx)
 			}
 			return p.finish(ctx, err)
 		}
 	}
+}
+
+// purchaseState is what a purchase waiting for the cardholder's page keeps
+// (store.Journey.State): the request, nothing secret, and the page's
+// conversation.
+type purchaseState struct {
+	Request  PurchaseRequest `json:"request"`
+	Amount   string          `json:"amount"`
+	Currency string          `json:"currency"`
+	Frame    frameConv       `json:"frame"`
+}
+
+// suspend records the purchase as waiting for the cardholder's page.
+func (p *purchase) suspend(ctx context.Context) error {
+	a := p.a
+	p.lease.release()
+	req := p.req
+	req.Amount = visa.Amount{}
+	state, err := json.Marshal(purchaseState{Request: req, Amount: p.req.Amount.Value(),
+		Currency: p.req.Amount.Currency().Alpha, Frame: p.frame})
+	if err != nil {
+		return err
+	}
+	next := p.j
+	next.Status, next.NextAction, next.State, next.ExpiresAt = store.JourneyWaiting, string(ActionPasskey), state, a.now().Add(a.choiceTTL)
+	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
+	got, err := a.store.UpdateJourney(context.WithoutCancel(ctx), next)
+	if err != nil {
+		return fmt.Errorf("agent: recording the journey: %w", err)
+	}
+	p.j, p.waiting = got, true
+	return nil
+}
+
+// continuePurchase resumes a purchase waiting for the page, which j's
+// claim now holds, with the page's event.
+func (a *Agent) continuePurchase(ctx context.Context, j store.Journey, ans Answer) (*Journey, error) {
+	var st purchaseState
+	if err := json.Unmarshal(j.State, &st); err != nil {
+		a.releaseJourney(ctx, &j, j.ResultID)
+		return nil, fmt.Errorf("agent: the journey's state cannot be read: %w", visa.ErrMalformedResponse)
+	}
+	amount, err := visa.ParseAmount(st.Amount, st.Currency)
+	if err != nil {
+		a.releaseJourney(ctx, &j, j.ResultID)
+		return nil, fmt.Errorf("agent: the journey's state: %w", err)
+	}
+	p := &purchase{a: a, req: st.Request, j: j, frame: st.Frame, ans: &ans}
+	p.req.Amount = amount
+	if p.tx, err = a.store.GetTransaction(ctx, j.ID); err == nil {
+		p.card, err = a.store.GetCard(ctx, p.req.TokenID)
+	}
+	if err != nil {
+		a.releaseJourney(ctx, &j, j.ResultID)
+		return nil, fmt.Errorf("agent: resuming purchase %s: %w", j.ID, err)
+	}
+	p.lease = a.hold(ctx, j)
+	defer p.lease.release()
+	rec, err := p.run(ctx)
+	return p.view(ctx, rec, err)
 }
 
 // exec runs one row of the table: the status recorded before the effect
@@ -241,6 +391,9 @@ func (p *purchase) exec(ctx context.Context, s *purchaseStep) error {
 		from = s.pending
 	}
 	to, upd, err := s.effect(p, ctx)
+	if errors.Is(err, errWaitPasskey) {
+		return err
+	}
 	if err != nil {
 		return p.failed(ctx, s, from, err)
 	}
@@ -355,50 +508,57 @@ func (p *purchase) move(ctx context.Context, from, to store.TxStatus, upd store.
 // The effects of the purchase table's rows.
 
 // authenticate runs steps 10 to 12: a fresh session and a passkey
-// assertion for this amount and merchant.
+// assertion for this amount and merchant. With a relayed Bridge it runs in
+// two waits for the cardholder's page (errWaitPasskey): the session, then
+// the ceremony.
 func (p *purchase) authenticate(ctx context.Context) (store.TxStatus, store.TxUpdate, error) {
 	a, req := p.a, p.req
-	var s *authframe.Session
-	if err := a.step(ctx, StepPurchaseSession, p.tx.ID, func() (string, error) {
+	var as fido.Assurance
+	if a.relayed() && p.frame.Phase == "assert" {
 		var err error
-		s, err = a.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: req.Device.ClientDeviceID,
-			BrowserData: req.Device.BrowserData, Channel: req.Device.Channel})
-		return "session open", err
-	}); err != nil {
-		return "", store.TxUpdate{}, err
-	}
-	p.session = s
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = a.frame.Close(cctx, s)
-	}()
-	var ao *vts.AttestationOptionsResponse
-	if err := a.step(ctx, StepPurchaseOptions, p.tx.ID, func() (string, error) {
-		var err error
-		ao, err = a.vts.AttestationOptions(ctx, vts.AttestationOptionsRequest{
-			VProvisionedTokenID: req.TokenID, ClientReferenceID: p.tx.ClientReferenceID, Type: visa.ActionAuthenticate,
-			SessionContext: s.SessionContext, BrowserData: s.BrowserData, Amount: req.Amount,
-			MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: a.externalClientID, ApplicationURL: req.Merchant.URL, MerchantName: req.Merchant.Name},
-			Email:              p.email(ctx),
-		})
-		if err != nil {
-			return "", err
+		if as, err = a.ceremony(ctx, &p.frame, nil, visa.AuthenticationContext{}, p.ans, StepAssertPasskey, p.tx.ID); err != nil {
+			return "", store.TxUpdate{}, err
 		}
-		return string(ao.AuthenticationContext.Action), nil
-	}); err != nil {
-		return "", store.TxUpdate{}, err
+	} else {
+		s, err := a.openSession(ctx, &p.frame, req.Device, p.ans, StepPurchaseSession, p.tx.ID)
+		if err != nil {
+			return "", store.TxUpdate{}, err
+		}
+		if !a.relayed() {
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = a.frame.Close(cctx, s)
+			}()
+		}
+		p.session = s
+		var ao *vts.AttestationOptionsResponse
+		if err := a.step(ctx, StepPurchaseOptions, p.tx.ID, func() (string, error) {
+			var err error
+			ao, err = a.vts.AttestationOptions(ctx, vts.AttestationOptionsRequest{
+				VProvisionedTokenID: req.TokenID, ClientReferenceID: p.tx.ClientReferenceID, Type: visa.ActionAuthenticate,
+				SessionContext: s.SessionContext, BrowserData: s.BrowserData, Amount: req.Amount,
+				MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: a.externalClientID, ApplicationURL: req.Merchant.URL, MerchantName: req.Merchant.Name},
+				Email:              p.email(ctx),
+			})
+			if err != nil {
+				return "", err
+			}
+			return string(ao.AuthenticationContext.Action), nil
+		}); err != nil {
+			return "", store.TxUpdate{}, err
+		}
+		if ao.AuthenticationContext.Action != visa.ActionAuthenticate {
+			return "", store.TxUpdate{}, fmt.Errorf("agent: this device has no passkey for the card (attestation answered %s): %w",
+				ao.AuthenticationContext.Action, visa.ErrAssuranceInvalid)
+		}
+		if as, err = a.ceremony(ctx, &p.frame, s, ao.AuthenticationContext, p.ans, StepAssertPasskey, p.tx.ID); err != nil {
+			return "", store.TxUpdate{}, err
+		}
 	}
-	if ao.AuthenticationContext.Action != visa.ActionAuthenticate {
-		return "", store.TxUpdate{}, fmt.Errorf("agent: this device has no passkey for the card (attestation answered %s): %w",
-			ao.AuthenticationContext.Action, visa.ErrAssuranceInvalid)
-	}
-	if err := a.step(ctx, StepAssertPasskey, p.tx.ID, func() (string, error) {
-		var err error
-		p.assurance, err = a.frame.Authenticate(ctx, s, ao.AuthenticationContext)
-		return "assurance received", err
-	}); err != nil {
-		return "", store.TxUpdate{}, err
+	p.assurance = as
+	if a.relayed() {
+		p.session = p.frame.session()
 	}
 	return store.TxAuthenticated, store.TxUpdate{}, nil
 }

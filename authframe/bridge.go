@@ -80,6 +80,7 @@ type Bridge struct {
 	channels map[string]*channel
 	done     chan struct{}
 	closed   bool
+	relay    Relay
 }
 
 // PopupPolicy says when the Bridge page uses a popup window instead of the

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"html/template"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -111,7 +113,16 @@ type pageData struct {
 
 func (b *Bridge) servePage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("channel")
-	if b.lookup(id) == nil {
+	if relay := b.relayOf(); relay != nil {
+		if !relayChannel(id) {
+			http.Error(w, "unknown or expired channel", http.StatusForbidden)
+			return
+		}
+		if _, _, err := relay.Command(r.Context(), id, math.MaxUint64); err != nil {
+			relayError(w, err)
+			return
+		}
+	} else if b.lookup(id) == nil {
 		http.Error(w, "unknown or expired channel", http.StatusForbidden)
 		return
 	}
@@ -153,6 +164,10 @@ type pollAnswer struct {
 }
 
 func (b *Bridge) servePoll(w http.ResponseWriter, r *http.Request) {
+	if relay := b.relayOf(); relay != nil {
+		b.serveRelayPoll(w, r, relay)
+		return
+	}
 	ch := b.channelOf(w, r)
 	if ch == nil {
 		return
@@ -199,8 +214,17 @@ func (b *Bridge) serveEvent(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Content-Type must be application/json", http.StatusUnsupportedMediaType)
 		return
 	}
-	ch := b.channelOf(w, r)
-	if ch == nil {
+	relay := b.relayOf()
+	var (
+		ch *channel
+		id string
+	)
+	if relay != nil {
+		var ok bool
+		if id, ok = relayChannelOf(w, r); !ok {
+			return
+		}
+	} else if ch = b.channelOf(w, r); ch == nil {
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBytes))
@@ -223,6 +247,111 @@ func (b *Bridge) serveEvent(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
+	if relay != nil {
+		// The event continues the journey here, on whichever replica the
+		// page reached.
+		if err := relay.Event(r.Context(), id, env.Seq, m); err != nil {
+			relayError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	ch.deliver(env.Seq, m)
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// relayOf returns the Bridge's relay, if it has one.
+func (b *Bridge) relayOf() Relay {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.relay
+}
+
+// relayChannel bounds a relay's channel id: visible ASCII, no more than 200
+// bytes; the relay judges the rest.
+func relayChannel(id string) bool {
+	if id == "" || len(id) > 200 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// relayChannelOf authenticates a poll or event in relay mode: the channel
+// header, and no cross-site fetch metadata.
+func relayChannelOf(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		http.Error(w, "cross-site request", http.StatusForbidden)
+		return "", false
+	}
+	id := r.Header.Get(headerChannel)
+	if !relayChannel(id) {
+		http.Error(w, "unknown or expired channel", http.StatusForbidden)
+		return "", false
+	}
+	return id, true
+}
+
+// relayError answers a relay's failure: 403 for an unknown channel, 503
+// otherwise (the store unreachable, say: the page retries).
+func relayError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrUnknownChannel) {
+		http.Error(w, "unknown or expired channel", http.StatusForbidden)
+		return
+	}
+	http.Error(w, "try again", http.StatusServiceUnavailable)
+}
+
+// relayPollEvery is how often a held poll asks the relay for a command.
+const relayPollEvery = 200 * time.Millisecond
+
+// serveRelayPoll holds a poll until the relay has a command above the seq
+// the page last ran (header X-VPP-After), or the poll wait ends.
+func (b *Bridge) serveRelayPoll(w http.ResponseWriter, r *http.Request, relay Relay) {
+	id, ok := relayChannelOf(w, r)
+	if !ok {
+		return
+	}
+	after, _ := strconv.ParseUint(r.Header.Get(headerAfter), 10, 64)
+	timer := time.NewTimer(b.pollWait)
+	defer timer.Stop()
+	tick := time.NewTicker(relayPollEvery)
+	defer tick.Stop()
+	for {
+		cmd, ok, err := relay.Command(r.Context(), id, after)
+		if err != nil {
+			relayError(w, err)
+			return
+		}
+		if ok {
+			wire, err := cmd.Message.Wire()
+			if err != nil {
+				http.Error(w, "try again", http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(pollAnswer{Seq: cmd.Seq, Popup: cmd.Popup, Message: wire})
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-timer.C:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case <-r.Context().Done():
+			return
+		case <-b.done:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+}
+
+// headerAfter carries the seq of the last command the page ran, so a relay
+// knows which command is new to it.
+const headerAfter = "X-VPP-After"

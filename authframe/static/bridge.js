@@ -246,7 +246,7 @@
       let res;
       try {
         res = await fetch('poll', {
-          headers: { 'X-VPP-Channel': channel, Accept: 'application/json' },
+          headers: { 'X-VPP-Channel': channel, 'X-VPP-After': String(seq), Accept: 'application/json' },
           credentials: 'same-origin',
           cache: 'no-store',
         });
