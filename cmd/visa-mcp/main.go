@@ -174,6 +174,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	// replica sharing the database) left unfinished, at start and then
 	// every 30 s: never a second credential, never a second charge. Leases
 	// keep it away from journeys a live process holds.
+	logger.Info("visa-mcp: reconciling unfinished journeys at start and every 30 s")
 	rctx, stopReconciler := context.WithCancel(ctx)
 	var reconciling sync.WaitGroup
 	reconciling.Add(1)

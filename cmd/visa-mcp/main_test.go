@@ -200,8 +200,7 @@ func (w *readyWriter) Write(p []byte) (int, error) {
 }
 
 // TestRunWithDatabase runs the whole command over HTTP with a SQLite
-// store: it resumes unfinished purchases before serving, and stops when
-// its context ends.
+// store: it runs the reconciler, and stops when its context ends.
 func TestRunWithDatabase(t *testing.T) {
 	t.Parallel()
 	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
@@ -226,6 +225,6 @@ func TestRunWithDatabase(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	logs := w.String()
-	assert.Contains(t, logs, "resumed unfinished purchases")
+	assert.Contains(t, logs, "reconciling unfinished journeys")
 	assert.NotContains(t, logs, sandbox.VTSSharedSecret)
 }

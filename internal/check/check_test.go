@@ -46,6 +46,7 @@ func TestMaskCardNumbers(t *testing.T) {
 	assert.Equal(t, "charge [number removed] refused", MaskCardNumbers("charge 4111 1111 1111 1111 refused"))
 	assert.Equal(t, "nothing 12345 here", MaskCardNumbers("nothing 12345 here"))
 	assert.Equal(t, "x [number removed] y", MaskCardNumbers("x ４１１１１１１１１１１１１１１１ y"))
+	assert.Equal(t, "x[number removed]y", MaskCardNumbers("x4111111111111111y"), "masking also takes numbers glued to letters")
 }
 
 func TestEmail(t *testing.T) {
@@ -111,8 +112,8 @@ func FuzzHasCardNumber(f *testing.F) {
 		if HasCardNumber(masked) {
 			t.Fatalf("masking left a card number in %q", masked)
 		}
-		if !got && strings.Contains(masked, "[number removed]") && !strings.Contains(s, "[number removed]") {
-			t.Fatalf("masked %q without finding a card number", s)
+		if got && !strings.Contains(masked, "[number removed]") {
+			t.Fatalf("found a card number in %q but masked none", s)
 		}
 	})
 }

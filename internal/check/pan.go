@@ -26,7 +26,7 @@ const reasonCardNumber = "looks like a card number"
 // chance.
 func HasCardNumber(s string) bool {
 	found := false
-	runs(s, func(_, _ int, pan bool) bool {
+	runsNormalized(normalize(s), true, func(_, _ int, pan bool) bool {
 		found = pan
 		return !pan
 	})
@@ -35,12 +35,15 @@ func HasCardNumber(s string) bool {
 
 // MaskCardNumbers returns s with every run of digits that holds a card number
 // replaced by "[number removed]". s is normalised to NFKC first, so the
-// result may differ from s in more than the removed runs.
+// result may differ from s in more than the removed runs. Masking errs on the
+// safe side: unlike HasCardNumber, it also masks a number glued to letters
+// ("x4111111111111111y"), since removing a number that was not a card's
+// costs nothing.
 func MaskCardNumbers(s string) string {
 	s = normalize(s)
 	var b strings.Builder
 	last := 0
-	runsNormalized(s, func(start, end int, pan bool) bool {
+	runsNormalized(s, false, func(start, end int, pan bool) bool {
 		if pan {
 			b.WriteString(s[last:start])
 			b.WriteString("[number removed]")
@@ -69,15 +72,12 @@ func normalize(s string) string {
 	return norm.NFKC.String(s)
 }
 
-// runs normalises s and calls f for every maximal run of digits and
-// separators that starts and ends with a digit, with its byte offsets in the
-// normalised text and whether it holds a card number; f returns false to
-// stop.
-func runs(s string, f func(start, end int, pan bool) bool) {
-	runsNormalized(normalize(s), f)
-}
-
-func runsNormalized(s string, f func(start, end int, pan bool) bool) {
+// runsNormalized calls f for every maximal run of digits and separators of
+// the normalised text s that starts and ends with a digit, with its byte
+// offsets and whether it holds a card number; f returns false to stop. With
+// words set, a group of digits glued to a letter is part of a word and
+// never part of a card number.
+func runsNormalized(s string, words bool, f func(start, end int, pan bool) bool) {
 	var digits []byte
 	var groups []int // digit offsets where a span may start or end
 	for i := 0; i < len(s); {
@@ -87,7 +87,7 @@ func runsNormalized(s string, f func(start, end int, pan bool) bool) {
 		}
 		start, end := i, i
 		digits, groups = digits[:0], groups[:0]
-		glued := i > 0 && letterBefore(s, i) // the first group follows a letter
+		glued := words && i > 0 && letterBefore(s, i) // the first group follows a letter
 		groupStart, prevSep := 0, false
 		closeGroup := func(gluedAfter bool) {
 			if glued || gluedAfter {
@@ -129,7 +129,7 @@ func runsNormalized(s string, f func(start, end int, pan bool) bool) {
 			j += size
 		}
 		if !prevSep {
-			closeGroup(j < len(s)) // stopped at a letter right after a digit
+			closeGroup(words && j < len(s)) // stopped at a letter right after a digit
 		}
 		if !f(start, end, luhnSpan(digits, groups)) {
 			return
