@@ -451,7 +451,7 @@ func (f *addFlow) activate(ctx context.Context, card store.Card) (store.Card, er
 
 func (f *addFlow) persistPasskey(ctx context.Context, as fido.Assurance) error {
 	a := f.a
-	sealed, err := a.sealer.Seal(as.FidoBlob, fido.Binding{UserID: f.req.User.ID, TokenID: f.tokenID})
+	sealed, err := a.sealer.Seal(as.FidoBlob, fido.Binding{UserID: f.req.User.ID, TokenID: f.tokenID, DeviceID: f.req.Device.ClientDeviceID})
 	if err != nil {
 		return fmt.Errorf("agent: sealing the passkey: %w", err)
 	}
