@@ -161,6 +161,12 @@ type SignedPayloadConfig struct {
 	Algorithms []string
 	// Leeway is the clock leeway for exp and iat; zero means 60 s.
 	Leeway time.Duration
+	// Issuer and Audience, when set, must be the payload's iss and one of
+	// its aud values. Visa's values are not published (docs/wire.md §8.1),
+	// so neither is required unless set; the local sandbox issues
+	// "vic-sandbox" for the external client id, and its Config sets both.
+	Issuer   string
+	Audience string
 }
 
 // RetryPolicy says when and how a failed call is retried. Reads and calls

@@ -104,6 +104,8 @@ var envBindings = []envBinding{
 
 	stringVar("VISA_SIGNED_PAYLOAD_JWKS_URL", "SignedPayload.JWKSURL", "optional JWKS URL of the signedPayload verification keys", func(c *Config) *string { return &c.SignedPayload.JWKSURL }),
 	pemVar("VISA_SIGNED_PAYLOAD_KEYS", "SignedPayload.KeysPEM", "optional signedPayload verification keys or certificates, PEM", false, func(c *Config) *[]byte { return &c.SignedPayload.KeysPEM }),
+	stringVar("VISA_SIGNED_PAYLOAD_ISSUER", "SignedPayload.Issuer", "optional issuer (iss) the signedPayload must carry", func(c *Config) *string { return &c.SignedPayload.Issuer }),
+	stringVar("VISA_SIGNED_PAYLOAD_AUDIENCE", "SignedPayload.Audience", "optional audience (aud) the signedPayload must carry, normally the external client id", func(c *Config) *string { return &c.SignedPayload.Audience }),
 
 	{name: "VISA_TIMEOUT", desc: "bound on one whole call, retries included, as a Go duration (default 60s)", field: "Timeout",
 		get: func(c *Config) string {

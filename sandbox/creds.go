@@ -31,6 +31,9 @@ const (
 	// SigningKeyID is the kid of the first signedPayload signing key; later
 	// keys (RotateSigningKey) are sbx-sig-2, sbx-sig-3, ...
 	SigningKeyID = "sbx-sig-1"
+	// Issuer is the iss of every signedPayload; its aud is the caller's
+	// externalClientId (docs/wire.md §8.1).
+	Issuer = "vic-sandbox"
 	// GoldenOTP is the one correct OTP of every step-up challenge.
 	GoldenOTP = "456789"
 )

@@ -352,7 +352,7 @@ func (s *Sandbox) Config() visa.Config {
 		},
 		TLS: visa.TLSConfig{RootCAsPEM: s.CACertPEM(), ClientCertPEM: s.ClientCertPEM(),
 			ClientKeyPEM: visa.NewSecret(string(s.clientKeyPEM))},
-		SignedPayload: visa.SignedPayloadConfig{JWKSURL: s.JWKSURL()},
+		SignedPayload: visa.SignedPayloadConfig{JWKSURL: s.JWKSURL(), Issuer: Issuer, Audience: ExternalClientID},
 	}
 }
 
