@@ -17,10 +17,13 @@ import (
 // Development credentials of the sandbox (docs/wire.md §11.1). They are
 // test secrets: printing them is fine, using them anywhere else is not.
 const (
-	VICAPIKey             = "SBXVICAPIKEY01"
-	VICSharedSecret       = "sbx-vic-shared-secret"
-	VTSAPIKey             = "SBXVTSAPIKEY01"
-	VTSSharedSecret       = "sbx-vts-shared-secret"
+	VICAPIKey       = "SBXVICAPIKEY01"
+	VICSharedSecret = "sbx-vic-shared-secret"
+	VTSAPIKey       = "SBXVTSAPIKEY01"
+	VTSSharedSecret = "sbx-vts-shared-secret"
+	// AuthFrameAPIKey is the api key of the Auth iFrame URL, which the
+	// cardholder's browser sees; the iFrame accepts VTSAPIKey too.
+	AuthFrameAPIKey       = "SBXAUTHFRAMEKEY01"
 	EncAPIKey             = "SBXENCAPIKEY01"
 	EncSharedSecret       = "sbx-enc-shared-secret"
 	HashSecret            = "sbx-hash-secret"
