@@ -177,7 +177,26 @@ func TestEqualityOfSecrets(t *testing.T) {
 	assert.True(t, reflect.DeepEqual(a, b))
 	assert.True(t, a == b, "== compares the values")
 	assert.False(t, a.Equal(mustPAN(t, "4111111111111111")))
-	assert.True(t, visa.NewSecret("x") == visa.NewSecret("x"))
-	assert.False(t, visa.NewSecret("x") == visa.NewSecret("y"))
+	x1, x2, y := visa.NewSecret("x"), visa.NewSecret("x"), visa.NewSecret("y")
+	assert.True(t, x1 == x2)
+	assert.False(t, x1 == y)
 	assert.True(t, visa.Secret{} == visa.NewSecret(""))
+}
+
+// TestSecretsRoundTrip: every length, one AES block and many (a PEM
+// private key, a 64 KiB fidoBlob), comes back from Reveal unchanged.
+func TestSecretsRoundTrip(t *testing.T) {
+	t.Parallel()
+	seen := map[visa.Secret]string{}
+	for _, n := range []int{1, 2, 15, 16, 17, 31, 32, 33, 255, 1700, 64 << 10} {
+		v := strings.Repeat("k3y-", n/4+1)[:n]
+		s := visa.NewSecret(v)
+		require.Equal(t, v, s.Reveal(), "length %d", n)
+		require.False(t, s.IsZero())
+		require.Equal(t, visa.Redacted, s.String())
+		seen[s] = v
+	}
+	assert.Len(t, seen, 11, "distinct values are distinct map keys")
+	assert.Empty(t, visa.Secret{}.Reveal())
+	assert.True(t, visa.NewSecret("").IsZero())
 }

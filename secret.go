@@ -28,14 +28,15 @@ const Redacted = "[REDACTED]"
 // it (ErrSecretNotEncodable); Reveal is the one way to the clear value.
 //
 // The value is not held in clear: it is encrypted under a key made when
-// the process starts (see the package's "Redacting types"), so a printer
-// or debugger that walks fields by reflection, such as testify's diff,
-// finds the mask and ciphertext, never the value.
+// the process starts (see "Values that never print" in the package
+// documentation), so a printer or debugger that walks fields by
+// reflection, such as testify's diff, finds the mask and ciphertext, never
+// the value.
 //
 // Two Secrets holding the same value are equal with ==, Equal and
 // reflect.DeepEqual alike (the encryption is deterministic within a
-// process), so assert.Equal and go-cmp compare them as values. Equal
-// compares in constant time; prefer it where timing matters.
+// process), so assert.Equal and go-cmp compare them as values; none of the
+// three takes longer for a longer common prefix.
 //
 // A Secret can be decoded from JSON or text (so a wire response or a
 // configuration file can fill one), but never from the mask itself:
@@ -61,8 +62,7 @@ func (s Secret) Reveal() string { return s.v.open() }
 // IsZero reports whether the secret is empty.
 func (s Secret) IsZero() bool { return s.v.isZero() }
 
-// Equal reports whether s and o hold the same value, in constant time
-// (for values of equal length).
+// Equal reports whether s and o hold the same value, in constant time.
 func (s Secret) Equal(o Secret) bool { return s.v.equal(o.v) }
 
 // GobEncode refuses: a secret never leaves the process through gob, in
@@ -203,8 +203,8 @@ func seal(s string) sealed {
 	return sealed{h: unique.Make(b.String())}
 }
 
-// ctrXOR writes in XOR the AES-CTR keystream of iv to b: the counter is iv
-// with the block number added to its low 64 bits.
+// ctrXOR appends to b the bytes of in XORed with the AES-CTR keystream of
+// iv: the counter is iv with the block number added to its low 64 bits.
 func ctrXOR(b *strings.Builder, block cipher.Block, iv []byte, in string) {
 	var buf [2 * aes.BlockSize]byte // counter ‖ keystream; escapes once, through the interface
 	ctr, ks := buf[:aes.BlockSize], buf[aes.BlockSize:]
@@ -235,14 +235,6 @@ func (p sealed) open() string {
 }
 
 func (p sealed) isZero() bool { return p == sealed{} }
-
-// len is the length of the clear value.
-func (p sealed) len() int {
-	if p.isZero() {
-		return 0
-	}
-	return len(p.h.Value()) - sealedIVSize
-}
 
 // equal reports whether p and o hold the same value: equal values seal to
 // the same handle, so this is one pointer comparison, whatever the values.
