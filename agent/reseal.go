@@ -30,6 +30,7 @@ type ResealReport struct {
 
 // ResealFailure names a passkey Reseal could not rewrite, and why.
 type ResealFailure struct {
+	// TokenID and DeviceID name the passkey.
 	TokenID, DeviceID string
 	// Err wraps a fido error (fido.ErrUnknownKey, fido.ErrOpenFailed, ...);
 	// it never holds the blob.
