@@ -53,3 +53,37 @@ func BenchmarkBrowserDataNormalize(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReveal measures the one way to a clear value, which every
+// signed call takes for its api key and shared secret.
+func BenchmarkReveal(b *testing.B) {
+	pan, err := visa.ParsePAN("4111 1111 1111 1111")
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := visa.NewSecret("SBXVTSAPIKEY01-0123456789abcdef")
+	b.Run("PAN", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(pan.Reveal()) != 16 {
+				b.Fatal("bad PAN")
+			}
+		}
+	})
+	b.Run("Secret", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if key.Reveal() == "" {
+				b.Fatal("empty secret")
+			}
+		}
+	})
+	b.Run("NewSecret", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			secretSink = visa.NewSecret("SBXVTSAPIKEY01-0123456789abcdef")
+		}
+	})
+}
+
+var secretSink visa.Secret

@@ -1,16 +1,21 @@
 package visa
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 )
 
 // PAN is a primary account number: 12 to 19 digits that pass the Luhn
-// check. It prints, logs and marshals to JSON as "****1111"; Reveal is
-// the one way to the digits.
-type PAN struct{ p *string }
+// check. It prints, logs and marshals to JSON as "****1111"; gob refuses
+// it; Reveal is the one way to the digits. Like Secret, it holds the
+// digits encrypted in memory, so reflection-based printers (testify's
+// diff, deep dumpers) find only the mask; ==, Equal and reflect.DeepEqual
+// compare numbers.
+type PAN struct {
+	m string // "****" and the last four digits
+	v sealed
+}
 
 // ParsePAN parses s as a PAN. Spaces and hyphens between digit groups are
 // removed; anything else that is not an ASCII digit is refused. The error
@@ -41,12 +46,14 @@ func ParsePAN(s string) (PAN, error) {
 	case n < 12 || n > 19:
 		return PAN{}, NewInputError("PAN", "must have 12 to 19 digits")
 	}
-	d := string(buf[:n])
-	clear(buf[:])
-	if !Luhn(d) {
+	d := buf[:n]
+	if !luhnBytes(d) {
+		clear(buf[:])
 		return PAN{}, NewInputError("PAN", "fails the Luhn check")
 	}
-	return PAN{p: &d}, nil
+	p := PAN{m: "****" + string(d[n-4:]), v: seal(string(d))}
+	clear(buf[:])
+	return p, nil
 }
 
 // Luhn reports whether the digit string s passes the Luhn (mod 10) check.
@@ -54,6 +61,11 @@ func Luhn(s string) bool {
 	if s == "" || !allDigits(s) {
 		return false
 	}
+	return luhnBytes([]byte(s))
+}
+
+// luhnBytes is Luhn on ASCII digits.
+func luhnBytes(s []byte) bool {
 	sum, double := 0, false
 	for i := len(s) - 1; i >= 0; i-- {
 		n := int(s[i] - '0')
@@ -70,37 +82,27 @@ func Luhn(s string) bool {
 }
 
 // Reveal returns the digits. Call it only to encrypt them.
-func (p PAN) Reveal() string {
-	if p.p == nil {
-		return ""
-	}
-	return *p.p
-}
+func (p PAN) Reveal() string { return p.v.open() }
 
 // IsZero reports whether p holds no number.
-func (p PAN) IsZero() bool { return p.p == nil }
+func (p PAN) IsZero() bool { return p.v.isZero() }
 
 // Last4 returns the last four digits, which may be shown and stored.
 func (p PAN) Last4() string {
-	v := p.Reveal()
-	if len(v) < 4 {
-		return ""
-	}
-	return v[len(v)-4:]
-}
-
-// Equal compares two PANs in constant time.
-func (p PAN) Equal(o PAN) bool {
-	return subtle.ConstantTimeCompare([]byte(p.Reveal()), []byte(o.Reveal())) == 1
-}
-
-// String returns the mask "****1111".
-func (p PAN) String() string {
 	if p.IsZero() {
 		return ""
 	}
-	return "****" + p.Last4()
+	return p.m[len(p.m)-4:]
 }
+
+// Equal reports whether p and o are the same number (in constant time).
+func (p PAN) Equal(o PAN) bool { return p.v.equal(o.v) }
+
+// String returns the mask "****1111".
+func (p PAN) String() string { return p.m }
+
+// GobEncode refuses with ErrSecretNotEncodable.
+func (p PAN) GobEncode() ([]byte, error) { return nil, notEncodable("PAN") }
 
 // GoString returns a redacted Go-syntax form.
 func (p PAN) GoString() string { return "visa.PAN(" + p.String() + ")" }
@@ -129,8 +131,13 @@ func (p *PAN) UnmarshalJSON(data []byte) error {
 	}, func() { *p = PAN{} })
 }
 
-// CVV2 is a card verification value: 3 or 4 digits. It never prints.
-type CVV2 struct{ p *string }
+// CVV2 is a card verification value: 3 or 4 digits. It never prints (the
+// mask is "[REDACTED]"), gob refuses it, and it is held encrypted in
+// memory like Secret.
+type CVV2 struct {
+	m string
+	v sealed
+}
 
 // ParseCVV2 parses a 3- or 4-digit CVV2.
 func ParseCVV2(s string) (CVV2, error) {
@@ -140,22 +147,23 @@ func ParseCVV2(s string) (CVV2, error) {
 	if !allDigits(s) || len(s) < 3 || len(s) > 4 {
 		return CVV2{}, NewInputError("CVV2", "must be 3 or 4 digits")
 	}
-	return CVV2{p: &s}, nil
+	return CVV2{m: Redacted, v: seal(s)}, nil
 }
 
 // Reveal returns the digits. Call it only to encrypt them.
-func (c CVV2) Reveal() string {
-	if c.p == nil {
-		return ""
-	}
-	return *c.p
-}
+func (c CVV2) Reveal() string { return c.v.open() }
 
 // IsZero reports whether c holds no value.
-func (c CVV2) IsZero() bool { return c.p == nil }
+func (c CVV2) IsZero() bool { return c.v.isZero() }
+
+// Equal reports whether c and x hold the same digits (in constant time).
+func (c CVV2) Equal(x CVV2) bool { return c.v.equal(x.v) }
+
+// GobEncode refuses with ErrSecretNotEncodable.
+func (c CVV2) GobEncode() ([]byte, error) { return nil, notEncodable("CVV2") }
 
 // String returns "[REDACTED]".
-func (c CVV2) String() string { return mask(c.IsZero(), Redacted) }
+func (c CVV2) String() string { return c.m }
 
 // GoString returns a redacted Go-syntax form.
 func (c CVV2) GoString() string { return "visa.CVV2(" + c.String() + ")" }
@@ -183,8 +191,13 @@ func (c *CVV2) UnmarshalJSON(data []byte) error {
 	}, func() { *c = CVV2{} })
 }
 
-// OTP is a one-time passcode of 4 to 8 digits. It never prints.
-type OTP struct{ p *string }
+// OTP is a one-time passcode of 4 to 8 digits. It never prints (the mask
+// is "[REDACTED]"), gob refuses it, and it is held encrypted in memory
+// like Secret.
+type OTP struct {
+	m string
+	v sealed
+}
 
 // ParseOTP parses a one-time passcode of 4 to 8 digits.
 func ParseOTP(s string) (OTP, error) {
@@ -194,22 +207,23 @@ func ParseOTP(s string) (OTP, error) {
 	if !allDigits(s) || len(s) < 4 || len(s) > 8 {
 		return OTP{}, NewInputError("OTP", "must be 4 to 8 digits")
 	}
-	return OTP{p: &s}, nil
+	return OTP{m: Redacted, v: seal(s)}, nil
 }
 
 // Reveal returns the digits. Call it only to put them on the wire.
-func (o OTP) Reveal() string {
-	if o.p == nil {
-		return ""
-	}
-	return *o.p
-}
+func (o OTP) Reveal() string { return o.v.open() }
 
 // IsZero reports whether o holds no value.
-func (o OTP) IsZero() bool { return o.p == nil }
+func (o OTP) IsZero() bool { return o.v.isZero() }
+
+// Equal reports whether o and x hold the same digits (in constant time).
+func (o OTP) Equal(x OTP) bool { return o.v.equal(x.v) }
+
+// GobEncode refuses with ErrSecretNotEncodable.
+func (o OTP) GobEncode() ([]byte, error) { return nil, notEncodable("OTP") }
 
 // String returns "[REDACTED]".
-func (o OTP) String() string { return mask(o.IsZero(), Redacted) }
+func (o OTP) String() string { return o.m }
 
 // GoString returns a redacted Go-syntax form.
 func (o OTP) GoString() string { return "visa.OTP(" + o.String() + ")" }

@@ -112,11 +112,18 @@ type VICCredentials struct {
 }
 
 // VTSCredentials are the Visa Token Service token-requestor credentials
-// (docs/wire.md §11.1). The Auth iFrame uses APIKey and ClientAppID too.
+// (docs/wire.md §11.1). The Auth iFrame uses ClientAppID and an api key
+// too (AuthFrameKey).
 type VTSCredentials struct {
-	// APIKey goes in the query string of every VTS call and of the Auth
-	// iFrame URL.
+	// APIKey goes in the query string of every VTS call, and of the Auth
+	// iFrame URL unless AuthFrameAPIKey is set.
 	APIKey Secret
+	// AuthFrameAPIKey, when set, is the api key of the Auth iFrame URL
+	// instead of APIKey. Visa's iFrame takes its key in the URL, so the
+	// cardholder's browser sees it (authframe.Bridge serves it in the page):
+	// it is not a secret, and a key Visa scopes to the iFrame keeps the VTS
+	// api key out of every browser.
+	AuthFrameAPIKey string
 	// SharedSecret keys the X-Pay-Token HMAC.
 	SharedSecret Secret
 	// ClientAppID identifies the integrator's application.
@@ -130,6 +137,15 @@ type VTSCredentials struct {
 	EncSharedSecret Secret
 	// HashSecret keys the email address hash (docs/wire.md §2.4).
 	HashSecret Secret
+}
+
+// AuthFrameKey returns the api key of the Auth iFrame URL:
+// AuthFrameAPIKey when set, else the VTS api key.
+func (v VTSCredentials) AuthFrameKey() Secret {
+	if v.AuthFrameAPIKey != "" {
+		return NewSecret(v.AuthFrameAPIKey)
+	}
+	return v.APIKey
 }
 
 // TLSConfig holds optional trust roots and a mutual-TLS client identity.
@@ -161,6 +177,12 @@ type SignedPayloadConfig struct {
 	Algorithms []string
 	// Leeway is the clock leeway for exp and iat; zero means 60 s.
 	Leeway time.Duration
+	// Issuer and Audience, when set, must be the payload's iss and one of
+	// its aud values. Visa's values are not published (docs/wire.md §8.1),
+	// so neither is required unless set; the local sandbox issues
+	// "vic-sandbox" for the external client id, and its Config sets both.
+	Issuer   string
+	Audience string
 }
 
 // RetryPolicy says when and how a failed call is retried. Reads and calls

@@ -45,6 +45,14 @@
 //	pan, err := visa.ParsePAN("4111 1111 1111 1111") // Luhn-checked
 //	log.Info("enrolling", "pan", pan)                 // pan=****1111
 //
+// They do not hold the value in clear either: it is encrypted under a key
+// made when the process starts, so printers that walk fields by reflection
+// (testify's diff, deep dumpers, debuggers) find the mask and ciphertext
+// only, and encoding/gob refuses them ([ErrSecretNotEncodable]). Compare
+// them with ==, Equal (constant time) or reflect.DeepEqual: all three
+// compare values, since a value encrypts to the same bytes within a
+// process.
+//
 // # Wire vocabulary
 //
 // The types more than one service puts on the wire: [Amount] (a decimal

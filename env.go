@@ -88,7 +88,8 @@ var envBindings = []envBinding{
 	}(),
 	stringVar("VISA_VIC_RELATIONSHIP_ID", "VIC.RelationshipID", "optional VIC client.relationshipId", func(c *Config) *string { return &c.VIC.RelationshipID }),
 
-	secretVar("VISA_VTS_API_KEY", "VTS.APIKey", "VTS api key (query parameter apikey; also the Auth iFrame's)", func(c *Config) *Secret { return &c.VTS.APIKey }),
+	secretVar("VISA_VTS_API_KEY", "VTS.APIKey", "VTS api key (query parameter apikey; also the Auth iFrame's, and then seen by the cardholder's browser, unless VISA_AUTH_FRAME_API_KEY is set)", func(c *Config) *Secret { return &c.VTS.APIKey }),
+	stringVar("VISA_AUTH_FRAME_API_KEY", "VTS.AuthFrameAPIKey", "Auth iFrame api key, in the iFrame URL the cardholder's browser loads, so not secret (default: VISA_VTS_API_KEY)", func(c *Config) *string { return &c.VTS.AuthFrameAPIKey }),
 	secretVar("VISA_VTS_SHARED_SECRET", "VTS.SharedSecret", "VTS shared secret (X-Pay-Token HMAC key)", func(c *Config) *Secret { return &c.VTS.SharedSecret }),
 	stringVar("VISA_CLIENT_APP_ID", "VTS.ClientAppID", "VTS clientAppID (also the Auth iFrame's)", func(c *Config) *string { return &c.VTS.ClientAppID }),
 	stringVar("VISA_CLIENT_WALLET_ACCOUNT_ID", "VTS.ClientWalletAccountID", "VTS clientWalletAccountID", func(c *Config) *string { return &c.VTS.ClientWalletAccountID }),
@@ -104,6 +105,8 @@ var envBindings = []envBinding{
 
 	stringVar("VISA_SIGNED_PAYLOAD_JWKS_URL", "SignedPayload.JWKSURL", "optional JWKS URL of the signedPayload verification keys", func(c *Config) *string { return &c.SignedPayload.JWKSURL }),
 	pemVar("VISA_SIGNED_PAYLOAD_KEYS", "SignedPayload.KeysPEM", "optional signedPayload verification keys or certificates, PEM", false, func(c *Config) *[]byte { return &c.SignedPayload.KeysPEM }),
+	stringVar("VISA_SIGNED_PAYLOAD_ISSUER", "SignedPayload.Issuer", "optional issuer (iss) the signedPayload must carry", func(c *Config) *string { return &c.SignedPayload.Issuer }),
+	stringVar("VISA_SIGNED_PAYLOAD_AUDIENCE", "SignedPayload.Audience", "optional audience (aud) the signedPayload must carry, normally the external client id", func(c *Config) *string { return &c.SignedPayload.Audience }),
 
 	{name: "VISA_TIMEOUT", desc: "bound on one whole call, retries included, as a Go duration (default 60s)", field: "Timeout",
 		get: func(c *Config) string {

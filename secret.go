@@ -1,11 +1,21 @@
 package visa
 
 import (
-	"crypto/subtle"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
+	"strings"
+	"sync"
+	"unique"
 )
 
 // Redacted is what every redacting type prints instead of its value.
@@ -14,47 +24,53 @@ const Redacted = "[REDACTED]"
 // Secret holds a credential or other sensitive string: an api key, a
 // shared secret, a private key in PEM, a secureToken. Printing it with any
 // fmt verb, logging it with slog, or marshalling it to JSON or text shows
-// only "[REDACTED]" (or nothing, when the secret is empty); Reveal is the
-// one way to the clear value.
+// only "[REDACTED]" (or nothing, when the secret is empty); gob refuses
+// it (ErrSecretNotEncodable); Reveal is the one way to the clear value.
 //
-// The value lives behind a pointer, so even a struct printed by fmt
-// through an unexported field shows an address, not the secret. Two
-// Secrets are equal with == only when they share that pointer; compare
-// values with Equal.
+// The value is not held in clear: it is encrypted under a key made when
+// the process starts (see "Values that never print" in the package
+// documentation), so a printer or debugger that walks fields by
+// reflection, such as testify's diff, finds the mask and ciphertext, never
+// the value.
+//
+// Two Secrets holding the same value are equal with ==, Equal and
+// reflect.DeepEqual alike (the encryption is deterministic within a
+// process), so assert.Equal and go-cmp compare them as values; none of the
+// three takes longer for a longer common prefix.
 //
 // A Secret can be decoded from JSON or text (so a wire response or a
 // configuration file can fill one), but never from the mask itself:
 // decoding "[REDACTED]" fails, so a value that went through a log cannot
 // silently come back as a credential.
-type Secret struct{ p *string }
+type Secret struct {
+	m string // the mask: what a reflection walker finds
+	v sealed
+}
 
 // NewSecret returns a Secret holding s.
 func NewSecret(s string) Secret {
 	if s == "" {
 		return Secret{}
 	}
-	return Secret{p: &s}
+	return Secret{m: Redacted, v: seal(s)}
 }
 
 // Reveal returns the clear value. Call it only where the value goes on
 // the wire or into a key derivation.
-func (s Secret) Reveal() string {
-	if s.p == nil {
-		return ""
-	}
-	return *s.p
-}
+func (s Secret) Reveal() string { return s.v.open() }
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
+func (s Secret) IsZero() bool { return s.v.isZero() }
 
-// Equal compares two secrets in constant time (for equal lengths).
-func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(o.Reveal())) == 1
-}
+// Equal reports whether s and o hold the same value, in constant time.
+func (s Secret) Equal(o Secret) bool { return s.v.equal(o.v) }
+
+// GobEncode refuses: a secret never leaves the process through gob, in
+// clear or masked. It returns ErrSecretNotEncodable.
+func (s Secret) GobEncode() ([]byte, error) { return nil, notEncodable("Secret") }
 
 // String returns "[REDACTED]" (or "" for an empty secret).
-func (s Secret) String() string { return mask(s.IsZero(), Redacted) }
+func (s Secret) String() string { return s.m }
 
 // GoString returns a redacted Go-syntax form.
 func (s Secret) GoString() string { return "visa.Secret(" + s.String() + ")" }
@@ -97,13 +113,6 @@ func (s *Secret) UnmarshalText(text []byte) error {
 	return nil
 }
 
-func mask(empty bool, m string) string {
-	if empty {
-		return ""
-	}
-	return m
-}
-
 // formatMask writes the mask m for every verb: %#v gets the Go-syntax
 // form gostr, %s, %v and %q honour width, precision and flags, and every
 // other verb (%x, %d, ...) prints the mask as is. No verb reaches the
@@ -128,3 +137,105 @@ func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
 }
+
+// ErrSecretNotEncodable is the error of GobEncode on every redacting type
+// (PAN, CVV2, OTP, Secret, and fido.Blob): gob would carry the value out
+// of the process, or, through MarshalText, silently turn it into its mask.
+// Encode the result of Reveal explicitly where a value must travel.
+var ErrSecretNotEncodable = errors.New("visa: a secret value cannot be gob-encoded")
+
+func notEncodable(typ string) error { return fmt.Errorf("%w (visa.%s)", ErrSecretNotEncodable, typ) }
+
+// sealed is the in-memory form of every redacting value: the value
+// encrypted with AES-256 in counter mode under a key made when the
+// process starts, with a synthetic IV (the first 16 bytes of an
+// HMAC-SHA-256 of the value under a second such key), interned with
+// package unique. The same value therefore seals to the same handle within
+// a process, which keeps ==, Equal and reflect.DeepEqual comparing values,
+// and a printer that walks fields by reflection finds only ciphertext. It
+// is a defence against printers, dumps and walkers, not against someone
+// who can read the process's memory (the keys are there too). The zero
+// sealed is the empty value.
+type sealed struct {
+	h unique.Handle[string] // iv ‖ ciphertext
+}
+
+// memKeys are the process's keys for sealed values, made on first use
+// and never printed, stored or sent anywhere.
+type memKeys struct {
+	block cipher.Block
+	mac   hash.Cloner // HMAC-SHA-256, keyed; only ever cloned
+}
+
+var processKeys = sync.OnceValue(func() *memKeys {
+	var k [64]byte
+	_, _ = rand.Read(k[:]) // crypto/rand never fails (it aborts the process instead)
+	block, err := aes.NewCipher(k[:32])
+	if err != nil {
+		panic("visa: AES-256 is unavailable: " + err.Error())
+	}
+	mac, ok := hmac.New(sha256.New, k[32:]).(hash.Cloner)
+	if !ok {
+		panic("visa: HMAC cannot be cloned")
+	}
+	clear(k[:])
+	return &memKeys{block: block, mac: mac}
+})
+
+const sealedIVSize = aes.BlockSize
+
+// seal encrypts s; "" seals to the zero sealed.
+func seal(s string) sealed {
+	if s == "" {
+		return sealed{}
+	}
+	k := processKeys()
+	m, err := k.mac.Clone()
+	if err != nil {
+		panic("visa: HMAC cannot be cloned: " + err.Error())
+	}
+	_, _ = io.WriteString(m, s)
+	var b strings.Builder
+	b.Grow(sealedIVSize + len(s))
+	iv := m.Sum(nil)[:sealedIVSize]
+	b.Write(iv)
+	ctrXOR(&b, k.block, iv, s)
+	return sealed{h: unique.Make(b.String())}
+}
+
+// ctrXOR appends to b the bytes of in XORed with the AES-CTR keystream of
+// iv: the counter is iv with the block number added to its low 64 bits.
+func ctrXOR(b *strings.Builder, block cipher.Block, iv []byte, in string) {
+	var buf [2 * aes.BlockSize]byte // counter ‖ keystream; escapes once, through the interface
+	ctr, ks := buf[:aes.BlockSize], buf[aes.BlockSize:]
+	copy(ctr, iv)
+	low := binary.BigEndian.Uint64(iv[8:])
+	for i := 0; i < len(in); i += aes.BlockSize {
+		binary.BigEndian.PutUint64(ctr[8:], low+uint64(i/aes.BlockSize))
+		block.Encrypt(ks, ctr)
+		n := min(aes.BlockSize, len(in)-i)
+		for j := range n {
+			ks[j] ^= in[i+j]
+		}
+		b.Write(ks[:n])
+	}
+	clear(buf[:])
+}
+
+// open decrypts p ("" for the zero sealed).
+func (p sealed) open() string {
+	if p.isZero() {
+		return ""
+	}
+	v := p.h.Value()
+	var b strings.Builder
+	b.Grow(len(v) - sealedIVSize)
+	ctrXOR(&b, processKeys().block, []byte(v[:sealedIVSize]), v[sealedIVSize:])
+	return b.String()
+}
+
+func (p sealed) isZero() bool { return p == sealed{} }
+
+// equal reports whether p and o hold the same value: equal values seal to
+// the same handle, so this is one pointer comparison, whatever the values.
+func (p sealed) equal(o sealed) bool { return p == o }

@@ -794,7 +794,7 @@ func (f *addFlow) persistToken(ctx context.Context, tok *vts.ProvisionTokenRespo
 
 func (f *addFlow) persistPasskey(ctx context.Context, as fido.Assurance) error {
 	a, st := f.a, &f.st
-	sealed, err := a.sealer.Seal(as.FidoBlob, fido.Binding{UserID: st.User.ID, TokenID: st.TokenID})
+	sealed, err := a.sealer.Seal(as.FidoBlob, fido.Binding{UserID: st.User.ID, TokenID: st.TokenID, DeviceID: st.Device.ClientDeviceID})
 	if err != nil {
 		return fmt.Errorf("agent: sealing the passkey: %w", err)
 	}

@@ -161,8 +161,8 @@ func BenchmarkCryptoFloor(b *testing.B) {
 			b.Fatal("ecdsa")
 		}
 		blob, _ := fido.NewBlob("eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVy.dGFn")
-		sealed, _ := f.sealer.Seal(blob, fido.Binding{UserID: "u", TokenID: "t"})
-		if _, err := f.sealer.Open(sealed, fido.Binding{UserID: "u", TokenID: "t"}); err != nil {
+		sealed, _ := f.sealer.Seal(blob, fido.Binding{UserID: "u", TokenID: "t", DeviceID: "d"})
+		if _, err := f.sealer.Open(sealed, fido.Binding{UserID: "u", TokenID: "t", DeviceID: "d"}); err != nil {
 			b.Fatal(err)
 		}
 	}

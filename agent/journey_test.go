@@ -138,8 +138,8 @@ func TestAddCardAndPurchase(t *testing.T) {
 
 	pk, err := e.st.GetPasskey(ctx, c.TokenID, dev.ClientDeviceID)
 	require.NoError(t, err)
-	blob, err := e.sealer.Open(pk.SealedBlob, fido.Binding{UserID: u.ID, TokenID: c.TokenID})
-	require.NoError(t, err, "the stored passkey blob is sealed for this user and token")
+	blob, err := e.sealer.Open(pk.SealedBlob, fido.Binding{UserID: u.ID, TokenID: c.TokenID, DeviceID: dev.ClientDeviceID})
+	require.NoError(t, err, "the stored passkey blob is sealed for this user, token and device")
 	assert.False(t, blob.IsZero())
 
 	rec, err := a2.Purchase(ctx, purchaseReq(u, c, dev, "129.99"))
@@ -519,7 +519,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	require.NoError(t, err)
 	pk, err := e.st.GetPasskey(ctx, res.Card.TokenID, dev.ClientDeviceID)
 	require.NoError(t, err)
-	blob, err := e.sealer.Open(pk.SealedBlob, fido.Binding{UserID: u.ID, TokenID: res.Card.TokenID})
+	blob, err := e.sealer.Open(pk.SealedBlob, fido.Binding{UserID: u.ID, TokenID: res.Card.TokenID, DeviceID: dev.ClientDeviceID})
 	require.NoError(t, err)
 	tokenPAN, ok := e.sbx.TokenPAN(res.Card.TokenID)
 	require.True(t, ok)

@@ -47,6 +47,14 @@ import (
 // The local sandbox never asks for a popup, and its popup page, having its
 // own requestID, serves only PopupAlways.
 //
+// The page holds the iFrame URL, and with it the iFrame's api key: Visa's
+// iFrame takes the key in its query string (docs/wire.md §7.2), so the
+// cardholder's browser sees it whatever the SDK does. That key is
+// Config.VTS.AuthFrameAPIKey (VISA_AUTH_FRAME_API_KEY) when set, else the VTS
+// api key; set it to a key Visa scopes to the iFrame, so the VTS api key that
+// goes with the shared secret on token calls never reaches a browser. The
+// page holds no other credential, and the server never logs the URL.
+//
 // The page's Referrer-Policy is strict-origin: the iFrame learns the
 // page's origin from document.referrer (it answers only allowlisted
 // origins) but never the page URL with its channel.
@@ -66,7 +74,7 @@ import (
 // an error matching context.Canceled. A Bridge is safe for concurrent use;
 // each channel runs one operation at a time.
 type Bridge struct {
-	frameURL    visa.Secret // holds the api key: prints redacted
+	frameURL    visa.Secret // holds the iFrame's api key: the page shows it, logs never
 	authOrigin  string
 	prefix      string
 	timeout     time.Duration
@@ -209,8 +217,8 @@ func WithBridgeClock(now func() time.Time) BridgeOption {
 	}
 }
 
-// NewBridge returns a Bridge for cfg's Auth base URL, VTS api key and
-// client app id.
+// NewBridge returns a Bridge for cfg's Auth base URL, iFrame api key
+// (Config.VTS.AuthFrameKey) and client app id.
 func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
 	fu, err := FrameURL(cfg)
 	if err != nil {

@@ -75,15 +75,18 @@ func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
 }
 
 // FrameURL returns the iFrame URL of cfg:
-// {AuthBaseURL}/vts-auth/authenticate?apikey=...&clientAppID=... It holds
-// the api key: never log it.
+// {AuthBaseURL}/vts-auth/authenticate?apikey=...&clientAppID=..., with the
+// iFrame's api key (Config.VTS.AuthFrameKey: VTS.AuthFrameAPIKey, else the
+// VTS api key). Visa's iFrame takes the key in its URL, so a browser that
+// loads it sees the key; the server still never logs it.
 func FrameURL(cfg visa.Config) (string, error) {
 	_, _, auth := cfg.BaseURLs()
+	key := cfg.VTS.AuthFrameKey()
 	switch {
 	case auth == "":
 		return "", visa.NewInputError("Config.AuthBaseURL", "is required")
-	case cfg.VTS.APIKey.IsZero():
-		return "", visa.NewInputError("Config.VTS.APIKey", "is required")
+	case key.IsZero():
+		return "", visa.NewInputError("Config.VTS.APIKey", "is required (or VTS.AuthFrameAPIKey)")
 	case cfg.VTS.ClientAppID == "":
 		return "", visa.NewInputError("Config.VTS.ClientAppID", "is required")
 	}
@@ -91,7 +94,7 @@ func FrameURL(cfg visa.Config) (string, error) {
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
 		return "", visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
 	}
-	q := "apikey=" + url.QueryEscape(cfg.VTS.APIKey.Reveal()) + "&clientAppID=" + url.QueryEscape(cfg.VTS.ClientAppID)
+	q := "apikey=" + url.QueryEscape(key.Reveal()) + "&clientAppID=" + url.QueryEscape(cfg.VTS.ClientAppID)
 	return base.JoinPath("vts-auth", "authenticate").String() + "?" + q, nil
 }
 

@@ -1,11 +1,12 @@
 package fido
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
+
+	"github.com/vicgo/visa"
 )
 
 // MaxBlobLen is the largest fidoBlob NewBlob accepts, in bytes. Visa's blob is a
@@ -19,15 +20,20 @@ const MaxBlobLen = 64 << 10
 // The SDK never parses a Blob. It is a bearer credential for one enrollment or
 // one purchase, so it never prints: String, GoString, Format (every verb),
 // LogValue and MarshalJSON all render a mask such as
-// "[REDACTED fidoBlob len=812]". The clear value lives behind a pointer, so
-// even printing a struct that holds a Blob in an unexported field shows only an
-// address. Reveal is the one way to the clear value; AssuranceData.WireJSON
-// and Sealer.Seal are its only callers in this package.
+// "[REDACTED fidoBlob len=812]", and gob refuses it
+// (visa.ErrSecretNotEncodable). The clear value is held like a visa.Secret,
+// encrypted in memory under a per-process key, so a printer that walks fields
+// by reflection (testify's diff, a deep dumper, a debugger) finds the mask and
+// ciphertext only. Reveal is the one way to the clear value;
+// AssuranceData.WireJSON and Sealer.Seal are its only callers in this package.
 //
 // The zero Blob is empty; IsZero reports it. Blobs are immutable and safe to
-// copy and share between goroutines.
+// copy and share between goroutines. Two Blobs holding the same value are
+// equal with ==, Equal and reflect.DeepEqual.
 type Blob struct {
-	v *string
+	m string // the mask
+	n int    // the length of the value, which is not secret
+	v visa.Secret
 }
 
 // NewBlob validates s and wraps it. s must be 1..MaxBlobLen bytes of the
@@ -39,7 +45,7 @@ func NewBlob(s string) (Blob, error) {
 	if err := validateBlob(s); err != nil {
 		return Blob{}, err
 	}
-	return Blob{v: &s}, nil
+	return Blob{m: "[REDACTED fidoBlob len=" + strconv.Itoa(len(s)) + "]", n: len(s), v: visa.NewSecret(s)}, nil
 }
 
 func validateBlob(s string) error {
@@ -69,24 +75,22 @@ func blobChar(c byte) bool {
 
 // Reveal returns the clear fidoBlob ("" for the zero Blob). Call it only to put
 // the value on the wire or into a Sealer; never log or store its result.
-func (b Blob) Reveal() string {
-	if b.v == nil {
-		return ""
-	}
-	return *b.v
-}
+func (b Blob) Reveal() string { return b.v.Reveal() }
 
 // IsZero reports whether b holds no value.
-func (b Blob) IsZero() bool { return b.v == nil || *b.v == "" }
+func (b Blob) IsZero() bool { return b.v.IsZero() }
 
 // Len returns the length of the clear value in bytes. The length is not secret
 // and appears in the mask.
-func (b Blob) Len() int { return len(b.Reveal()) }
+func (b Blob) Len() int { return b.n }
 
-// Equal reports whether b and o hold the same value, in constant time for
-// values of equal length.
-func (b Blob) Equal(o Blob) bool {
-	return subtle.ConstantTimeCompare([]byte(b.Reveal()), []byte(o.Reveal())) == 1
+// Equal reports whether b and o hold the same value (in constant time).
+func (b Blob) Equal(o Blob) bool { return b.v.Equal(o.v) }
+
+// GobEncode refuses: a fidoBlob leaves the process only through
+// AssuranceData.WireJSON or sealed. The error wraps visa.ErrSecretNotEncodable.
+func (b Blob) GobEncode() ([]byte, error) {
+	return nil, fmt.Errorf("%w (fido.Blob)", visa.ErrSecretNotEncodable)
 }
 
 // mask is the only rendering of a Blob outside Reveal.
@@ -94,7 +98,7 @@ func (b Blob) mask() string {
 	if b.IsZero() {
 		return "[REDACTED fidoBlob empty]"
 	}
-	return "[REDACTED fidoBlob len=" + strconv.Itoa(b.Len()) + "]"
+	return b.m
 }
 
 // String returns the mask, never the value.

@@ -21,8 +21,10 @@
 //     is the only place the blob is written out in clear: build it just
 //     before sending and never log it.
 //   - Sealer keeps blobs encrypted at rest (AES-256-GCM, a key id per
-//     envelope, several keys for rotation), bound to the (user, token) row
-//     they belong to, so a copied ciphertext does not open elsewhere.
+//     envelope, several keys for rotation), bound to the (user, token,
+//     device) row they belong to, so a copied ciphertext does not open
+//     elsewhere; Reseal moves a blob to the current key (agent.Reseal does
+//     it for a whole store).
 //     ParseKeyring reads a keyring from a configuration string.
 //   - Authenticator is a software FIDO2 platform authenticator that takes the
 //     WebAuthn options JSON a browser takes and returns the JSON a browser

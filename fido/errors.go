@@ -34,6 +34,10 @@ var (
 	ErrSealedMalformed = errors.New("fido: sealed blob is malformed")
 	// ErrUnknownKey reports a sealed blob whose key id is not in the keyring.
 	ErrUnknownKey = errors.New("fido: sealed blob names an unknown key")
+	// ErrLegacySealed reports a sealed blob in format 1, sealed before the
+	// device was part of the binding. Sealer.Reseal (agent.Reseal for a whole
+	// store) opens it once and rewrites it bound to the device.
+	ErrLegacySealed = errors.New("fido: sealed blob predates the device binding; reseal it")
 	// ErrOpenFailed reports a sealed blob that does not authenticate: wrong key,
 	// tampered bytes, or a binding (user, token) other than the one it was sealed to.
 	ErrOpenFailed = errors.New("fido: sealed blob does not open")

@@ -58,7 +58,7 @@ func ExampleSealer() {
 	// In production the keys come from a KMS or a secret store.
 	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 	blob, _ := fido.NewBlob("eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
-	row := fido.Binding{UserID: "user-42", TokenID: "vpt-7"}
+	row := fido.Binding{UserID: "user-42", TokenID: "vpt-7", DeviceID: "aZ3-_k9aZ3-_k9aZ3-_k9aZ3"}
 
 	old, _ := fido.NewSealer("2025-q4", map[string][]byte{"2025-q4": k1})
 	sealed, _ := old.Seal(blob, row)
@@ -72,8 +72,11 @@ func ExampleSealer() {
 	kid, _ := s.KeyID(sealed)
 	fmt.Println("now under:", kid, "needs rotation:", s.NeedsRotation(sealed))
 
-	// A sealed blob copied to another user's row does not open.
-	_, err = s.Open(sealed, fido.Binding{UserID: "user-43", TokenID: "vpt-7"})
+	// A sealed blob copied to another user's row, or another device's, does
+	// not open.
+	_, err = s.Open(sealed, fido.Binding{UserID: "user-43", TokenID: row.TokenID, DeviceID: row.DeviceID})
+	fmt.Println(errors.Is(err, fido.ErrOpenFailed))
+	_, err = s.Open(sealed, fido.Binding{UserID: row.UserID, TokenID: row.TokenID, DeviceID: "k9aZ3-_k9aZ3-_k9aZ3-_k9a"})
 	fmt.Println(errors.Is(err, fido.ErrOpenFailed))
 
 	// Once the old key is gone, what it sealed names an unknown key.
@@ -85,6 +88,7 @@ func ExampleSealer() {
 	// opened: true true
 	// needs rotation: true
 	// now under: 2026-q1 needs rotation: false
+	// true
 	// true
 	// true
 }

@@ -54,11 +54,12 @@ func FuzzSealerOpen(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 'k', '2'})
 	f.Add(append([]byte{1, 2, 'k', '2'}, good[4:]...))
-	f.Add(append([]byte{2}, good[1:]...))
+	f.Add(append([]byte{3}, good[1:]...))
+	f.Add(append([]byte{1}, good[1:]...))
 	f.Fuzz(func(t *testing.T, sealed []byte) {
 		b, err := s.Open(sealed, bindAlice)
 		if err != nil {
-			if !errors.Is(err, fido.ErrSealedMalformed) && !errors.Is(err, fido.ErrUnknownKey) && !errors.Is(err, fido.ErrOpenFailed) {
+			if !errors.Is(err, fido.ErrSealedMalformed) && !errors.Is(err, fido.ErrUnknownKey) && !errors.Is(err, fido.ErrOpenFailed) && !errors.Is(err, fido.ErrLegacySealed) {
 				t.Fatalf("untyped error %v", err)
 			}
 			if !b.IsZero() {

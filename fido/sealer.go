@@ -11,15 +11,21 @@ import (
 	"strings"
 )
 
-// Envelope layout of a sealed fidoBlob (format version 1):
+// Envelope layout of a sealed fidoBlob (format version 2):
 //
-//	version (1 byte, 0x01) ‖ kid length (1 byte, 1..64) ‖ kid ‖ nonce (12 bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes)
+//	version (1 byte, 0x02) ‖ kid length (1 byte, 1..64) ‖ kid ‖ nonce (12 bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes)
 //
 // The additional data is a domain label, the header (version ‖ kid length ‖
-// kid) and the length-prefixed Binding fields, so neither the key id nor the
-// row the blob belongs to can be changed without Open failing.
+// kid) and the length-prefixed Binding fields (user, token and device), so
+// neither the key id nor the row the blob belongs to can be changed without
+// Open failing.
+//
+// Format 1 had the same layout with version 0x01 and bound user and token
+// only. Open refuses it (ErrLegacySealed); Reseal still opens it, once, and
+// rewrites it in format 2 bound to the device as well.
 const (
-	sealVersion     byte = 1
+	sealVersion     byte = 2
+	legacyVersion   byte = 1
 	sealNonceSize        = 12
 	sealTagSize          = 16
 	sealKeySize          = 32
@@ -32,21 +38,28 @@ const (
 	keyringKIDSep        = ":"
 )
 
-// Binding names the row a sealed blob belongs to. It is authenticated with the
-// ciphertext (GCM additional data), so a sealed blob copied to another user's
-// or another token's row does not open. Both fields are required.
+// Binding names the row a sealed blob belongs to: the user, the token and the
+// device, which together identify a passkey. It is authenticated with the
+// ciphertext (GCM additional data), so a sealed blob copied to another user's,
+// another token's or another device's row does not open.
+//
+// UserID and TokenID are required. DeviceID is bound as given: a blob sealed
+// for a device opens only for that device, and one sealed with an empty
+// DeviceID only with an empty one. The agent always binds the device.
 type Binding struct {
 	// UserID is the store's user id.
 	UserID string
 	// TokenID is the provisioned token (vProvisionedTokenID) the passkey is bound to.
 	TokenID string
+	// DeviceID is the clientDeviceId of the device the passkey lives on.
+	DeviceID string
 }
 
 func (b Binding) validate() error {
 	if b.UserID == "" || b.TokenID == "" {
 		return fmt.Errorf("%w: UserID and TokenID are required", ErrInvalidBinding)
 	}
-	if len(b.UserID) > maxBindingLen || len(b.TokenID) > maxBindingLen {
+	if len(b.UserID) > maxBindingLen || len(b.TokenID) > maxBindingLen || len(b.DeviceID) > maxBindingLen {
 		return fmt.Errorf("%w: field longer than %d bytes", ErrInvalidBinding, maxBindingLen)
 	}
 	return nil
@@ -54,14 +67,17 @@ func (b Binding) validate() error {
 
 // Sealer encrypts fidoBlobs for storage (AES-256-GCM with random 96-bit
 // nonces) under a keyring: it seals with the current key and opens with any
-// key it knows, so keys rotate without a migration. NeedsRotation and Reseal
-// support lazy re-encryption.
+// key it knows. NeedsRotation and Reseal move sealed blobs to the current key
+// (agent.Reseal does it for a whole store), after which the old key can leave
+// the keyring.
 //
 // Random nonces keep GCM safe for about 2^32 seals per key (NIST SP 800-38D);
 // rotate well before that. A Sealer is immutable and safe for concurrent use.
-// It never prints its keys: every fmt verb shows only the key ids.
+// It never prints its keys: every fmt verb shows only the key ids, and the
+// keyring is reachable only through a function value, which reflection-based
+// printers cannot enter.
 type Sealer struct {
-	k *keyring // behind a pointer so reflection-based printing shows an address
+	k func() *keyring
 }
 
 type keyring struct {
@@ -99,7 +115,7 @@ func NewSealer(currentKeyID string, keys map[string][]byte) (*Sealer, error) {
 	if _, ok := kr.aeads[currentKeyID]; !ok {
 		return nil, fmt.Errorf("%w: current key id %q is not in the keyring", ErrInvalidKeyring, currentKeyID)
 	}
-	return &Sealer{k: kr}, nil
+	return &Sealer{k: func() *keyring { return kr }}, nil
 }
 
 func validateKeyID(kid string) error {
@@ -164,12 +180,13 @@ func decodeKey(s string) ([]byte, error) {
 }
 
 // CurrentKeyID returns the id of the key Seal uses.
-func (s *Sealer) CurrentKeyID() string { return s.k.current }
+func (s *Sealer) CurrentKeyID() string { return s.k().current }
 
 // KeyIDs returns the ids of every key the Sealer can open with, sorted.
 func (s *Sealer) KeyIDs() []string {
-	ids := make([]string, 0, len(s.k.aeads))
-	for kid := range s.k.aeads {
+	kr := s.k()
+	ids := make([]string, 0, len(kr.aeads))
+	for kid := range kr.aeads {
 		ids = append(ids, kid)
 	}
 	slices.Sort(ids)
@@ -181,14 +198,16 @@ func (s *Sealer) String() string {
 	if s == nil || s.k == nil {
 		return "fido.Sealer(nil)"
 	}
-	return fmt.Sprintf("fido.Sealer{current:%s keys:%v}", s.k.current, s.KeyIDs())
+	return fmt.Sprintf("fido.Sealer{current:%s keys:%v}", s.k().current, s.KeyIDs())
 }
 
 // GoString is String, so %#v shows no key material either.
 func (s *Sealer) GoString() string { return s.String() }
 
+// additionalData binds header (which holds the format version) and the
+// binding; format 1 did not bind the device.
 func additionalData(header []byte, bind Binding) []byte {
-	ad := make([]byte, 0, len(sealDomain)+1+len(header)+8+len(bind.UserID)+len(bind.TokenID))
+	ad := make([]byte, 0, len(sealDomain)+1+len(header)+12+len(bind.UserID)+len(bind.TokenID)+len(bind.DeviceID))
 	ad = append(ad, sealDomain...)
 	ad = append(ad, 0)
 	ad = append(ad, header...)
@@ -196,11 +215,16 @@ func additionalData(header []byte, bind Binding) []byte {
 	ad = append(ad, bind.UserID...)
 	ad = binary.BigEndian.AppendUint32(ad, uint32(len(bind.TokenID)))
 	ad = append(ad, bind.TokenID...)
+	if header[0] != legacyVersion {
+		ad = binary.BigEndian.AppendUint32(ad, uint32(len(bind.DeviceID)))
+		ad = append(ad, bind.DeviceID...)
+	}
 	return ad
 }
 
-// Seal encrypts b for the row bind names, under the current key, with a fresh
-// random nonce. Errors wrap ErrBlobEmpty or ErrInvalidBinding.
+// Seal encrypts b for the row bind names (user, token and device), under the
+// current key, with a fresh random nonce. Errors wrap ErrBlobEmpty or
+// ErrInvalidBinding.
 func (s *Sealer) Seal(b Blob, bind Binding) ([]byte, error) {
 	if b.IsZero() {
 		return nil, ErrBlobEmpty
@@ -208,8 +232,9 @@ func (s *Sealer) Seal(b Blob, bind Binding) ([]byte, error) {
 	if err := bind.validate(); err != nil {
 		return nil, err
 	}
-	kid := s.k.current
-	aead := s.k.aeads[kid]
+	kr := s.k()
+	kid := kr.current
+	aead := kr.aeads[kid]
 	plain := b.Reveal()
 
 	out := make([]byte, 0, 2+len(kid)+sealNonceSize+len(plain)+sealTagSize)
@@ -226,6 +251,7 @@ func (s *Sealer) Seal(b Blob, bind Binding) ([]byte, error) {
 
 // envelope is a parsed sealed blob; its slices alias the input.
 type envelope struct {
+	version    byte
 	header     []byte
 	kid        string
 	nonce      []byte
@@ -239,7 +265,7 @@ func parseEnvelope(sealed []byte) (envelope, error) {
 	if len(sealed) > maxSealedLen {
 		return envelope{}, fmt.Errorf("%w: %d bytes is too long", ErrSealedMalformed, len(sealed))
 	}
-	if sealed[0] != sealVersion {
+	if sealed[0] != sealVersion && sealed[0] != legacyVersion {
 		return envelope{}, fmt.Errorf("%w: unknown format version %d", ErrSealedMalformed, sealed[0])
 	}
 	n := int(sealed[1])
@@ -254,6 +280,7 @@ func parseEnvelope(sealed []byte) (envelope, error) {
 		return envelope{}, fmt.Errorf("%w: key id is not printable", ErrSealedMalformed)
 	}
 	return envelope{
+		version:    sealed[0],
 		header:     sealed[:2+n],
 		kid:        kid,
 		nonce:      sealed[2+n : 2+n+sealNonceSize],
@@ -263,9 +290,16 @@ func parseEnvelope(sealed []byte) (envelope, error) {
 
 // Open decrypts sealed for the row bind names, with whichever keyring key its
 // key id names. Errors wrap ErrInvalidBinding, ErrSealedMalformed,
-// ErrUnknownKey, or ErrOpenFailed (wrong key, tampered bytes, or a binding
-// other than the one it was sealed to). Errors never contain plaintext.
+// ErrUnknownKey, ErrLegacySealed (format 1, sealed before the device was
+// bound: Reseal it), or ErrOpenFailed (wrong key, tampered bytes, or a binding
+// other than the one it was sealed to: another user, token or device). Errors
+// never contain plaintext.
 func (s *Sealer) Open(sealed []byte, bind Binding) (Blob, error) {
+	return s.open(sealed, bind, false)
+}
+
+// open is Open; legacy admits format 1, for Reseal alone.
+func (s *Sealer) open(sealed []byte, bind Binding, legacy bool) (Blob, error) {
 	if err := bind.validate(); err != nil {
 		return Blob{}, err
 	}
@@ -273,7 +307,10 @@ func (s *Sealer) Open(sealed []byte, bind Binding) (Blob, error) {
 	if err != nil {
 		return Blob{}, err
 	}
-	aead, ok := s.k.aeads[env.kid]
+	if env.version == legacyVersion && !legacy {
+		return Blob{}, fmt.Errorf("%w (key id %q)", ErrLegacySealed, env.kid)
+	}
+	aead, ok := s.k().aeads[env.kid]
 	if !ok {
 		return Blob{}, fmt.Errorf("%w %q", ErrUnknownKey, env.kid)
 	}
@@ -300,19 +337,23 @@ func (s *Sealer) KeyID(sealed []byte) (string, error) {
 	return env.kid, nil
 }
 
-// NeedsRotation reports whether sealed is a well-formed envelope under a key
-// other than the current one, i.e. whether Reseal would move it to the current
-// key. It is false for malformed input (Open reports that).
+// NeedsRotation reports whether sealed is a well-formed envelope that Reseal
+// would rewrite: one under a key other than the current one, or one in format
+// 1 (sealed before the device was bound). It is false for malformed input
+// (Open reports that). It decrypts nothing, so a scan over every stored blob
+// is cheap.
 func (s *Sealer) NeedsRotation(sealed []byte) bool {
-	kid, err := s.KeyID(sealed)
-	return err == nil && kid != s.k.current
+	env, err := parseEnvelope(sealed)
+	return err == nil && (env.kid != s.k().current || env.version != sealVersion)
 }
 
 // Reseal opens sealed with any keyring key and seals the blob again under the
-// current key (with a fresh nonce), for the same binding. Errors are those of
-// Open and Seal.
+// current key (with a fresh nonce), for bind. It is the migration of format 1
+// too: a blob sealed before the device was bound opens here (bound to user and
+// token only) and comes back in format 2, bound to bind.DeviceID as well; Open
+// refuses it until then. Errors are those of Open and Seal.
 func (s *Sealer) Reseal(sealed []byte, bind Binding) ([]byte, error) {
-	b, err := s.Open(sealed, bind)
+	b, err := s.open(sealed, bind, true)
 	if err != nil {
 		return nil, err
 	}

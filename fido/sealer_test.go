@@ -19,7 +19,7 @@ var (
 	key2 = bytes.Repeat([]byte{0x22}, 32)
 	key3 = bytes.Repeat([]byte{0x33}, 32)
 
-	bindAlice = fido.Binding{UserID: "user-alice", TokenID: "vpt-0001"}
+	bindAlice = fido.Binding{UserID: "user-alice", TokenID: "vpt-0001", DeviceID: "aZ3-_k9aZ3-_k9aZ3-_k9aZ3"}
 )
 
 func newSealer(t testing.TB, current string, keys map[string][]byte) *fido.Sealer {
@@ -37,7 +37,7 @@ func TestSealerRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(sealed), secretBlob)
 	assert.Equal(t, 1+1+2+12+len(secretBlob)+16, len(sealed), "version ‖ kid len ‖ kid ‖ nonce ‖ ciphertext ‖ tag")
-	assert.Equal(t, byte(1), sealed[0])
+	assert.Equal(t, byte(2), sealed[0], "format 2 binds the device")
 	assert.Equal(t, "k1", string(sealed[2:4]))
 
 	got, err := s.Open(sealed, bindAlice)
@@ -107,7 +107,7 @@ func TestSealerOpenFailures(t *testing.T) {
 		return c
 	}
 	withKID := func(kid string) []byte {
-		c := []byte{1, byte(len(kid))}
+		c := []byte{2, byte(len(kid))}
 		c = append(c, kid...)
 		return append(c, sealed[kidEnd:]...)
 	}
@@ -138,9 +138,13 @@ func TestSealerOpenFailures(t *testing.T) {
 		{"empty", nil, bindAlice, s, fido.ErrSealedMalformed},
 		{"appended byte", append(bytes.Clone(sealed), 0), bindAlice, s, fido.ErrOpenFailed},
 		{"too long", make([]byte, 70_000), bindAlice, s, fido.ErrSealedMalformed},
-		{"moved to another user", sealed, fido.Binding{UserID: "user-mallory", TokenID: "vpt-0001"}, s, fido.ErrOpenFailed},
-		{"moved to another token", sealed, fido.Binding{UserID: "user-alice", TokenID: "vpt-0002"}, s, fido.ErrOpenFailed},
-		{"fields shifted between user and token", sealed, fido.Binding{UserID: "user-alicev", TokenID: "pt-0001"}, s, fido.ErrOpenFailed},
+		{"moved to another user", sealed, fido.Binding{UserID: "user-mallory", TokenID: "vpt-0001", DeviceID: bindAlice.DeviceID}, s, fido.ErrOpenFailed},
+		{"moved to another token", sealed, fido.Binding{UserID: "user-alice", TokenID: "vpt-0002", DeviceID: bindAlice.DeviceID}, s, fido.ErrOpenFailed},
+		{"fields shifted between user and token", sealed, fido.Binding{UserID: "user-alicev", TokenID: "pt-0001", DeviceID: bindAlice.DeviceID}, s, fido.ErrOpenFailed},
+		{"moved to another device", sealed, fido.Binding{UserID: "user-alice", TokenID: "vpt-0001", DeviceID: "dev-mallory-0000000000000"}, s, fido.ErrOpenFailed},
+		{"opened without the device", sealed, fido.Binding{UserID: "user-alice", TokenID: "vpt-0001"}, s, fido.ErrOpenFailed},
+		{"fields shifted between token and device", sealed, fido.Binding{UserID: "user-alice", TokenID: "vpt-0001" + bindAlice.DeviceID[:1], DeviceID: bindAlice.DeviceID[1:]}, s, fido.ErrOpenFailed},
+		{"format 1 header", setByte(0, 1), bindAlice, s, fido.ErrLegacySealed},
 		{"empty user", sealed, fido.Binding{TokenID: "vpt-0001"}, s, fido.ErrInvalidBinding},
 		{"empty token", sealed, fido.Binding{UserID: "user-alice"}, s, fido.ErrInvalidBinding},
 		{"oversized binding", sealed, fido.Binding{UserID: strings.Repeat("u", 1025), TokenID: "t"}, s, fido.ErrInvalidBinding},

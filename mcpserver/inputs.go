@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -94,10 +95,13 @@ type DeviceInput struct {
 	CountryCode    string `json:"countryCode,omitempty" jsonschema:"the device's ISO 3166 alpha-2 country (default: the user's, else US)"`
 }
 
-// deviceIDFor derives a stable 24-character clientDeviceId from a user id.
-func deviceIDFor(userID string) string {
-	sum := sha256.Sum256([]byte("vicgo visa-mcp device\x00" + userID))
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:24]
+// deviceIDFor derives the default 24-character clientDeviceId of a user:
+// an HMAC of the user id under the deployment's device key (WithDeviceKey),
+// so it is stable where the key is, and unpredictable without it.
+func (s *Server) deviceIDFor(userID string) string {
+	m := hmac.New(sha256.New, s.deviceKey)
+	m.Write([]byte("vicgo visa-mcp device\x00" + userID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:24]
 }
 
 // device builds the agent.Device of a user from d (nil means defaults).
@@ -107,7 +111,7 @@ func (s *Server) device(prefix, userID, country string, d *DeviceInput) (agent.D
 		in = *d
 	}
 	if in.ClientDeviceID == "" {
-		in.ClientDeviceID = deviceIDFor(userID)
+		in.ClientDeviceID = s.deviceIDFor(userID)
 	}
 	if !visa.ValidClientDeviceID(in.ClientDeviceID) {
 		return agent.Device{}, argErr(prefix+".clientDeviceId", "must be 24 characters of A-Z a-z 0-9 _ -")

@@ -367,7 +367,7 @@ func (s *Server) attestationOptions(ctx context.Context, in *AttestationInput) (
 			if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
 				return nil, err
 			}
-			dev = deviceIDFor(in.ConsumerID)
+			dev = s.deviceIDFor(in.ConsumerID)
 		}
 		sess, err := s.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: dev})
 		if err != nil {

@@ -62,6 +62,7 @@ type Server struct {
 
 	externalClientID string
 	appURL, appName  string
+	deviceKey        []byte // keys default device ids (deviceIDFor)
 
 	waitTimeout time.Duration
 	flowTimeout time.Duration
@@ -103,6 +104,7 @@ type options struct {
 	appURL      string
 	appName     string
 	agentOpts   []agent.Option
+	deviceKey   []byte
 }
 
 // WithStore sets where cards, sealed passkeys and transactions are kept.
@@ -129,6 +131,28 @@ func WithSealer(s *fido.Sealer) Option {
 			return visa.NewInputError("Sealer", "is nil")
 		}
 		o.sealer = s
+		return nil
+	}
+}
+
+// MinDeviceKeyLen is the shortest key WithDeviceKey accepts, in bytes.
+const MinDeviceKeyLen = 32
+
+// WithDeviceKey sets the per-deployment key of default device ids: when a
+// tool call names no clientDeviceId, the device is the HMAC-SHA-256 of the
+// user id under this key (24 base64url characters), so the same user shows
+// the same device on every replica and after a restart, while nobody who
+// lacks the key can compute another user's device id. Default: a random key
+// made for this Server, so default device ids (and the passkeys bound to
+// them) change when the process restarts: give a persistent key together
+// with a persistent store (visa-mcp: VISA_MCP_DEVICE_KEY). The key must be
+// at least MinDeviceKeyLen bytes; it is copied.
+func WithDeviceKey(key []byte) Option {
+	return func(o *options) error {
+		if len(key) < MinDeviceKeyLen {
+			return visa.NewInputError("DeviceKey", "must be at least 32 bytes")
+		}
+		o.deviceKey = append([]byte(nil), key...)
 		return nil
 	}
 }
@@ -297,6 +321,11 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 	}
 	if s.vic, err = vic.New(cfg); err != nil {
 		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
+	s.deviceKey = o.deviceKey
+	if s.deviceKey == nil {
+		s.deviceKey = make([]byte, MinDeviceKeyLen)
+		_, _ = rand.Read(s.deviceKey)
 	}
 	s.frame = o.frame
 	if s.frame == nil {

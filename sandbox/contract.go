@@ -134,7 +134,7 @@ type authDeps struct {
 	// verify checks a JWS made by sign (signature, alg, exp) and decodes
 	// its claims into dst.
 	verify func(token string, dst any) error
-	// apiKeyOK reports whether key is the sandbox's VTS api key (the
+	// apiKeyOK reports whether key is the sandbox's iFrame or VTS api key (the
 	// iFrame URL carries apikey/apiKey and clientAppID/externalAppId).
 	apiKeyOK func(key string) bool
 	// appIDOK reports whether id is the sandbox's client app id.

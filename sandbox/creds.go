@@ -17,10 +17,13 @@ import (
 // Development credentials of the sandbox (docs/wire.md §11.1). They are
 // test secrets: printing them is fine, using them anywhere else is not.
 const (
-	VICAPIKey             = "SBXVICAPIKEY01"
-	VICSharedSecret       = "sbx-vic-shared-secret"
-	VTSAPIKey             = "SBXVTSAPIKEY01"
-	VTSSharedSecret       = "sbx-vts-shared-secret"
+	VICAPIKey       = "SBXVICAPIKEY01"
+	VICSharedSecret = "sbx-vic-shared-secret"
+	VTSAPIKey       = "SBXVTSAPIKEY01"
+	VTSSharedSecret = "sbx-vts-shared-secret"
+	// AuthFrameAPIKey is the api key of the Auth iFrame URL, which the
+	// cardholder's browser sees; the iFrame accepts VTSAPIKey too.
+	AuthFrameAPIKey       = "SBXAUTHFRAMEKEY01"
 	EncAPIKey             = "SBXENCAPIKEY01"
 	EncSharedSecret       = "sbx-enc-shared-secret"
 	HashSecret            = "sbx-hash-secret"
@@ -31,6 +34,9 @@ const (
 	// SigningKeyID is the kid of the first signedPayload signing key; later
 	// keys (RotateSigningKey) are sbx-sig-2, sbx-sig-3, ...
 	SigningKeyID = "sbx-sig-1"
+	// Issuer is the iss of every signedPayload; its aud is the caller's
+	// externalClientId (docs/wire.md §8.1).
+	Issuer = "vic-sandbox"
 	// GoldenOTP is the one correct OTP of every step-up challenge.
 	GoldenOTP = "456789"
 )

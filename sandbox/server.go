@@ -143,7 +143,7 @@ func (s *Sandbox) init() error {
 		baseURL:           s.BaseURL,
 		sign:              s.signer.sign,
 		verify:            s.signer.verify,
-		apiKeyOK:          func(k string) bool { return eq(k, VTSAPIKey) },
+		apiKeyOK:          func(k string) bool { return eq(k, VTSAPIKey) || eq(k, AuthFrameAPIKey) },
 		appIDOK:           func(id string) bool { return id == ClientAppID },
 		lifetimes:         s.life,
 		writeGatewayError: writeGatewayError,
@@ -349,10 +349,11 @@ func (s *Sandbox) Config() visa.Config {
 			EncAPIKey:             visa.NewSecret(EncAPIKey),
 			EncSharedSecret:       visa.NewSecret(EncSharedSecret),
 			HashSecret:            visa.NewSecret(HashSecret),
+			AuthFrameAPIKey:       AuthFrameAPIKey,
 		},
 		TLS: visa.TLSConfig{RootCAsPEM: s.CACertPEM(), ClientCertPEM: s.ClientCertPEM(),
 			ClientKeyPEM: visa.NewSecret(string(s.clientKeyPEM))},
-		SignedPayload: visa.SignedPayloadConfig{JWKSURL: s.JWKSURL()},
+		SignedPayload: visa.SignedPayloadConfig{JWKSURL: s.JWKSURL(), Issuer: Issuer, Audience: ExternalClientID},
 	}
 }
 

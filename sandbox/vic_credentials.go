@@ -145,7 +145,7 @@ func (s *Sandbox) retrieveCredentials(c *call) (any, *apiErr) {
 	// Every check passed: issue.
 	expires := c.now.Add(s.life.Credential)
 	claims := SignedPayloadClaims{
-		Iss: "vic-sandbox", Aud: req.Client.ExternalClientID, Iat: c.now.Unix(), Exp: expires.Unix(),
+		Iss: Issuer, Aud: req.Client.ExternalClientID, Iat: c.now.Unix(), Exp: expires.Unix(),
 		Jti: newID("JTI-"), InstructionID: in.id, ClientReferenceID: ref,
 	}
 	for i, td := range req.TransactionData {

@@ -122,6 +122,12 @@ func verifierFromConfig(cfg visa.Config, now func() time.Time) (*Verifier, error
 	if sp.Leeway > 0 {
 		opts = append(opts, WithLeeway(sp.Leeway))
 	}
+	if sp.Issuer != "" {
+		opts = append(opts, WithIssuer(sp.Issuer))
+	}
+	if sp.Audience != "" {
+		opts = append(opts, WithAudience(sp.Audience))
+	}
 	var src KeySource = sources
 	if len(sources) == 1 {
 		src = sources[0]

@@ -70,7 +70,11 @@ type CredentialsResponse struct {
 
 // RetrieveCredentials calls POST
 // /vacp/v1/instructions/{instructionId}/credentials (Step 14) and verifies
-// the signedPayload (signature, algorithm, exp) before decoding it.
+// the signedPayload (signature, algorithm, exp, and iss and aud where
+// configured) before decoding it. The payload must be for this request: its
+// instructionId the request's, and each credential's transactionReferenceId
+// one the request named; otherwise the error is a *ClaimError
+// (ErrInstructionMismatch, ErrTransactionMismatch).
 //
 // Each successful call consumes one credential of the instruction, so the
 // call is never repeated after the request may have reached Visa: a lost
@@ -98,8 +102,8 @@ func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest
 	if err != nil {
 		return nil, fmt.Errorf("vic.RetrieveCredentials: %w", err)
 	}
-	if creds.InstructionID != "" && creds.InstructionID != req.InstructionID {
-		return nil, fmt.Errorf("vic.RetrieveCredentials: %w: credentials are for another instruction", ErrPayloadInvalid)
+	if err := creds.checkRequest(body.InstructionID, body.references()); err != nil {
+		return nil, fmt.Errorf("vic.RetrieveCredentials: %w", err)
 	}
 	return &CredentialsResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
 		Status: out.Status, Credentials: creds, PendingEvents: out.PendingEvents}, nil
@@ -154,6 +158,15 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 		})
 	}
 	return body, nil
+}
+
+// references lists the transactionReferenceIds the request names.
+func (w *wireCredentialsRequest) references() []string {
+	refs := make([]string, len(w.TransactionData))
+	for i, t := range w.TransactionData {
+		refs[i] = t.TransactionReferenceID
+	}
+	return refs
 }
 
 func txAmount(a visa.Amount) wireTxAmount {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +18,49 @@ import (
 )
 
 // ErrPayloadInvalid is matched by every signedPayload verification
-// failure: bad signature, algorithm not allowed, expired, malformed.
+// failure: bad signature, algorithm not allowed, expired, malformed, or
+// claims that do not fit the request (a *ClaimError).
 var ErrPayloadInvalid = errors.New("vic: signedPayload invalid")
+
+// The claim mismatches a *ClaimError reports; each also matches
+// ErrPayloadInvalid.
+var (
+	// ErrInstructionMismatch: the payload's instructionId is missing or
+	// names another instruction than the one asked for.
+	ErrInstructionMismatch = errors.New("vic: signedPayload is not for the requested instruction")
+	// ErrTransactionMismatch: a credential's transactionReferenceId is
+	// missing, repeated, or names a transaction the request did not.
+	ErrTransactionMismatch = errors.New("vic: signedPayload holds a credential for a transaction not requested")
+	// ErrIssuerMismatch: iss is not the one WithIssuer requires.
+	ErrIssuerMismatch = errors.New("vic: signedPayload issuer is not the expected one")
+	// ErrAudienceMismatch: aud does not hold the one WithAudience requires.
+	ErrAudienceMismatch = errors.New("vic: signedPayload audience is not this client")
+)
+
+// ClaimError reports a signedPayload, correctly signed or not, whose claims
+// do not fit what was asked: a credential for another instruction or
+// another transaction is refused even when Visa's key signed it, because a
+// replayed or misrouted payload must never be used to pay. It matches
+// ErrPayloadInvalid and the sentinel of its claim (ErrInstructionMismatch,
+// ErrTransactionMismatch, ErrIssuerMismatch, ErrAudienceMismatch). Its
+// message names the claim, never a credential.
+type ClaimError struct {
+	// Claim is the wire name: "instructionId", "transactionReferenceId",
+	// "iss" or "aud".
+	Claim string
+	// Reason says what is wrong, e.g. "is missing".
+	Reason string
+
+	kind error
+}
+
+// Error returns e.g. "vic: signedPayload claim instructionId is missing".
+func (e *ClaimError) Error() string {
+	return "vic: signedPayload claim " + e.Claim + " " + e.Reason
+}
+
+// Unwrap returns ErrPayloadInvalid and the claim's sentinel.
+func (e *ClaimError) Unwrap() []error { return []error{ErrPayloadInvalid, e.kind} }
 
 // DefaultAlgorithms are the JWS algorithms a Verifier accepts unless told
 // otherwise. "none" and HMAC algorithms are never accepted: an HMAC keyed
@@ -31,10 +73,12 @@ const maxPayloadBytes = 64 << 10
 // Verifier checks the signature and lifetime of a credentials
 // signedPayload (docs/wire.md §8) and decodes it into Credentials.
 type Verifier struct {
-	keys   KeySource
-	algs   []string
-	leeway time.Duration
-	now    func() time.Time
+	keys     KeySource
+	algs     []string
+	leeway   time.Duration
+	now      func() time.Time
+	issuer   string
+	audience string
 }
 
 // VerifierOption configures a Verifier.
@@ -66,6 +110,33 @@ func WithLeeway(d time.Duration) VerifierOption {
 			return visa.NewInputError("Leeway", "must be between 0 and 10 minutes")
 		}
 		v.leeway = d
+		return nil
+	}
+}
+
+// WithIssuer makes the Verifier require the payload's iss to be iss.
+// Visa's issuer is not published (docs/wire.md §8.1); the local sandbox's is
+// "vic-sandbox" (sandbox.Issuer), and its Config sets it.
+func WithIssuer(iss string) VerifierOption {
+	return func(v *Verifier) error {
+		if iss == "" {
+			return visa.NewInputError("Issuer", "is empty")
+		}
+		v.issuer = iss
+		return nil
+	}
+}
+
+// WithAudience makes the Verifier require the payload's aud to hold aud,
+// normally the VIC external client id, which is what the local sandbox
+// issues. Visa's audience is not published (docs/wire.md §8.1), so it is
+// required only when configured (Config.SignedPayload.Audience).
+func WithAudience(aud string) VerifierOption {
+	return func(v *Verifier) error {
+		if aud == "" {
+			return visa.NewInputError("Audience", "is empty")
+		}
+		v.audience = aud
 		return nil
 	}
 }
@@ -166,6 +237,9 @@ func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentia
 		}
 		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
 	}
+	if err := v.checkIssuerAudience(&claims); err != nil {
+		return nil, err
+	}
 	c, err := claims.credentials(true)
 	if err != nil {
 		return nil, err
@@ -178,6 +252,53 @@ func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentia
 		}
 	}
 	return c, nil
+}
+
+func (v *Verifier) checkIssuerAudience(c *payloadClaims) error {
+	switch {
+	case v.issuer == "":
+	case c.Issuer == "":
+		return &ClaimError{Claim: "iss", Reason: "is missing", kind: ErrIssuerMismatch}
+	case c.Issuer != v.issuer:
+		return &ClaimError{Claim: "iss", Reason: "is not the expected issuer", kind: ErrIssuerMismatch}
+	}
+	switch {
+	case v.audience == "":
+	case len(c.Audience) == 0:
+		return &ClaimError{Claim: "aud", Reason: "is missing", kind: ErrAudienceMismatch}
+	case !slices.Contains(c.Audience, v.audience):
+		return &ClaimError{Claim: "aud", Reason: "does not name this client", kind: ErrAudienceMismatch}
+	}
+	return nil
+}
+
+// checkRequest refuses credentials that are not for what was asked: the
+// payload's instructionId must be the request's, and every credential's
+// transactionReferenceId one the request named, once. Credentials for
+// fewer transactions than asked are not refused here; the caller matches
+// them by reference.
+func (c *Credentials) checkRequest(instructionID string, refs []string) error {
+	switch {
+	case c.InstructionID == "":
+		return &ClaimError{Claim: "instructionId", Reason: "is missing", kind: ErrInstructionMismatch}
+	case c.InstructionID != instructionID:
+		return &ClaimError{Claim: "instructionId", Reason: "names another instruction", kind: ErrInstructionMismatch}
+	}
+	seen := make(map[string]bool, len(c.DynamicData))
+	for i, d := range c.DynamicData {
+		claim := "dynamicData[" + strconv.Itoa(i) + "].transactionReferenceId"
+		switch ref := d.TransactionReferenceID; {
+		case ref == "":
+			return &ClaimError{Claim: claim, Reason: "is missing", kind: ErrTransactionMismatch}
+		case !slices.Contains(refs, ref):
+			return &ClaimError{Claim: claim, Reason: "names a transaction that was not requested", kind: ErrTransactionMismatch}
+		case seen[ref]:
+			return &ClaimError{Claim: claim, Reason: "is repeated", kind: ErrTransactionMismatch}
+		default:
+			seen[ref] = true
+		}
+	}
+	return nil
 }
 
 // jwtReason turns a golang-jwt error into a short reason without token

@@ -13,10 +13,14 @@
 //
 // Configuration comes from the VISA_* environment variables of
 // visa.ConfigFromEnv, plus VISA_MERCHANT_URL (a merchant authorizer
-// speaking the sandbox's protocol, for purchase) and VISA_SEALER_KEYS
+// speaking the sandbox's protocol, for purchase), VISA_SEALER_KEYS
 // ("kid:base64key,...", the keys sealing passkeys at rest; without it a
-// random key per run). With none of VISA_VTS_API_KEY and VISA_VIC_API_KEY
-// set, it starts an in-process sandbox and uses it, so
+// random key per run) and VISA_MCP_DEVICE_KEY (at least 32 bytes in
+// base64, e.g. from "openssl rand -base64 32": the per-deployment key of
+// the default device ids, an HMAC of the user id; without it a random key
+// per run). Keys come from the environment, never from flags, which other
+// local users can read in the process list. With none of VISA_VTS_API_KEY
+// and VISA_VIC_API_KEY set, it starts an in-process sandbox and uses it, so
 //
 //	go run ./cmd/visa-mcp
 //

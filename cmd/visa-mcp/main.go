@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,6 +145,17 @@ func setup(ctx context.Context, f flags, lookup func(string) (string, bool), log
 		sealer, _ := fido.NewSealer("run", map[string][]byte{"run": key})
 		e.opts = append(e.opts, mcpserver.WithSealer(sealer))
 		logger.Warn("visa-mcp: no VISA_SEALER_KEYS: passkeys stored now cannot be opened after a restart")
+	}
+	if spec, _ := lookup("VISA_MCP_DEVICE_KEY"); strings.TrimSpace(spec) != "" {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(spec))
+		if err != nil || len(key) < mcpserver.MinDeviceKeyLen {
+			e.close()
+			return nil, errors.New("VISA_MCP_DEVICE_KEY: must be at least 32 bytes in base64")
+		}
+		e.opts = append(e.opts, mcpserver.WithDeviceKey(key))
+		clear(key)
+	} else if f.db != "" {
+		logger.Warn("visa-mcp: no VISA_MCP_DEVICE_KEY: default device ids, and the passkeys bound to them, change after a restart")
 	}
 	e.opts = append(e.opts, mcpserver.WithRevealCredentials(f.reveal), mcpserver.WithLogger(logger))
 	return e, nil

@@ -10,4 +10,8 @@
 // iFrame, and your browser creates a passkey (a platform authenticator, a
 // security key, or a phone). "Buy" runs steps 10 to 16 with that passkey.
 // The OTP of the step-up is typed for you (the sandbox's golden 456789).
+//
+// The forms change state, so the shop refuses cross-origin posts with
+// net/http's CrossOriginProtection: another site cannot start a purchase
+// flow in the shopper's name.
 package main

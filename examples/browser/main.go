@@ -73,7 +73,12 @@ func run(ctx context.Context, addr string, ready func(url string)) error {
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("POST /add", s.add)
 	mux.HandleFunc("POST /buy", s.buy)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Every state-changing request (the /add and /buy forms, the Bridge's
+	// event posts) must come from this origin: a form another site posts
+	// would start a purchase flow and send the shopper to the passkey page.
+	// CrossOriginProtection checks Sec-Fetch-Site (or Origin against Host)
+	// and answers 403 to a cross-origin POST.
+	srv := &http.Server{Handler: http.NewCrossOriginProtection().Handler(mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() { <-ctx.Done(); bridge.Shutdown(); _ = srv.Shutdown(context.Background()) }()
 	ready(origin + "/")
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

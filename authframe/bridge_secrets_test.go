@@ -1,0 +1,116 @@
+package authframe_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/authframe"
+	"github.com/vicgo/visa/internal/testutil"
+)
+
+// readmeSecrets returns the variables the README's configuration table
+// calls secret.
+func readmeSecrets(t *testing.T) (names []string, readme string) {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	row := regexp.MustCompile("(?m)^\\| `(VISA_[A-Z0-9_]+)` \\|.*\\(secret\\) \\|$")
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		names = append(names, m[1])
+	}
+	require.Contains(t, names, "VISA_VTS_API_KEY", "the README's table is where the test looks")
+	return names, string(b)
+}
+
+// bridgeOutputs renders everything the Bridge serves to the browser for
+// one channel: the page with its headers, its script and its style.
+func bridgeOutputs(t *testing.T, cfg visa.Config) string {
+	t.Helper()
+	b, err := authframe.NewBridge(cfg)
+	require.NoError(t, err)
+	t.Cleanup(b.Shutdown)
+	ch, err := b.NewChannel()
+	require.NoError(t, err)
+	var all strings.Builder
+	for _, path := range []string{"/page?channel=" + ch, "/bridge.js", "/bridge.css"} {
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusOK, rec.Code, path)
+		for k, v := range rec.Header() {
+			all.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
+		}
+		all.WriteString(rec.Body.String() + "\n")
+	}
+	return all.String()
+}
+
+// configWithEverySecret sets every variable the README calls secret to a
+// distinctive value, plus what a Bridge needs.
+func configWithEverySecret(t *testing.T, names []string, extra map[string]string) (visa.Config, *testutil.Secrets) {
+	t.Helper()
+	sec := testutil.NewSecrets()
+	env := map[string]string{
+		"VISA_AUTH_BASE_URL": "https://sbx.vts.auth.visa.com",
+		"VISA_CLIENT_APP_ID": "SBXAPP01",
+	}
+	for _, n := range names {
+		v := "readme-secret-" + strings.ToLower(strings.TrimPrefix(n, "VISA_")) + "-7f3a9c"
+		env[n] = v
+		sec.Add(n, v)
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg, err := visa.ConfigFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	return cfg, sec
+}
+
+// TestBridgePageHoldsNoReadmeSecret is issue 16's case: the page served
+// to the cardholder carried the VTS api key, which the README calls
+// secret. With the iFrame's own key configured, nothing the README calls
+// secret reaches the browser.
+func TestBridgePageHoldsNoReadmeSecret(t *testing.T) {
+	t.Parallel()
+	names, _ := readmeSecrets(t)
+	const frameKey = "SBX-IFRAME-SCOPED-KEY-0042"
+	cfg, sec := configWithEverySecret(t, names, map[string]string{"VISA_AUTH_FRAME_API_KEY": frameKey})
+	out := bridgeOutputs(t, cfg)
+	sec.Check(t, "the Bridge page", out, testutil.Text)
+	assert.True(t, strings.Contains(out, "apikey="+frameKey), "the iFrame URL carries the iFrame's key")
+
+	// The server-side frame uses the same key.
+	u, err := authframe.FrameURL(cfg)
+	require.NoError(t, err)
+	assert.Contains(t, u, "apikey="+frameKey)
+	sec.Check(t, "the iFrame URL", u, testutil.Text)
+}
+
+// TestBridgeDefaultKeyIsDisclosed: unset, the iFrame's key is the VTS api
+// key, and the README says plainly that the browser then sees it.
+func TestBridgeDefaultKeyIsDisclosed(t *testing.T) {
+	t.Parallel()
+	names, readme := readmeSecrets(t)
+	cfg, _ := configWithEverySecret(t, names, nil)
+	out := bridgeOutputs(t, cfg)
+	assert.True(t, strings.Contains(out, "apikey="+cfg.VTS.APIKey.Reveal()), "unset, the iFrame's key is the VTS api key")
+	vtsRow := regexp.MustCompile("(?m)^\\| `VISA_VTS_API_KEY` \\|.*$").FindString(readme)
+	assert.Contains(t, vtsRow, "browser", "the README's row says the browser sees the VTS key when it is the iFrame's")
+	assert.Contains(t, vtsRow, "VISA_AUTH_FRAME_API_KEY")
+	frameRow := regexp.MustCompile("(?m)^\\| `VISA_AUTH_FRAME_API_KEY` \\|.*$").FindString(readme)
+	require.NotEmpty(t, frameRow, "the README documents VISA_AUTH_FRAME_API_KEY")
+	assert.NotContains(t, frameRow, "(secret)", "a key every cardholder's browser sees is not called secret")
+	for _, k := range visa.EnvVars {
+		if k.Name == "VISA_AUTH_FRAME_API_KEY" {
+			assert.False(t, k.Secret)
+		}
+	}
+}
