@@ -227,8 +227,8 @@ func (f TxFilter) Match(t Transaction) bool {
 	return false
 }
 
-// SealedBlob is a fidoBlob sealed by fido.Sealer: ciphertext bound to the user
-// and token, opened only with the Sealer's keys. It still never prints: every
+// SealedBlob is a fidoBlob sealed by fido.Sealer: ciphertext bound to the user,
+// the token and the device, opened only with the Sealer's keys. It still never prints: every
 // fmt verb, String and LogValue show only its length.
 type SealedBlob []byte
 

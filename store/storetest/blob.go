@@ -43,7 +43,7 @@ func testSealedBlobFido(t *testing.T, e *env) {
 	const clear = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0ZXN0LWZpZG9ibG9iIn0.c2lnbmF0dXJl"
 	blob, err := fido.NewBlob(clear)
 	require.NoError(t, err)
-	bind := fido.Binding{UserID: "alice", TokenID: "tok-1"}
+	bind := fido.Binding{UserID: "alice", TokenID: "tok-1", DeviceID: "dev-1"}
 	sealed, err := sealer.Seal(blob, bind)
 	require.NoError(t, err)
 	require.NotContains(t, string(sealed), clear, "Seal must not carry the clear blob")
@@ -56,8 +56,10 @@ func testSealedBlobFido(t *testing.T, e *env) {
 	opened, err := sealer.Open(got.SealedBlob, bind)
 	require.NoError(t, err)
 	assert.Equal(t, clear, opened.Reveal())
-	_, err = sealer.Open(got.SealedBlob, fido.Binding{UserID: "bob", TokenID: "tok-1"})
-	assert.Error(t, err, "a sealed blob opens only for its own user and token")
+	_, err = sealer.Open(got.SealedBlob, fido.Binding{UserID: "bob", TokenID: "tok-1", DeviceID: "dev-1"})
+	assert.Error(t, err, "a sealed blob opens only for its own user")
+	_, err = sealer.Open(got.SealedBlob, fido.Binding{UserID: "alice", TokenID: "tok-1", DeviceID: "dev-2"})
+	assert.Error(t, err, "a sealed blob opens only on its own device")
 }
 
 func testTimestamps(t *testing.T, e *env) {
