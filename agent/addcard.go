@@ -107,6 +107,12 @@ func (a *Agent) AddCard(ctx context.Context, req AddCardRequest) (*AddCardResult
 	}
 	j, err := a.StartAddCard(ctx, req)
 	for err == nil && j.Status == store.JourneyWaiting {
+		if j.Next != nil && j.Next.Action == ActionPasskey {
+			// The cardholder's Bridge page answers this one, through
+			// any replica: wait for the journey to move on.
+			j, err = a.awaitMove(ctx, j)
+			continue
+		}
 		var ans Answer
 		if ans, err = answerFrom(ctx, req.Cardholder, j.Next); err != nil {
 			cctx := context.WithoutCancel(ctx)
@@ -124,6 +130,27 @@ func (a *Agent) AddCard(ctx context.Context, req AddCardRequest) (*AddCardResult
 		return nil, j.Err
 	}
 	return j.Card, nil
+}
+
+// awaitMove waits, polling the Store, until journey j no longer waits for
+// the same prompt, and returns it as it then stands.
+func (a *Agent) awaitMove(ctx context.Context, j *Journey) (*Journey, error) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return j, fmt.Errorf("agent: waiting for the cardholder's passkey: %w", ctx.Err())
+		case <-t.C:
+		}
+		cur, err := a.GetJourney(ctx, j.ID)
+		if err != nil {
+			return j, err
+		}
+		if cur.Status != store.JourneyWaiting || cur.Next == nil || cur.Next.PromptID != j.Next.PromptID {
+			return cur, nil
+		}
+	}
 }
 
 // answerFrom asks the Cardholder what the journey waits for.

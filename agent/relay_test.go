@@ -21,6 +21,7 @@ import (
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/vts"
 )
 
 // page plays the cardholder's browser on a Bridge page: it long-polls one
@@ -305,4 +306,67 @@ func TestBridgeRelayRefusesStrangers(t *testing.T) {
 	// An answer that is not the page's is refused for a passkey wait.
 	_, err = a.Continue(context.Background(), j.ID, agent.Answer{Method: "x"})
 	assert.ErrorIs(t, err, agent.ErrUnexpectedAnswer)
+}
+
+// watchingStore tells the test every journey that starts waiting for the
+// passkey page.
+type watchingStore struct {
+	store.Store
+	waits chan store.Journey
+}
+
+func (w *watchingStore) UpdateJourney(ctx context.Context, j store.Journey) (store.Journey, error) {
+	got, err := w.Store.UpdateJourney(ctx, j)
+	if err == nil && got.Status == store.JourneyWaiting && agent.Action(got.NextAction) == agent.ActionPasskey {
+		select {
+		case w.waits <- got:
+		default:
+		}
+	}
+	return got, err
+}
+
+// TestAddCardDriverWithRelay: AddCard with a Cardholder drives the same
+// journey while the cardholder's page answers the passkey steps on its
+// own, through the relay.
+func TestAddCardDriverWithRelay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ws := &watchingStore{Store: e.st, waits: make(chan store.Journey, 4)}
+	br, err := authframe.NewBridge(e.cfg, authframe.WithPollWait(300*time.Millisecond))
+	require.NoError(t, err)
+	a, err := agent.New(e.cfg, ws, e.sealer, agent.WithMerchant(mustMerchant(t, e)), agent.WithClock(e.clock.Now), agent.WithBridge(br))
+	require.NoError(t, err)
+	srv := httptest.NewServer(br)
+	defer srv.Close()
+	defer br.Shutdown()
+	frameURL, err := authframe.FrameURL(e.cfg)
+	require.NoError(t, err)
+	pg := newPage(t, srv.URL, srv.URL, frameURL, testutil.NewSecrets())
+	done := make(chan struct{})
+	go func() { defer close(done); pg.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case j := <-ws.waits:
+				v, err := a.GetJourney(ctx, j.ID)
+				if err == nil && v.Next != nil && v.Next.PasskeyURL != "" {
+					pg.setChannel(v.Next.PasskeyURL)
+				}
+			}
+		}
+	}()
+	defer func() { cancel(); <-watched }()
+
+	res, err := a.AddCard(ctx, agent.AddCardRequest{User: user(420), Card: card(t, "4111111111111111"), Device: deviceN(420), Cardholder: golden()})
+	require.NoError(t, err)
+	assert.Equal(t, store.VICEnrolled, res.Card.VICEnrollment)
+	assert.Equal(t, vts.MethodOTPSMS, res.StepUp)
 }
