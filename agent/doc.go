@@ -28,6 +28,15 @@
 // cancelled (CancelJourney). AddCard with a Cardholder drives the same
 // steps in one call.
 //
+// The passkey is a human step too (steps 9 and 12). With a Bridge relayed
+// through the Store (WithBridge), a journey that needs it waits with
+// ActionPasskey and the URL of the cardholder's page; the page long-polls any
+// replica for its commands and posts the iFrame's events to any replica,
+// where they continue the journey. StartPurchase returns at that wait;
+// Purchase and AddCard wait for the page themselves. The session's
+// secureToken and the ceremony's fidoBlob are used in the request that
+// receives them, never stored.
+//
 // # Outcomes
 //
 // Purchase returns its Receipt (the stored record) with every error once
