@@ -67,6 +67,14 @@ import (
 // only in the Session that Open returns: the Bridge keeps no event after
 // the operation that waited for it, and logs nothing.
 //
+// A fleet serves the page from any replica through a Relay (UseRelay;
+// agent.WithBridge installs the agent's journeys as the relay): the
+// page's commands are then read from a journey in the shared store, its
+// events continue that journey on whichever replica they reach, and no
+// operation waits in memory. Channels are then the relay's ("journey id"
+// and a random token) and the page also sends the seq of the last command
+// it ran (X-VPP-After), so the relay knows which command is new.
+//
 // Failures are *FrameError values (ErrUserCancelled, ErrNotSupported,
 // ErrFailed, ErrSessionExpired, ErrSecureTokenReused, ErrProtocol), or
 // ErrTimeout when the page or the cardholder does not answer within the

@@ -24,7 +24,8 @@ import (
 //	POST event            an event of the iFrame, for the Go operation waiting
 //
 // poll and event name the channel in the X-VPP-Channel header; an unknown
-// or expired channel gets 403.
+// or expired channel gets 403. poll also sends X-VPP-After, the seq of the
+// last command the page ran, which a relayed Bridge needs (UseRelay).
 
 //go:embed static/bridge.html static/bridge.js static/bridge.css
 var bridgeFS embed.FS
