@@ -1,6 +1,7 @@
 package tap_test
 
 import (
+	"bufio"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -8,8 +9,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
-	"os"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,4 +82,11 @@ func testKeys(tb testing.TB) (crypto.Signer, crypto.Signer, crypto.Signer) {
 	return edKey, ecKey, rsaKey
 }
 
-var _ = os.Getenv
+func readRequest(tb testing.TB, raw string) *http.Request {
+	tb.Helper()
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+	require.NoError(tb, err)
+	return r
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -365,3 +366,14 @@ func validKey(l string) bool {
 	}
 	return true
 }
+
+// String shows the algorithm and keyid, never key material.
+func (s *Signer) String() string {
+	return "tap.Signer{alg=" + string(s.key.Algorithm()) + " keyid=" + s.keyID + "}"
+}
+
+// Format prints String for every verb.
+func (s *Signer) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// LogValue shows the algorithm and keyid.
+func (s *Signer) LogValue() slog.Value { return slog.StringValue(s.String()) }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -356,6 +357,10 @@ func nonceKey(source, keyID, nonce string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// labelPrefix is the label httpsig puts before a cause; VerifyError
+// carries the label already.
+var labelPrefix = regexp.MustCompile(`signature [a-z*][a-z0-9_.*-]*: `)
+
 func tagList(tags []Tag) string {
 	s := make([]string, len(tags))
 	for i, t := range tags {
@@ -364,11 +369,25 @@ func tagList(tags []Tag) string {
 	return strings.Join(s, ", ")
 }
 
-// httpsigDetail keeps the part of an httpsig error after its sentinel: the
+// httpsigDetail keeps what an httpsig error says beyond its sentinel: the
 // label, component or parameter at fault.
 func httpsigDetail(err error) string {
 	s := err.Error()
-	s = strings.TrimPrefix(s, "httpsig: ")
+	for _, sentinel := range []error{httpsig.ErrMalformed, httpsig.ErrTooLarge, httpsig.ErrNoSignature,
+		httpsig.ErrUnsupportedComponent, httpsig.ErrMissingComponent, httpsig.ErrUnsupportedAlgorithm,
+		httpsig.ErrAlgorithmMismatch, httpsig.ErrInvalidSignature, httpsig.ErrInvalidKey} {
+		if errors.Is(err, sentinel) {
+			s = strings.Replace(s, sentinel.Error(), "", 1)
+			if sentinel == httpsig.ErrUnsupportedComponent || sentinel == httpsig.ErrMissingComponent ||
+				sentinel == httpsig.ErrAlgorithmMismatch || sentinel == httpsig.ErrUnsupportedAlgorithm {
+				s = strings.TrimSuffix(strings.TrimPrefix(sentinel.Error(), "httpsig: "), ":") + ": " + s
+			}
+			break
+		}
+	}
+	s = labelPrefix.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, ": : ", ": ")
+	s = strings.Trim(strings.ReplaceAll(s, ":  ", ": "), " :")
 	if len(s) > 200 {
 		s = s[:200]
 	}

@@ -278,7 +278,7 @@ func (k *VerifyingKey) Verify(base, sig []byte) error {
 		return fmt.Errorf("%w: %q", ErrUnsupportedAlgorithm, string(k.alg))
 	}
 	if !ok {
-		return fmt.Errorf("%w (%s)", ErrInvalidSignature, k.alg)
+		return fmt.Errorf("%w: it does not verify with the %s key", ErrInvalidSignature, k.alg)
 	}
 	return nil
 }
