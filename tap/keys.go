@@ -3,6 +3,7 @@ package tap
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -216,4 +217,33 @@ func (e keyEntry) verifyingKey(q KeyQuery) (*httpsig.VerifyingKey, error) {
 		}
 	}
 	return httpsig.NewVerifyingKey(alg, e.pub)
+}
+
+// StaticKeysFromJWKS reads a JSON Web Key Set (such as a file of agent
+// keys) into StaticKeys, each public signing key under its kid and under
+// its JWK thumbprint. A key's algorithm is its JWK alg, else the key
+// type's default (rsa-pss-sha256, TAP's, for RSA).
+func StaticKeysFromJWKS(data []byte) (StaticKeys, error) {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("tap: StaticKeysFromJWKS: not a JWKS: %w", err)
+	}
+	if len(set.Keys) > maxKeys {
+		return nil, fmt.Errorf("tap: StaticKeysFromJWKS: more than %d keys", maxKeys)
+	}
+	out := StaticKeys{}
+	for _, e := range entriesOf(set) {
+		k, err := e.verifyingKey(KeyQuery{})
+		if err != nil {
+			return nil, fmt.Errorf("tap: StaticKeysFromJWKS: key %q: %w", e.kid, err)
+		}
+		out[e.thumb] = k
+		if e.kid != "" {
+			out[e.kid] = k
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("tap: StaticKeysFromJWKS: no public signing key")
+	}
+	return out, nil
 }
