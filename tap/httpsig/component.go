@@ -116,6 +116,11 @@ func componentOf(it httpsfv.Item) (Component, error) {
 	if err := c.validParams(); err != nil {
 		return Component{}, err
 	}
+	if len(it.Params.Names()) == 0 && strings.IndexAny(name, "\"\\") < 0 {
+		// The common case, serialized without a round through httpsfv.
+		c.id = `"` + name + `"`
+		return c, nil
+	}
 	s, err := httpsfv.Marshal(it)
 	if err != nil {
 		return Component{}, fmt.Errorf("%w: component identifier: %v", ErrMalformed, err)

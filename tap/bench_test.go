@@ -1,0 +1,148 @@
+package tap_test
+
+import (
+	"context"
+	"crypto"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vicgo/visa/tap"
+	"github.com/vicgo/visa/tap/httpsig"
+)
+
+// benchKeys returns a signing and a verifying key per algorithm.
+func benchKeys(b *testing.B) map[httpsig.Algorithm][2]any {
+	ed, ec, rs := testKeys(b)
+	out := map[httpsig.Algorithm][2]any{}
+	for alg, k := range map[httpsig.Algorithm]crypto.Signer{
+		httpsig.Ed25519: ed, httpsig.ECDSAP256SHA256: ec, httpsig.RSAPSSSHA256: rs,
+		httpsig.RSAPSSSHA512: rs, httpsig.RSAV15SHA256: rs,
+	} {
+		sk, err := httpsig.NewSigningKey(alg, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[alg] = [2]any{sk, sk.VerifyingKey()}
+	}
+	hk, err := httpsig.NewHMACKey([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out[httpsig.HMACSHA256] = [2]any{hk, hk.VerifyingKey()}
+	return out
+}
+
+// nonceCounter makes a pre-signed request reusable: it records each nonce
+// in a MemoryNonceStore under the iteration number, so the store does its
+// full work every time without refusing the pool's second round.
+type nonceCounter struct {
+	m *tap.MemoryNonceStore
+	n atomic.Int64
+}
+
+func (c *nonceCounter) Use(ctx context.Context, key string, exp time.Time) error {
+	return c.m.Use(ctx, key+strconv.FormatInt(c.n.Add(1), 10), exp)
+}
+
+var benchAlgs = []httpsig.Algorithm{httpsig.Ed25519, httpsig.ECDSAP256SHA256, httpsig.RSAPSSSHA256,
+	httpsig.RSAPSSSHA512, httpsig.RSAV15SHA256, httpsig.HMACSHA256}
+
+func tapRequest(b *testing.B, sk *httpsig.SigningKey, now time.Time, nonce string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "https://shop.example/checkout/42?step=pay", nil)
+	err := httpsig.SignRequest(r, "sig1", httpsig.MustComponents(`"@authority"`, `"@path"`),
+		httpsig.Params{Created: now, Expires: now.Add(8 * time.Minute), KeyID: "agent", Alg: sk.Algorithm(),
+			Nonce: nonce, Tag: string(tap.TagPayer)}, sk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// BenchmarkVerify is the merchant's whole check of a TAP request: parse,
+// profile, window, key lookup, signature, nonce. Compare with
+// BenchmarkBareVerify (docs/benchmarks.md).
+func BenchmarkVerify(b *testing.B) {
+	keys := benchKeys(b)
+	now := time.Unix(1767225600, 0)
+	for _, alg := range benchAlgs {
+		b.Run(string(alg), func(b *testing.B) {
+			sk, vk := keys[alg][0].(*httpsig.SigningKey), keys[alg][1].(*httpsig.VerifyingKey)
+			v, err := tap.NewVerifier(tap.StaticKeys{"agent": vk}, tap.WithClock(func() time.Time { return now }),
+				tap.WithNonceStore(&nonceCounter{m: tap.NewMemoryNonceStore(func() time.Time { return now }, 0)}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := tapRequest(b, sk, now, "bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9u")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(r, tap.TagPayer); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBareVerify is the bare signature check of the same request:
+// the algorithm over the signature base, nothing else.
+func BenchmarkBareVerify(b *testing.B) {
+	keys := benchKeys(b)
+	now := time.Unix(1767225600, 0)
+	for _, alg := range benchAlgs {
+		b.Run(string(alg), func(b *testing.B) {
+			sk, vk := keys[alg][0].(*httpsig.SigningKey), keys[alg][1].(*httpsig.VerifyingKey)
+			r := tapRequest(b, sk, now, "bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9u")
+			sigs, err := httpsig.Parse(r.Header)
+			if err != nil {
+				b.Fatal(err)
+			}
+			base, err := sigs[0].Base(httpsig.Message{Request: r})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := vk.Verify(base, sigs[0].Value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSign is the agent's signing of one request with the TAP
+// profile (HMAC through httpsig, which tap.Signer does not offer).
+func BenchmarkSign(b *testing.B) {
+	keys := benchKeys(b)
+	ed, ec, rs := testKeys(b)
+	signers := map[httpsig.Algorithm]crypto.Signer{httpsig.Ed25519: ed, httpsig.ECDSAP256SHA256: ec,
+		httpsig.RSAPSSSHA256: rs, httpsig.RSAPSSSHA512: rs, httpsig.RSAV15SHA256: rs}
+	for _, alg := range benchAlgs {
+		b.Run(string(alg), func(b *testing.B) {
+			b.ReportAllocs()
+			if alg == httpsig.HMACSHA256 {
+				sk := keys[alg][0].(*httpsig.SigningKey)
+				now := time.Unix(1767225600, 0)
+				for b.Loop() {
+					_ = tapRequest(b, sk, now, "n")
+				}
+				return
+			}
+			s, err := tap.NewSigner(signers[alg], tap.WithAlgorithm(alg), tap.WithKeyID("agent"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "https://shop.example/checkout/42?step=pay", nil)
+				if err := s.Sign(r, tap.TagPayer); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
