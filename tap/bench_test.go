@@ -145,4 +145,3 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
-
