@@ -260,7 +260,7 @@ func (c Component) value(m Message, pathWithQuery bool) (string, error) {
 	case c.BS:
 		parts := make([]string, len(lines))
 		for i, l := range lines {
-			parts[i] = ":" + base64.StdEncoding.EncodeToString([]byte(l)) + ":"
+			parts[i] = ":" + base64.StdEncoding.EncodeToString([]byte(strings.Trim(l, " \t"))) + ":"
 		}
 		return strings.Join(parts, ", "), nil
 	case c.Key != "" || c.SF:
