@@ -14,6 +14,14 @@ import (
 	"github.com/vicgo/visa/tap/httpsig"
 )
 
+// cpuPerOp reports the process CPU time per operation of a b.Loop that
+// started at start.
+func cpuPerOp(b *testing.B, start time.Duration) {
+	if end, ok := processCPU(); ok && b.N > 0 {
+		b.ReportMetric(float64(end-start)/float64(b.N)/1e9, "cpu-sec/op")
+	}
+}
+
 // benchKeys returns a signing and a verifying key per algorithm.
 func benchKeys(b *testing.B) map[httpsig.Algorithm][2]any {
 	ed, ec, rs := testKeys(b)
@@ -78,11 +86,13 @@ func BenchmarkVerify(b *testing.B) {
 			}
 			r := tapRequest(b, sk, now, "bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9u")
 			b.ReportAllocs()
+			start, _ := processCPU()
 			for b.Loop() {
 				if _, err := v.Verify(r, tap.TagPayer); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpuPerOp(b, start)
 		})
 	}
 }
@@ -105,11 +115,13 @@ func BenchmarkBareVerify(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			start, _ := processCPU()
 			for b.Loop() {
 				if err := vk.Verify(base, sigs[0].Value); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpuPerOp(b, start)
 		})
 	}
 }
@@ -127,21 +139,25 @@ func BenchmarkSign(b *testing.B) {
 			if alg == httpsig.HMACSHA256 {
 				sk := keys[alg][0].(*httpsig.SigningKey)
 				now := time.Unix(1767225600, 0)
+				start, _ := processCPU()
 				for b.Loop() {
 					_ = tapRequest(b, sk, now, "n")
 				}
+				cpuPerOp(b, start)
 				return
 			}
 			s, err := tap.NewSigner(signers[alg], tap.WithAlgorithm(alg), tap.WithKeyID("agent"))
 			if err != nil {
 				b.Fatal(err)
 			}
+			start, _ := processCPU()
 			for b.Loop() {
 				r := httptest.NewRequest(http.MethodPost, "https://shop.example/checkout/42?step=pay", nil)
 				if err := s.Sign(r, tap.TagPayer); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpuPerOp(b, start)
 		})
 	}
 }
