@@ -116,7 +116,7 @@ func componentOf(it httpsfv.Item) (Component, error) {
 	if err := c.validParams(); err != nil {
 		return Component{}, err
 	}
-	if len(it.Params.Names()) == 0 && strings.IndexAny(name, "\"\\") < 0 {
+	if len(it.Params.Names()) == 0 && !strings.ContainsAny(name, "\"\\") {
 		// The common case, serialized without a round through httpsfv.
 		c.id = `"` + name + `"`
 		return c, nil
