@@ -349,12 +349,10 @@ func (v *Verifier) coveredAgent(r *http.Request, sig *httpsig.Signature) (string
 
 // nonceKey scopes a nonce to the key that signed it, in a fixed length.
 func nonceKey(source, keyID, nonce string) string {
-	h := sha256.New()
-	for _, s := range []string{source, keyID, nonce} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	b := make([]byte, 0, len(source)+len(keyID)+len(nonce)+3)
+	b = append(append(append(append(append(append(b, source...), 0), keyID...), 0), nonce...), 0)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // labelPrefix is the label httpsig puts before a cause; VerifyError

@@ -35,6 +35,9 @@ type Parser struct {
 	// it trusts the sender's text for the signature base and weakens
 	// nothing else, but it is outside RFC 9421.
 	Lenient bool
+
+	// slow turns the fast path off (for the equivalence fuzz test).
+	slow bool
 }
 
 // Parse reads the signatures of h with the zero Parser.
@@ -69,6 +72,11 @@ func (p Parser) Parse(h http.Header) ([]*Signature, error) {
 		}
 		if n > maxBytes+2 {
 			return nil, fmt.Errorf("%w: a signature field is over %d bytes", ErrTooLarge, maxBytes)
+		}
+	}
+	if !p.Lenient && !p.slow {
+		if sigs, ok := fastInputs(joinLines(in), maxComps); ok && len(sigs) <= maxSigs && fastValues(joinLines(sig), sigs) {
+			return sigs, nil
 		}
 	}
 	values, err := httpsfv.UnmarshalDictionary(sig)
@@ -124,6 +132,14 @@ func (p Parser) Parse(h http.Header) ([]*Signature, error) {
 		return nil, ErrNoSignature
 	}
 	return out, nil
+}
+
+// joinLines joins field lines as httpsfv does.
+func joinLines(l []string) string {
+	if len(l) == 1 {
+		return l[0]
+	}
+	return strings.Join(l, ", ")
 }
 
 func signatureOf(label string, il httpsfv.InnerList, values *httpsfv.Dictionary, maxComps int) (*Signature, error) {

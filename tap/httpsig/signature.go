@@ -149,12 +149,12 @@ type candidate struct {
 }
 
 func (s *Signature) candidates() []candidate {
+	if !s.lenient {
+		return []candidate{{s.params, false}}
+	}
 	out := make([]candidate, 0, 4)
 	if s.params != "" {
 		out = append(out, candidate{s.params, false})
-	}
-	if !s.lenient {
-		return out
 	}
 	if s.raw != "" && s.raw != s.params {
 		out = append(out, candidate{s.raw, false})
