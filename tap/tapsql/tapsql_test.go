@@ -2,14 +2,10 @@ package tapsql_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,11 +17,22 @@ import (
 	"go.uber.org/goleak"
 	_ "modernc.org/sqlite" // the "sqlite" driver
 
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/tap"
 	"github.com/vicgo/visa/tap/tapsql"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.ClosePostgres()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 type clock struct {
 	mu sync.Mutex
@@ -48,43 +55,12 @@ func sqliteDB(t *testing.T) *sql.DB {
 	return db
 }
 
-// postgresDB connects to VISA_TEST_POSTGRES_DSN in a private schema,
-// dropped at clean-up. Without a DSN the test is skipped, except under
-// CI=true, where it must run.
+// postgresDB opens a private schema of the test PostgreSQL server
+// (internal/testutil: skipped without VISA_TEST_POSTGRES_DSN, except under
+// CI=true, where it must run).
 func postgresDB(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv("VISA_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but VISA_TEST_POSTGRES_DSN is empty: PostgreSQL tests must run in CI")
-		}
-		t.Skip("PostgreSQL tests skipped: set VISA_TEST_POSTGRES_DSN")
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	schema := "tapsql_test_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	_, err = admin.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		_ = admin.Close()
-	})
-	opts := "-c search_path=" + schema
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("options", opts)
-		u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
-		dsn = u.String()
-	} else {
-		dsn += " options='" + opts + "'"
-	}
-	db, err := sql.Open("pgx", dsn)
+	db, err := sql.Open("pgx", testutil.PostgresSchema(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
