@@ -1,12 +1,14 @@
 package sandbox
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/tap"
 )
 
 // Authorization is one merchant authorization the sandbox decided
@@ -52,6 +54,9 @@ var declineReasons = map[string]string{
 // handleMerchantAuthorize serves POST /sandbox/v1/merchant/authorizations
 // (§9): no X-Pay, no MLE.
 func (s *Sandbox) handleMerchantAuthorize(w http.ResponseWriter, r *http.Request) {
+	if !s.merchantTAPVerified(w, r) {
+		return
+	}
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return
@@ -206,4 +211,24 @@ func (s *Sandbox) handleMerchantStatus(w http.ResponseWriter, r *http.Request) {
 		resp["declineReason"] = out.DeclineReason
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// merchantTAPVerified applies WithMerchantTAP: without the option every
+// charge passes; with it, a charge must carry a valid TAP signature tagged
+// agent-payer-auth, else it is answered here and false is returned.
+func (s *Sandbox) merchantTAPVerified(w http.ResponseWriter, r *http.Request) bool {
+	v := s.opts.merchantTAP
+	if v == nil {
+		return true
+	}
+	if _, err := v.Verify(r, tap.TagPayer); err != nil {
+		code := "SIGNATURE_INVALID"
+		var reason *tap.Reason
+		if errors.As(err, &reason) {
+			code = strings.ToUpper(reason.Code())
+		}
+		writeGatewayError(w, tap.Status(err), code, err.Error())
+		return false
+	}
+	return true
 }

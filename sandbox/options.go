@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/vicgo/visa/tap"
 )
 
 // Option configures a Sandbox. Options are applied in order by New; an
@@ -26,6 +28,7 @@ type options struct {
 	keyDir         string
 	retention      time.Duration
 	mutualTLS      bool
+	merchantTAP    *tap.Verifier
 }
 
 // Defaults of the options.
@@ -168,6 +171,22 @@ func WithRetention(d time.Duration) Option {
 			return errors.New("sandbox: WithRetention: duration must be positive")
 		}
 		o.retention = d
+		return nil
+	}
+}
+
+// WithMerchantTAP makes the merchant authorizer require a Trusted Agent
+// Protocol signature with the tag agent-payer-auth, checked by v (its keys,
+// nonce store, clock and lenience). A charge without a valid one is
+// refused before it is decided, with the status tap.Status gives (400 or
+// 401, 503 when v's nonce store fails) and a gateway error whose reason is
+// the tap.Reason's code in upper case (SIGNATURE_EXPIRED, ...).
+func WithMerchantTAP(v *tap.Verifier) Option {
+	return func(o *options) error {
+		if v == nil {
+			return errors.New("sandbox: WithMerchantTAP: nil verifier")
+		}
+		o.merchantTAP = v
 		return nil
 	}
 }

@@ -5,5 +5,5 @@
 //
 // Usage:
 //
-//	visa-sandbox [-addr localhost:8099] [-tls] [-data-dir DIR] [-print-env] [-v]
+//	visa-sandbox [-addr localhost:8099] [-tls] [-data-dir DIR] [-print-env] [-v] [-merchant-tap JWKS [-merchant-tap-lenient]]
 package main

@@ -35,6 +35,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "directory keeping the MLE, signing and TLS keys across restarts (default: fresh keys per run)")
 	printEnv := fs.Bool("print-env", false, "print the environment and exit without serving (use with -data-dir so the keys stay valid)")
 	verbose := fs.Bool("v", false, "log every request to stderr (method, path, status, duration, correlation id)")
+	merchantTAP := fs.String("merchant-tap", "", "require Trusted Agent Protocol signatures (tag agent-payer-auth) at the merchant authorizer, with the agent keys of this JWKS file or https JWKS URL")
+	merchantTAPLenient := fs.Bool("merchant-tap-lenient", false, "with -merchant-tap, also accept the non-canonical Signature-Input of Visa's sample agent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +57,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, sandbox.WithKeyDir(*dataDir))
 	} else {
 		opts = append(opts, sandbox.WithFreshKeys())
+	}
+	if *merchantTAP != "" {
+		v, err := merchantVerifier(*merchantTAP, *merchantTAPLenient)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, sandbox.WithMerchantTAP(v))
 	}
 	sb, err := sandbox.New(opts...)
 	if err != nil {

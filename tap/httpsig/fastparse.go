@@ -1,0 +1,339 @@
+package httpsig
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+)
+
+// The fast path reads the canonical serializations signers send (RFC 8941
+// §4.1, as httpsfv.Marshal writes them) without building httpsfv's
+// dictionaries: members separated by ", ", items by one space, no other
+// whitespace, strings and integers only, no repeated key. For such text the
+// member as sent is its canonical serialization, so it is the
+// @signature-params value as is. Anything else returns ok=false and takes
+// the httpsfv path, which also reports the errors; FuzzFastParse checks that
+// both paths agree on everything the fast one accepts.
+
+type fastScanner struct {
+	s   string
+	off int
+}
+
+func (f *fastScanner) eof() bool { return f.off >= len(f.s) }
+
+func (f *fastScanner) peek() byte {
+	if f.eof() {
+		return 0
+	}
+	return f.s[f.off]
+}
+
+// key reads a structured-field key.
+func (f *fastScanner) key() (string, bool) {
+	start := f.off
+	for !f.eof() {
+		c := f.s[f.off]
+		if c >= 'a' && c <= 'z' || c == '*' || f.off > start && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			f.off++
+			continue
+		}
+		break
+	}
+	return f.s[start:f.off], f.off > start
+}
+
+// str reads a string item; escapes are only \" and \\.
+func (f *fastScanner) str() (string, bool) {
+	if f.peek() != '"' {
+		return "", false
+	}
+	f.off++
+	start, plain := f.off, true
+	for !f.eof() {
+		c := f.s[f.off]
+		switch {
+		case c == '"':
+			v := f.s[start:f.off]
+			f.off++
+			if !plain {
+				v = unescape(v)
+			}
+			return v, true
+		case c == '\\':
+			if f.off+1 >= len(f.s) || f.s[f.off+1] != '"' && f.s[f.off+1] != '\\' {
+				return "", false
+			}
+			plain = false
+			f.off += 2
+		case c < 0x20 || c > 0x7e:
+			return "", false
+		default:
+			f.off++
+		}
+	}
+	return "", false
+}
+
+func unescape(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' {
+			i++
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+// bare reads a string or a canonical integer.
+func (f *fastScanner) bare() (any, bool) {
+	if f.peek() == '"' {
+		return f.str()
+	}
+	start := f.off
+	for !f.eof() && f.s[f.off] >= '0' && f.s[f.off] <= '9' {
+		f.off++
+	}
+	digits := f.s[start:f.off]
+	if len(digits) == 0 || len(digits) > 15 || len(digits) > 1 && digits[0] == '0' {
+		return nil, false
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	return n, err == nil
+}
+
+type fastParam struct {
+	name  string
+	value any // string, int64, or true for a bare flag
+}
+
+// params reads ";key[=value]" parameters, refusing a repeated key.
+func (f *fastScanner) params(dst []fastParam) ([]fastParam, bool) {
+	for f.peek() == ';' {
+		f.off++
+		k, ok := f.key()
+		if !ok {
+			return nil, false
+		}
+		for _, p := range dst {
+			if p.name == k {
+				return nil, false
+			}
+		}
+		var v any = true
+		if f.peek() == '=' {
+			f.off++
+			if v, ok = f.bare(); !ok {
+				return nil, false
+			}
+		}
+		dst = append(dst, fastParam{k, v})
+	}
+	return dst, true
+}
+
+// fastInputs reads a canonical Signature-Input.
+func fastInputs(text string, maxComps int) ([]*Signature, bool) {
+	f := &fastScanner{s: text}
+	var out []*Signature
+	for {
+		label, ok := f.key()
+		if !ok || f.peek() != '=' {
+			return nil, false
+		}
+		for _, s := range out {
+			if s.Label == label {
+				return nil, false
+			}
+		}
+		f.off++
+		if f.peek() != '(' {
+			return nil, false
+		}
+		f.off++
+		valueStart := f.off - 1
+		s := &Signature{Label: label}
+		for f.peek() != ')' {
+			if len(s.Components) > 0 {
+				if f.peek() != ' ' {
+					return nil, false
+				}
+				f.off++
+			}
+			itemStart := f.off
+			name, ok := f.str()
+			if !ok {
+				return nil, false
+			}
+			ps, ok := f.params(nil)
+			if !ok {
+				return nil, false
+			}
+			c, ok := fastComponent(name, ps)
+			if !ok || len(s.Components) >= maxComps {
+				return nil, false
+			}
+			c.id = f.s[itemStart:f.off]
+			for _, o := range s.Components {
+				if o.id == c.id {
+					return nil, false
+				}
+			}
+			s.Components = append(s.Components, c)
+		}
+		f.off++
+		var buf [8]fastParam
+		ps, ok := f.params(buf[:0])
+		if !ok {
+			return nil, false
+		}
+		for _, p := range ps {
+			if !fastSetParam(&s.Params, p) {
+				return nil, false
+			}
+		}
+		s.params = f.s[valueStart:f.off]
+		out = append(out, s)
+		if f.eof() {
+			return out, true
+		}
+		if f.off+2 > len(f.s) || f.s[f.off] != ',' || f.s[f.off+1] != ' ' {
+			return nil, false
+		}
+		f.off += 2
+	}
+}
+
+func fastComponent(name string, ps []fastParam) (Component, bool) {
+	c := Component{Name: name}
+	if c.validName() != nil {
+		return c, false
+	}
+	for _, p := range ps {
+		switch p.name {
+		case "sf", "bs", "req":
+			if p.value != true {
+				return c, false
+			}
+			switch p.name {
+			case "sf":
+				c.SF = true
+			case "bs":
+				c.BS = true
+			default:
+				c.Req = true
+			}
+		case "key", "name":
+			v, ok := p.value.(string)
+			if !ok {
+				return c, false
+			}
+			if p.name == "key" {
+				c.Key = v
+			} else {
+				c.QueryName = v
+			}
+		default:
+			return c, false
+		}
+	}
+	return c, c.validParams() == nil
+}
+
+func fastSetParam(p *Params, fp fastParam) bool {
+	switch fp.name {
+	case "created", "expires":
+		n, ok := fp.value.(int64)
+		if !ok {
+			return false
+		}
+		if fp.name == "created" {
+			p.Created = time.Unix(n, 0)
+		} else {
+			p.Expires = time.Unix(n, 0)
+		}
+	case "keyid", "nonce", "tag", "alg":
+		v, ok := fp.value.(string)
+		if !ok {
+			return false
+		}
+		switch fp.name {
+		case "keyid":
+			p.KeyID = v
+		case "nonce":
+			p.Nonce = v
+		case "tag":
+			p.Tag = v
+		default:
+			p.Alg = Algorithm(v)
+		}
+	}
+	return true
+}
+
+// fastValues reads a canonical Signature field into values by label.
+func fastValues(text string, sigs []*Signature) bool {
+	f := &fastScanner{s: text}
+	var seen [DefaultMaxSignatures * 2]string
+	n := 0
+	for {
+		label, ok := f.key()
+		if !ok || f.peek() != '=' {
+			return false
+		}
+		for _, l := range seen[:n] {
+			if l == label {
+				return false
+			}
+		}
+		if n == len(seen) {
+			return false
+		}
+		seen[n] = label
+		n++
+		f.off++
+		if f.peek() != ':' {
+			return false
+		}
+		f.off++
+		start := f.off
+		for !f.eof() && f.s[f.off] != ':' {
+			c := f.s[f.off]
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+				return false
+			}
+			f.off++
+		}
+		if f.eof() {
+			return false
+		}
+		enc := f.s[start:f.off]
+		f.off++
+		if f.peek() == ';' { // parameters on a signature value: the slow path
+			return false
+		}
+		for _, s := range sigs {
+			if s.Label == label {
+				v, err := base64.StdEncoding.DecodeString(enc)
+				if err != nil || len(v) == 0 {
+					return false
+				}
+				s.Value = v
+			}
+		}
+		if f.eof() {
+			break
+		}
+		if f.off+2 > len(f.s) || f.s[f.off] != ',' || f.s[f.off+1] != ' ' {
+			return false
+		}
+		f.off += 2
+	}
+	for _, s := range sigs {
+		if s.Value == nil {
+			return false
+		}
+	}
+	return true
+}

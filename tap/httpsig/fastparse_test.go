@@ -1,0 +1,58 @@
+package httpsig
+
+import (
+	"net/http"
+	"testing"
+)
+
+// FuzzFastParse: whatever the fast path accepts, the httpsfv path parses
+// to the same signatures: labels, components (identifiers included),
+// parameters, values and the @signature-params text.
+func FuzzFastParse(f *testing.F) {
+	f.Add(`sig1=("@authority" "@path");created=1;keyid="k";alg="ed25519";expires=2;nonce="n";tag="agent-payer-auth"`, `sig1=:AAAA:`)
+	f.Add(`a=("@query-param";name="Pet" "signature-agent";key="a" "x";sf "y";bs "@method";req);created=1, b=();keyid="\"q\\"`, `a=:AA==:, b=:AAA=:`)
+	f.Add(`a=("x");created=01`, `a=:AA==:`)
+	f.Add(`a=("x");created=1;created=2`, `a=:AA==:`)
+	f.Add(`a=(), a=()`, `a=:AA==:`)
+	f.Add(`a=();x=1.5`, `a=:AA==:;p=1`)
+	f.Fuzz(func(t *testing.T, input, signature string) {
+		h := http.Header{"Signature-Input": {input}, "Signature": {signature}}
+		fast, ok := fastInputs(input, DefaultMaxComponents)
+		if !ok || len(fast) > DefaultMaxSignatures || !fastValues(signature, fast) {
+			return
+		}
+		slow, err := Parser{slow: true}.Parse(h)
+		if err != nil {
+			t.Fatalf("fast path accepted what httpsfv refuses: %v", err)
+		}
+		if len(slow) != len(fast) {
+			t.Fatalf("%d signatures, httpsfv %d", len(fast), len(slow))
+		}
+		for i := range fast {
+			a, b := fast[i], slow[i]
+			if a.Label != b.Label || a.params != b.params || a.Params != b.Params || string(a.Value) != string(b.Value) || len(a.Components) != len(b.Components) {
+				t.Fatalf("fast %+v\nslow %+v", a, b)
+			}
+			for j := range a.Components {
+				if a.Components[j] != b.Components[j] {
+					t.Fatalf("component %d: fast %+v, slow %+v", j, a.Components[j], b.Components[j])
+				}
+			}
+		}
+	})
+}
+
+// TestFastPathTakesCanonical: what this package and RFC 9421's examples
+// send goes the fast way.
+func TestFastPathTakesCanonical(t *testing.T) {
+	for _, in := range []string{
+		`sig1=("@authority" "@path");created=1767225600;keyid="k";alg="ed25519";expires=1767226080;nonce="bm9uY2U";tag="agent-payer-auth"`,
+		`sig-b22=("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example"`,
+		`sig2=("@authority" "signature-agent";key="agent2");created=1735689600;keyid="x";alg="ed25519";expires=4889289600;nonce="n9p4+==";tag="web-bot-auth"`,
+	} {
+		sigs, ok := fastInputs(in, DefaultMaxComponents)
+		if !ok || len(sigs) != 1 || sigs[0].Label+"="+sigs[0].params != in {
+			t.Errorf("fast path refused %s", in)
+		}
+	}
+}

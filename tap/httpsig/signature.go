@@ -1,0 +1,265 @@
+package httpsig
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// Params are the signature parameters of RFC 9421 §2.3. A zero field is
+// absent.
+type Params struct {
+	Created time.Time
+	Expires time.Time
+	KeyID   string
+	Alg     Algorithm
+	Nonce   string
+	Tag     string
+}
+
+// innerList serializes components and params in the order created, keyid,
+// alg, expires, nonce, tag (the order of the RFC's examples).
+func innerList(comps []Component, p Params) httpsfv.InnerList {
+	il := httpsfv.InnerList{Items: make([]httpsfv.Item, len(comps)), Params: httpsfv.NewParams()}
+	for i, c := range comps {
+		il.Items[i] = c.item()
+		if c.id != "" {
+			if it, err := httpsfv.UnmarshalItem([]string{c.id}); err == nil {
+				il.Items[i] = it
+			}
+		}
+	}
+	if !p.Created.IsZero() {
+		il.Params.Add("created", p.Created.Unix())
+	}
+	if p.KeyID != "" {
+		il.Params.Add("keyid", p.KeyID)
+	}
+	if p.Alg != "" {
+		il.Params.Add("alg", string(p.Alg))
+	}
+	if !p.Expires.IsZero() {
+		il.Params.Add("expires", p.Expires.Unix())
+	}
+	if p.Nonce != "" {
+		il.Params.Add("nonce", p.Nonce)
+	}
+	if p.Tag != "" {
+		il.Params.Add("tag", p.Tag)
+	}
+	return il
+}
+
+// Signature is one signature of a message: its label, covered components,
+// parameters and value, as Parse read them or Sign made them.
+type Signature struct {
+	// Label is the dictionary key shared by Signature-Input and Signature.
+	Label string
+	// Components are the covered components, in order.
+	Components []Component
+	// Params are the signature parameters.
+	Params Params
+	// Value is the signature.
+	Value []byte
+
+	// params is the canonical serialization of the inner list, the value
+	// of @signature-params.
+	params string
+	// raw is the member as sent, for the lenient reading; empty otherwise.
+	raw string
+	// lenient allows the readings of Visa's sample (raw parameters, @path
+	// with the query).
+	lenient bool
+}
+
+// SignatureInput returns the Signature-Input member of s ("label=(...)...").
+func (s *Signature) SignatureInput() string { return s.Label + "=" + s.params }
+
+// SignatureField returns the Signature member of s ("label=:base64:").
+func (s *Signature) SignatureField() string {
+	return s.Label + "=:" + base64.StdEncoding.EncodeToString(s.Value) + ":"
+}
+
+// SignatureParams returns the value of the @signature-params line: the
+// canonical serialization of the covered components and parameters.
+func (s *Signature) SignatureParams() string { return s.params }
+
+// Base returns the signature base of s over m (RFC 9421 §2.5).
+func (s *Signature) Base(m Message) ([]byte, error) {
+	return buildBase(m, s.Components, s.params, false)
+}
+
+func buildBase(m Message, comps []Component, params string, pathWithQuery bool) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(64*len(comps) + len(params) + 24)
+	for i := range comps {
+		c := &comps[i]
+		v, err := c.value(m, pathWithQuery)
+		if err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
+		}
+		b.WriteString(c.String())
+		b.WriteString(": ")
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	b.WriteString(`"@signature-params": `)
+	b.WriteString(params)
+	return b.Bytes(), nil
+}
+
+// Verify checks s over m with key. The alg parameter, when present, must
+// name key's algorithm (ErrAlgorithmMismatch). A lenient signature (see
+// Parser.Lenient) is also tried over its parameters as sent and with the
+// query inside @path, the two forms Visa's sample signs.
+func (s *Signature) Verify(m Message, key *VerifyingKey) error {
+	if key == nil {
+		return fmt.Errorf("%w: nil verifying key", ErrInvalidKey)
+	}
+	if s.Params.Alg != "" && s.Params.Alg != key.alg {
+		return fmt.Errorf("%w: signature %s declares %s, the key is %s", ErrAlgorithmMismatch, s.Label, s.Params.Alg, key.alg)
+	}
+	var firstErr error
+	for _, c := range s.candidates() {
+		base, err := buildBase(m, s.Components, c.params, c.pathWithQuery)
+		if err == nil {
+			err = key.Verify(base, s.Value)
+		}
+		if err == nil {
+			return nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return fmt.Errorf("signature %s: %w", s.Label, firstErr)
+}
+
+type candidate struct {
+	params        string
+	pathWithQuery bool
+}
+
+func (s *Signature) candidates() []candidate {
+	if !s.lenient {
+		return []candidate{{s.params, false}}
+	}
+	out := make([]candidate, 0, 4)
+	if s.params != "" {
+		out = append(out, candidate{s.params, false})
+	}
+	if s.raw != "" && s.raw != s.params {
+		out = append(out, candidate{s.raw, false})
+	}
+	for _, c := range s.Components {
+		if c.Name == "@path" {
+			n := len(out)
+			for i := 0; i < n; i++ {
+				out = append(out, candidate{out[i].params, true})
+			}
+			break
+		}
+	}
+	return out
+}
+
+// Sign signs m: it builds the signature base of comps and p, signs it with
+// key and returns the signature under label. When p.Alg is set it must
+// name key's algorithm. The message is not changed; see SignRequest.
+func Sign(m Message, label string, comps []Component, p Params, key *SigningKey) (*Signature, error) {
+	if key == nil {
+		return nil, fmt.Errorf("%w: nil signing key", ErrInvalidKey)
+	}
+	if err := checkLabel(label); err != nil {
+		return nil, err
+	}
+	if p.Alg != "" && p.Alg != key.alg {
+		return nil, fmt.Errorf("%w: params name %s, the key is %s", ErrAlgorithmMismatch, p.Alg, key.alg)
+	}
+	cs := make([]Component, len(comps))
+	seen := make(map[string]bool, len(comps))
+	for i, c := range comps {
+		c, err := c.check()
+		if err != nil {
+			return nil, err
+		}
+		if seen[c.id] {
+			return nil, fmt.Errorf("%w: component %s covered twice", ErrMalformed, c.id)
+		}
+		seen[c.id] = true
+		cs[i] = c
+	}
+	il := innerList(cs, p)
+	params, err := httpsfv.Marshal(il)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature parameters: %v", ErrMalformed, err)
+	}
+	base, err := buildBase(m, cs, params, false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := key.Sign(base)
+	if err != nil {
+		return nil, fmt.Errorf("httpsig: sign: %w", err)
+	}
+	return &Signature{Label: label, Components: cs, Params: p, Value: v, params: params}, nil
+}
+
+// SignRequest signs r as Sign does and adds the signature to r's
+// Signature-Input and Signature fields, beside any signature already there.
+// A label already present is ErrMalformed, and r is left unchanged.
+func SignRequest(r *http.Request, label string, comps []Component, p Params, key *SigningKey) error {
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	if err := labelFree(r.Header, label); err != nil {
+		return err
+	}
+	s, err := Sign(Message{Request: r}, label, comps, p, key)
+	if err != nil {
+		return err
+	}
+	r.Header.Add("Signature-Input", s.SignatureInput())
+	r.Header.Add("Signature", s.SignatureField())
+	return nil
+}
+
+func labelFree(h http.Header, label string) error {
+	for _, name := range []string{"Signature-Input", "Signature"} {
+		v := h.Values(name)
+		if len(v) == 0 {
+			continue
+		}
+		d, err := httpsfv.UnmarshalDictionary(v)
+		if err != nil {
+			return fmt.Errorf("%w: the message's %s field cannot take another signature: %v", ErrMalformed, name, err)
+		}
+		if _, ok := d.Get(label); ok {
+			return fmt.Errorf("%w: label %q already used", ErrMalformed, label)
+		}
+	}
+	return nil
+}
+
+// checkLabel: a label is a structured-field key.
+func checkLabel(l string) error {
+	if l == "" || len(l) > 64 {
+		return fmt.Errorf("%w: a label is 1 to 64 characters", ErrMalformed)
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		ok := c >= 'a' && c <= 'z' || c == '*' || i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.')
+		if !ok {
+			return fmt.Errorf("%w: label %q is not a structured-field key", ErrMalformed, l)
+		}
+	}
+	return nil
+}
