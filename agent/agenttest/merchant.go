@@ -16,6 +16,7 @@ import (
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
+	"github.com/vicgo/visa/tap"
 )
 
 // SandboxMerchant is the Merchant of the local sandbox's authorizer
@@ -30,7 +31,7 @@ type SandboxMerchant struct {
 // MerchantURL), trusting cfg's TLS roots. The URL must be https, or plain
 // http to a loopback host: the charge carries the token number and the
 // dynamic CVV2.
-func NewSandboxMerchant(url string, cfg visa.Config) (*SandboxMerchant, error) {
+func NewSandboxMerchant(url string, cfg visa.Config, opts ...MerchantOption) (*SandboxMerchant, error) {
 	if reason := check.URL(url, check.MaxURL); reason != "" {
 		return nil, visa.NewInputError("MerchantURL", reason)
 	}
@@ -41,7 +42,29 @@ func NewSandboxMerchant(url string, cfg visa.Config) (*SandboxMerchant, error) {
 	if hc.Timeout == 0 {
 		hc.Timeout = 30 * time.Second
 	}
+	for _, o := range opts {
+		if err := o(hc); err != nil {
+			return nil, err
+		}
+	}
 	return &SandboxMerchant{url: url, client: hc}, nil
+}
+
+// MerchantOption configures a SandboxMerchant.
+type MerchantOption func(*http.Client) error
+
+// WithTAP signs every merchant call with s, the agent's Trusted Agent
+// Protocol signer: the charge as the paying agent (tap.TagPayer) unless the
+// call's context says otherwise (tap.WithTag). A sandbox started with
+// sandbox.WithMerchantTAP refuses unsigned charges.
+func WithTAP(s *tap.Signer) MerchantOption {
+	return func(hc *http.Client) error {
+		if s == nil {
+			return visa.NewInputError("TAP signer", "is nil")
+		}
+		hc.Transport = s.Transport(hc.Transport)
+		return nil
+	}
 }
 
 type merchantWire struct {
