@@ -64,6 +64,21 @@ runuser -u postgres -- pg_isready -p "${PGPORT}" >&2
 
 psql_su() { runuser -u postgres -- psql -p "${PGPORT}" -v ON_ERROR_STOP=1 -qtA "$@"; }
 
+# Room for the whole suite at once: the store's races, the two-process
+# idempotency test, the TAP nonce store and the fleet test's replicas all hold
+# pools, and `go test ./...` runs packages side by side. 100 connections (the
+# default) can run out; raise it once, with a restart, when it is lower.
+want_conns=300
+if [ "$(psql_su -c 'SHOW max_connections')" -lt "${want_conns}" ]; then
+  log "raising max_connections to ${want_conns}"
+  psql_su -c "ALTER SYSTEM SET max_connections = ${want_conns}" >&2
+  pg_ctlcluster "${PGVER}" main restart >&2
+  for _ in $(seq 1 30); do
+    if runuser -u postgres -- pg_isready -q -p "${PGPORT}"; then break; fi
+    sleep 1
+  done
+fi
+
 # Role: create or reset its password (idempotent).
 if [ "$(psql_su -c "SELECT 1 FROM pg_roles WHERE rolname = '${PGUSER_NAME}'")" != "1" ]; then
   log "creating role ${PGUSER_NAME}"
