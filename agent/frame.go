@@ -17,8 +17,8 @@ import (
 	"github.com/vicgo/visa/store"
 )
 
-// ActionPasskey: the cardholder completes a passkey ceremony on the Bridge
-// page at NextAction.PasskeyURL (steps 9 and 12 of the journey). The page
+// ActionPasskey means the cardholder completes a passkey ceremony on the
+// Bridge page at NextAction.PasskeyURL (steps 9 and 12 of the journey). The page
 // answers by itself, through any replica: the caller only shows the URL and
 // waits (GetJourney) for the journey to move on.
 const ActionPasskey Action = "PASSKEY"
