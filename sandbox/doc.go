@@ -59,7 +59,9 @@
 // /vts-auth/authenticate serves the browser page, which runs real WebAuthn,
 // and a JSON mode (Accept: application/json), in which the sandbox plays
 // the user's device with a software authenticator per client.id. Both mint
-// RS256 fidoBlobs, which VIC enrollment and instructions redeem once.
+// fidoBlobs, compact JWEs (dir + A256GCM) under a key that never leaves
+// the process, which VIC enrollment and instructions redeem once; the
+// attestation payloads they verify are RS256 JWS, like signedPayload.
 //
 // # The merchant, faults and inspection
 //
