@@ -46,10 +46,13 @@ package repotest
 // segments of a repository path; a bare name resolves when any repository
 // file has that name. {placeholder} and * segments match any segment.
 //
-// Sections. Every section sign followed by a number (alone or in a list,
-// "§7.3, §11.7", "§6.4–§6.6") must be a section heading of docs/wire.md,
-// unless the list follows the name of a standard (RFC n, WebAuthn, ISO n),
-// whose sections are the standard's own.
+// Sections. A section sign followed by a number (alone or in a list,
+// "§7.3, §11.7", "§6.4–§6.6") must be a section heading of docs/wire.md
+// when the list follows "docs/wire.md", or appears in docs/wire.md or
+// docs/journey.md, or appears in a comment or paragraph that names no
+// standard. A list right after the name of a standard (RFC n, WebAuthn,
+// ISO n) is the standard's, and so is a bare list in a comment that names
+// one ("RFC 9421 §2 ... the parameters of §2.1").
 //
 // Journey steps. "journey step N", "journey steps N, M and K" and "steps N
 // to M of the journey" must name steps that docs/journey.md defines; it
@@ -393,10 +396,12 @@ var (
 	urlRe  = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s)\]>"'` + "`" + `]*`)
 	wordRe = regexp.MustCompile(`[A-Za-z0-9_{][A-Za-z0-9_.{}*-]*(?:/[A-Za-z0-9_.{}*-]+)*/?`)
 	// A reference group: an optional standard, then one or more sections.
-	sectionRe = regexp.MustCompile(`(?:(RFC\s*\d+|WebAuthn|ISO\s*\d+)\s+)?§\s*\d+(?:\.\d+)*(?:\s*(?:,|and|or|to|–|-)\s*§\s*\d+(?:\.\d+)*)*`)
-	numRe     = regexp.MustCompile(`\d+(?:\.\d+)*`)
-	stepList  = `(\d+(?:\s*(?:,|and|or|to|–|-)\s*\d+)*)`
-	stepRes   = []*regexp.Regexp{
+	sectionRe = regexp.MustCompile(`(?:docs/wire\.md\s+|(RFC\s*\d+|WebAuthn|ISO\s*\d+)\s+)?§\s*\d+(?:\.\d+)*(?:\s*(?:,|and|or|to|–|-)\s*§\s*\d+(?:\.\d+)*)*`)
+	// standardRe finds the name of a standard with its own sections.
+	standardRe = regexp.MustCompile(`\b(?:RFC\s*\d+|WebAuthn|ISO\s*\d+)\b`)
+	numRe      = regexp.MustCompile(`\d+(?:\.\d+)*`)
+	stepList   = `(\d+(?:\s*(?:,|and|or|to|–|-)\s*\d+)*)`
+	stepRes    = []*regexp.Regexp{
 		regexp.MustCompile(`(?i)\bjourney(?:'s)?\s+steps?\s+` + stepList),
 		regexp.MustCompile(`(?i)\bsteps?\s+` + stepList + `\s+of\s+the\s+journey\b`),
 	}
@@ -430,9 +435,14 @@ func (r *repo) check(f, text string) []string {
 		}
 	}
 	// Sections and steps first, on the text with URLs.
+	ownDoc := f == "docs/wire.md" || f == "docs/journey.md"
+	namesStandard := standardRe.MatchString(text)
 	for _, m := range sectionRe.FindAllStringSubmatch(text, -1) {
 		if m[1] != "" {
 			continue // a standard's own sections
+		}
+		if !ownDoc && namesStandard && !strings.HasPrefix(m[0], "docs/wire.md") {
+			continue // a bare list in a comment about a standard
 		}
 		for _, n := range numRe.FindAllString(m[0], -1) {
 			if !r.sections[n] {
