@@ -29,7 +29,7 @@ import (
 
 // A real browser: headless Chromium driven by chromedp, with the CDP
 // WebAuthn virtual authenticator as the cardholder's device
-// (notes/browser-webauthn.md). The Bridge serves the cardholder's page on
+// (testutil.ChromiumOptions). The Bridge serves the cardholder's page on
 // 127.0.0.1:A (origin A); the page embeds the sandbox's Auth iFrame from
 // localhost:B (origin B, the WebAuthn RP), which accepts commands only from
 // origin A. The test is the service: Go code calls Bridge.Open,

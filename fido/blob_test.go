@@ -15,7 +15,8 @@ import (
 	"github.com/vicgo/visa/fido"
 )
 
-// secretBlob looks like a real fidoBlob (an RS256 JWS).
+// secretBlob has the shape of a fidoBlob: opaque base64url segments joined
+// by dots (this one a JWS; the sandbox mints JWEs, docs/wire.md §8.3).
 const secretBlob = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNieC1zaWctMSJ9.eyJ0eXAiOiJmaWRvLWF0dGVzdGF0aW9uIiwiaWRlbnRpZmllciI6IklELTdRbSJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
 
 func mustBlob(t testing.TB, s string) fido.Blob {

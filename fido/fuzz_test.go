@@ -72,7 +72,7 @@ func FuzzSealerOpen(f *testing.F) {
 		}
 		// Only authentic envelopes open (GCM forgery is out of reach), and the
 		// only blob ever sealed under these keys is secretBlob. (Fuzz workers
-		// re-run the setup, so their "good" differs from the seed's nonce.)
+		// re-run the setup, so their "good" differs from the corpus entry's nonce.)
 		if b.Reveal() != secretBlob {
 			t.Fatalf("forged envelope opened")
 		}

@@ -9,12 +9,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// fidoBlobs. docs/wire.md §8.3 describes the blob as a signed JWT; the
-// issue asks for a value only the sandbox can open, which wins: the blob is
-// a compact JWE (alg "dir", enc "A256GCM", typ "JWT") under a 32-byte key
-// drawn at start-up that never leaves the process. It still looks like a
-// JWT (base64url segments joined by dots), carries the §8.3 claims, lives
-// Lifetimes.Blob (5 min) and is redeemed at most once.
+// fidoBlobs (docs/wire.md §8.3): a compact JWE (alg "dir", enc "A256GCM",
+// typ "JWT"), not a signed JWT, under a 32-byte key drawn at start-up that
+// never leaves the process, so only this sandbox can open a blob and no
+// client can read or forge one. It still looks like the JWT Visa's guide
+// describes (base64url segments joined by dots), carries the §8.3 claims,
+// lives Lifetimes.Blob (5 min) and is redeemed at most once.
 
 // blobClaims are the sealed claims of a fidoBlob.
 type blobClaims struct {

@@ -27,12 +27,15 @@
 // Every VTS and VIC call needs an X-Pay-Token (either api key spelling, ±300
 // s, constant time), with an api key of the right product (403 otherwise).
 // VIC calls need MLE: the keyId header, an {"encData":...} body for the
-// sandbox's server key, and an iat in milliseconds. Responses, errors
-// included, are encrypted to the client key with the request's enc. VTS enc*
-// fields are decrypted and email hashes recomputed. Bodies are bounded
-// (WithMaxBody, 413). Missing fields get 400 naming the field. Every
+// sandbox's server key, an iat in milliseconds, and a UTF-8 plaintext.
+// Responses, errors included, are encrypted to the client key with the
+// request's enc. VTS enc* fields are decrypted and email hashes
+// recomputed. Bodies are bounded (WithMaxBody, 413). Missing fields get
+// 400 naming the field. A confirmation must agree with what the sandbox
+// merchant decided for its credential (status, amount, codes). Every
 // response carries an X-CORRELATION-ID. Errors come in both Visa formats:
-// responseStatus (gateway, VIC) and errorResponse (VTS).
+// responseStatus (gateway, VIC) and errorResponse (VTS). Fields accepted
+// and not used are listed in docs/wire.md §11.8.
 //
 // # State and time
 //
@@ -59,7 +62,9 @@
 // /vts-auth/authenticate serves the browser page, which runs real WebAuthn,
 // and a JSON mode (Accept: application/json), in which the sandbox plays
 // the user's device with a software authenticator per client.id. Both mint
-// RS256 fidoBlobs, which VIC enrollment and instructions redeem once.
+// fidoBlobs, compact JWEs (dir + A256GCM) under a key that never leaves
+// the process, which VIC enrollment and instructions redeem once; the
+// attestation payloads they verify are RS256 JWS, like signedPayload.
 //
 // # The merchant, faults and inspection
 //
@@ -69,8 +74,10 @@
 // insufficient funds. GET on /sandbox/v1/merchant/authorizations/{ref}
 // replays the recorded result.
 // Faults (latency, 429, 500, 503, reset, drop after processing, truncated
-// body, malformed JSON, invalid MLE) are injected per endpoint or at random
-// with a seed: WithFaults, SetFaults, or POST /sandbox/v1/admin/faults.
+// body, malformed JSON, invalid MLE, and VIC's HTTP 202 with pendingEvents
+// for a cardholder action still pending) are injected per endpoint or at
+// random with a seed: WithFaults, SetFaults, or POST
+// /sandbox/v1/admin/faults.
 // Inspect (or GET /sandbox/v1/admin/state) reports credentials per
 // instruction, OTPs sent, authorizations, approvals per credential and faults
 // injected, so tests can prove that nothing was charged twice. The admin API

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -41,12 +42,18 @@ const (
 	// FaultInvalidMLE processes the request and answers with an encData
 	// that cannot be decrypted.
 	FaultInvalidMLE FaultType = "invalid_mle"
+	// FaultPendingEvents makes a VIC endpoint answer HTTP 202 with
+	// status PENDING and pendingEvents (docs/wire.md §6.7): the request is
+	// authenticated and decrypted, then left unprocessed, as when the
+	// cardholder still has something to do. Other endpoints serve the
+	// request normally.
+	FaultPendingEvents FaultType = "pending_events"
 )
 
 var faultTypes = map[FaultType]bool{
 	FaultLatency: true, FaultRateLimited: true, FaultStatus500: true, FaultStatus503: true,
 	FaultResetBeforeProcessing: true, FaultDropAfterProcessing: true, FaultTruncatedBody: true,
-	FaultMalformedJSON: true, FaultInvalidMLE: true,
+	FaultMalformedJSON: true, FaultInvalidMLE: true, FaultPendingEvents: true,
 }
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration
@@ -80,6 +87,9 @@ type FaultKind struct {
 	Type       FaultType `json:"type"`
 	Delay      Duration  `json:"delay,omitempty"`      // FaultLatency
 	RetryAfter Duration  `json:"retryAfter,omitempty"` // FaultRateLimited
+	// PendingEvents are the pendingEvents of FaultPendingEvents; empty
+	// means DefaultPendingEvents.
+	PendingEvents []string `json:"pendingEvents,omitempty"`
 }
 
 // Latency delays a request by d before serving it.
@@ -89,6 +99,25 @@ func Latency(d time.Duration) FaultKind { return FaultKind{Type: FaultLatency, D
 // whole seconds, at least 1).
 func RateLimited(retryAfter time.Duration) FaultKind {
 	return FaultKind{Type: FaultRateLimited, RetryAfter: Duration(retryAfter)}
+}
+
+// DefaultPendingEvents is what FaultPendingEvents lists when its kind
+// names no events. Visa's event names are not public (docs/wire.md §6.7).
+const DefaultPendingEvents = "CARDHOLDER_ACTION_PENDING"
+
+// PendingEvents makes a VIC endpoint answer HTTP 202 with these
+// pendingEvents (DefaultPendingEvents when none are given) without
+// processing the request (docs/wire.md §6.7).
+func PendingEvents(events ...string) FaultKind {
+	return FaultKind{Type: FaultPendingEvents, PendingEvents: events}
+}
+
+// pendingEvents returns the events a FaultPendingEvents kind answers with.
+func (k FaultKind) pendingEvents() []string {
+	if len(k.PendingEvents) == 0 {
+		return []string{DefaultPendingEvents}
+	}
+	return append([]string(nil), k.PendingEvents...)
 }
 
 // Fault kinds without parameters.
@@ -138,6 +167,14 @@ func (k FaultKind) validate() error {
 	}
 	if k.RetryAfter < 0 {
 		return fmt.Errorf("sandbox: negative retryAfter")
+	}
+	if len(k.PendingEvents) > 0 && k.Type != FaultPendingEvents {
+		return fmt.Errorf("sandbox: pendingEvents belongs to a %s fault", FaultPendingEvents)
+	}
+	for _, e := range k.PendingEvents {
+		if strings.TrimSpace(e) == "" || len(e) > 64 {
+			return fmt.Errorf("sandbox: a pending event must be 1 to 64 characters")
+		}
 	}
 	return nil
 }
@@ -304,6 +341,9 @@ func (f *faultInjector) wrap(s *Sandbox, pattern string, next http.Handler) http
 			next.ServeHTTP(rec, r)
 			rec.copyHeader(w)
 			writeRaw(w, rec.status, []byte(`{"encData":"eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMTI4R0NNIiwia2lkIjoiU0JYLU1MRS1LRVktMDEifQ.AAAAAAAA.AAAAAAAAAAAAAAAA.AAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA"}`))
+		case FaultPendingEvents:
+			// The VIC wrapper answers 202 once the request is authenticated.
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pendingKey, k.pendingEvents())))
 		}
 	})
 }

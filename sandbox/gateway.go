@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
@@ -68,7 +69,12 @@ const correlationHeader = "X-CORRELATION-ID"
 
 type ctxKey int
 
-const correlationKey ctxKey = 0
+const (
+	correlationKey ctxKey = iota
+	// pendingKey carries the pendingEvents of a FaultPendingEvents fault
+	// from the fault injector to the VIC wrapper.
+	pendingKey
+)
 
 func correlationID(ctx context.Context) string {
 	id, _ := ctx.Value(correlationKey).(string)
@@ -243,8 +249,14 @@ func (s *Sandbox) vic(h handler) http.HandlerFunc {
 			writeGatewayError(w, e.status, e.code, e.msg)
 			return
 		}
-		res, e := h(&call{r: r, body: plain, now: now})
+		var res any
 		status := http.StatusOK
+		e = checkUTF8(plain)
+		if events, ok := r.Context().Value(pendingKey).([]string); ok && e == nil {
+			status, res = http.StatusAccepted, pendingBody(r, plain, events)
+		} else if e == nil {
+			res, e = h(&call{r: r, body: plain, now: now})
+		}
 		if e != nil {
 			status = e.status
 			res = responseStatusBody(e.status, e.code, e.msg, "")
@@ -301,6 +313,48 @@ func (s *Sandbox) openMLE(r *http.Request, body []byte, now time.Time) ([]byte, 
 		enc = jwe.EncA128GCM
 	}
 	return plain, enc, nil
+}
+
+// checkUTF8 refuses a decrypted VIC body that is not UTF-8 (RFC 8259
+// §8.1; docs/wire.md §2.2). Go's JSON decoder would otherwise turn the bad
+// bytes into U+FFFD and accept the request silently; a client that hands
+// its JOSE library a string without an encoding sends Latin-1. The message
+// gives the offset of the first bad byte, never the bytes.
+func checkUTF8(plain []byte) *apiErr {
+	if utf8.Valid(plain) {
+		return nil
+	}
+	off := 0
+	for off < len(plain) {
+		r, size := utf8.DecodeRune(plain[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	return vicInvalid("the decrypted request body is not valid UTF-8 (first bad byte at offset %d): encode the JSON as UTF-8 before encrypting it", off)
+}
+
+// pendingBody is the 202 answer of docs/wire.md §6.7: the request's
+// clientReferenceId (either casing), the instruction of the path if any,
+// status PENDING and the pending events. The request is not processed.
+func pendingBody(r *http.Request, plain []byte, events []string) map[string]any {
+	var ref struct {
+		Lower string `json:"clientReferenceId"`
+		Upper string `json:"clientReferenceID"`
+	}
+	_ = json.Unmarshal(plain, &ref) // best effort: a pending answer echoes what it can
+	out := map[string]any{"status": statusPending, "pendingEvents": events}
+	switch {
+	case ref.Lower != "":
+		out["clientReferenceId"] = ref.Lower
+	case ref.Upper != "":
+		out["clientReferenceId"] = ref.Upper
+	}
+	if id := r.PathValue("id"); id != "" {
+		out["instructionId"] = id
+	}
+	return out
 }
 
 // sealMLE encrypts a response body to the client's MLE key.

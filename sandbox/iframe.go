@@ -24,8 +24,9 @@ import (
 //	GET  /vts-auth/static/{file}  the page's script and style
 //	anything else under /vts-auth/ (including the opaque endpoint /vts-auth/fido) → 404 NOT_FOUND
 //
-// Every route but static needs the VTS api key (apikey or apiKey) and the
-// client app id (clientAppID or externalAppId) in the query string.
+// Every route but static needs the iFrame's or the VTS api key (apikey or
+// apiKey) and the client app id (clientAppID or externalAppId) in the query
+// string (docs/wire.md §7.2).
 
 // Header of the JSON mode test hook (docs/wire.md §7.3, §11.7).
 const headerAuthOutcome = "X-Sandbox-Auth-Outcome"

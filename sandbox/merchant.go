@@ -110,6 +110,7 @@ func (s *Sandbox) authorize(req *merchantRequest, amt visa.Amount, now time.Time
 	code, cr := s.decideLocked(req, amt, now)
 	if cr != nil {
 		a.InstructionID, a.DynamicDataID = cr.instructionID, cr.ddID
+		cr.auths = append(cr.auths, a)
 	}
 	a.ResponseCode = code
 	if code == "00" {

@@ -25,7 +25,7 @@ import (
 
 // A real browser drives the iFrame page: headless Chromium through chromedp,
 // with the CDP WebAuthn virtual authenticator as the user's device
-// (notes/browser-webauthn.md). A parent page on 127.0.0.1:A embeds the
+// (testutil.ChromiumOptions). A parent page on 127.0.0.1:A embeds the
 // iFrame on localhost:B (the RP id must be a host name), speaks the
 // postMessage protocol and reports every message it receives to Go with a
 // fetch. A third origin, 127.0.0.1:C, tries to drive the iFrame and must be

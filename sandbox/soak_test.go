@@ -78,19 +78,29 @@ func TestSoak(t *testing.T) {
 	})
 
 	var (
-		errs  atomic.Int64
-		ops   atomic.Int64
-		once  sync.Once
-		msg   string
-		wg    sync.WaitGroup
-		until = time.Now().Add(duration)
+		errs      atomic.Int64
+		ops       atomic.Int64
+		once      sync.Once
+		msg       string
+		wg        sync.WaitGroup
+		onboarded sync.WaitGroup
+		until     time.Time
+		start     = make(chan struct{})
 	)
+	// The clock of the purchases starts once every worker has onboarded,
+	// so a slow machine shortens no purchase time (64 onboardings under
+	// -race on a busy machine took the whole duration once).
+	onboarded.Add(workers)
 	for range workers {
 		wg.Go(func() {
 			tb := workerTB{TB: t, errs: &errs, first: &once, msg: &msg}
 			w := newWire(tb, sb, jwe.EncA128GCM)
 			defer w.hc.CloseIdleConnections()
+			ready := sync.OnceFunc(onboarded.Done)
+			defer ready() // a worker that failed to onboard does not hold the others
 			tok, device := w.onboard(CardHappy)
+			ready()
+			<-start
 			for time.Now().Before(until) && errs.Load() == 0 {
 				blob, ident := w.assertion(tok, device, "25.00", "Best Buy")
 				w.purchase(tok, device, blob, ident, "25.00")
@@ -98,6 +108,9 @@ func TestSoak(t *testing.T) {
 			}
 		})
 	}
+	onboarded.Wait()
+	until = time.Now().Add(duration)
+	close(start)       // publishes until to the workers
 	time.Sleep(warmup) // let the state reach its steady size
 	base := heapInUse()
 	baseOps := ops.Load()

@@ -134,6 +134,23 @@ type credential struct {
 	expires       time.Time
 	used          bool
 	approvals     int
+	// auths are the merchant's decisions on this credential (docs/wire.md
+	// §9), in time order: what a confirmation is checked against (§6.6).
+	auths []*Authorization
+}
+
+// record is the merchant's decision a confirmation must agree with: the
+// approval if there was one, else the latest decline; nil when the
+// sandbox merchant never saw the credential.
+func (c *credential) record() *Authorization {
+	var last *Authorization
+	for _, a := range c.auths {
+		if a.Status == "APPROVED" {
+			return a
+		}
+		last = a
+	}
+	return last
 }
 
 type confirmation struct {
@@ -149,6 +166,9 @@ const (
 	statusCompleted = "COMPLETED"
 	statusCancelled = "CANCELLED"
 	statusExpired   = "EXPIRED"
+	// statusPending is only ever answered with HTTP 202 (docs/wire.md
+	// §6.7); no instruction is stored in it.
+	statusPending = "PENDING"
 )
 
 // effectiveStatus reports EXPIRED for an ACTIVE instruction past expiry.

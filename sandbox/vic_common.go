@@ -37,6 +37,16 @@ func checkClient(c *vicClient) *apiErr {
 	return nil
 }
 
+// checkOptionalClient checks client where Visa's own examples send none
+// (cancel and confirmations, docs/wire.md §6.1): absent is fine, present
+// is checked like everywhere else.
+func checkOptionalClient(c *vicClient) *apiErr {
+	if c == nil {
+		return nil
+	}
+	return checkClient(c)
+}
+
 // appInstance is §6.1 appInstance.
 type appInstance struct {
 	UserAgent       string `json:"userAgent"`

@@ -234,22 +234,56 @@ func (s *Sandbox) freshCVVLocked(t *token, c *call) string {
 	return randDigits(3)
 }
 
+// paymentConfirmation is confirmationData[].paymentConfirmationData.
+type paymentConfirmation struct {
+	DynamicDataID            string     `json:"dynamicDataId"`
+	TransactionType          string     `json:"transactionType"`
+	TransactionStatus        string     `json:"transactionStatus"`
+	TransactionTimestamp     flexString `json:"transactionTimestamp"`
+	ResponseCode             string     `json:"responseCode"`
+	AuthorizationCode        string     `json:"authorizationCode"`
+	RetrievalReferenceNumber string     `json:"retrievalReferenceNumber"`
+	SystemTraceAuditNumber   string     `json:"systemTraceAuditNumber"`
+	TransactionAmount        *amountObj `json:"transactionAmount"`
+}
+
+// checkAgainst compares the processor data of a confirmation with the
+// sandbox merchant's record of the transaction (docs/wire.md §6.6): the
+// status and the amount must agree, and so must every code that is
+// present. Errors name the member, never its value.
+func (pcd *paymentConfirmation) checkAgainst(rec *Authorization, amount visa.Amount, field string) *apiErr {
+	mismatch := func(member string) *apiErr {
+		return vicInvalid("%s%s does not match the merchant's authorization of this transaction", field, member)
+	}
+	if pcd.TransactionStatus != rec.Status {
+		return mismatch("transactionStatus")
+	}
+	want, err := visa.ParseAmount(rec.Amount, rec.Currency)
+	if c, same := amount.Cmp(want); err != nil || !same || c != 0 {
+		return mismatch("transactionAmount")
+	}
+	for _, m := range []struct{ member, got, want string }{
+		{"responseCode", pcd.ResponseCode, rec.ResponseCode},
+		{"authorizationCode", pcd.AuthorizationCode, rec.AuthorizationCode},
+		{"retrievalReferenceNumber", pcd.RetrievalReferenceNumber, rec.RetrievalReferenceNumber},
+		{"systemTraceAuditNumber", pcd.SystemTraceAuditNumber, rec.SystemTraceAuditNumber},
+	} {
+		if m.got != "" && !eq(m.got, m.want) {
+			return mismatch(m.member)
+		}
+	}
+	return nil
+}
+
 type confirmationsRequest struct {
 	ClientReferenceID      string     `json:"clientReferenceId"`
 	ClientReferenceIDUpper string     `json:"clientReferenceID"`
 	Client                 *vicClient `json:"client"`
 	InstructionID          string     `json:"instructionId"`
 	ConfirmationData       []struct {
-		TransactionReferenceID  string `json:"transactionReferenceId"`
-		PaymentConfirmationData *struct {
-			DynamicDataID        string     `json:"dynamicDataId"`
-			TransactionType      string     `json:"transactionType"`
-			TransactionStatus    string     `json:"transactionStatus"`
-			TransactionTimestamp flexString `json:"transactionTimestamp"`
-			ResponseCode         string     `json:"responseCode"`
-			TransactionAmount    *amountObj `json:"transactionAmount"`
-		} `json:"paymentConfirmationData"`
-		OrderData *struct {
+		TransactionReferenceID  string               `json:"transactionReferenceId"`
+		PaymentConfirmationData *paymentConfirmation `json:"paymentConfirmationData"`
+		OrderData               *struct {
 			OrderID     string `json:"orderId"`
 			OrderStatus string `json:"orderStatus"`
 		} `json:"orderData"`
@@ -257,7 +291,10 @@ type confirmationsRequest struct {
 }
 
 // confirm serves POST /vacp/v1/instructions/{id}/confirmations (§6.6).
-// It is idempotent per transactionReferenceId: the last one wins.
+// It is idempotent per transactionReferenceId: the last one wins. client
+// is optional (Visa's examples send none). When the sandbox merchant
+// decided on a credential, the confirmation's processor data must agree
+// with that decision.
 func (s *Sandbox) confirm(c *call) (any, *apiErr) {
 	var req confirmationsRequest
 	if m := decode(c.body, &req); m != "" {
@@ -268,7 +305,7 @@ func (s *Sandbox) confirm(c *call) (any, *apiErr) {
 	if e != nil {
 		return nil, e
 	}
-	if e := checkClient(req.Client); e != nil {
+	if e := checkOptionalClient(req.Client); e != nil {
 		return nil, e
 	}
 	if req.InstructionID != "" && req.InstructionID != id {
@@ -277,6 +314,7 @@ func (s *Sandbox) confirm(c *call) (any, *apiErr) {
 	if len(req.ConfirmationData) == 0 {
 		return nil, vicInvalid("confirmationData is required")
 	}
+	amounts := make([]visa.Amount, len(req.ConfirmationData))
 	for i, cd := range req.ConfirmationData {
 		p := "confirmationData[" + strconv.Itoa(i) + "]."
 		if cd.TransactionReferenceID == "" {
@@ -297,9 +335,11 @@ func (s *Sandbox) confirm(c *call) (any, *apiErr) {
 		if _, ok := epochSeconds(string(pcd.TransactionTimestamp)); !ok {
 			return nil, vicInvalid("%stransactionTimestamp must be epoch seconds", p)
 		}
-		if _, e := pcd.TransactionAmount.parse(p + "transactionAmount"); e != nil {
+		amt, e := pcd.TransactionAmount.parse(p + "transactionAmount")
+		if e != nil {
 			return nil, e
 		}
+		amounts[i] = amt
 		if od := cd.OrderData; od != nil && od.OrderStatus != "" {
 			switch strings.ToUpper(od.OrderStatus) {
 			case "COMPLETED", "COMPLETE":
@@ -321,6 +361,12 @@ func (s *Sandbox) confirm(c *call) (any, *apiErr) {
 		}
 		if dd := cd.PaymentConfirmationData.DynamicDataID; dd != "" && dd != cr.ddID {
 			return nil, vicInvalid("confirmationData[%d].paymentConfirmationData.dynamicDataId does not match the credential", i)
+		}
+		if rec := cr.record(); rec != nil {
+			field := "confirmationData[" + strconv.Itoa(i) + "].paymentConfirmationData."
+			if e := cd.PaymentConfirmationData.checkAgainst(rec, amounts[i], field); e != nil {
+				return nil, e
+			}
 		}
 	}
 	for _, cd := range req.ConfirmationData {

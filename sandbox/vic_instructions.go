@@ -295,7 +295,7 @@ func (s *Sandbox) cancelInstruction(c *call) (any, *apiErr) {
 	if e != nil {
 		return nil, e
 	}
-	if e := checkClient(req.Client); e != nil {
+	if e := checkOptionalClient(req.Client); e != nil {
 		return nil, e
 	}
 	if e := checkAppInstance(req.AppInstance); e != nil {

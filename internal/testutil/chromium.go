@@ -24,7 +24,7 @@ func RequireChromium(t testing.TB) {
 }
 
 // ChromiumOptions are the allocator options known to work with headless
-// Chromium on these machines (notes/browser-webauthn.md): headless, no
+// Chromium on the CI machines: headless, no
 // sandbox (root), no GPU, no background networking (the network is
 // closed), a fresh profile in userDataDir, plus extra.
 func ChromiumOptions(userDataDir string, width, height int, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {

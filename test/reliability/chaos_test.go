@@ -31,8 +31,10 @@ import (
 	"github.com/vicgo/visa/store/memstore"
 )
 
-// chaosKinds is every fault the sandbox can inject, with the parameters
-// the chaos run uses.
+// chaosKinds is every failure the sandbox can inject, with the parameters
+// the chaos run uses. sandbox.PendingEvents is not one: a 202 with
+// pendingEvents is a cardholder outcome (docs/wire.md §6.7), not a fault
+// to survive.
 var chaosKinds = []sandbox.FaultKind{
 	sandbox.Latency(200 * time.Millisecond),
 	sandbox.RateLimited(time.Second),

@@ -1,5 +1,5 @@
 // Package reliability is the SDK's reliability and security suite: it
-// turns the principles of DESIGN.md into figures, in CI, against the local
+// turns the SDK's design principles into figures, in CI, against the local
 // sandbox. Besides ErrorClass, the error classification its tests share,
 // it holds only tests; docs/reliability.md reports what they measured.
 //
