@@ -13,20 +13,20 @@ import (
 const helloWorldResource = "helloworld"
 
 // handleHelloWorld serves GET /vdp/helloworld, Visa's connectivity
-// endpoint, as cmd/visa-doctor checks it: either an api key of either
-// product (apikey) with its X-Pay-Token, or a request over mutual TLS
-// whose client certificate the handshake verified (WithMutualTLS; HTTP
-// basic authentication, Visa's two-way-SSL user id and password, is
-// accepted but not checked: the sandbox has no users). The body is Visa's:
-// {"timestamp":"...","message":"helloworld"}.
+// endpoint, as cmd/visa-doctor checks it: with an api key of either
+// product (apikey), its X-Pay-Token must verify; without one, the request
+// must come over mutual TLS with a client certificate the handshake
+// verified (WithMutualTLS; HTTP basic authentication, Visa's two-way-SSL
+// user id and password, is accepted but not checked: the sandbox has no
+// users). The body is Visa's: {"timestamp":"...","message":"helloworld"}.
 func (s *Sandbox) handleHelloWorld(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
-		key, ok := apiKeyOf(r.URL.RawQuery)
-		if !ok {
-			writeGatewayError(w, http.StatusUnauthorized, "APIKEY_MISSING", "apikey query parameter (with an X-Pay-Token) or a client certificate is required")
-			return
-		}
+	key, ok := apiKeyOf(r.URL.RawQuery)
+	if !ok && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+		writeGatewayError(w, http.StatusUnauthorized, "APIKEY_MISSING", "apikey query parameter (with an X-Pay-Token) or a client certificate is required")
+		return
+	}
+	if ok {
 		var secret string
 		switch {
 		case eq(key, VICAPIKey):
