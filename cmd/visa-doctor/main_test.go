@@ -69,7 +69,7 @@ func mleKey(t *testing.T, s *sandbox.Sandbox) *rsa.PrivateKey {
 func secrets(s *sandbox.Sandbox) *testutil.Secrets {
 	sec := testutil.NewSecrets()
 	for name, v := range map[string]string{
-		"VIC api key": sandbox.VICAPIKey, "VTS api key": sandbox.VTSAPIKey, "enc api key": sandbox.EncAPIKey,
+		"VIC api key": sandbox.VICAPIKey, "VTS api key": sandbox.VTSAPIKey, "enc api key": sandbox.EncAPIKey, "iFrame api key": sandbox.AuthFrameAPIKey,
 		"VIC shared secret": sandbox.VICSharedSecret, "VTS shared secret": sandbox.VTSSharedSecret,
 		"enc shared secret": sandbox.EncSharedSecret, "hash secret": sandbox.HashSecret,
 	} {

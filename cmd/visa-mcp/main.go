@@ -91,6 +91,7 @@ func usage(fs *flag.FlagSet) {
 	}
 	fmt.Fprintf(w, "  %-32s %s\n", "VISA_MERCHANT_URL", "merchant authorizer the purchase tool charges (the sandbox's /sandbox/v1/merchant/authorizations)")
 	fmt.Fprintf(w, "  %-32s %s\n", "VISA_SEALER_KEYS", "kid:base64key,... sealing passkeys at rest (the first seals, all open); needed with -db")
+	fmt.Fprintf(w, "  %-32s %s\n", "VISA_MCP_DEVICE_KEY", "base64 key, at least 32 bytes, of the default device ids (an HMAC of the user id); needed with -db")
 	if inProcessSandbox != nil {
 		fmt.Fprintf(w, "\nWith no VISA_VTS_API_KEY or VISA_VIC_API_KEY it serves against an in-process sandbox (this binary was built with -tags sandbox).\n")
 	} else {

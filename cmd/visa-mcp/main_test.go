@@ -108,6 +108,7 @@ func TestUsage(t *testing.T) {
 	}
 	assert.Contains(t, help.String(), "VISA_MERCHANT_URL")
 	assert.Contains(t, help.String(), "VISA_SEALER_KEYS")
+	assert.Contains(t, help.String(), "VISA_MCP_DEVICE_KEY")
 	for _, args := range [][]string{{"-bad"}, {"extra"}} {
 		_, err := parseFlags(args, &bytes.Buffer{})
 		var ue *usageError

@@ -82,7 +82,11 @@ func writeVisaKit(b *strings.Builder, sb *sandbox.Sandbox) {
 	kv("TR_ENCAPIKEY", cfg.VTS.EncAPIKey.Reveal())
 	fmt.Fprintln(b, "# Auth iFrame (vic-agent web app)")
 	kv("NEXT_PUBLIC_VTS_AUTH_BASE_URL", cfg.AuthBaseURL)
-	kv("NEXT_PUBLIC_VTS_API_KEY", cfg.VTS.APIKey.Reveal())
+	frameKey := cfg.VTS.AuthFrameAPIKey // the browser's key, not the server's
+	if frameKey == "" {
+		frameKey = cfg.VTS.APIKey.Reveal()
+	}
+	kv("NEXT_PUBLIC_VTS_API_KEY", frameKey)
 	kv("NEXT_PUBLIC_VTS_EXTERNAL_APP_ID", cfg.VTS.ClientAppID)
 	fmt.Fprintln(b, "# Not read by the kit: the sandbox's merchant authorizer and signedPayload keys")
 	kv("VISA_MERCHANT_URL", sb.MerchantURL())

@@ -93,6 +93,7 @@ func TestVisaKitFormat(t *testing.T) {
 	}
 	assert.Equal(t, sandbox.VICSharedSecret, parsed["VISA_VIC_API_KEY_SS"])
 	assert.Equal(t, sandbox.ClientAppID, parsed["TR_APPID"])
+	assert.Equal(t, sandbox.AuthFrameAPIKey, parsed["NEXT_PUBLIC_VTS_API_KEY"], "the browser gets the iFrame's key, not the VTS server key")
 	assert.NotContains(t, parsed, "VISA_SANDBOX_PID", "-print-env: no server to stop")
 
 	sourced := bashEnv(t, "set -a; . "+file+"; set +a", "VISA_MLE_SERVER_CERT", "VISA_MLE_PRIVATE_KEY", "VISA_API_BASE_URL")
