@@ -270,14 +270,19 @@ func (e *bridgeEnv) ceremony(s *authframe.Session, ac visa.AuthenticationContext
 			e.t.Logf("ceremony answered after %d click(s)", clicks)
 			return o.a, o.err
 		case <-tick.C:
+			visible := e.eval(`document.getElementById('vpp-modal').classList.contains('vpp-shown') ? "yes" : "no"`) == "yes"
 			if !shown {
-				shown = e.eval(`document.getElementById('vpp-modal').classList.contains('vpp-shown') ? "yes" : "no"`) == "yes"
-				if !shown {
+				if shown = visible; !shown {
 					continue
 				}
 				if before != nil {
 					before()
 				}
+			} else if !visible {
+				// The dialog closed: the answer is on its way to Go. A
+				// click now would land on the page behind it (the end
+				// state's "Back to the shop").
+				continue
 			}
 			click()
 			clicks++

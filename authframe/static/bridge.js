@@ -63,6 +63,10 @@
     endText.textContent = e[2];
     endEl.className = 'vpp-end ' + kind;
     endEl.hidden = false;
+    // A second tap meant for the dialog's button must not take the
+    // shopper away: the way back works after a moment.
+    backBtn.disabled = true;
+    setTimeout(() => { backBtn.disabled = false; }, 800);
   }
 
   function hideEnd() { endEl.hidden = true; }
