@@ -270,14 +270,19 @@ func (e *bridgeEnv) ceremony(s *authframe.Session, ac visa.AuthenticationContext
 			e.t.Logf("ceremony answered after %d click(s)", clicks)
 			return o.a, o.err
 		case <-tick.C:
+			visible := e.eval(`document.getElementById('vpp-modal').classList.contains('vpp-shown') ? "yes" : "no"`) == "yes"
 			if !shown {
-				shown = e.eval(`document.getElementById('vpp-modal').classList.contains('vpp-shown') ? "yes" : "no"`) == "yes"
-				if !shown {
+				if shown = visible; !shown {
 					continue
 				}
 				if before != nil {
 					before()
 				}
+			} else if !visible {
+				// The dialog closed: the answer is on its way to Go. A
+				// click now would land on the page behind it (the end
+				// state's "Back to the shop").
+				continue
 			}
 			click()
 			clicks++
@@ -288,7 +293,8 @@ func (e *bridgeEnv) ceremony(s *authframe.Session, ac visa.AuthenticationContext
 }
 
 // clickContinue clicks where the iFrame's button is: (150, 140) inside
-// the frame (sandbox/static/iframe.css).
+// the frame, which the button covers in any frame 168 to 592 px wide
+// (sandbox/static/iframe.css; the Bridge's frame is at most 500 px).
 func (e *bridgeEnv) clickContinue() {
 	e.t.Helper()
 	xy := e.eval(`(() => { const r = document.querySelector('iframe.vpp-frame').getBoundingClientRect(); return r.left + ',' + r.top; })()`)
@@ -353,7 +359,7 @@ func TestBrowserBridgePasskeyPayment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, vic.StatusActive, enr.Status)
 	require.NoError(t, e.bridge.Close(bg, s))
-	assert.Equal(t, "Done.", e.eval(`document.getElementById('vpp-status').textContent`))
+	assert.Equal(t, "Passkey created.", e.eval(`document.getElementById('vpp-status').textContent`), "the end state stays after Close")
 	assert.Equal(t, "0", e.eval(`String(document.querySelectorAll('iframe').length)`), "Close removed the iFrame")
 
 	// Purchase: a new session on the same page, the same passkey.
@@ -470,8 +476,15 @@ wait:
 		case out = <-res:
 			break wait
 		case <-tick.C:
-			// The popup's own "Continue with passkey" button.
-			require.NoError(t, chromedp.Do(pctx, chromedp.MouseClickXY(150, 140)))
+			// The popup's own "Continue with passkey" button, at its centre.
+			at, err := chromedp.Run(pctx, chromedp.Evaluate[string](`(() => { const b = document.getElementById('continue');
+				if (!b || b.hidden) return ''; const r = b.getBoundingClientRect();
+				return (r.left + r.width / 2) + ',' + (r.top + r.height / 2); })()`))
+			require.NoError(t, err)
+			var x, y float64
+			if _, err := fmt.Sscanf(at, "%g,%g", &x, &y); err == nil {
+				require.NoError(t, chromedp.Do(pctx, chromedp.MouseClickXY(x, y)))
+			}
 		case <-time.After(20 * time.Second):
 			t.Fatal("no answer from the popup")
 		}

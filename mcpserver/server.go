@@ -22,8 +22,9 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// Version is the server's version, reported to MCP clients.
-const Version = "0.1.0"
+// Version is the server's version, reported to MCP clients: the
+// module's, visa.Version.
+const Version = visa.Version
 
 // Name is the server's MCP implementation name.
 const Name = "visa-mcp"

@@ -151,13 +151,42 @@ func (h *browserHarness) ceremony(requestID string, ac visa.AuthenticationContex
 			h.t.Logf("ceremony answered after %d click(s)", clicks)
 			return ev.Data
 		case <-tick.C:
-			// The button sits at (20,110)-(280,170) in the iFrame, which is at (0,0).
-			require.NoError(h.t, chromedp.Do(h.click, chromedp.MouseClickXY(150, 140)))
+			clickContinue(h.t, h.click)
 			clicks++
 		case <-deadline:
 			h.t.Fatalf("no answer to AUTHENTICATE after %d clicks", clicks)
 		}
 	}
+}
+
+// continueAt finds the centre of the page's "Continue with passkey" button
+// when ctx shows the page itself (a popup); "frame" when the page is in a
+// cross-origin iframe of ctx's page, "" while the button is hidden.
+const continueAt = `(() => {
+	const b = document.getElementById('continue');
+	if (!b) return 'frame';
+	if (b.hidden) return '';
+	const r = b.getBoundingClientRect();
+	return (r.left + r.width / 2) + ',' + (r.top + r.height / 2);
+})()`
+
+// clickContinue clicks the button: at its centre in a popup; in an
+// iFrame at (0,0), at (150,140), which the button covers in any frame 168
+// to 592 px wide (sandbox/static/iframe.css).
+func clickContinue(t *testing.T, ctx context.Context) {
+	t.Helper()
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[string](continueAt))
+	require.NoError(t, err)
+	x, y := 150.0, 140.0
+	switch at {
+	case "":
+		return
+	case "frame":
+	default:
+		_, err = fmt.Sscanf(at, "%g,%g", &x, &y)
+		require.NoError(t, err, at)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.MouseClickXY(x, y)))
 }
 
 func TestPageBrowserPasskey(t *testing.T) {

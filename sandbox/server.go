@@ -187,6 +187,7 @@ func (s *Sandbox) routes() http.Handler {
 
 	// Sandbox-only surface (docs/wire.md §11.7)
 	route("GET /.well-known/jwks.json", http.HandlerFunc(s.handleJWKS))
+	route("GET /vdp/helloworld", http.HandlerFunc(s.handleHelloWorld))
 	route("POST /sandbox/v1/merchant/authorizations", http.HandlerFunc(s.handleMerchantAuthorize))
 	route("GET /sandbox/v1/merchant/authorizations/{transactionReferenceId}", http.HandlerFunc(s.handleMerchantStatus))
 

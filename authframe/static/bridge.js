@@ -20,6 +20,10 @@
   const cancelBtn = document.getElementById('vpp-cancel');
   const ask = document.getElementById('vpp-popup-ask');
   const askBtn = document.getElementById('vpp-popup-open');
+  const endEl = document.getElementById('vpp-end');
+  const endTitle = document.getElementById('vpp-end-title');
+  const endText = document.getElementById('vpp-end-text');
+  const backBtn = document.getElementById('vpp-back');
   const version = '1';
 
   let seq = 0; // seq of the Go command in progress
@@ -31,8 +35,56 @@
   let pendingAuth = null; // AUTHENTICATE waiting for the popup's AUTH_READY
   let ceremony = false; // a ceremony is shown to the cardholder
   let popupWatch = 0;
+  let action = ''; // REGISTER or AUTHENTICATE: the ceremony in progress
 
   function setStatus(text) { statusEl.textContent = text; }
+
+  // The end state the shopper sees: what happened to this purchase (or
+  // passkey), in words, and the way back to the shop. It stays after
+  // the session closes; a new session clears it.
+  const ends = {
+    AUTHENTICATE: {
+      ok: ['Confirmed.', 'Payment confirmed', 'Your passkey confirmed this purchase.'],
+      cancelled: ['Cancelled.', 'Payment cancelled', 'You cancelled: this purchase was not confirmed.'],
+      failed: ['Not completed.', 'Payment not completed', 'Your passkey could not confirm this purchase.'],
+    },
+    REGISTER: {
+      ok: ['Passkey created.', 'Passkey created', 'Your card is ready for faster checkout.'],
+      cancelled: ['Cancelled.', 'Passkey not created', 'You cancelled: no passkey was created.'],
+      failed: ['Not completed.', 'Passkey not created', 'The passkey could not be created.'],
+    },
+  };
+
+  function showEnd(kind) {
+    const e = (ends[action] || ends.AUTHENTICATE)[kind];
+    setStatus(e[0]);
+    if (!action) return; // no ceremony was asked for: nothing to conclude
+    endTitle.textContent = e[1];
+    endText.textContent = e[2];
+    endEl.className = 'vpp-end ' + kind;
+    endEl.hidden = false;
+    // A second tap meant for the dialog's button must not take the
+    // shopper away: the way back works after a moment.
+    backBtn.disabled = true;
+    setTimeout(() => { backBtn.disabled = false; }, 800);
+  }
+
+  function hideEnd() { endEl.hidden = true; }
+
+  // Back to the shop: where the page came from, or the window that
+  // opened it. A data-return-url on <body> (an http(s) URL) wins.
+  backBtn.addEventListener('click', () => {
+    const to = body.dataset.returnUrl || '';
+    if (/^https?:\/\//.test(to)) {
+      location.assign(to);
+    } else if (window.opener && !window.opener.closed) {
+      window.close();
+    } else if (history.length > 1) {
+      history.back();
+    } else {
+      window.close();
+    }
+  });
 
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
@@ -125,6 +177,7 @@
         pendingCreate = null;
         pendingAuth = null;
         ceremony = false;
+        showEnd('cancelled');
         relay({ type: 'AUTH_CANCELLED', requestID, version, error: 'POPUP_CLOSED' });
       }
     }, 500);
@@ -134,7 +187,7 @@
     if (!ceremony) return;
     ceremony = false;
     showModal(false);
-    setStatus('Cancelled.');
+    showEnd('cancelled');
     relay({ type: 'AUTH_CANCELLED', requestID, version, error: 'CLOSED_BY_USER' });
   });
 
@@ -172,7 +225,7 @@
       case 'AUTH_SESSION_CLOSED':
         relay(msg);
         teardown();
-        setStatus('Done.');
+        if (endEl.hidden) setStatus('Closed.'); // no ceremony ran: the end state, if any, stays
         return;
       default:
         // AUTH_COMPLETE (or an alias) or a failure ends the ceremony.
@@ -190,7 +243,13 @@
           peer = frame.contentWindow;
           w.close();
         }
-        setStatus(msg.type === 'AUTH_COMPLETE' ? 'Confirmed.' : 'Not completed.');
+        if (msg.type === 'AUTH_COMPLETE' || msg.type === 'RESULT' || msg.type === 'AUTH_SUCCESS') {
+          showEnd('ok');
+        } else if (msg.type === 'AUTH_CANCELLED') {
+          showEnd('cancelled');
+        } else {
+          showEnd('failed');
+        }
         relay(msg);
     }
   }
@@ -201,6 +260,8 @@
     switch (msg.type) {
       case 'CREATE_AUTH_SESSION':
         teardown();
+        hideEnd();
+        action = '';
         pendingCreate = msg;
         setStatus('Connecting to Visa\u2026');
         if (cmd.popup) askPopup(); else loadFrame();
@@ -210,8 +271,9 @@
           relay({ type: 'AUTH_FAILED', requestID: msg.requestID, version, error: 'NO_SESSION' });
           return;
         }
-        setStatus(msg.authenticationContext && msg.authenticationContext.action === 'REGISTER'
-          ? 'Create a passkey for faster checkout.' : 'Confirm this purchase with your passkey.');
+        action = msg.authenticationContext && msg.authenticationContext.action === 'REGISTER' ? 'REGISTER' : 'AUTHENTICATE';
+        hideEnd();
+        setStatus(action === 'REGISTER' ? 'Create a passkey for faster checkout.' : 'Confirm this purchase with your passkey.');
         if (cmd.popup && !popup) {
           pendingAuth = msg;
           askPopup();

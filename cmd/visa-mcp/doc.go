@@ -19,11 +19,18 @@
 // base64, e.g. from "openssl rand -base64 32": the per-deployment key of
 // the default device ids, an HMAC of the user id; without it a random key
 // per run). Keys come from the environment, never from flags, which other
-// local users can read in the process list. With none of VISA_VTS_API_KEY
-// and VISA_VIC_API_KEY set, it starts an in-process sandbox and uses it, so
+// local users can read in the process list. -h lists every variable.
 //
-//	go run ./cmd/visa-mcp
+// The default build links no sandbox: deployed against Visa, it stops
+// with a clear message when the VISA_* configuration is missing rather
+// than serve a fake Visa. Built with -tags sandbox, it starts an
+// in-process sandbox when none of VISA_VTS_API_KEY and VISA_VIC_API_KEY
+// is set, so
+//
+//	go run -tags sandbox ./cmd/visa-mcp
 //
 // works out of the box (test card 4111111111111111, one-time code
 // 456789).
+//
+// A bad flag or argument exits with status 2, other failures with 1.
 package main

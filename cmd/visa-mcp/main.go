@@ -22,7 +22,6 @@ import (
 	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/mcpserver"
-	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store/sqlite"
 )
 
@@ -35,6 +34,10 @@ func main() {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "visa-mcp:", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2) // the flag package's convention for a bad command line
+		}
 		os.Exit(1)
 	}
 }
@@ -55,13 +58,45 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.db, "db", "", "SQLite file keeping cards, sealed passkeys and purchases (default: in memory); set VISA_SEALER_KEYS with it")
 	fs.BoolVar(&f.reveal, "reveal-credentials", false, "return clear payment credentials to the agent (default: masked)")
 	fs.BoolVar(&f.verbose, "v", false, "debug logging (one record per Visa call, never a body or a secret)")
+	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(args); err != nil {
-		return f, err
+		if errors.Is(err, flag.ErrHelp) {
+			return f, err
+		}
+		return f, &usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		fs.Usage()
+		return f, &usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
 	return f, nil
+}
+
+// usageError is a bad command line: main exits 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usage prints the synopsis, the flags and every environment variable the
+// command reads.
+func usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, "Usage: %s [-http ADDR] [-db FILE] [-reveal-credentials] [-v]\n\n", fs.Name())
+	fmt.Fprintf(w, "%s %s serves the vicgo SDK as MCP tools, on stdio or (with -http) streamable HTTP at /mcp.\n\nFlags:\n", fs.Name(), visa.Version)
+	fs.PrintDefaults()
+	fmt.Fprintf(w, "\nEnvironment (secrets are never logged):\n")
+	for _, v := range visa.EnvVars {
+		fmt.Fprintf(w, "  %-32s %s\n", v.Name, v.Description)
+	}
+	fmt.Fprintf(w, "  %-32s %s\n", "VISA_MERCHANT_URL", "merchant authorizer the purchase tool charges (the sandbox's /sandbox/v1/merchant/authorizations)")
+	fmt.Fprintf(w, "  %-32s %s\n", "VISA_SEALER_KEYS", "kid:base64key,... sealing passkeys at rest (the first seals, all open); needed with -db")
+	fmt.Fprintf(w, "  %-32s %s\n", "VISA_MCP_DEVICE_KEY", "base64 key, at least 32 bytes, of the default device ids (an HMAC of the user id); needed with -db")
+	if inProcessSandbox != nil {
+		fmt.Fprintf(w, "\nWith no VISA_VTS_API_KEY or VISA_VIC_API_KEY it serves against an in-process sandbox (this binary was built with -tags sandbox).\n")
+	} else {
+		fmt.Fprintf(w, "\nThis binary has no sandbox: without VISA_* configuration it stops. Build with -tags sandbox to try it locally.\n")
+	}
 }
 
 // configured reports whether the environment names a Visa (or a
@@ -75,11 +110,21 @@ func configured(lookup func(string) (string, bool)) bool {
 	return false
 }
 
+// inProcessSandbox starts a local sandbox for a run without VISA_*
+// configuration. It is nil unless the binary is built with -tags sandbox
+// (sandbox.go): the server deployed against Visa links no sandbox and
+// cannot fall back to one.
+var inProcessSandbox func(logger *slog.Logger) (cfg visa.Config, merchantURL string, stop func() error, err error)
+
+// errNoConfiguration is the error of a run without VISA_* configuration in
+// a binary without the sandbox.
+var errNoConfiguration = errors.New("no VISA_* configuration: set VISA_VTS_API_KEY, VISA_VIC_API_KEY and the rest " +
+	"(see visa-mcp -h), or build with the sandbox to try it locally: go run -tags sandbox ./cmd/visa-mcp")
+
 // env is what the server runs on.
 type env struct {
 	cfg         visa.Config
 	merchantURL string
-	sandbox     *sandbox.Sandbox
 	opts        []mcpserver.Option
 	closers     []func() error
 }
@@ -103,14 +148,15 @@ func setup(ctx context.Context, f flags, lookup func(string) (string, bool), log
 		e.merchantURL, _ = lookup("VISA_MERCHANT_URL")
 		logger.Info("visa-mcp: using the VISA_* configuration", "environment", string(cfg.Environment))
 	} else {
-		s, err := sandbox.New()
-		if err != nil {
-			return nil, fmt.Errorf("starting the sandbox: %w", err)
+		if inProcessSandbox == nil {
+			return nil, errNoConfiguration
 		}
-		e.closers = append(e.closers, s.Close)
-		e.sandbox, e.cfg, e.merchantURL = s, s.Config(), s.MerchantURL()
-		logger.Info("visa-mcp: no VISA_* configuration, serving against an in-process sandbox",
-			"base", s.BaseURL(), "test_card", sandbox.CardHappy, "otp", "456789 (the sandbox's fixed code)")
+		cfg, merchantURL, stop, err := inProcessSandbox(logger)
+		if err != nil {
+			return nil, err
+		}
+		e.closers = append(e.closers, stop)
+		e.cfg, e.merchantURL = cfg, merchantURL
 	}
 	e.cfg.Logger = logger
 	if e.merchantURL != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"log/slog"
 	"net"
 	"os"
@@ -22,6 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/cmd/visa-mcp/internal/insandbox"
 	"github.com/vicgo/visa/mcpserver"
 	"github.com/vicgo/visa/sandbox"
 )
@@ -29,6 +32,8 @@ import (
 // TestMain runs the command itself when the test binary is re-executed
 // as the server (TestStdio), and the tests otherwise.
 func TestMain(m *testing.M) {
+	// The tests run the sandbox mode (-tags sandbox) whatever the tags.
+	inProcessSandbox = insandbox.Start
 	if os.Getenv("VISA_MCP_TEST_RUN_MAIN") == "1" {
 		main()
 		return
@@ -55,6 +60,60 @@ func TestBuild(t *testing.T) {
 	info, err := os.Stat(bin)
 	require.NoError(t, err)
 	assert.Positive(t, info.Size())
+}
+
+// TestSandboxOnlyWithTag: the default build, the one deployed against
+// Visa, links no sandbox; -tags sandbox adds the in-process one.
+func TestSandboxOnlyWithTag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	deps := func(args ...string) string {
+		out, err := exec.Command(goTool, append([]string{"list", "-deps"}, append(args, ".")...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	const pkg = "github.com/vicgo/visa/sandbox\n"
+	assert.NotContains(t, deps(), pkg)
+	assert.Contains(t, deps("-tags", "sandbox"), pkg)
+}
+
+// TestNoConfigurationWithoutSandbox: a binary without the sandbox stops
+// with a message that says what to set, instead of serving a fake Visa.
+// Not parallel: it swaps the hook that the parallel tests use.
+func TestNoConfigurationWithoutSandbox(t *testing.T) {
+	saved := inProcessSandbox
+	inProcessSandbox = nil
+	defer func() { inProcessSandbox = saved }()
+	err := run(context.Background(), nil, noEnv, &bytes.Buffer{})
+	require.ErrorIs(t, err, errNoConfiguration)
+	assert.ErrorContains(t, err, "-tags sandbox")
+}
+
+// TestUsage: -h names the command and lists every environment variable;
+// a bad flag or argument is a usage error (exit status 2).
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	var help bytes.Buffer
+	_, err := parseFlags([]string{"-h"}, &help)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	assert.Contains(t, help.String(), "Usage: visa-mcp ")
+	for _, v := range visa.EnvVars {
+		assert.Contains(t, help.String(), v.Name)
+	}
+	assert.Contains(t, help.String(), "VISA_MERCHANT_URL")
+	assert.Contains(t, help.String(), "VISA_SEALER_KEYS")
+	assert.Contains(t, help.String(), "VISA_MCP_DEVICE_KEY")
+	for _, args := range [][]string{{"-bad"}, {"extra"}} {
+		_, err := parseFlags(args, &bytes.Buffer{})
+		var ue *usageError
+		assert.ErrorAs(t, err, &ue, args)
+	}
 }
 
 // TestStdio runs the command (this test binary, re-executed as main) and
@@ -116,7 +175,7 @@ func TestHTTP(t *testing.T) {
 	e, err := setup(context.Background(), flags{}, noEnv, logger)
 	require.NoError(t, err)
 	defer e.close()
-	require.NotNil(t, e.sandbox)
+	require.Contains(t, logs.String(), "in-process sandbox")
 	srv, err := mcpserver.New(e.cfg, e.opts...)
 	require.NoError(t, err)
 	defer srv.Close()
@@ -155,7 +214,7 @@ func TestSetupFromEnvironment(t *testing.T) {
 	e, err := setup(context.Background(), flags{db: filepath.Join(t.TempDir(), "mcp.db")}, lookup, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
 	defer e.close()
-	assert.Nil(t, e.sandbox, "the configured sandbox is used, none is started")
+	assert.NotContains(t, logs.String(), "in-process sandbox", "the configured sandbox is used, none is started")
 	assert.Equal(t, sbx.MerchantURL(), e.merchantURL)
 	srv, err := mcpserver.New(e.cfg, e.opts...)
 	require.NoError(t, err)

@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/examples/internal/exampleenv"
+	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/vts"
 )
 
@@ -27,7 +31,11 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, pan, db, otp, method, userID string) error {
-	env, err := exampleenv.Setup(ctx, exampleenv.Options{DB: db})
+	opts := exampleenv.Options{Out: out}
+	if db != "" {
+		opts.OpenStore = func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, db) }
+	}
+	env, err := exampleenv.Setup(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -48,9 +56,9 @@ func run(ctx context.Context, out io.Writer, pan, db, otp, method, userID string
 	}
 	u := exampleenv.User()
 	u.ID = userID
-	fmt.Fprintf(out, "adding card %s for %s against the %s\n", card.PAN, u.ID, env.Where())
+	fmt.Fprintf(out, "adding card %s for %s\n", card.PAN, u.ID)
 	res, err := a.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: exampleenv.Device(),
-		Cardholder: &agenttest.ScriptedCardholder{Method: method, OTPs: []string{otp}}})
+		Cardholder: refusals{&agenttest.ScriptedCardholder{Method: method, OTPs: []string{otp}}}})
 	if err != nil {
 		return err
 	}
@@ -58,4 +66,17 @@ func run(ctx context.Context, out io.Writer, pan, db, otp, method, userID string
 	fmt.Fprintf(out, "card added: token %s (last 4 %s, expires %02d/%d), %s, VIC %s, passkey %s, step-up %s\n",
 		c.TokenID, c.Last4, c.ExpiryMonth, c.ExpiryYear, c.TokenStatus, c.VICEnrollment, res.Ceremony, res.StepUp)
 	return nil
+}
+
+// refusals reports why Visa refused the last code when the cardholder has
+// no other to offer: "the one-time code was refused: ..." rather than the
+// script running out of codes.
+type refusals struct{ agent.Cardholder }
+
+func (c refusals) EnterOTP(ctx context.Context, p agent.OTPPrompt) (visa.OTP, error) {
+	otp, err := c.Cardholder.EnterOTP(ctx, p)
+	if err != nil && p.LastError != nil && !errors.Is(err, agent.ErrResendOTP) {
+		return otp, fmt.Errorf("the one-time code was refused: %w", p.LastError)
+	}
+	return otp, err
 }

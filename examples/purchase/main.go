@@ -12,15 +12,18 @@ import (
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/examples/internal/exampleenv"
+	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/store/sqlite"
 )
 
 type args struct {
-	db, token, amount, currency, merchant, merchantURL, card, description string
+	db, user, token, amount, currency, merchant, merchantURL, card, description string
 }
 
 func main() {
 	var a args
 	flag.StringVar(&a.db, "db", "", "SQLite file holding the card (default: in memory)")
+	flag.StringVar(&a.user, "user", exampleenv.User().ID, "user id (the one the card was added for, with enroll -user)")
 	flag.StringVar(&a.token, "token", "", "vProvisionedTokenID of a stored card (default: add a test card first)")
 	flag.StringVar(&a.card, "card", "4111111111111111", "test card to add when -token is empty (4000000000009995: merchant declines)")
 	flag.StringVar(&a.amount, "amount", "42.50", "amount")
@@ -36,7 +39,11 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, in args) error {
-	env, err := exampleenv.Setup(ctx, exampleenv.Options{DB: in.db})
+	opts := exampleenv.Options{Out: out}
+	if in.db != "" {
+		opts.OpenStore = func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, in.db) }
+	}
+	env, err := exampleenv.Setup(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -53,6 +60,9 @@ func run(ctx context.Context, out io.Writer, in args) error {
 		return err
 	}
 	u, dev := exampleenv.User(), exampleenv.Device()
+	if in.user != "" {
+		u.ID = in.user
+	}
 	token := in.token
 	if token == "" {
 		card, err := exampleenv.Card(in.card)

@@ -11,13 +11,14 @@ import (
 )
 
 func TestPurchase(t *testing.T) {
-	in := args{token: "", card: "4111111111111111", amount: "42.50", currency: "USD", merchant: "Best Buy",
+	in := args{user: "user-dave", token: "", card: "4111111111111111", amount: "42.50", currency: "USD", merchant: "Best Buy",
 		merchantURL: "https://www.bestbuy.com", description: "headphones"}
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, in); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "APPROVED") || !strings.Contains(out.String(), "is COMPLETED") {
+	if !strings.Contains(out.String(), "APPROVED") || !strings.Contains(out.String(), "is COMPLETED") ||
+		!strings.Contains(out.String(), "talking to an in-process sandbox") {
 		t.Errorf("unexpected output:\n%s", out.String())
 	}
 	in.card = "4000000000009995"

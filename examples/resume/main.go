@@ -29,7 +29,7 @@ func run(ctx context.Context, out io.Writer, at agenttest.Boundary) error {
 	if !agenttest.IsBoundary(at) {
 		return fmt.Errorf("unknown boundary %q", at)
 	}
-	env, err := exampleenv.Setup(ctx, exampleenv.Options{})
+	env, err := exampleenv.Setup(ctx, exampleenv.Options{Out: out})
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // Version is the SDK version reported in the User-Agent header.
-const Version = "0.1.0"
+const Version = visa.Version
 
 // HTTP defaults of the client built when visa.Config.HTTPClient is nil.
 const (

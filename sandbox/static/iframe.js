@@ -12,6 +12,9 @@
   const browserHeader = body.dataset.browserHeader || '';
   const statusEl = document.getElementById('status');
   const button = document.getElementById('continue');
+  const summary = document.getElementById('summary');
+  const amountEl = document.getElementById('amount');
+  const merchantEl = document.getElementById('merchant');
   const query = location.search; // carries apikey and clientAppID
   const framed = window.parent !== window;
   const peer = framed ? window.parent : window.opener;
@@ -28,7 +31,64 @@
     return /^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/.test(origin);
   }
 
-  function setStatus(text) { statusEl.textContent = text; }
+  function setStatus(text) {
+    statusEl.textContent = text;
+    statusEl.className = '';
+  }
+
+  // The end state of a ceremony, said plainly: confirmed, cancelled or
+  // not completed.
+  function setEnd(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = 'end ' + kind;
+  }
+
+  // ISO 4217 numeric codes of the currencies the sandbox sees most.
+  const currencies = {
+    '036': 'AUD', '124': 'CAD', '156': 'CNY', '344': 'HKD', '356': 'INR', '392': 'JPY', '484': 'MXN',
+    '554': 'NZD', '702': 'SGD', '752': 'SEK', '756': 'CHF', '826': 'GBP', '840': 'USD', '978': 'EUR', '986': 'BRL',
+  };
+
+  function formatAmount(amount, numeric) {
+    const code = currencies[numeric];
+    if (code) {
+      try {
+        return new Intl.NumberFormat(navigator.language || 'en-US', { style: 'currency', currency: code }).format(Number(amount));
+      } catch (e) {
+        return amount + ' ' + code;
+      }
+    }
+    return amount + (numeric ? ' (currency ' + numeric + ')' : '');
+  }
+
+  // showSummary says what the passkey is for, before the shopper uses
+  // it: the amount and the merchant of a purchase. They come from the
+  // attestation payload the sandbox signed (a JWS); anything else shows
+  // nothing rather than a guess.
+  function showSummary(action, payload) {
+    let claims = null;
+    try {
+      const part = String(payload || '').split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      claims = JSON.parse(atob(part + '='.repeat((4 - part.length % 4) % 4)));
+    } catch (e) {
+      claims = null;
+    }
+    summary.classList.remove('shown');
+    amountEl.textContent = '';
+    merchantEl.textContent = '';
+    if (!claims || typeof claims !== 'object') return;
+    const merchant = typeof claims.merchantName === 'string' ? claims.merchantName : '';
+    if (action === 'REGISTER') {
+      amountEl.textContent = 'Create a passkey';
+      merchantEl.textContent = merchant ? 'for ' + merchant : 'for faster, safer checkout';
+    } else if (typeof claims.amount === 'string' && claims.amount !== '') {
+      amountEl.textContent = formatAmount(claims.amount, String(claims.currencyCode || ''));
+      merchantEl.textContent = merchant ? 'to ' + merchant : '';
+    } else {
+      return;
+    }
+    summary.classList.add('shown');
+  }
 
   function post(msg, origin) { peer.postMessage(msg, origin); }
 
@@ -115,7 +175,13 @@
     busy = false;
     button.hidden = true;
     button.disabled = false;
-    setStatus(ev.type === 'AUTH_COMPLETE' ? 'Done.' : 'Not completed.');
+    if (ev.type === 'AUTH_COMPLETE') {
+      setEnd(action === 'REGISTER' ? 'Passkey created.' : 'Confirmed.', 'ok');
+    } else if (ev.type === 'AUTH_CANCELLED') {
+      setEnd('Cancelled.', 'cancelled');
+    } else {
+      setEnd('Not completed.', 'failed');
+    }
     post(ev, origin);
   }
 
@@ -126,6 +192,7 @@
     }
     switch (msg.type) {
       case 'CREATE_AUTH_SESSION': {
+        summary.classList.remove('shown');
         const ev = await call(location.pathname, {
           type: 'CREATE_AUTH_SESSION', requestID, version, client: msg.client, browserData: browserData(),
         });
@@ -146,6 +213,7 @@
           return;
         }
         ceremony = { origin, action: res.action, options: res.publicKey };
+        showSummary(res.action, msg.authenticationContext && msg.authenticationContext.payload);
         setStatus(res.action === 'REGISTER' ? 'Create a passkey for faster checkout.' : 'Confirm this purchase with your passkey.');
         button.hidden = false;
         return;

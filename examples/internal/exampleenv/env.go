@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -17,14 +18,18 @@ import (
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
-	"github.com/vicgo/visa/store/sqlite"
 	"github.com/vicgo/visa/vts"
 )
 
 // Options choose the store and the logging of an example.
 type Options struct {
-	// DB is a SQLite file; empty means an in-memory store.
-	DB string
+	// OpenStore opens the example's store; nil means an in-memory one.
+	// An example with a -db flag opens store/sqlite here, so the others
+	// do not compile SQLite.
+	OpenStore func(ctx context.Context) (store.Store, error)
+	// Out, when set, receives the line saying which Visa the example
+	// talks to.
+	Out io.Writer
 	// Log receives the SDK's records (nil: discarded).
 	Log io.Writer
 	// Debug lowers the log level to debug.
@@ -44,17 +49,30 @@ type Env struct {
 }
 
 // Configured reports whether the environment names a Visa (or a
-// standalone sandbox) to talk to.
+// standalone sandbox) to talk to: any variable of visa.ConfigFromEnv set.
 func Configured() bool {
-	return os.Getenv("VISA_VTS_API_KEY") != "" || os.Getenv("VISA_VIC_API_KEY") != ""
+	for _, v := range visa.EnvVars {
+		if os.Getenv(v.Name) != "" {
+			return true
+		}
+	}
+	return false
 }
 
-// Setup builds the environment.
+// Setup builds the environment. With VISA_* set it uses that Visa once it
+// answers, and fails otherwise: it never falls back to the in-process
+// sandbox.
 func Setup(ctx context.Context, o Options) (*Env, error) {
 	e := &Env{}
 	if Configured() {
 		cfg, err := visa.ConfigFromEnv()
+		if err == nil {
+			err = cfg.Validate()
+		}
 		if err != nil {
+			return nil, fmt.Errorf("the VISA_* environment: %w", err)
+		}
+		if err := Reachable(ctx, cfg); err != nil {
 			return nil, err
 		}
 		e.Config, e.MerchantURL = cfg, os.Getenv("VISA_MERCHANT_URL")
@@ -72,11 +90,14 @@ func Setup(ctx context.Context, o Options) (*Env, error) {
 	if o.Log != nil {
 		e.Config.Logger = slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: level}))
 	}
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, "talking to %s\n", e.Where())
+	}
 	var err error
-	if o.DB == "" {
+	if o.OpenStore == nil {
 		e.Store, err = memstore.New()
 	} else {
-		e.Store, err = sqlite.Open(ctx, o.DB)
+		e.Store, err = o.OpenStore(ctx)
 	}
 	if err != nil {
 		e.Close()
@@ -126,9 +147,38 @@ func (e *Env) Close() {
 func (e *Env) Where() string {
 	vic, _, _ := e.Config.BaseURLs()
 	if e.Sandbox != nil {
-		return "in-process sandbox at " + vic
+		return "an in-process sandbox at " + vic + " (no VISA_* variable set)"
 	}
-	return vic
+	return vic + " (from the VISA_* environment, " + string(e.Config.Environment) + ")"
+}
+
+// Reachable checks that every base URL of cfg answers HTTP (any status
+// will do) within a few seconds, naming the variable to fix when one does
+// not.
+func Reachable(ctx context.Context, cfg visa.Config) error {
+	tlsCfg, err := cfg.TLS.ClientConfig()
+	if err != nil {
+		return err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	vic, vtsURL, auth := cfg.BaseURLs()
+	for _, b := range [][2]string{{"VISA_VIC_BASE_URL", vic}, {"VISA_VTS_BASE_URL", vtsURL}, {"VISA_AUTH_BASE_URL", auth}} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b[1]+"/", nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b[0], err)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s is %s, which does not answer (%v): start it (README.md, \"Pointing at Visa's sandbox\") "+
+				"or unset the VISA_* variables to use an in-process sandbox", b[0], b[1], errors.Unwrap(err))
+		}
+		_ = res.Body.Close()
+	}
+	return nil
 }
 
 // User is the example's shopper.
