@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,16 +160,19 @@ type addCard struct {
 	wrongOTP bool // enter a wrong code first (cleared once entered)
 	mistypes bool // the shopper mistypes the first code
 	// What happened.
-	journeyID  string
-	final      *JourneyView
-	answered   map[int]int // slot → human steps it answered (with a reply)
-	answers    int         // answers sent, with or without a reply
-	lost       int         // requests cut by a kill
-	busy       int         // ErrJourneyBusy answers
-	unexpected int         // ErrUnexpectedAnswer answers
-	startErr   *ErrorView  // the start failed before any journey was recorded
-	abandoned  bool        // the deadline passed; the driver cancelled it
-	err        error       // a driver failure
+	journeyID    string
+	final        *JourneyView
+	answered     map[int]int // slot → human steps it answered (with a reply)
+	answers      int         // answers sent, with or without a reply
+	lost         int         // requests cut by a kill
+	busy         int         // ErrJourneyBusy answers
+	unexpected   int         // ErrUnexpectedAnswer answers
+	startErr     *ErrorView  // the start failed before any journey was recorded
+	abandoned    bool        // the deadline passed; the driver cancelled it
+	double       bool        // every answer goes to both other replicas at once
+	appliedTwice int         // answers two replicas both applied (must be 0)
+	trace        []string    // what each request got, for failure messages
+	err          error       // a driver failure
 }
 
 // runAddCard starts the journey on its starter slot and answers every human
@@ -178,6 +182,7 @@ func (d *driver) runAddCard(ctx context.Context, a *addCard) {
 	var v *JourneyView
 	for v == nil {
 		rep, err := d.call(ctx, a.starter, http.MethodPost, PathAddCard, a.req)
+		a.trace = append(a.trace, traceOf(d.replicas[a.starter].name, "start", rep, err))
 		switch {
 		case errors.Is(err, errTransport):
 			// Killed with the start under way: the same key on the same
@@ -221,49 +226,84 @@ func (d *driver) runAddCard(ctx context.Context, a *addCard) {
 				d.abandon(a)
 				return
 			}
+			a.trace = append(a.trace, "get: "+v.Status)
 			continue
 		}
 		ans := a.answer(v.Next)
-		slot := d.other(a.starter, last)
-		last = slot
-		a.answers++
-		rep, err := d.call(ctx, slot, http.MethodPost, PathJourneys+a.journeyID+"/answer", ans)
-		if err == nil {
-			a.answered[slot]++
-		}
-		next := (*JourneyView)(nil)
-		switch {
-		case errors.Is(err, errTransport):
-			a.lost++
-		case err != nil:
-			a.err = err
-			return
-		case rep.Error == nil:
-			next = rep.Journey
-		case rep.Error.Kind == KindBusy:
-			a.busy++
-			if err := d.pause(ctx); err != nil {
-				d.abandon(a)
-				return
+		slots := []int{d.other(a.starter, last)}
+		if a.double {
+			// The same answer to both other replicas at once.
+			slots = slots[:0]
+			for i := range d.replicas {
+				if i != a.starter {
+					slots = append(slots, i)
+				}
 			}
-		case rep.Error.Kind == KindUnexpected:
-			a.unexpected++
-		case rep.Journey != nil && final(rep.Journey.Status):
-			next = rep.Journey
+		}
+		last = slots[0]
+		replies := make([]Reply, len(slots))
+		errs := make([]error, len(slots))
+		var wg sync.WaitGroup
+		for k, slot := range slots {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				replies[k], errs[k] = d.call(ctx, slot, http.MethodPost, PathJourneys+a.journeyID+"/answer", ans)
+			}()
+		}
+		wg.Wait()
+		a.answers += len(slots)
+		var next *JourneyView
+		applied := 0
+		for k, slot := range slots {
+			rep, err := replies[k], errs[k]
+			a.trace = append(a.trace, traceOf(d.replicas[slot].name, "answer "+ans.String(), rep, err))
+			switch {
+			case errors.Is(err, errTransport):
+				a.lost++
+			case err != nil:
+				a.err = err
+				return
+			case rep.Error == nil:
+				a.answered[slot]++
+				applied++
+				next = rep.Journey
+			default:
+				a.answered[slot]++
+				switch rep.Error.Kind {
+				case KindBusy:
+					a.busy++
+				case KindUnexpected:
+					a.unexpected++
+				}
+				if next == nil && rep.Journey != nil && final(rep.Journey.Status) {
+					next = rep.Journey
+				}
+			}
+		}
+		if applied > 1 {
+			a.appliedTwice++
+		}
+		if ans.OTP == wrongOTP && applied > 0 {
+			a.wrongOTP = false // the right code next
 		}
 		if next == nil {
-			if next, err = d.get(ctx, a.journeyID); err != nil {
+			var err error
+			if err = d.pause(ctx); err == nil {
+				next, err = d.get(ctx, a.journeyID)
+			}
+			if err != nil {
 				d.abandon(a)
 				return
 			}
-		}
-		if ans.OTP == wrongOTP && err == nil {
-			a.wrongOTP = false // the right code next
 		}
 		v = next
 	}
 	a.final = v
 }
+
+// history is the journey's trace, one request a line.
+func (a *addCard) history() string { return "  " + strings.Join(a.trace, "\n  ") }
 
 // wrongOTP is the code entered first by the shoppers who mistype.
 const wrongOTP = "000000"
@@ -405,4 +445,38 @@ func runPool(n, workers int, f func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// String describes an answer without the code.
+func (a Answer) String() string {
+	switch {
+	case a.Method != "":
+		return "method"
+	case a.Resend:
+		return "resend"
+	case a.OTP == wrongOTP:
+		return "wrong code"
+	case a.OTP != "":
+		return "code"
+	}
+	return "nothing"
+}
+
+// traceOf is one line of a journey's trace.
+func traceOf(replica, what string, rep Reply, err error) string {
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s %s: %v", replica, what, err)
+	case rep.Error != nil && rep.Journey != nil:
+		return fmt.Sprintf("%s %s (%s): %s %s: %s", replica, what, rep.Replica, rep.Journey.Status, rep.Error.Kind, rep.Error.Message)
+	case rep.Error != nil:
+		return fmt.Sprintf("%s %s (%s): %s: %s", replica, what, rep.Replica, rep.Error.Kind, rep.Error.Message)
+	case rep.Journey != nil:
+		next := ""
+		if rep.Journey.Next != nil {
+			next = " " + rep.Journey.Next.Action
+		}
+		return fmt.Sprintf("%s %s (%s): %s%s", replica, what, rep.Replica, rep.Journey.Status, next)
+	}
+	return replica + " " + what + ": empty reply"
 }

@@ -120,7 +120,7 @@ func TestFleet(t *testing.T) {
 	dir := t.TempDir()
 
 	sbBin := build(t, dir, "github.com/vicgo/visa/cmd/visa-sandbox", "visa-sandbox", false)
-	repBin := build(t, dir, "github.com/vicgo/visa/test/fleet/replica", "replica", raceEnabled)
+	repBin := build(t, dir, "github.com/vicgo/visa/test/fleet/replica", "replica", raceReplicas())
 	built := time.Since(began)
 
 	spec, st, dbName := openDatabase(t, dir)
@@ -157,7 +157,7 @@ func TestFleet(t *testing.T) {
 	require.NoError(t, sb.setFaults(ctx, sandbox.FaultPlan{Rate: faultRate, Kinds: faultKinds, Seed: 20260214}))
 	before, err := sb.state(ctx)
 	require.NoError(t, err)
-	k := &killer{replicas: replicas, minGap: 500 * time.Millisecond, maxGap: 3 * time.Second, rng: rand.New(rand.NewPCG(13, 13))}
+	k := &killer{replicas: replicas, minGap: 500 * time.Millisecond, maxGap: 2500 * time.Millisecond, rng: rand.New(rand.NewPCG(13, 13))}
 	stopKills, killed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(killed)
@@ -183,7 +183,7 @@ func TestFleet(t *testing.T) {
 		if i%10 == 9 {
 			pan = sandbox.CardInsufficientFunds
 		}
-		cards[i] = &addCard{i: i, starter: i % replicaCount, wrongOTP: i%10 == 4, mistypes: i%10 == 4, req: AddCardRequest{
+		cards[i] = &addCard{i: i, starter: i % replicaCount, wrongOTP: i%10 == 4, mistypes: i%10 == 4, double: i%10 == 7, req: AddCardRequest{
 			IdempotencyKey: fmt.Sprintf("add-%d", i), UserID: fmt.Sprintf("fleet-user-%d", i),
 			Email: fmt.Sprintf("fleet%d@example.com", i), PAN: pan, CVV2: testCVV2,
 			ExpiryMonth: 12, ExpiryYear: time.Now().Year() + 3, DeviceID: fmt.Sprintf("fleet-device-%011d", i),
@@ -285,6 +285,12 @@ func TestFleet(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, []byte(md), 0o644))
 	}
 }
+
+// raceReplicas reports whether the replicas are built with the race
+// detector: with FLEET_RACE=1 only. The agent's concurrency within a
+// process is raced by its own tests and the reliability suite; racing three
+// more processes would make this test several times slower.
+func raceReplicas() bool { return os.Getenv("FLEET_RACE") == "1" }
 
 // testCVV2 is distinctive, so the secret scan's whole-word match is a leak.
 const testCVV2 = "917"
@@ -444,7 +450,8 @@ func (v *verifier) addCards(cards []*addCard) {
 			continue
 		}
 		assert.Equal(t, a.journeyID, j.ID, "add-card %d: one journey per key", a.i)
-		assert.False(t, a.abandoned, "add-card %d: journey %s abandoned by the driver", a.i, j.ID)
+		assert.False(t, a.abandoned, "add-card %d: journey %s abandoned by the driver:\n%s", a.i, j.ID, a.history())
+		assert.Zero(t, a.appliedTwice, "add-card %d: one answer applied by two replicas:\n%s", a.i, a.history())
 		if a.final != nil {
 			assert.Equal(t, a.final.Status, string(j.Status), "add-card %d: the shopper was told what the database says", a.i)
 		}
@@ -460,6 +467,9 @@ func (v *verifier) addCards(cards []*addCard) {
 		if a.mistypes {
 			r.mistyped++
 		}
+		if a.double {
+			r.doubled++
+		}
 		token := stateToken(j)
 		switch j.Status {
 		case store.JourneySucceeded:
@@ -474,8 +484,8 @@ func (v *verifier) addCards(cards []*addCard) {
 			assert.Equal(t, "ACTIVE", v.tokenStatus(j.ResultID), "add-card %d: VTS's truth", a.i)
 			r.addOutcomes.add("SUCCEEDED")
 		case store.JourneyFailed:
-			assert.True(t, typedCode(j.FailureCode), "add-card %d: journey %s FAILED with the untyped code %q: %s",
-				a.i, j.ID, j.FailureCode, j.FailureReason)
+			assert.True(t, typedCode(j.FailureCode), "add-card %d: journey %s FAILED with the untyped code %q: %s\n%s",
+				a.i, j.ID, j.FailureCode, j.FailureReason, a.history())
 			if token != "" {
 				_, stored := v.cards[token]
 				assert.False(t, stored, "add-card %d: the card of a FAILED journey is still stored", a.i)
@@ -484,7 +494,7 @@ func (v *verifier) addCards(cards []*addCard) {
 			}
 			r.addOutcomes.add("FAILED " + j.FailureCode)
 		default:
-			t.Errorf("add-card %d: journey %s ended %s (%s): the shoppers answer every step", a.i, j.ID, j.Status, j.FailureCode)
+			t.Errorf("add-card %d: journey %s ended %s (%s: %s): the shoppers answer every step\n%s", a.i, j.ID, j.Status, j.FailureCode, j.FailureReason, a.history())
 			r.addOutcomes.add(string(j.Status) + " " + j.FailureCode)
 		}
 		if elsewhere > 0 {
@@ -498,8 +508,18 @@ func (v *verifier) addCards(cards []*addCard) {
 	}
 	// The stored cards are exactly the cards of SUCCEEDED journeys, and
 	// VTS's ACTIVE tokens are exactly those.
-	for id := range v.cards {
-		assert.True(t, succeeded[id], "card %s is stored without a SUCCEEDED journey", id)
+	for id, c := range v.cards {
+		if succeeded[id] {
+			continue
+		}
+		var named []string
+		for _, a := range cards {
+			if j, ok := v.journeys[a.journeyID]; ok && stateToken(j) == id {
+				named = append(named, fmt.Sprintf("add-card %d: journey %s %s at %s (%s: %s)\n%s", a.i, j.ID, j.Status, j.Step, j.FailureCode, j.FailureReason, a.history()))
+			}
+		}
+		t.Errorf("card %s (%s, %s, updated %s) is stored without a SUCCEEDED journey; VTS says %s; %s", id, c.TokenStatus, c.VICEnrollment,
+			c.UpdatedAt.Format(time.RFC3339Nano), v.tokenStatus(id), strings.Join(named, "\n"))
 	}
 	assert.Equal(t, len(v.cards), v.snap.TokensByStatus["ACTIVE"], "tokens ACTIVE at VTS = stored cards")
 	r.cardsStored = len(v.cards)
@@ -548,7 +568,7 @@ func (v *verifier) purchases(ps []*purchase) {
 			}
 			if rp.Error != nil {
 				assert.NotEmpty(t, rp.Error.Class, "purchase %d (%s call): untyped error: %s", p.i, name, rp.Error.Message)
-				assert.NotEqual(t, "replayed error", rp.Error.Class, "purchase %d (%s call): untyped stored error", p.i, name)
+				assert.NotEqual(t, "replayed error", rp.Error.Class, "purchase %d (%s call): untyped stored error: %s", p.i, name, rp.Error.Message)
 			}
 			v.toldTheTruth(p.i, name, rp, tx, hasTx)
 			switch name {

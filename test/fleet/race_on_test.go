@@ -2,6 +2,7 @@
 
 package fleet
 
-// raceEnabled: the replicas are built with the race detector too, and a
-// race they report fails the test.
+// raceEnabled is reported with the figures. With FLEET_RACE=1 the replicas
+// are built with the race detector too, and a race they report fails the
+// test.
 const raceEnabled = true

@@ -25,7 +25,7 @@ type report struct {
 	maxCreds, maxApprovals                   int
 	journeys, transactions, cardsStored      int
 	addStarted, humanSteps, lostAnswers      int
-	busy, unexpected, mistyped               int
+	busy, unexpected, mistyped, doubled      int
 	answeredElsewhere, answeredCompleted     int
 	answeredFailed                           counts
 	addOutcomes, buyOutcomes                 counts
@@ -35,8 +35,8 @@ type report struct {
 
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Store: %s. Three replica processes (race detector %v) and cmd/visa-sandbox as a fourth; lease %s, merchant timeout %s + margin %s, reconciler every %s in every replica; %d shoppers at a time.\n",
-		r.db, raceEnabled, leaseTTL, merchantTimeout, merchantMargin, reconcileEvery, concurrency)
+	fmt.Fprintf(&b, "Store: %s. Test under the race detector: %v; three replica processes (race detector %v) and cmd/visa-sandbox as a fourth; lease %s, merchant timeout %s + margin %s, reconciler every %s in every replica; %d shoppers at a time.\n",
+		r.db, raceEnabled, raceReplicas(), leaseTTL, merchantTimeout, merchantMargin, reconcileEvery, concurrency)
 	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s. Build %s; add-cards %s; purchases %s; settling %s; total %s.\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), r.built.Round(time.Second),
 		r.addPhase.Round(time.Second), r.buyPhase.Round(time.Second), r.settle.Round(100*time.Millisecond), r.total.Round(time.Second))
@@ -47,7 +47,7 @@ func (r *report) markdown() string {
 		slices.Sort(s)
 		med = s[len(s)/2]
 	}
-	fmt.Fprintf(&b, "Kills: %d SIGKILLs at random moments (every 0.5–3 s), each replica restarted at once (median %s to serve again); %d requests were under way to a killed process and %d requests in all got no answer (the driver asked again: the same answer, or the same idempotency key, on another replica).\n\n",
+	fmt.Fprintf(&b, "Kills: %d SIGKILLs at random moments (every 0.5–2.5 s), each replica restarted at once (median %s to serve again); %d requests were under way to a killed process and %d requests in all got no answer (the driver asked again: the same answer, or the same idempotency key, on another replica).\n\n",
 		r.kills, med.Round(time.Millisecond), r.cut, r.transportErrs)
 
 	fmt.Fprintf(&b, "Faults: rate %.0f%%, every kind (`POST /sandbox/v1/admin/faults`):", faultRate*100)
@@ -59,8 +59,8 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "%s; %d in all.\n\n", strings.Join(kinds, ","), total)
 
-	fmt.Fprintf(&b, "Add-cards: %d journeys, each started on one replica with every human step answered on another (%d answers sent, %d cut by a kill, %d ErrJourneyBusy, %d ErrUnexpectedAnswer; %d shoppers typed a wrong code first). %d journeys reached a human step and were answered elsewhere: %d SUCCEEDED, %d FAILED with a typed code. Cards stored: %d.\n\n",
-		r.addStarted, r.humanSteps, r.lostAnswers, r.busy, r.unexpected, r.mistyped, r.answeredElsewhere, r.answeredCompleted,
+	fmt.Fprintf(&b, "Add-cards: %d journeys, each started on one replica with every human step answered on another (%d answers sent, %d cut by a kill, %d ErrJourneyBusy, %d ErrUnexpectedAnswer; %d shoppers typed a wrong code first; %d sent every answer to both other replicas at once, and no answer was applied twice). %d journeys reached a human step and were answered elsewhere: %d SUCCEEDED, %d FAILED with a typed code. Cards stored: %d.\n\n",
+		r.addStarted, r.humanSteps, r.lostAnswers, r.busy, r.unexpected, r.mistyped, r.doubled, r.answeredElsewhere, r.answeredCompleted,
 		r.answeredElsewhere-r.answeredCompleted, r.cardsStored)
 	b.WriteString("| add-card outcome (database) | journeys |\n|---|---:|\n")
 	for _, k := range r.addOutcomes.sorted() {
