@@ -119,11 +119,11 @@ func TestFleet(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 
+	spec, st, dbName := openDatabase(t, dir) // first: under CI=true without PostgreSQL, fail at once
 	sbBin := build(t, dir, "github.com/vicgo/visa/cmd/visa-sandbox", "visa-sandbox", false)
 	repBin := build(t, dir, "github.com/vicgo/visa/test/fleet/replica", "replica", raceReplicas())
 	built := time.Since(began)
 
-	spec, st, dbName := openDatabase(t, dir)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * concurrency, IdleConnTimeout: 30 * time.Second}}
 	sb := startSandbox(t, sbBin, hc)
 	env := baseEnv()
