@@ -367,9 +367,9 @@ type purchase struct {
 	// call has its answer.
 	replaySlot int
 
-	first, repeat, replay  callResult
-	repeated, replayed     bool
-	lost, inProgress, errs int
+	first, repeat, replay callResult
+	repeated, replayed    bool
+	lost, inProgress      int
 }
 
 // callResult is the final answer to one call of a purchase.

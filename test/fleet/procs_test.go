@@ -314,7 +314,7 @@ func (r *replica) crash() int64 {
 func (r *replica) shutdown(grace time.Duration) error {
 	r.mu.Lock()
 	p := r.proc
-	r.url, r.proc = "", nil
+	r.url, r.proc, r.up = "", nil, make(chan struct{})
 	r.mu.Unlock()
 	if p == nil {
 		return nil
