@@ -111,7 +111,7 @@ func openDatabase(t *testing.T, dir string) (string, store.Store, string) {
 // against cmd/visa-sandbox as a fourth, under faults of every kind and
 // SIGKILLs at random moments, and checks the money and the journeys
 // against the sandbox's inspection API and the database. docs/reliability.md
-// (section "Fleet") says what it proves; FLEET_REPORT=path writes its
+// (section 8, "A fleet of replica processes") says what it proves; FLEET_REPORT=path writes its
 // figures.
 func TestFleet(t *testing.T) {
 	began := time.Now()
@@ -120,12 +120,17 @@ func TestFleet(t *testing.T) {
 	dir := t.TempDir()
 
 	spec, st, dbName := openDatabase(t, dir) // first: under CI=true without PostgreSQL, fail at once
+	t.Cleanup(func() { _ = st.Close() })
 	sbBin := build(t, dir, "github.com/vicgo/visa/cmd/visa-sandbox", "visa-sandbox", false)
 	repBin := build(t, dir, "github.com/vicgo/visa/test/fleet/replica", "replica", raceReplicas())
 	built := time.Since(began)
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * concurrency, IdleConnTimeout: 30 * time.Second}}
 	sb := startSandbox(t, sbBin, hc)
+	t.Cleanup(func() {
+		_ = sb.stop(time.Second)
+		hc.CloseIdleConnections()
+	})
 	env := baseEnv()
 	for name, v := range sb.env {
 		env = append(env, name+"="+v)
@@ -137,14 +142,12 @@ func TestFleet(t *testing.T) {
 	for i := range replicas {
 		replicas[i] = newReplica(i, repBin, args, env)
 	}
-	// Clean-ups run last first: the processes go before the schema.
+	// Clean-ups run last first: the replicas go before the sandbox, the
+	// store and the schema.
 	t.Cleanup(func() {
 		for _, r := range replicas {
 			_ = r.shutdown(time.Second)
 		}
-		_ = sb.stop(time.Second)
-		_ = st.Close()
-		hc.CloseIdleConnections()
 	})
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	for _, r := range replicas {
