@@ -484,9 +484,12 @@ func (f *addFlow) tokenize(ctx context.Context, _ *Answer) (string, error) {
 	}
 	f.card = nil // the PAN and CVV2 are not needed again
 	st.TokenID = tok.VProvisionedTokenID
-	// The journey names the token before anything else records it.
+	// The journey names the token before anything else records it. The
+	// lease goes on with a fresh expiry: f.j holds the one of the start,
+	// which the renewals have moved on in the store since.
 	next := f.j
 	next.ResultID = st.TokenID
+	next.LeaseExpiresAt = a.now().Add(a.leaseTTL)
 	got, err := a.store.UpdateJourney(ctx, next)
 	if err != nil {
 		return "", fmt.Errorf("agent: recording the journey: %w", err)

@@ -361,9 +361,15 @@ func newID() string {
 }
 
 // defaultOwner names this process in leases: the host name (cut to fit an
-// id) and 8 random hex digits.
+// id) and 8 random letters.
 func defaultOwner() string {
 	host, _ := os.Hostname()
+	return ownerFor(host)
+}
+
+// ownerFor is defaultOwner on host. A host name that holds something like
+// a card number is left out, since the store would refuse every lease.
+func ownerFor(host string) string {
 	var b strings.Builder
 	for _, r := range host {
 		if b.Len() >= 40 {
@@ -373,10 +379,11 @@ func defaultOwner() string {
 			b.WriteRune(r)
 		}
 	}
-	if b.Len() == 0 {
+	if b.Len() == 0 || check.HasCardNumber(b.String()) {
+		b.Reset()
 		b.WriteString("agent")
 	}
-	return b.String() + "-" + uuid.NewString()[:8]
+	return b.String() + "-" + randomLetters(8)
 }
 
 func vtsBaseURL(cfg visa.Config) string {

@@ -156,8 +156,9 @@ func (a *Agent) Continue(ctx context.Context, journeyID string, ans Answer) (*Jo
 		return j.view, fmt.Errorf("agent: claiming the journey: %w", err)
 	}
 	if claimed.Status != store.JourneyWaiting || claimed.Version > j.rec.Version+1 {
-		// Another request moved it between our read and our claim.
-		a.releaseJourney(ctx, &claimed, claimed.ResultID)
+		// Another request moved it between our read and our claim: give
+		// the lease back, the journey standing as that request left it.
+		a.unclaim(ctx, &claimed)
 		return j.view, fmt.Errorf("%w (journey %s moved on)", ErrUnexpectedAnswer, j.rec.ID)
 	}
 	switch claimed.Kind {

@@ -86,6 +86,15 @@ func (a *Agent) releaseJourney(ctx context.Context, j *store.Journey, resultID s
 	a.saveJourney(ctx, j, next)
 }
 
+// unclaim gives back the lease this process has just taken on a journey
+// it must not work on after all, leaving its status as it is (a WAITING
+// journey stays WAITING for its human).
+func (a *Agent) unclaim(ctx context.Context, j *store.Journey) {
+	next := *j
+	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
+	a.saveJourney(ctx, j, next)
+}
+
 func (a *Agent) saveJourney(ctx context.Context, j *store.Journey, next store.Journey) {
 	got, err := a.store.UpdateJourney(ctx, next)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/store"
+	"github.com/vicgo/visa/vic"
 )
 
 // Outcomes of a purchase that the merchant may have charged. Each comes as
@@ -110,6 +111,12 @@ var failureCodes = []struct {
 	{"frame_timeout", authframe.ErrTimeout},
 	{"frame_failed", authframe.ErrFailed},
 	{"not_supported", authframe.ErrNotSupported},
+	{"frame_session_expired", authframe.ErrSessionExpired},
+	{"frame_secure_token_reused", authframe.ErrSecureTokenReused},
+	{"frame_protocol", authframe.ErrProtocol},
+	{"frame_malformed_message", authframe.ErrMalformedMessage},
+	{"keys_unavailable", vic.ErrKeysUnavailable},
+	{"payload_invalid", vic.ErrPayloadInvalid},
 	{"unauthorized", visa.ErrUnauthorized},
 	{"forbidden", visa.ErrForbidden},
 	{"not_found", visa.ErrNotFound},

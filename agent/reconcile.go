@@ -159,6 +159,13 @@ func (a *Agent) reconcile(ctx context.Context, olderThan time.Duration) (*Reconc
 			rep.Failed[j.ID] = err
 			continue
 		}
+		if claimed.Status == store.JourneyWaiting && (claimed.ExpiresAt.IsZero() || claimed.ExpiresAt.After(now)) {
+			// It suspended for its human between the listing and the
+			// claim: it is not ours to end.
+			a.unclaim(ctx, &claimed)
+			rep.Skipped++
+			continue
+		}
 		if err := a.recoverJourney(ctx, claimed, rep); err != nil {
 			rep.Failed[j.ID] = err
 		}
