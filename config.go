@@ -82,6 +82,13 @@ type Config struct {
 	// MaxResponseBytes bounds every response body read. Zero means
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// Observer is told about every operation and attempt (see Observer).
+	// Nil means none.
+	Observer Observer
+	// WrapTransport, when set, wraps the RoundTripper the SDK builds
+	// (after it has applied TLS: roots, mutual TLS, minimum version), for
+	// instrumentation such as otelhttp. It is applied once per client.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // VICCredentials are the Visa Intelligent Commerce credentials
