@@ -157,7 +157,7 @@ type CardData struct {
 // EnrollPANResponse is the enrollment: VPanEnrollmentID is single use,
 // lives a few minutes and is kept in memory only, until ProvisionToken.
 type EnrollPANResponse struct {
-	Meta
+	visa.ResponseMeta `json:"-"`
 	VPanEnrollmentID  string            `json:"vPanEnrollmentID"`
 	PaymentInstrument PaymentInstrument `json:"paymentInstrument"`
 	CardMetaData      CardMetaData      `json:"cardMetaData"`
@@ -176,7 +176,7 @@ func (c *Client) EnrollPAN(ctx context.Context, req EnrollPANRequest, opts ...Ca
 	}
 	out := new(EnrollPANResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.EnrollPAN", Method: http.MethodPost, Path: "/vts/panEnrollments", Body: body}, out, collect(opts))
-	return finish(out, res, err, out.VPanEnrollmentID != "")
+	return finish(out, &out.ResponseMeta, res, err, out.VPanEnrollmentID != "")
 }
 
 func (c *Client) enrollPANBody(req EnrollPANRequest) (*wireEnrollPAN, error) {
@@ -201,8 +201,8 @@ type GetPANEnrollmentRequest struct {
 
 // GetPANEnrollmentResponse is the enrollment's card metadata.
 type GetPANEnrollmentResponse struct {
-	Meta
-	CardMetaData CardMetaData `json:"cardMetaData"`
+	visa.ResponseMeta `json:"-"`
+	CardMetaData      CardMetaData `json:"cardMetaData"`
 }
 
 // GetPANEnrollment calls GET /vts/panEnrollments/{vPanEnrollmentID} for
@@ -214,5 +214,5 @@ func (c *Client) GetPANEnrollment(ctx context.Context, req GetPANEnrollmentReque
 	}
 	out := new(GetPANEnrollmentResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.GetPANEnrollment", Method: http.MethodGet, Path: "/vts/panEnrollments/{}", PathParams: []string{req.VPanEnrollmentID}}, out, collect(opts))
-	return finish(out, res, err, true)
+	return finish(out, &out.ResponseMeta, res, err, true)
 }

@@ -63,7 +63,7 @@ type ProvisionTokenRequest struct {
 // TokenReferenceID, TokenInfo.Last4 and TokenInfo.ExpirationDate are
 // what docs/wire.md §5.2 says to keep; the token starts INACTIVE until step-up.
 type ProvisionTokenResponse struct {
-	Meta
+	visa.ResponseMeta   `json:"-"`
 	VProvisionedTokenID string            `json:"vProvisionedTokenID"`
 	TokenReferenceID    string            `json:"tokenReferenceID"`
 	TokenInfo           TokenInfo         `json:"tokenInfo"`
@@ -85,7 +85,7 @@ func (c *Client) ProvisionToken(ctx context.Context, req ProvisionTokenRequest, 
 	}
 	out := new(ProvisionTokenResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionToken", Method: http.MethodPost, Path: "/vts/panEnrollments/{}/provisionedTokens", PathParams: []string{req.VPanEnrollmentID}, Body: body}, out, collect(opts))
-	return finish(out, res, err, out.VProvisionedTokenID != "")
+	return finish(out, &out.ResponseMeta, res, err, out.VProvisionedTokenID != "")
 }
 
 func (c *Client) provisionTokenBody(req ProvisionTokenRequest) (*wireProvisionToken, error) {
@@ -148,7 +148,7 @@ func (c *Client) ProvisionTokenWithPAN(ctx context.Context, req ProvisionTokenWi
 	}
 	out := new(ProvisionTokenResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionTokenWithPAN", Method: http.MethodPost, Path: "/vts/provisionedTokens", Body: body}, out, collect(opts))
-	return finish(out, res, err, out.VProvisionedTokenID != "")
+	return finish(out, &out.ResponseMeta, res, err, out.VProvisionedTokenID != "")
 }
 
 func (c *Client) provisionWithPANBody(req ProvisionTokenWithPANRequest) (*wireProvisionTokenWithPAN, error) {
