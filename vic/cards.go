@@ -9,6 +9,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // Consumer identifies the shopper to VIC (docs/wire.md §6.2).
@@ -57,6 +58,7 @@ type EnrollCardRequest struct {
 
 // EnrollCardResponse is the VIC answer to a card enrollment.
 type EnrollCardResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	// Status is "ACTIVE" on success.
 	Status string
@@ -68,15 +70,17 @@ type EnrollCardResponse struct {
 // token in VIC, redeeming the passkey's fidoBlob. It is not retried after
 // the request may have reached Visa, since the blob is single use.
 func (c *Client) EnrollCard(ctx context.Context, req EnrollCardRequest) (*EnrollCardResponse, error) {
+	const op = "vic.EnrollCard"
 	body, err := c.enrollBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/cards", Body: body}, &out)
 	if err != nil {
 		return nil, err
 	}
-	var out wireStatus
-	if err := c.do(ctx, "vic.EnrollCard", http.MethodPost, "/vacp/v1/cards", nil, body, false, &out); err != nil {
-		return nil, err
-	}
-	return &EnrollCardResponse{ClientReferenceID: out.ClientReferenceID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
+	return &EnrollCardResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
 }
 
 func (c *Client) enrollBody(req EnrollCardRequest) (*wireEnrollCard, error) {

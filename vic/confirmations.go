@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // Transaction statuses of a confirmation.
@@ -66,6 +67,7 @@ type ConfirmRequest struct {
 
 // ConfirmResponse acknowledges a confirmation.
 type ConfirmResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
 }
@@ -76,16 +78,18 @@ type ConfirmResponse struct {
 // transactionReferenceId (the last one wins), so the call is idempotent
 // and is retried on 429, 5xx and network errors.
 func (c *Client) ConfirmTransaction(ctx context.Context, req ConfirmRequest) (*ConfirmResponse, error) {
+	const op = "vic.ConfirmTransaction"
 	body, err := c.confirmBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/instructions/{instructionId}/confirmations",
+		PathParams: []string{req.InstructionID}, Body: body, Idempotent: true}, &out)
 	if err != nil {
 		return nil, err
 	}
-	var out wireStatus
-	if err := c.do(ctx, "vic.ConfirmTransaction", http.MethodPost, "/vacp/v1/instructions/{}/confirmations",
-		[]string{req.InstructionID}, body, true, &out); err != nil {
-		return nil, err
-	}
-	return &ConfirmResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID}, nil
+	return &ConfirmResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID}, nil
 }
 
 func (c *Client) confirmBody(req ConfirmRequest) (*wireConfirmRequest, error) {

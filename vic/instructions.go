@@ -9,6 +9,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // Instruction statuses (docs/wire.md §10.2).
@@ -63,6 +64,7 @@ type InstructionRequest struct {
 
 // InstructionResponse is VIC's answer about an instruction.
 type InstructionResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
 	// Status is ACTIVE after create or update and CANCELLED after cancel.
@@ -75,26 +77,30 @@ type InstructionResponse struct {
 // It is not retried once the request may have reached Visa: the assertion
 // is single use, and a second instruction would be a second mandate.
 func (c *Client) CreateInstruction(ctx context.Context, req InstructionRequest) (*InstructionResponse, error) {
+	const op = "vic.CreateInstruction"
 	req.InstructionID = ""
 	body, err := c.instructionBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
-	return c.instructionCall(ctx, "vic.CreateInstruction", "/vacp/v1/instructions", nil, body)
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/instructions", Body: body}, &out)
+	return instructionResponse(meta, &out, err)
 }
 
 // UpdateInstruction calls PUT /vacp/v1/instructions/{instructionId}: it
 // replaces the mandates of an active instruction, with a fresh assertion.
 // It is not retried once the request may have reached Visa.
 func (c *Client) UpdateInstruction(ctx context.Context, req InstructionRequest) (*InstructionResponse, error) {
-	if err := checkID("InstructionID", req.InstructionID); err != nil {
-		return nil, err
-	}
+	const op = "vic.UpdateInstruction"
 	body, err := c.instructionBody(req)
-	if err != nil {
-		return nil, err
+	if err = firstErr(checkID("InstructionID", req.InstructionID), err); err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
-	return c.instructionCall(ctx, "vic.UpdateInstruction", "/vacp/v1/instructions/{}", []string{req.InstructionID}, body)
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPut, Path: "/vacp/v1/instructions/{instructionId}",
+		PathParams: []string{req.InstructionID}, Body: body}, &out)
+	return instructionResponse(meta, &out, err)
 }
 
 // CancelRequest cancels a purchase instruction.
@@ -112,6 +118,18 @@ type CancelRequest struct {
 // but the second answer is INSTRUCTION_NOT_ACTIVE, so the call is not
 // retried automatically after the request may have reached Visa.
 func (c *Client) CancelInstruction(ctx context.Context, req CancelRequest) (*InstructionResponse, error) {
+	const op = "vic.CancelInstruction"
+	body, err := c.cancelBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPut, Path: "/vacp/v1/instructions/{instructionId}/cancel",
+		PathParams: []string{req.InstructionID}, Body: body}, &out)
+	return instructionResponse(meta, &out, err)
+}
+
+func (c *Client) cancelBody(req CancelRequest) (*wireCancel, error) {
 	if err := firstErr(checkID("InstructionID", req.InstructionID), req.AppInstance.Validate()); err != nil {
 		return nil, err
 	}
@@ -125,19 +143,16 @@ func (c *Client) CancelInstruction(ctx context.Context, req CancelRequest) (*Ins
 			return nil, err
 		}
 	}
-	return c.instructionCall(ctx, "vic.CancelInstruction", "/vacp/v1/instructions/{}/cancel", []string{req.InstructionID}, body)
+	return body, nil
 }
 
-func (c *Client) instructionCall(ctx context.Context, op, path string, params []string, body any) (*InstructionResponse, error) {
-	method := http.MethodPost
-	if params != nil {
-		method = http.MethodPut
-	}
-	var out wireStatus
-	if err := c.do(ctx, op, method, path, params, body, false, &out); err != nil {
+// instructionResponse is the answer of create, update and cancel.
+func instructionResponse(meta visa.ResponseMeta, out *wireStatus, err error) (*InstructionResponse, error) {
+	if err != nil {
 		return nil, err
 	}
-	return &InstructionResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
+	return &InstructionResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
+		Status: out.Status, PendingEvents: out.PendingEvents}, nil
 }
 
 // maxMandates bounds the mandates of one instruction.
