@@ -99,7 +99,7 @@ func (c *Client) AttestationOptions(ctx context.Context, req AttestationOptionsR
 		return nil, err
 	}
 	out := new(AttestationOptionsResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.AttestationOptions", Method: http.MethodPost, Path: "/vts/provisionedTokens/{}/attestation/options", PathParams: []string{req.VProvisionedTokenID}, Body: body}, out, co)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.AttestationOptions", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/attestation/options", PathParams: []string{req.VProvisionedTokenID}, Body: body}, out, co)
 	return finish(out, &out.ResponseMeta, res, err, out.AuthenticationContext.Action != "")
 }
 
@@ -255,7 +255,7 @@ func (c *Client) DeviceBinding(ctx context.Context, req DeviceBindingRequest, op
 	}
 	out := new(DeviceBindingResponse)
 	q := []transport.QueryParam{{Key: "reasonCode", Value: or(string(req.ReasonCode), string(visa.ReasonDeviceBinding))}}
-	res, err := c.do(ctx, &transport.Request{Op: "vts.DeviceBinding", Method: http.MethodPost, Path: "/vts/provisionedTokens/{}/deviceBinding", PathParams: []string{req.VProvisionedTokenID}, Query: q, Body: body}, out, co)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.DeviceBinding", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/deviceBinding", PathParams: []string{req.VProvisionedTokenID}, Query: q, Body: body}, out, co)
 	return finish(out, &out.ResponseMeta, res, err, out.Status == BindingApproved || (out.Status == BindingChallenge && len(out.StepUpRequest) > 0))
 }
 

@@ -69,6 +69,6 @@ func (c *Client) GetContent(ctx context.Context, req GetContentRequest, opts ...
 		return nil, err
 	}
 	out := new(GetContentResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.GetContent", Method: http.MethodGet, Path: "/vts/cps/getContent/{}", PathParams: []string{req.GUID}}, out, collect(opts))
+	res, err := c.do(ctx, &transport.Request{Op: "vts.GetContent", Method: http.MethodGet, Path: "/vts/cps/getContent/{guid}", PathParams: []string{req.GUID}}, out, collect(opts))
 	return finish(out, &out.ResponseMeta, res, err, len(out.Content) > 0)
 }

@@ -16,8 +16,8 @@ import (
 // never call them; these follow the shape of delete (docs/wire.md §5.7)
 // and can be replaced with WithLifecyclePaths.
 const (
-	DefaultSuspendPath = "/vts/provisionedTokens/{}/suspend"
-	DefaultResumePath  = "/vts/provisionedTokens/{}/resume"
+	DefaultSuspendPath = "/vts/provisionedTokens/{vProvisionedTokenID}/suspend"
+	DefaultResumePath  = "/vts/provisionedTokens/{vProvisionedTokenID}/resume"
 )
 
 // DefaultLocale is the locale sent when a request leaves Locale empty.

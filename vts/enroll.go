@@ -213,6 +213,6 @@ func (c *Client) GetPANEnrollment(ctx context.Context, req GetPANEnrollmentReque
 		return nil, err
 	}
 	out := new(GetPANEnrollmentResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.GetPANEnrollment", Method: http.MethodGet, Path: "/vts/panEnrollments/{}", PathParams: []string{req.VPanEnrollmentID}}, out, collect(opts))
+	res, err := c.do(ctx, &transport.Request{Op: "vts.GetPANEnrollment", Method: http.MethodGet, Path: "/vts/panEnrollments/{vPanEnrollmentID}", PathParams: []string{req.VPanEnrollmentID}}, out, collect(opts))
 	return finish(out, &out.ResponseMeta, res, err, true)
 }

@@ -84,7 +84,7 @@ func (c *Client) ProvisionToken(ctx context.Context, req ProvisionTokenRequest, 
 		return nil, err
 	}
 	out := new(ProvisionTokenResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionToken", Method: http.MethodPost, Path: "/vts/panEnrollments/{}/provisionedTokens", PathParams: []string{req.VPanEnrollmentID}, Body: body}, out, collect(opts))
+	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionToken", Method: http.MethodPost, Path: "/vts/panEnrollments/{vPanEnrollmentID}/provisionedTokens", PathParams: []string{req.VPanEnrollmentID}, Body: body}, out, collect(opts))
 	return finish(out, &out.ResponseMeta, res, err, out.VProvisionedTokenID != "")
 }
 

@@ -49,7 +49,7 @@ func (c *Client) SelectStepUpMethod(ctx context.Context, req SelectStepUpMethodR
 		return nil, err
 	}
 	var w wireStepUpMethodResponse
-	res, err := c.do(ctx, &transport.Request{Op: "vts.SelectStepUpMethod", Method: http.MethodPut, Path: "/vts/provisionedTokens/{}/stepUpOptions/method", PathParams: []string{req.VProvisionedTokenID}, Body: body}, &w, co)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.SelectStepUpMethod", Method: http.MethodPut, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/method", PathParams: []string{req.VProvisionedTokenID}, Body: body}, &w, co)
 	out := &SelectStepUpMethodResponse{MaxOTPRequestsAllowed: int(w.MaxOTPRequestsAllowed), MaxOTPVerificationAllowed: int(w.MaxOTPVerificationAllowed), CodeExpiration: codeExpiration(int64(w.CodeExpiration), c.now())}
 	return finish(out, &out.ResponseMeta, res, err, !out.CodeExpiration.IsZero())
 }
@@ -125,7 +125,7 @@ func (c *Client) ValidateOTP(ctx context.Context, req ValidateOTPRequest, opts .
 		return nil, err
 	}
 	out := new(ValidateOTPResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.ValidateOTP", Method: http.MethodPost, Path: "/vts/provisionedTokens/{}/stepUpOptions/validateOTP", PathParams: []string{req.VProvisionedTokenID}, Body: body}, nil, co)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.ValidateOTP", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/validateOTP", PathParams: []string{req.VProvisionedTokenID}, Body: body}, nil, co)
 	return finish(out, &out.ResponseMeta, res, err, true)
 }
 

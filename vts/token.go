@@ -35,7 +35,7 @@ func (c *Client) GetToken(ctx context.Context, req GetTokenRequest, opts ...Call
 		return nil, err
 	}
 	out := new(GetTokenResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{}", PathParams: []string{req.VProvisionedTokenID}}, out, collect(opts))
+	res, err := c.do(ctx, &transport.Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{vProvisionedTokenID}", PathParams: []string{req.VProvisionedTokenID}}, out, collect(opts))
 	return finish(out, &out.ResponseMeta, res, err, out.TokenInfo.TokenStatus != "")
 }
 
@@ -59,7 +59,7 @@ type DeleteTokenResponse struct {
 // (tokenDeleted: already deleted).
 func (c *Client) DeleteToken(ctx context.Context, req DeleteTokenRequest, opts ...CallOption) (*DeleteTokenResponse, error) {
 	out := new(DeleteTokenResponse)
-	res, err := c.updateToken(ctx, "vts.DeleteToken", "/vts/provisionedTokens/{}/delete", req.VProvisionedTokenID, req.ReasonCode, opts)
+	res, err := c.updateToken(ctx, "vts.DeleteToken", "/vts/provisionedTokens/{vProvisionedTokenID}/delete", req.VProvisionedTokenID, req.ReasonCode, opts)
 	return finish(out, &out.ResponseMeta, res, err, true)
 }
 

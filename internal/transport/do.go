@@ -76,7 +76,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	if err != nil {
 		return meta, c.opError(meta, err)
 	}
-	cl.c, cl.meta, cl.method = c, &meta, req.Method
+	cl.c, cl.meta, cl.method = c, meta, req.Method
 	cl.path, cl.query = path, c.buildQuery(req.Query)
 	cl.idempotent = req.Idempotent || retry.Safe(req.Method)
 	if c.signed {
@@ -103,13 +103,15 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	if body != nil {
 		rawBody = body
 	}
-	u := c.base + path
+	var u string
 	if cl.query != "" {
-		u += "?" + cl.query
+		u = c.base + path + "?" + cl.query
+	} else {
+		u = c.base + path
 	}
 	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, u, rawBody)
 	if err != nil {
-		return meta, c.endOperation(cl, start, visa.NewInputError("URL", "cannot be built"))
+		return cl.meta, c.endOperation(cl, start, visa.NewInputError("URL", "cannot be built"))
 	}
 	h := make(http.Header, 8+len(req.Header))
 	rreq.Header = h
@@ -137,10 +139,10 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	resp, doErr := rc.Do(rreq)
 
 	// 4. The outcome.
-	meta.Attempts = cl.attempt
+	cl.meta.Attempts = cl.attempt
 	if resp != nil {
-		meta.StatusCode = resp.StatusCode
-		meta.CorrelationID = resp.Header.Get("X-Correlation-Id")
+		cl.meta.StatusCode = resp.StatusCode
+		cl.meta.CorrelationID = resp.Header.Get("X-Correlation-Id")
 	}
 	var result error
 	switch {
@@ -156,7 +158,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 		if cl.bodyResp != resp {
 			// The body of a response retryablehttp gave up on (retries
 			// exhausted, or a status our policy stops on) is unread.
-			if raw, err = c.readBody(resp, &cl.buf); err != nil {
+			if raw, err = c.readBody(resp, &cl.buf, &cl.lr); err != nil {
 				result = cl.transportError(err)
 				break
 			}
@@ -165,7 +167,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	}
 	// 5. End of the last attempt and of the operation.
 	cl.endAttempt(resp, result, false, 0)
-	return meta, c.endOperation(cl, start, result)
+	return cl.meta, c.endOperation(cl, start, result)
 }
 
 // beforeAttempt runs before every attempt (retryablehttp's
@@ -182,8 +184,9 @@ func (cl *call) beforeAttempt(_ retryablehttp.Logger, r *http.Request, i int) {
 		if i > 0 {
 			r.Header = r.Header.Clone()
 		}
-		r.Header["X-Pay-Token"] = []string{xpay.Sign(c.sharedSecret, c.now().Unix(), cl.resourcePath, cl.query, cl.body)}
-		r.Header["X-Request-Id"] = []string{uuid.NewString()}
+		// One allocation for both values, each with len == cap.
+		v := []string{xpay.Sign(c.sharedSecret, c.now().Unix(), cl.resourcePath, cl.query, cl.body), uuid.NewString()}
+		r.Header["X-Pay-Token"], r.Header["X-Request-Id"] = v[0:1:1], v[1:2:2]
 	}
 	if c.obs != nil {
 		cl.attemptCtx = c.obs.AttemptStart(cl.opCtx, visa.AttemptInfo{OperationInfo: cl.info, Attempt: cl.attempt})
@@ -245,7 +248,7 @@ func (cl *call) decide(ctx context.Context, resp *http.Response, err error) (boo
 // of a response the policy does not retry, inside the retry loop, so that
 // a read failure of an idempotent call is retried like any network error.
 func (cl *call) readResponse(resp *http.Response) error {
-	b, err := cl.c.readBody(resp, &cl.buf)
+	b, err := cl.c.readBody(resp, &cl.buf, &cl.lr)
 	cl.bodyResp = resp
 	cl.respBody = b
 	return err
@@ -316,7 +319,7 @@ func (cl *call) endAttempt(resp *http.Response, err error, again bool, wait time
 // for transport failures, undecodable answers and 5xx; Debug for other API
 // errors, ordinary outcomes such as a wrong OTP) and tells the Observer.
 func (c *Client) endOperation(cl *call, start time.Time, err error) error {
-	meta := *cl.meta
+	meta := cl.meta
 	if err != nil {
 		err = c.opError(meta, err)
 	}
@@ -441,7 +444,7 @@ func marshalEnvelope(compact string) []byte {
 
 // readBody reads resp.Body up to the client's limit and closes it. The
 // buffer is sized from Content-Length when the server sent one.
-func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error) {
+func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer, lr *io.LimitedReader) ([]byte, error) {
 	defer resp.Body.Close()
 	buf.Reset()
 	if n := resp.ContentLength; n > c.maxBody {
@@ -449,7 +452,9 @@ func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error
 	} else if n > 0 {
 		buf.Grow(int(n) + 1)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBody+1))
+	lr.R, lr.N = resp.Body, c.maxBody+1
+	n, err := buf.ReadFrom(lr)
+	lr.R = nil
 	if n > c.maxBody {
 		return nil, errTooLarge
 	}
@@ -581,7 +586,7 @@ func typeString(t interface{ String() string }) string {
 // transport goroutines, hence the atomic.
 type call struct {
 	c            *Client
-	meta         *visa.ResponseMeta
+	meta         visa.ResponseMeta // filled as the call goes; returned
 	method       string
 	path, query  string
 	resourcePath string
@@ -605,6 +610,7 @@ type call struct {
 	bodyResp *http.Response // response whose body readResponse consumed
 	respBody []byte
 	buf      bytes.Buffer
+	lr       io.LimitedReader // the bounded reader of buf, reused
 }
 
 // callPool recycles call states, each with its retryablehttp.Client and
@@ -630,7 +636,7 @@ func (cl *call) onGotConn(httptrace.GotConnInfo) { cl.gotConn.Store(true) }
 // have been decoded by then; out never aliases them (json copies, *[]byte
 // gets a clone).
 func (cl *call) release() {
-	cl.c, cl.meta, cl.body, cl.bodyResp, cl.respBody = nil, nil, nil, nil, nil
+	cl.c, cl.meta, cl.body, cl.bodyResp, cl.respBody = nil, visa.ResponseMeta{}, nil, nil, nil
 	cl.method, cl.path, cl.query, cl.resourcePath, cl.reason = "", "", "", "", ""
 	cl.info, cl.opCtx, cl.attemptCtx = visa.OperationInfo{}, nil, nil
 	cl.idempotent, cl.attempt, cl.ended, cl.nextWait = false, 0, 0, 0
