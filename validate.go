@@ -41,7 +41,8 @@ func (c Config) Validate() error { return c.ValidateFor(ProductVIC, ProductVTS, 
 //   - ProductVTS needs VTS.APIKey, VTS.SharedSecret, VTS.ClientAppID,
 //     VTS.ClientWalletAccountID, VTS.EncAPIKey, VTS.EncSharedSecret,
 //     VTS.HashSecret and a VTS base URL;
-//   - ProductAuth needs VTS.APIKey, VTS.ClientAppID and an Auth base URL.
+//   - ProductAuth needs VTS.APIKey (or VTS.AuthFrameAPIKey),
+//     VTS.ClientAppID and an Auth base URL.
 //
 // A base URL comes from the environment when not set (Sandbox has them;
 // Production does not). Whatever the products, every field that is set
@@ -91,8 +92,13 @@ func (c Config) ValidateFor(products ...Product) error {
 			v.required("VTS.HashSecret", !c.VTS.HashSecret.IsZero())
 			v.required("VTSBaseURL", vtsURL != "")
 		case ProductAuth:
-			if !seen[ProductVTS] {
-				c.requireVTSCore(&v)
+			// The iFrame's key is VTS.AuthFrameAPIKey when set, else
+			// VTS.APIKey (VTSCredentials.AuthFrameKey).
+			if !v.has("VTS.APIKey") && c.VTS.AuthFrameAPIKey == "" {
+				v.required("VTS.APIKey", !c.VTS.APIKey.IsZero())
+			}
+			if !v.has("VTS.ClientAppID") {
+				v.required("VTS.ClientAppID", c.VTS.ClientAppID != "")
 			}
 			v.required("AuthBaseURL", authURL != "")
 		default:

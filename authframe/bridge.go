@@ -226,7 +226,8 @@ func WithBridgeClock(now func() time.Time) BridgeOption {
 }
 
 // NewBridge returns a Bridge for cfg's Auth base URL, iFrame api key
-// (Config.VTS.AuthFrameKey) and client app id.
+// (Config.VTS.AuthFrameKey) and client app id; cfg is validated once, by
+// cfg.ValidateFor(visa.ProductAuth).
 func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
 	fu, err := FrameURL(cfg)
 	if err != nil {
@@ -234,7 +235,7 @@ func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
 	}
 	u, err := url.Parse(fu)
 	if err != nil {
-		return nil, visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
+		return nil, visa.NewInputError("AuthBaseURL", "is not a valid absolute URL")
 	}
 	b := &Bridge{
 		frameURL: visa.NewSecret(fu), authOrigin: u.Scheme + "://" + u.Host, prefix: "/",

@@ -56,7 +56,7 @@ func WithDirectTimeout(t time.Duration) DirectOption {
 }
 
 // NewDirect returns a Direct frame for cfg's Auth base URL, VTS api key
-// (or VTS.AuthFrameAPIKey) and client app id, after
+// (or VTS.AuthFrameAPIKey) and client app id; cfg is validated once, by
 // cfg.ValidateFor(visa.ProductAuth).
 func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
 	d := &Direct{header: http.Header{}, timeout: 30 * time.Second}
@@ -65,10 +65,7 @@ func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
 			return nil, err
 		}
 	}
-	if err := cfg.ValidateFor(visa.ProductAuth); err != nil {
-		return nil, err
-	}
-	u, err := FrameURL(cfg)
+	u, err := FrameURL(cfg) // validates cfg once, with ValidateFor(visa.ProductAuth)
 	if err != nil {
 		return nil, err
 	}
@@ -86,21 +83,15 @@ func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
 // VTS api key). Visa's iFrame takes the key in its URL, so a browser that
 // loads it sees the key; the server still never logs it.
 func FrameURL(cfg visa.Config) (string, error) {
+	if err := cfg.ValidateFor(visa.ProductAuth); err != nil {
+		return "", err
+	}
 	_, _, auth := cfg.BaseURLs()
-	key := cfg.VTS.AuthFrameKey()
-	switch {
-	case auth == "":
-		return "", visa.NewInputError("Config.AuthBaseURL", "is required")
-	case key.IsZero():
-		return "", visa.NewInputError("Config.VTS.APIKey", "is required (or VTS.AuthFrameAPIKey)")
-	case cfg.VTS.ClientAppID == "":
-		return "", visa.NewInputError("Config.VTS.ClientAppID", "is required")
+	base, err := url.Parse(auth) // ValidateFor checked it is an absolute http(s) URL
+	if err != nil {
+		return "", visa.NewInputError("AuthBaseURL", "is not a valid absolute URL")
 	}
-	base, err := url.Parse(auth)
-	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
-		return "", visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
-	}
-	q := "apikey=" + url.QueryEscape(key.Reveal()) + "&clientAppID=" + url.QueryEscape(cfg.VTS.ClientAppID)
+	q := "apikey=" + url.QueryEscape(cfg.VTS.AuthFrameKey().Reveal()) + "&clientAppID=" + url.QueryEscape(cfg.VTS.ClientAppID)
 	return base.JoinPath("vts-auth", "authenticate").String() + "?" + q, nil
 }
 
