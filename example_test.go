@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 func ExampleParsePAN() {
@@ -193,6 +194,6 @@ func ExampleConfig_EnvLines() {
 
 func ExampleNewClientReferenceID() {
 	ref := visa.NewClientReferenceID()
-	fmt.Println(ref[:3], len(ref), visa.ValidClientReferenceID(ref))
+	fmt.Println(ref[:3], len(ref), check.ReferenceID(ref))
 	// Output: CR- 35 true
 }

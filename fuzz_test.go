@@ -25,7 +25,7 @@ func FuzzParsePAN(f *testing.F) {
 			return
 		}
 		d := p.Reveal()
-		if !allDigits(d) || len(d) < 12 || len(d) > 19 || !Luhn(d) {
+		if !allDigits(d) || len(d) < 12 || len(d) > 19 || !luhnBytes([]byte(d)) {
 			t.Fatalf("accepted %q", d)
 		}
 		for _, out := range []string{p.String(), fmt.Sprintf("%v|%+v|%#v|%s|%q|%x|%d", p, p, p, p, p, p, p), p.GoString()} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Bridge runs the Auth iFrame in the cardholder's browser, for Go code on
@@ -550,7 +551,7 @@ func (e *cancelError) Unwrap() error { return context.Canceled }
 // Open asks the channel's page to load a fresh iFrame and create a session
 // for the device: it waits for AUTH_READY, then AUTH_SESSION_CREATED.
 func (b *Bridge) Open(ctx context.Context, req OpenRequest) (*Session, error) {
-	if !visa.ValidClientDeviceID(req.ClientDeviceID) {
+	if check.ClientDeviceID(req.ClientDeviceID) != "" {
 		return nil, visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
 	}
 	ch, err := b.channelFor(req.Channel)

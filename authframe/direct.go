@@ -9,6 +9,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
 )
 
@@ -98,7 +99,7 @@ func FrameURL(cfg visa.Config) (string, error) {
 // Open gets a requestID (AUTH_READY) and creates a session for the device
 // (AUTH_SESSION_CREATED).
 func (d *Direct) Open(ctx context.Context, req OpenRequest) (*Session, error) {
-	if !visa.ValidClientDeviceID(req.ClientDeviceID) {
+	if check.ClientDeviceID(req.ClientDeviceID) != "" {
 		return nil, opError("open", visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]"))
 	}
 	ready, err := d.exchange(ctx, "open", http.MethodGet, nil, true)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 )
@@ -26,7 +27,7 @@ func defaultDevice(t *testing.T, s *Server, userID string) string {
 	t.Helper()
 	d, err := s.device("device", userID, "US", nil)
 	require.NoError(t, err)
-	require.True(t, visa.ValidClientDeviceID(d.ClientDeviceID))
+	require.True(t, (check.ClientDeviceID(d.ClientDeviceID) == ""))
 	return d.ClientDeviceID
 }
 

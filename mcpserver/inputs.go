@@ -11,6 +11,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vts"
 )
@@ -113,7 +114,7 @@ func (s *Server) device(prefix, userID, country string, d *DeviceInput) (agent.D
 	if in.ClientDeviceID == "" {
 		in.ClientDeviceID = s.deviceIDFor(userID)
 	}
-	if !visa.ValidClientDeviceID(in.ClientDeviceID) {
+	if check.ClientDeviceID(in.ClientDeviceID) != "" {
 		return agent.Device{}, argErr(prefix+".clientDeviceId", "must be 24 characters of A-Z a-z 0-9 _ -")
 	}
 	if in.UserAgent == "" {

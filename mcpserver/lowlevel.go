@@ -9,6 +9,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
@@ -359,7 +360,7 @@ func (s *Server) attestationOptions(ctx context.Context, in *AttestationInput) (
 		}
 		dev := in.ClientDeviceID
 		switch {
-		case dev != "" && !visa.ValidClientDeviceID(dev):
+		case dev != "" && check.ClientDeviceID(dev) != "":
 			return nil, argErr("clientDeviceId", "must be 24 characters of A-Z a-z 0-9 _ -")
 		case dev == "" && in.ConsumerID == "":
 			return nil, argErr("clientDeviceId", "is required to open a session (or give consumerId)")

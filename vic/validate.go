@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // maxIDLen bounds every id the SDK passes through (docs/wire.md §11.7:
@@ -17,7 +18,7 @@ func clientReferenceID(s string) (string, error) {
 	if s == "" {
 		return visa.NewClientReferenceID(), nil
 	}
-	if !visa.ValidClientReferenceID(s) {
+	if !check.ReferenceID(s) {
 		return "", visa.NewInputError("ClientReferenceID", "must be 1 to 36 characters of [A-Za-z0-9-]")
 	}
 	return s, nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/jwe"
 )
@@ -37,9 +38,9 @@ func (m MerchantIdentifier) validate() error {
 
 func (m MerchantIdentifier) wire() wireMerchantIdentifier {
 	return wireMerchantIdentifier{
-		ExternalClientID: visa.Base64URL(m.ExternalClientID),
-		ApplicationURL:   visa.Base64URL(m.ApplicationURL),
-		MerchantName:     visa.Base64URL(m.MerchantName),
+		ExternalClientID: check.Base64URL(m.ExternalClientID),
+		ApplicationURL:   check.Base64URL(m.ApplicationURL),
+		MerchantName:     check.Base64URL(m.MerchantName),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // TestInputRefusedBeforeSending: bad input gives a *visa.InputError
@@ -449,7 +450,7 @@ func TestNewClientReferenceID(t *testing.T) {
 		id := visa.NewClientReferenceID()
 		require.Len(t, id, 35)
 		require.True(t, strings.HasPrefix(id, "CR-"))
-		require.True(t, visa.ValidClientReferenceID(id))
+		require.True(t, check.ReferenceID(id))
 		_, err := resolveRefID(id, "")
 		require.NoError(t, err, "a fresh id passes the wire's rule")
 		require.False(t, seen[id])
