@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
 )
 
@@ -43,7 +45,8 @@ type Client struct {
 	// URL's own parameters).
 	fixedQuery string
 
-	sharedSecret string // X-Pay HMAC key (signed only), never logged
+	sharedSecret string    // X-Pay HMAC key (signed only), never logged
+	macs         sync.Pool // of xpay.NewMAC(sharedSecret): crypto/hmac keyed once, reset per attempt
 	basicUser    string
 	basicPass    string
 
@@ -140,6 +143,7 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 	}
 	c.signed = true
 	c.sharedSecret = secret.Reveal()
+	c.macs.New = func() any { return xpay.NewMAC(c.sharedSecret) }
 	c.fixedQuery = "apikey=" + url.QueryEscape(key.Reveal())
 	if product == visa.ProductVIC {
 		if err := c.setMLE(cfg.VIC); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -185,7 +186,9 @@ func (cl *call) beforeAttempt(_ retryablehttp.Logger, r *http.Request, i int) {
 			r.Header = r.Header.Clone()
 		}
 		// One allocation for both values, each with len == cap.
-		v := []string{xpay.Sign(c.sharedSecret, c.now().Unix(), cl.resourcePath, cl.query, cl.body), uuid.NewString()}
+		h := c.macs.Get().(hash.Hash)
+		v := []string{xpay.SignMAC(h, c.now().Unix(), cl.resourcePath, cl.query, cl.body), uuid.NewString()}
+		c.macs.Put(h)
 		r.Header["X-Pay-Token"], r.Header["X-Request-Id"] = v[0:1:1], v[1:2:2]
 	}
 	if c.obs != nil {
