@@ -97,7 +97,7 @@ func (c *Client) AttestationOptions(ctx context.Context, req AttestationOptionsR
 	co := collect(opts)
 	body, err := c.attestationOptionsBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.AttestationOptions", err)
 	}
 	out := new(AttestationOptionsResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.AttestationOptions", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/attestation/options", PathParams: []string{req.VProvisionedTokenID}, Body: body}, out, co)
@@ -252,7 +252,7 @@ func (c *Client) DeviceBinding(ctx context.Context, req DeviceBindingRequest, op
 	co := collect(opts)
 	body, err := c.deviceBindingBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.DeviceBinding", err)
 	}
 	out := new(DeviceBindingResponse)
 	q := []transport.QueryParam{{Key: "reasonCode", Value: or(string(req.ReasonCode), string(visa.ReasonDeviceBinding))}}

@@ -66,7 +66,7 @@ func (m CardMetaData) CardArt() []CardData {
 // Errors: visa.ErrNotFound (unknown GUID).
 func (c *Client) GetContent(ctx context.Context, req GetContentRequest, opts ...CallOption) (*GetContentResponse, error) {
 	if err := required("GUID", req.GUID); err != nil {
-		return nil, err
+		return nil, fail("vts.GetContent", err)
 	}
 	out := new(GetContentResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.GetContent", Method: http.MethodGet, Path: "/vts/cps/getContent/{guid}", PathParams: []string{req.GUID}}, out, collect(opts))

@@ -172,7 +172,7 @@ type EnrollPANResponse struct {
 func (c *Client) EnrollPAN(ctx context.Context, req EnrollPANRequest, opts ...CallOption) (*EnrollPANResponse, error) {
 	body, err := c.enrollPANBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.EnrollPAN", err)
 	}
 	out := new(EnrollPANResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.EnrollPAN", Method: http.MethodPost, Path: "/vts/panEnrollments", Body: body}, out, collect(opts))
@@ -210,7 +210,7 @@ type GetPANEnrollmentResponse struct {
 // 429, 5xx and network errors.
 func (c *Client) GetPANEnrollment(ctx context.Context, req GetPANEnrollmentRequest, opts ...CallOption) (*GetPANEnrollmentResponse, error) {
 	if err := required("VPanEnrollmentID", req.VPanEnrollmentID); err != nil {
-		return nil, err
+		return nil, fail("vts.GetPANEnrollment", err)
 	}
 	out := new(GetPANEnrollmentResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.GetPANEnrollment", Method: http.MethodGet, Path: "/vts/panEnrollments/{vPanEnrollmentID}", PathParams: []string{req.VPanEnrollmentID}}, out, collect(opts))

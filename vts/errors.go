@@ -36,6 +36,13 @@ func finish[P any](out P, m *visa.ResponseMeta, res visa.ResponseMeta, err error
 	return out, nil
 }
 
+// fail names the operation of an error found before the exchange
+// (refused input, a local encryption failure), as the transport names the
+// errors of the exchange: one *visa.OperationError.
+func fail(op string, err error) error {
+	return &visa.OperationError{Operation: op, Meta: visa.ResponseMeta{Operation: op}, Err: err}
+}
+
 // encrypt makes one enc* field. The error wraps visa.ErrEncryption and
 // the jwe sentinel, and never carries the plaintext.
 func (c *Client) encrypt(op, field string, v any) (string, error) {

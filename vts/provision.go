@@ -81,7 +81,7 @@ type ProvisionTokenResponse struct {
 func (c *Client) ProvisionToken(ctx context.Context, req ProvisionTokenRequest, opts ...CallOption) (*ProvisionTokenResponse, error) {
 	body, err := c.provisionTokenBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.ProvisionToken", err)
 	}
 	out := new(ProvisionTokenResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionToken", Method: http.MethodPost, Path: "/vts/panEnrollments/{vPanEnrollmentID}/provisionedTokens", PathParams: []string{req.VPanEnrollmentID}, Body: body}, out, collect(opts))
@@ -144,7 +144,7 @@ type ProvisionTokenWithPANRequest struct {
 func (c *Client) ProvisionTokenWithPAN(ctx context.Context, req ProvisionTokenWithPANRequest, opts ...CallOption) (*ProvisionTokenResponse, error) {
 	body, err := c.provisionWithPANBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.ProvisionTokenWithPAN", err)
 	}
 	out := new(ProvisionTokenResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionTokenWithPAN", Method: http.MethodPost, Path: "/vts/provisionedTokens", Body: body}, out, collect(opts))

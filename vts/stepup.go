@@ -46,7 +46,7 @@ func (c *Client) SelectStepUpMethod(ctx context.Context, req SelectStepUpMethodR
 	co := collect(opts)
 	body, err := c.selectStepUpBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.SelectStepUpMethod", err)
 	}
 	var w wireStepUpMethodResponse
 	res, err := c.do(ctx, &transport.Request{Op: "vts.SelectStepUpMethod", Method: http.MethodPut, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/method", PathParams: []string{req.VProvisionedTokenID}, Body: body}, &w, co)
@@ -122,7 +122,7 @@ func (c *Client) ValidateOTP(ctx context.Context, req ValidateOTPRequest, opts .
 	co := collect(opts)
 	body, err := c.validateOTPBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.ValidateOTP", err)
 	}
 	out := new(ValidateOTPResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.ValidateOTP", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/validateOTP", PathParams: []string{req.VProvisionedTokenID}, Body: body}, nil, co)

@@ -32,7 +32,7 @@ type GetTokenResponse struct {
 // Errors: visa.ErrNotFound (unknown token).
 func (c *Client) GetToken(ctx context.Context, req GetTokenRequest, opts ...CallOption) (*GetTokenResponse, error) {
 	if err := required("VProvisionedTokenID", req.VProvisionedTokenID); err != nil {
-		return nil, err
+		return nil, fail("vts.GetToken", err)
 	}
 	out := new(GetTokenResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{vProvisionedTokenID}", PathParams: []string{req.VProvisionedTokenID}}, out, collect(opts))
