@@ -300,7 +300,11 @@ func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowR
 		}
 		return s.addCardSteps(ctx, j, "")
 	case j.Status.Final():
-		return s.journeyResult(j), nil
+		field := "otp"
+		if in.Method != "" {
+			field = "method"
+		}
+		return nil, argErr(field, "is not expected now: the journey is "+s.journeyResult(j).Status)
 	}
 	ans := agent.Answer{UserID: owner(ctx), OTP: otp, Resend: in.Resend}
 	if j.Next != nil {
