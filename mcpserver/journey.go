@@ -238,16 +238,16 @@ func (s *Server) journeyOf(ctx context.Context, id string, kind store.JourneyKin
 	}
 	j, err := s.agent.GetJourney(ctx, id)
 	if errors.Is(err, agent.ErrJourneyNotFound) || err == nil && (j.Kind != kind || (owner(ctx) != "" && j.UserID != owner(ctx))) {
-		return nil, argErr("flowId", "is not a "+string(kindName(kind))+" journey of yours (it may have expired)")
+		return nil, argErr("flowId", "is not "+kindName(kind)+" journey of yours (it may have expired)")
 	}
 	return j, err
 }
 
 func kindName(k store.JourneyKind) string {
 	if k == store.JourneyPurchase {
-		return "purchase"
+		return "a purchase"
 	}
-	return "add-card"
+	return "an add-card"
 }
 
 func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowResult, error) {
