@@ -44,7 +44,9 @@ func (a *args) optID(field, v string, max int) {
 }
 
 // text checks free text.
-func (a *args) text(field, v string, max int, required bool) { a.rule(field, check.Text(v, max, required)) }
+func (a *args) text(field, v string, max int, required bool) {
+	a.rule(field, check.Text(v, max, required))
+}
 
 // ok reports whether no problem was recorded.
 func (a *args) ok() bool { return len(a.errs) == 0 }

@@ -232,7 +232,7 @@ func (s *Server) waitingResult(r *FlowResult, j *agent.Journey, kind string) {
 // failure the caller could retry.
 func (s *Server) purchaseResult(j *agent.Journey, err error) *FlowResult {
 	r := &FlowResult{FlowID: j.ID}
-	var rc *agent.Receipt = j.Receipt
+	rc := j.Receipt
 	if rc != nil {
 		r.Transaction, r.Authorization, r.Replayed = txView(rc.Transaction), authView(rc.Authorization), rc.Replayed
 		if rc.Credential.DynamicDataID != "" {

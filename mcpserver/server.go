@@ -76,8 +76,8 @@ type Server struct {
 	passkeyBase  string
 	cardEntryTTL time.Duration
 	entryKey     []byte
-	logger  *slog.Logger
-	now     func() time.Time
+	logger       *slog.Logger
+	now          func() time.Time
 
 	externalClientID string
 	appURL, appName  string

@@ -419,4 +419,3 @@ func TestConcurrentFlows(t *testing.T) {
 	}
 	e.assertNoSecrets(t)
 }
-

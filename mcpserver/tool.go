@@ -359,7 +359,7 @@ func errorText(err error) string {
 		return scrub(ae.Error())
 	}
 	var a args
-	if a.library(err, nil) {
+	if a.library(err, llFields) {
 		return scrub(a.errs.Error())
 	}
 	if errors.Is(err, errUnauthenticated) || errors.Is(err, ErrClosed) {

@@ -51,12 +51,12 @@ var (
 // toolTable is every tool of the server, in the order they are listed.
 var toolTable = []toolSpec{
 	{name: "add-card", title: "Add a card",
-		describe:  addCardDescription,
-		userArgs:  []string{"user.id"},
-		cardArgs:  []string{"card"},
-		enums:     map[string][]any{"stepUpMethod": stepUpEnum},
-		outEnums:  flowOutEnums,
-		build:     tool((*Server).addCard)},
+		describe: addCardDescription,
+		userArgs: []string{"user.id"},
+		cardArgs: []string{"card"},
+		enums:    map[string][]any{"stepUpMethod": stepUpEnum},
+		outEnums: flowOutEnums,
+		build:    tool((*Server).addCard)},
 	{name: "add-card-continue", title: "Continue adding a card",
 		description: "Continue an add-card journey (flowId): answer CHOOSE_STEP_UP with method, OTP_REQUIRED with otp (or resend: true), " +
 			"or give no answer to read where it stands (CARD_ENTRY_REQUIRED, IN_PROGRESS, PASSKEY_REQUIRED). cancel: true abandons it " +
