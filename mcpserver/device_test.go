@@ -24,8 +24,9 @@ func predictable(userID string) string {
 
 func defaultDevice(t *testing.T, s *Server, userID string) string {
 	t.Helper()
-	d, err := s.device("device", userID, "US", nil)
-	require.NoError(t, err)
+	var a args
+	d := s.device("device", userID, "US", nil, &a)
+	require.NoError(t, a.err())
 	require.True(t, visa.ValidClientDeviceID(d.ClientDeviceID))
 	return d.ClientDeviceID
 }
