@@ -602,7 +602,7 @@ func (s *Server) enrollCard(ctx context.Context, in *EnrollCardInput) (*EnrollCa
 	if err != nil {
 		return nil, err
 	}
-	return &EnrollCardResult{Status: r.Status, ClientReferenceID: r.ClientReferenceID}, nil
+	return &EnrollCardResult{Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}, nil
 }
 
 // lowDevice is the appInstance of a low-level VIC call: the device of the
@@ -680,20 +680,21 @@ func (s *Server) instruction(ctx context.Context, update string, in *Instruction
 	if err != nil {
 		return nil, err
 	}
-	req := vic.InstructionRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: update,
-		ConsumerID: consumer, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
-		DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt}
 	var r *vic.InstructionResponse
 	if update != "" {
-		r, err = s.vic.UpdateInstruction(ctx, req)
+		r, err = s.vic.UpdateInstruction(ctx, vic.UpdateInstructionRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: update,
+			ConsumerID: consumer, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
+			DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt})
 	} else {
-		r, err = s.vic.CreateInstruction(ctx, req)
+		r, err = s.vic.CreateInstruction(ctx, vic.CreateInstructionRequest{ClientReferenceID: in.ClientReferenceID,
+			ConsumerID: consumer, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
+			DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt})
 	}
 	if err != nil {
 		return nil, err
 	}
 	s.handles.bind("instr:"+r.InstructionID, owner(ctx), 24*time.Hour)
-	out := &InstructionResult{InstructionID: r.InstructionID, Status: r.Status, ClientReferenceID: r.ClientReferenceID}
+	out := &InstructionResult{InstructionID: r.InstructionID, Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}
 	for _, m := range ms {
 		out.MandateIDs = append(out.MandateIDs, m.MandateID)
 	}
@@ -713,7 +714,7 @@ func (s *Server) cancelInstruction(ctx context.Context, in *CancelInstructionInp
 	if err != nil {
 		return nil, err
 	}
-	return &InstructionResult{InstructionID: r.InstructionID, Status: r.Status, ClientReferenceID: r.ClientReferenceID}, nil
+	return &InstructionResult{InstructionID: r.InstructionID, Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}, nil
 }
 
 func (s *Server) retrieveCredentials(ctx context.Context, in *CredentialsInput) (*CredentialsResult, error) {
@@ -744,7 +745,7 @@ func (s *Server) retrieveCredentials(ctx context.Context, in *CredentialsInput) 
 	if err != nil {
 		return nil, err
 	}
-	out := &CredentialsResult{Status: r.Status, InstructionID: r.InstructionID, Credentials: []CredentialView{}}
+	out := &CredentialsResult{Status: string(r.Status), InstructionID: r.InstructionID, Credentials: []CredentialView{}}
 	if r.Credentials != nil {
 		out.Verified = r.Credentials.Verified
 		for _, c := range r.Credentials.DynamicData {
@@ -766,11 +767,11 @@ func (s *Server) confirmTransactions(ctx context.Context, in *ConfirmInput) (*Co
 		p := fmt.Sprintf("confirmations[%d]", i)
 		a.id(p+".transactionReferenceId", c.TransactionReferenceID, 64)
 		a.id(p+".dynamicDataId", c.DynamicDataID, MaxIDBytes)
-		if c.Status != vic.TransactionApproved && c.Status != vic.TransactionDeclined {
+		if st := vic.TransactionStatus(c.Status); st != vic.TransactionApproved && st != vic.TransactionDeclined {
 			a.add(p+".status", "must be APPROVED or DECLINED")
 		}
 		amt := amount(p+".amount", c.Amount, p+".currency", c.Currency, &a)
-		cs[i] = vic.Confirmation{TransactionReferenceID: c.TransactionReferenceID, DynamicDataID: c.DynamicDataID, Status: c.Status,
+		cs[i] = vic.Confirmation{TransactionReferenceID: c.TransactionReferenceID, DynamicDataID: c.DynamicDataID, Status: vic.TransactionStatus(c.Status),
 			Amount: amt, ResponseCode: c.ResponseCode, AuthorizationCode: c.AuthorizationCode,
 			RetrievalReferenceNumber: c.RetrievalReferenceNumber, SystemTraceAuditNumber: c.SystemTraceAuditNumber, MerchantName: c.MerchantName}
 	}

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"crypto/rsa"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -40,11 +39,10 @@ type Client struct {
 	basicUser    string
 	basicPass    string
 
-	// MLE (VIC only): requests are encrypted to Visa's server key and
-	// responses decrypted with the client key; nil for VTS.
-	mleKeyID string
-	enc      *jwe.MLEEncrypter
-	dec      *jwe.MLEDecrypter
+	// MLE (VIC only): requests are encrypted to Visa's current server key
+	// and responses decrypted with the client key their kid names (mle.go);
+	// nil for VTS.
+	mle *jwe.MLEKeyring
 
 	hc *http.Client
 	// rhc is hc as retryablehttp sees it: the same transport behind a
@@ -56,10 +54,10 @@ type Client struct {
 	timeout   time.Duration
 	maxBody   int64
 	userAgent string
-	// userAgentValue and keyIDValue are header values shared by every
-	// request (len == cap, so never appended to in place).
-	userAgentValue, keyIDValue []string
-	log                        *slog.Logger // nil: no logging
+	// userAgentValue is a header value shared by every request (len ==
+	// cap, so never appended to in place).
+	userAgentValue []string
+	log            *slog.Logger // nil: no logging
 
 	now      func() time.Time
 	waitHook func(time.Duration) time.Duration // test seam: observes and may replace a backoff wait
@@ -213,9 +211,6 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 		c.userAgent += " " + s
 	}
 	c.userAgentValue = []string{c.userAgent}
-	if c.mleKeyID != "" {
-		c.keyIDValue = []string{c.mleKeyID}
-	}
 	return c, nil
 }
 
@@ -251,41 +246,6 @@ func (c *Client) setCredentials(prefix string, apiKey, secret visa.Secret) error
 	}
 	return nil
 }
-
-func (c *Client) setMLE(v visa.VICCredentials) error {
-	if v.MLEKeyID == "" {
-		return visa.NewInputError("Config.VIC.MLEKeyID", "is empty")
-	}
-	if strings.ContainsAny(v.MLEKeyID, "\r\n") {
-		return visa.NewInputError("Config.VIC.MLEKeyID", "must be one line")
-	}
-	if len(v.MLEServerCertPEM) == 0 {
-		return visa.NewInputError("Config.VIC.MLEServerCertPEM", "is empty")
-	}
-	if v.MLEClientPrivateKeyPEM.IsZero() {
-		return visa.NewInputError("Config.VIC.MLEClientPrivateKeyPEM", "is empty")
-	}
-	pub, err := jwe.ParsePublicKeyPEM(v.MLEServerCertPEM)
-	if err != nil {
-		return &configError{field: "Config.VIC.MLEServerCertPEM", reason: "is not an RSA certificate or public key", err: err}
-	}
-	enc, err := jwe.NewMLEEncrypter(pub, v.MLEKeyID, v.MLEEnc)
-	if err != nil {
-		return &configError{field: "Config.VIC.MLEServerCertPEM/MLEEnc", reason: "unusable for MLE", err: err}
-	}
-	priv, err := jwe.ParsePrivateKeyPEM([]byte(v.MLEClientPrivateKeyPEM.Reveal()))
-	if err != nil {
-		return &configError{field: "Config.VIC.MLEClientPrivateKeyPEM", reason: "is not an RSA private key", err: err}
-	}
-	dec, err := newDecrypter(priv)
-	if err != nil {
-		return &configError{field: "Config.VIC.MLEClientPrivateKeyPEM", reason: "unusable for MLE", err: err}
-	}
-	c.mleKeyID, c.enc, c.dec = v.MLEKeyID, enc, dec
-	return nil
-}
-
-func newDecrypter(priv *rsa.PrivateKey) (*jwe.MLEDecrypter, error) { return jwe.NewMLEDecrypter(priv) }
 
 // configError is a refused configuration: it matches visa.ErrInvalidInput
 // and wraps the parser's error (whose text never holds key material).

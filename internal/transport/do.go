@@ -72,7 +72,8 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	}
 	cl := callPool.Get().(*call)
 	defer cl.release()
-	body, err := c.encodeBody(op, req.Body, &cl.scratch)
+	enc := c.mle.Encrypter() // one key for the body and the keyId header
+	body, err := c.encodeBody(op, enc, req.Body, &cl.scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -111,10 +112,10 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	if body != nil {
 		h["Content-Type"] = jsonValue
 	}
-	if c.enc != nil {
+	if enc != nil {
 		// Sent with Visa's spelling; header names are case-insensitive,
 		// but this is byte for byte what Visa's own clients send.
-		h["keyId"] = c.keyIDValue
+		h["keyId"] = []string{enc.KeyID()}
 	}
 	if c.basicUser != "" {
 		rreq.SetBasicAuth(c.basicUser, c.basicPass)
@@ -181,7 +182,7 @@ func validMethod(m string) bool {
 // is sent as is (VTS): the bytes handed to net/http must not be reused,
 // since a transport may still read a request body after RoundTrip
 // returns.
-func (c *Client) encodeBody(op string, v any, scratch *bytes.Buffer) ([]byte, error) {
+func (c *Client) encodeBody(op string, mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -203,13 +204,13 @@ func (c *Client) encodeBody(op string, v any, scratch *bytes.Buffer) ([]byte, er
 		plain = bytes.TrimSuffix(scratch.Bytes(), []byte{'\n'})
 		owned = true
 	}
-	if c.enc == nil {
+	if mle == nil {
 		if owned {
 			plain = bytes.Clone(plain)
 		}
 		return plain, nil
 	}
-	compact, err := c.enc.Encrypt(plain, c.now())
+	compact, err := mle.Encrypt(plain, c.now())
 	if err != nil {
 		return nil, fmt.Errorf("visa: %s: MLE encryption: %w: %w", op, visa.ErrEncryption, err)
 	}
@@ -283,14 +284,14 @@ func (c *Client) decode(op string, resp *http.Response, raw []byte, out any) err
 // unwrap decrypts an MLE envelope ({"encData":"<JWE>"}); any other body
 // is plain JSON (gateway errors are never encrypted). VTS has no MLE.
 func (c *Client) unwrap(raw []byte) ([]byte, error) {
-	if c.dec == nil || len(raw) == 0 {
+	if c.mle == nil || len(raw) == 0 {
 		return raw, nil
 	}
 	compact, ok := parseEnvelope(raw)
 	if !ok {
 		return raw, nil
 	}
-	pt, _, err := c.dec.Decrypt(compact)
+	pt, _, err := c.mle.Decrypt(compact)
 	if err != nil {
 		return nil, err
 	}
