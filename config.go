@@ -84,11 +84,11 @@ type Config struct {
 	MaxResponseBytes int64
 	// Observer is told about every operation and attempt (see Observer).
 	// Nil means none.
-	Observer Observer
+	Observer Observer `json:"-"`
 	// WrapTransport, when set, wraps the RoundTripper the SDK builds
 	// (after it has applied TLS: roots, mutual TLS, minimum version), for
 	// instrumentation such as otelhttp. It is applied once per client.
-	WrapTransport func(http.RoundTripper) http.RoundTripper
+	WrapTransport func(http.RoundTripper) http.RoundTripper `json:"-"`
 }
 
 // VICCredentials are the Visa Intelligent Commerce credentials
