@@ -109,6 +109,10 @@ type VICCredentials struct {
 	// MLEEnc is the JWE content encryption of requests: MLEEncA128GCM
 	// (the default) or MLEEncA256GCM.
 	MLEEnc string
+	// MLEKeys are older MLE keys still live during a rotation (at most
+	// MaxMLEKeys-1): responses encrypted for their key ids are decrypted
+	// with their private keys. Requests use the current key above.
+	MLEKeys []MLEKey
 	// ExternalClientID and ExternalAppID fill the "client" object of every
 	// VIC call (docs/wire.md §6.1).
 	ExternalClientID string

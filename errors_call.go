@@ -32,6 +32,11 @@ func (e *OperationError) Error() string {
 	msg := "<nil>"
 	if e.Err != nil {
 		msg = strings.TrimPrefix(e.Err.Error(), "visa: ")
+		// A cause that names the operation itself (vic.PendingError, say)
+		// is not prefixed twice.
+		if rest, ok := strings.CutPrefix(msg, e.Operation+": "); ok {
+			msg = strings.TrimPrefix(rest, "visa: ")
+		}
 	}
 	return "visa: " + oneLine(e.Operation) + ": " + msg
 }

@@ -148,6 +148,7 @@ func (c Config) checkForm(v *validator) {
 	if !c.VIC.MLEClientPrivateKeyPEM.IsZero() {
 		v.check("VIC.MLEClientPrivateKeyPEM", checkRSAPrivatePEM([]byte(c.VIC.MLEClientPrivateKeyPEM.Reveal())))
 	}
+	c.checkMLEKeys(v)
 	switch c.VIC.MLEEnc {
 	case "", MLEEncA128GCM, MLEEncA256GCM:
 	default:

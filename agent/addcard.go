@@ -750,9 +750,9 @@ func (f *addFlow) ceremony(ctx context.Context, ans *Answer) (string, error) {
 			return "", err
 		}
 		if r.Status != vic.StatusActive {
-			return r.Status, fmt.Errorf("agent: VIC enrollment answered %q: %w", r.Status, visa.ErrMalformedResponse)
+			return string(r.Status), fmt.Errorf("agent: VIC enrollment answered %q: %w", r.Status, visa.ErrMalformedResponse)
 		}
-		return r.Status, nil
+		return string(r.Status), nil
 	}); err != nil {
 		return "", err
 	}

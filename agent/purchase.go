@@ -577,7 +577,7 @@ func (p *purchase) instruct(ctx context.Context) (store.TxStatus, store.TxUpdate
 	a, req := p.a, p.req
 	err := a.step(ctx, StepCreateInstruction, p.tx.ID, func() (string, error) {
 		var err error
-		p.ins, err = a.vic.CreateInstruction(ctx, vic.InstructionRequest{
+		p.ins, err = a.vic.CreateInstruction(ctx, vic.CreateInstructionRequest{
 			ClientReferenceID: p.tx.ClientReferenceID, ConsumerID: req.UserID, TokenID: req.TokenID,
 			AppInstance: req.Device.appInstance(), Assurance: p.assurance, DFPSessionID: p.session.DFPSessionID,
 			ConsumerPrompt: req.ConsumerPrompt,
@@ -590,7 +590,7 @@ func (p *purchase) instruct(ctx context.Context) (store.TxStatus, store.TxUpdate
 		if err != nil {
 			return "", err
 		}
-		return p.ins.Status, nil
+		return string(p.ins.Status), nil
 	})
 	if err != nil {
 		return "", store.TxUpdate{}, err
@@ -752,7 +752,7 @@ func (a *Agent) confirm(ctx context.Context, tx *store.Transaction, auth *Author
 		if err != nil {
 			return "", err
 		}
-		return "confirmed " + status, nil
+		return "confirmed " + string(status), nil
 	})
 }
 

@@ -373,7 +373,7 @@ func TestBrowserBridgePasskeyPayment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, reg.Identifier, as.Identifier)
 	// The sandbox accepts the assertion: a purchase instruction.
-	ins, err := vc.CreateInstruction(bg, vic.InstructionRequest{
+	ins, err := vc.CreateInstruction(bg, vic.CreateInstructionRequest{
 		ConsumerID: "user-1", TokenID: j.tokenID, AppInstance: app, Assurance: as, DFPSessionID: s2.DFPSessionID,
 		ConsumerPrompt: "headphones under $150",
 		Mandates: []vic.Mandate{{Description: "Noise-cancelling headphones", DeclineThreshold: visa.MustParseAmount("129.99", "USD"),

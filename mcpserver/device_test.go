@@ -25,9 +25,10 @@ func predictable(userID string) string {
 
 func defaultDevice(t *testing.T, s *Server, userID string) string {
 	t.Helper()
-	d, err := s.device("device", userID, "US", nil)
-	require.NoError(t, err)
-	require.True(t, (check.ClientDeviceID(d.ClientDeviceID) == ""))
+	var a args
+	d := s.device("device", userID, "US", nil, &a)
+	require.NoError(t, a.err())
+	require.Empty(t, check.ClientDeviceID(d.ClientDeviceID))
 	return d.ClientDeviceID
 }
 

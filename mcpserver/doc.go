@@ -26,22 +26,30 @@
 // ToolNames lists them all. Every tool has a typed input and output JSON
 // schema inferred from its Go structs.
 //
-// # Human steps
+// # Journeys, users and outcomes
 //
-// A journey runs as a flow in its own goroutine. When it needs the human
-// (where to send the one-time code, the code itself, a passkey on a page
-// in the browser) the tool answers CHOOSE_STEP_UP, OTP_REQUIRED or
-// PASSKEY_REQUIRED with a flowId, and the flow waits; the agent asks the
-// user and calls add-card-continue (or purchase-continue) with the answer.
-// A flow that waits longer than WithFlowTimeout is abandoned and cleans up
-// after itself (a half-added card's token is deleted); Close abandons them
-// all and waits for their goroutines.
+// The tools are declared in one table (tools.go): name, title,
+// description, annotations, schema shaping and handler together. add-card
+// and purchase run on the agent's step API: a journey waiting for the
+// human (CHOOSE_STEP_UP, OTP_REQUIRED, PASSKEY_REQUIRED) is a stored row,
+// so add-card-continue and purchase-continue reach it from any server
+// sharing the store, and after a restart. Where the client supports MCP
+// elicitation, the step-up method and code are asked through a form; the
+// card itself is typed on the card-entry page PagesHandler serves
+// (CARD_ENTRY_REQUIRED with a one-time link, or a URL-mode elicitation),
+// never in the model's context. Card arguments remain for headless use
+// (WithCardArguments).
 //
-// With the default Direct Auth iFrame the server plays the iFrame
-// exchange itself, which the local sandbox answers as the cardholder's
-// device. Against Visa, the passkey ceremony happens in the cardholder's
-// browser: configure WithBridge and the flow answers PASSKEY_REQUIRED with
-// the page's URL.
+// WithRequireAuth makes the caller the user: the auth.TokenInfo the HTTP
+// side's auth.RequireBearerToken puts in the request (req.Extra.TokenInfo,
+// its UserID). Tools then take no userId, and another user's cards,
+// journeys, handles, instructions and transactions are "not found".
+// Clear credentials come only from retrieve-payment-credentials, on a
+// server WithRevealCredentials(true), to callers holding ScopeReveal.
+//
+// Results are read from the stored record (see README.md's outcome
+// table): COMPLETED, DECLINED, CANCELLED, FAILED (nothing charged),
+// CHARGED_UNCONFIRMED and OUTCOME_UNKNOWN (never purchase again).
 //
 // The low-level tools keep what must not leave the server behind opaque
 // handles: a sessionHandle stands for an Auth iFrame session and its
@@ -58,10 +66,10 @@
 // server was built WithRevealCredentials(true), for agents that pay
 // merchants themselves.
 //
-// Bad arguments are refused before anything is sent or stored, as a tool
-// error (CallToolResult.IsError) whose text names the argument and never
-// its value: "invalid argument card.pan: must be a valid card number
-// (13 to 19 digits passing the Luhn check)". The SDK's schema validator
-// is deliberately not used, because its messages quote the offending
-// value.
+// Bad arguments are refused before anything is sent or stored, all of
+// them at once, as a tool error (CallToolResult.IsError) with one line per
+// argument, naming it and never its value: "invalid argument card.pan:
+// must be a valid card number (13 to 19 digits passing the Luhn check)".
+// The MCP SDK's schema validator is deliberately not used, because its
+// messages quote the offending value.
 package mcpserver

@@ -49,11 +49,13 @@ func ExampleNew() {
 	// authenticate-passkey
 	// cancel-purchase-instruction
 	// confirm-transaction-events
+	// confirmations
 	// delete-token
 	// device-binding-request
 	// enroll-card
 	// get-device-attestation-options
 	// get-token-status
+	// get-transaction-credentials
 	// initiate-purchase-instruction
 	// list-cards
 	// list-transactions

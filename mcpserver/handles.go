@@ -36,7 +36,10 @@ type assuranceEntry struct {
 }
 
 type handle struct {
-	expires   time.Time
+	expires time.Time
+	// owner is the authenticated user the handle belongs to ("" without
+	// authentication): another caller is told it is unknown.
+	owner     string
 	session   *sessionEntry
 	assurance *assuranceEntry
 }
@@ -70,6 +73,17 @@ func (hs *handleSet) put(prefix string, h *handle, ttl time.Duration) (string, b
 	h.expires = now.Add(ttl)
 	hs.m[id] = h
 	return id, true
+}
+
+// bind records that key belongs to owner, for ttl (an instruction this
+// server created).
+func (hs *handleSet) bind(key, owner string, ttl time.Duration) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if len(hs.m) >= maxHandles {
+		return
+	}
+	hs.m[key] = &handle{owner: owner, expires: hs.now().Add(ttl)}
 }
 
 func (hs *handleSet) get(id string) *handle {

@@ -292,3 +292,5 @@ func (e *env) storeIsEmpty(t *testing.T, userIDs ...string) {
 		assert.Failf(t, "a transaction was stored", "%v %v", tx.ID, err)
 	}
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

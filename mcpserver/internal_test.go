@@ -3,105 +3,18 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
-	"github.com/vicgo/visa/agent/agenttest"
 	"github.com/vicgo/visa/authframe"
-	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 )
-
-// pageFrame plays a Bridge: Open waits until the cardholder "opens the
-// page" (opened is closed), as a real Bridge waits for the browser.
-type pageFrame struct {
-	authframe.Frame
-	opened   chan struct{}
-	mu       sync.Mutex
-	channels []string
-}
-
-func (p *pageFrame) Open(ctx context.Context, req authframe.OpenRequest) (*authframe.Session, error) {
-	p.mu.Lock()
-	p.channels = append(p.channels, req.Channel)
-	p.mu.Unlock()
-	select {
-	case <-p.opened:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return p.Frame.Open(ctx, req)
-}
-
-func (p *pageFrame) Authenticate(ctx context.Context, s *authframe.Session, ac visa.AuthenticationContext) (fido.Assurance, error) {
-	return p.Frame.Authenticate(ctx, s, ac)
-}
-
-func TestPasskeyPageFlow(t *testing.T) {
-	t.Parallel()
-	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
-	cfg := sbx.Config()
-	d, err := authframe.NewDirect(cfg)
-	require.NoError(t, err)
-	pf := &pageFrame{Frame: d, opened: make(chan struct{})}
-	m, err := agenttest.NewSandboxMerchant(sbx.MerchantURL(), cfg)
-	require.NoError(t, err)
-	s, err := New(cfg, WithFrame(pf), WithMerchant(m))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	closed := make(chan string, 4)
-	s.pages = &passkeyPages{
-		newChannel:   func() (string, error) { return "chan-1", nil },
-		pageURL:      func(ch string) string { return "https://agent.example.com/passkey/page?channel=" + ch },
-		closeChannel: func(ch string) { closed <- ch },
-	}
-	ctx := context.Background()
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := s.MCP().Connect(ctx, st, nil)
-	require.NoError(t, err)
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(ctx, ct, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.Close(); _ = ss.Wait() })
-
-	call := func(name string, args any) FlowResult {
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-		require.NoError(t, err)
-		require.False(t, res.IsError, "%+v", res.Content)
-		var out FlowResult
-		data, _ := json.Marshal(res.StructuredContent)
-		require.NoError(t, json.Unmarshal(data, &out))
-		return out
-	}
-	card := map[string]any{"pan": sandbox.CardNoStepUp, "cvv2": "123", "expiryMonth": 12, "expiryYear": time.Now().Year() + 2}
-	r := call("add-card", map[string]any{"user": map[string]any{"id": "u1", "email": "u1@example.com", "country": "US"}, "card": card})
-	require.Equal(t, StatusPasskeyRequired, r.Status, "%+v", r)
-	assert.Equal(t, "https://agent.example.com/passkey/page?channel=chan-1", r.PageURL)
-	assert.Contains(t, r.Next, "add-card-continue")
-
-	close(pf.opened) // the cardholder opens the page
-	for i := 0; i < 5 && r.Status != StatusCompleted; i++ {
-		require.Contains(t, []string{StatusPasskeyRequired, StatusInProgress}, r.Status, "%+v", r)
-		r = call("add-card-continue", map[string]any{"flowId": r.FlowID})
-	}
-	require.Equal(t, StatusCompleted, r.Status, "%+v", r)
-	assert.Equal(t, "chan-1", <-closed, "the page's channel is closed with the flow")
-	pf.mu.Lock()
-	assert.Equal(t, []string{"chan-1"}, pf.channels)
-	pf.mu.Unlock()
-
-	// The low-level passkey tools need the Direct frame.
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get-device-attestation-options", Arguments: map[string]any{
-		"vProvisionedTokenId": r.Card.TokenID, "clientReferenceId": "CR-1", "action": "AUTHENTICATE", "consumerId": "u1", "email": "u1@example.com"}})
-	require.NoError(t, err)
-	assert.True(t, res.IsError)
-}
 
 func TestHandlesExpire(t *testing.T) {
 	t.Parallel()
@@ -164,10 +77,10 @@ func TestDecodeArgs(t *testing.T) {
 	assert.ErrorIs(t, decodeArgs(big, &v), ErrInvalidArgument)
 }
 
-// TestWithBridge wires a real authframe.Bridge: add-card answers
-// PASSKEY_REQUIRED with the Bridge's page for a fresh channel, and a
-// cancelled flow closes that channel. (The page itself runs in a browser;
-// authframe's own tests drive it.)
+// TestWithBridge wires a real authframe.Bridge, relayed through the store:
+// add-card reaches the passkey step and answers PASSKEY_REQUIRED with the
+// Bridge's page under the public URL; cancelling removes the half-added
+// card. (The page itself runs in a browser; authframe's own tests drive it.)
 func TestWithBridge(t *testing.T) {
 	t.Parallel()
 	sbx := sandboxtest.Start(t, sandbox.WithPlainHTTP())
@@ -178,24 +91,23 @@ func TestWithBridge(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	ctx := context.Background()
-	r, err := s.addCard(ctx, &AddCardInput{User: UserInput{ID: "u1", Email: "u1@example.com", Country: "US"},
-		Card: CardInput{PAN: sandbox.CardHappy, CVV2: "123", ExpiryMonth: 12, ExpiryYear: time.Now().Year() + 2}})
+	r, err := s.addCard(ctx, &AddCardInput{User: UserInput{ID: "u1", Email: "u1@example.com", Country: "US"}, StepUpMethod: "OTPSMS",
+		Card: &CardInput{PAN: sandbox.CardHappy, CVV2: "123", ExpiryMonth: 12, ExpiryYear: time.Now().Year() + 2}})
 	require.NoError(t, err)
+	for r.Status == StatusOTPRequired {
+		r, err = s.addCardContinue(ctx, &ContinueInput{FlowID: r.FlowID, OTP: sandbox.GoldenOTP})
+		require.NoError(t, err)
+	}
 	require.Equal(t, StatusPasskeyRequired, r.Status, "%+v", r)
-	f := s.flows.get(r.FlowID)
-	require.NotNil(t, f)
-	require.NotEmpty(t, f.channel)
-	assert.Equal(t, "https://agent.example.com"+b.PageURL(f.channel), r.PageURL)
-	assert.Contains(t, r.PageURL, "https://agent.example.com/passkey/page?channel=")
+	assert.True(t, strings.HasPrefix(r.PageURL, "https://agent.example.com/passkey/"), r.PageURL)
 
 	// The low-level passkey tools refuse to run with a Bridge.
 	_, err = s.attestationOptions(ctx, &AttestationInput{VProvisionedTokenID: "t", ClientReferenceID: "CR-1",
 		Action: "AUTHENTICATE", ConsumerID: "u1", Email: "u1@example.com"})
 	assert.ErrorIs(t, err, errBridgeLowLevel)
 
-	_, after := f.snapshot()
-	f.cancel()
-	end := f.wait(ctx, after, time.Minute)
-	assert.Equal(t, StatusFailed, end.Status)
-	assert.Contains(t, end.Error, "cancel")
+	end, err := s.addCardContinue(ctx, &ContinueInput{FlowID: r.FlowID, Cancel: true})
+	require.NoError(t, err)
+	assert.Equal(t, StatusCancelled, end.Status)
+	assert.Equal(t, 1, sbx.Inspect().TokensByStatus["DELETED"], "the half-added token is deleted")
 }

@@ -3,37 +3,51 @@ package mcpserver
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strings"
+	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
 
+// The journey tools run on the agent's step API: a journey waiting for the
+// user is a stored row, not a goroutine, so a -continue call may reach any
+// server instance sharing the store, and survives a restart. A flowId is
+// the journey's id (for a card-entry link not used yet, an "entry." id
+// naming the link).
+
 // AddCardInput adds a card for a user (journey steps 1 to 9).
 type AddCardInput struct {
 	User         UserInput    `json:"user" jsonschema:"the cardholder"`
-	Card         CardInput    `json:"card" jsonschema:"the card as typed by the cardholder; tokenized at once and never kept"`
+	Card         *CardInput   `json:"card,omitempty" jsonschema:"the card as typed by the cardholder, for headless use only: it passes through the agent. Leave it out and the shopper types it on a one-time card-entry page instead"`
 	Device       *DeviceInput `json:"device,omitempty" jsonschema:"the cardholder's device (optional)"`
-	StepUpMethod string       `json:"stepUpMethod,omitempty" jsonschema:"preferred one-time code channel, OTPSMS or OTPEMAIL; used without asking when offered"`
+	StepUpMethod string       `json:"stepUpMethod,omitempty" jsonschema:"preferred one-time code channel; used without asking when offered"`
 }
 
-// ContinueInput continues a flow: it answers the step the flow waits for,
-// or just waits for the next one.
+// ContinueInput continues an add-card journey: it answers the step the
+// journey waits for, or just reads where it stands.
 type ContinueInput struct {
-	FlowID string `json:"flowId" jsonschema:"the flowId of add-card or purchase"`
-	Method string `json:"method,omitempty" jsonschema:"answer to CHOOSE_STEP_UP: one of the offered methods, e.g. OTPSMS"`
+	FlowID string `json:"flowId" jsonschema:"the flowId add-card returned"`
+	Method string `json:"method,omitempty" jsonschema:"answer to CHOOSE_STEP_UP: one of the offered methods"`
 	OTP    string `json:"otp,omitempty" jsonschema:"answer to OTP_REQUIRED: the code the user received"`
 	Resend bool   `json:"resend,omitempty" jsonschema:"answer to OTP_REQUIRED: send a new code instead"`
-	Cancel bool   `json:"cancel,omitempty" jsonschema:"abandon the flow (a half-added card is removed)"`
+	Cancel bool   `json:"cancel,omitempty" jsonschema:"abandon the journey (the half-added card is removed)"`
+}
+
+// PurchaseContinueInput follows a purchase.
+type PurchaseContinueInput struct {
+	FlowID string `json:"flowId" jsonschema:"the flowId purchase returned"`
+	Cancel bool   `json:"cancel,omitempty" jsonschema:"cancel the purchase if it has not reached the merchant"`
 }
 
 // PurchaseInput buys one thing with a card added by add-card (journey steps
 // 10 to 16).
 type PurchaseInput struct {
-	UserID         string        `json:"userId" jsonschema:"the user id given to add-card"`
+	UserID         string        `json:"userId,omitempty" jsonschema:"the user id given to add-card (default: the signed-in user, or the server's single local user)"`
 	TokenID        string        `json:"tokenId" jsonschema:"the card's tokenId from add-card"`
 	Amount         string        `json:"amount" jsonschema:"the amount, a decimal such as 129.99"`
 	Currency       string        `json:"currency" jsonschema:"ISO 4217 code, e.g. USD"`
@@ -42,25 +56,27 @@ type PurchaseInput struct {
 	ConsumerPrompt string        `json:"consumerPrompt,omitempty" jsonschema:"what the user asked for, in their words"`
 	OrderID        string        `json:"orderId,omitempty" jsonschema:"the merchant's order id, when known"`
 	IdempotencyKey string        `json:"idempotencyKey,omitempty" jsonschema:"makes the purchase safe to repeat: a call with the key of an earlier purchase returns that purchase's outcome and never charges again (default: derived from orderId when given; without either every call is a new purchase)"`
-	Device         *DeviceInput  `json:"device,omitempty" jsonschema:"the cardholder's device; must be the one of add-card (default: derived from userId, as add-card does)"`
+	Device         *DeviceInput  `json:"device,omitempty" jsonschema:"the cardholder's device; must be the one of add-card (default: derived from the user id, as add-card does)"`
 }
 
 // ListTransactionsInput selects stored purchases.
 type ListTransactionsInput struct {
-	UserID  string `json:"userId" jsonschema:"whose purchases"`
+	UserID  string `json:"userId,omitempty" jsonschema:"whose purchases (default: the signed-in user, or the server's single local user)"`
 	TokenID string `json:"tokenId,omitempty" jsonschema:"only those paid with this card"`
-	Status  string `json:"status,omitempty" jsonschema:"only those in this status, e.g. COMPLETED"`
-	Limit   int    `json:"limit,omitempty" jsonschema:"at most this many (default 50, at most 500)"`
+	Status  string `json:"status,omitempty" jsonschema:"only those in this status"`
+	Limit   int    `json:"limit,omitempty" jsonschema:"at most this many (default 20, at most 100)"`
+	Cursor  string `json:"cursor,omitempty" jsonschema:"nextCursor of the previous page, with the same filter"`
 }
 
-// ListTransactionsResult lists purchases, oldest first.
+// ListTransactionsResult lists purchases, newest first.
 type ListTransactionsResult struct {
 	Transactions []TransactionView `json:"transactions"`
+	NextCursor   string            `json:"nextCursor,omitempty" jsonschema:"pass it as cursor for older purchases; absent on the last page"`
 }
 
 // ListCardsInput names a user.
 type ListCardsInput struct {
-	UserID string `json:"userId" jsonschema:"whose cards"`
+	UserID string `json:"userId,omitempty" jsonschema:"whose cards (default: the signed-in user, or the server's single local user)"`
 }
 
 // ListCardsResult lists a user's cards.
@@ -71,7 +87,6 @@ type ListCardsResult struct {
 // AuthorizationView is a merchant's answer.
 type AuthorizationView struct {
 	Approved                 bool   `json:"approved"`
-	Status                   string `json:"status"`
 	ResponseCode             string `json:"responseCode"`
 	DeclineReason            string `json:"declineReason,omitempty"`
 	AuthorizationCode        string `json:"authorizationCode,omitempty"`
@@ -80,7 +95,8 @@ type AuthorizationView struct {
 
 // CredentialView is a one-time payment credential as tools show it: the
 // masked token and the credential's ids; the clear token number and
-// dynamic value only when the server reveals credentials.
+// dynamic value only from retrieve-payment-credentials, when the reveal
+// policy allows it.
 type CredentialView struct {
 	PaymentToken           string `json:"paymentToken" jsonschema:"the token number, masked (****8717)"`
 	TokenExpirationMonth   string `json:"tokenExpirationMonth"`
@@ -89,15 +105,15 @@ type CredentialView struct {
 	TransactionReferenceID string `json:"transactionReferenceId"`
 	ExpiresAt              string `json:"expiresAt,omitempty"`
 	Revealed               bool   `json:"revealed" jsonschema:"whether the clear values below are present"`
-	PaymentTokenNumber     string `json:"paymentTokenNumber,omitempty" jsonschema:"the clear token number (only when the server reveals credentials)"`
-	DynamicDataValue       string `json:"dynamicDataValue,omitempty" jsonschema:"the clear one-time value (only when the server reveals credentials)"`
+	PaymentTokenNumber     string `json:"paymentTokenNumber,omitempty" jsonschema:"the clear token number (only when revealed)"`
+	DynamicDataValue       string `json:"dynamicDataValue,omitempty" jsonschema:"the clear one-time value (only when revealed)"`
 }
 
-func (s *Server) credentialView(c vic.Credential) *CredentialView {
-	v := &CredentialView{PaymentToken: c.PaymentToken.String(), TokenExpirationMonth: c.TokenExpirationMonth,
-		TokenExpirationYear: c.TokenExpirationYear, DynamicDataID: c.DynamicDataID,
-		TransactionReferenceID: c.TransactionReferenceID, ExpiresAt: stamp(c.Expiration)}
-	if s.reveal {
+// revealed is c in clear, for retrieve-payment-credentials when the policy
+// allows the caller clear credentials, else masked.
+func (s *Server) revealed(ctx context.Context, c vic.Credential) *CredentialView {
+	v := maskedCredential(c)
+	if s.mayReveal(ctx) {
 		v.Revealed = true
 		v.PaymentTokenNumber = c.PaymentToken.Reveal()
 		v.DynamicDataValue = c.DynamicDataValue.Reveal()
@@ -105,267 +121,390 @@ func (s *Server) credentialView(c vic.Credential) *CredentialView {
 	return v
 }
 
+// mayReveal is the reveal policy: the server allows it, and an
+// authenticated caller holds ScopeReveal.
+func (s *Server) mayReveal(ctx context.Context) bool {
+	c := callerFrom(ctx)
+	return s.reveal && (!c.authed || c.has(ScopeReveal))
+}
+
 var stepUpMethods = map[string]bool{
 	vts.MethodOTPSMS: true, vts.MethodOTPEmail: true, vts.MethodOTPOnlineBanking: true,
 	vts.MethodCustomerService: true, vts.MethodAppToApp: true, vts.MethodOutboundCall: true,
 }
 
-func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, error) {
-	u, err := in.User.user("user")
-	if err != nil {
-		return nil, err
-	}
-	card, err := in.Card.card("card", s.now())
-	if err != nil {
-		return nil, err
-	}
-	if card.CVV2.IsZero() {
-		return nil, argErr("card.cvv2", "is required")
-	}
-	dev, err := s.device("device", u.ID, u.Country, in.Device)
-	if err != nil {
-		return nil, err
-	}
+// agentFields names add-card's arguments for the agent's InputError fields.
+var agentFields = map[string]string{"User.ID": "user.id", "User.Email": "user.email", "User.Country": "user.country",
+	"User.Language": "user.language", "Card.PAN": "card.pan", "Card.CVV2": "card.cvv2", "Card.ExpirationDate": "card.expiryYear",
+	"Card.Name": "card.name", "UserID": "userId", "TokenID": "tokenId", "Amount": "amount", "Merchant.Name": "merchant.name",
+	"Merchant.URL": "merchant.url", "Merchant.CountryCode": "merchant.countryCode", "Merchant.CategoryCode": "merchant.categoryCode",
+	"Description": "description", "ConsumerPrompt": "consumerPrompt", "OrderID": "orderId", "IdempotencyKey": "idempotencyKey",
+	"Device.ClientDeviceID": "device.clientDeviceId", "JourneyID": "flowId", "Method": "method", "OTP": "otp"}
+
+// addCardRequest checks add-card's arguments (every problem at once) and
+// builds the agent's request, without the card.
+func (s *Server) addCardRequest(ctx context.Context, in *AddCardInput, a *args) agent.AddCardRequest {
+	id := s.userID(ctx, "user.id", in.User.ID, a)
+	u := in.User.user("user", id, a)
+	dev := s.device("device", id, u.Country, in.Device, a)
 	if in.StepUpMethod != "" && !stepUpMethods[in.StepUpMethod] {
-		return nil, argErr("stepUpMethod", "must be OTPSMS or OTPEMAIL (or another VTS step-up method)")
+		a.add("stepUpMethod", "must be OTPSMS or OTPEMAIL (or another VTS step-up method)")
 	}
-	ch := &flowCardholder{preferred: in.StepUpMethod}
-	f, err := s.startFlow("add-card", func(ctx context.Context, f *flow) FlowResult {
-		ch.f = f
-		res, err := s.agent.AddCard(ctx, agent.AddCardRequest{User: u, Card: card, Device: dev, Cardholder: ch})
-		if err != nil {
-			return failed(err)
-		}
-		return FlowResult{Status: StatusCompleted, Card: cardView(res.Card), StepUp: res.StepUp,
-			Next: "the card is ready: call purchase with userId and card.tokenId"}
-	})
-	if err != nil {
-		return nil, err
-	}
-	res := f.wait(ctx, 0, s.waitTimeout)
-	return &res, nil
+	return agent.AddCardRequest{User: u, Device: dev}
 }
 
-func (s *Server) continueFlow(kind string) func(context.Context, *ContinueInput) (*FlowResult, error) {
-	return func(ctx context.Context, in *ContinueInput) (*FlowResult, error) {
-		if err := checkID("flowId", in.FlowID, MaxIDBytes); err != nil {
-			return nil, err
-		}
-		f := s.flows.get(in.FlowID)
-		if f == nil || f.kind != kind {
-			return nil, argErr("flowId", "is not a "+kind+" flow of this server (it may have expired)")
-		}
-		if in.Cancel {
-			_, after := f.snapshot()
-			f.cancel()
-			res := f.wait(ctx, after, s.waitTimeout)
-			return &res, nil
-		}
-		after, err := f.answer(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		res := f.wait(ctx, after, s.waitTimeout)
-		return &res, nil
-	}
-}
-
-// answer checks in against the step the flow waits for and delivers it.
-// It returns the state version to wait past.
-func (f *flow) answer(ctx context.Context, in *ContinueInput) (uint64, error) {
-	hasAnswer := in.Method != "" || in.OTP != "" || in.Resend
-	f.mu.Lock()
-	awaiting, offered, version, status := f.awaiting, f.offered, f.version, f.state.Status
-	var a answer
+func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, error) {
+	var a args
+	req := s.addCardRequest(ctx, in, &a)
 	switch {
-	case !hasAnswer:
-		// No answer: wait for the next step or the end.
-		f.mu.Unlock()
-		return version, nil
-	case awaiting == awaitNothing:
-		f.mu.Unlock()
-		field := "method"
-		if in.OTP != "" || in.Resend {
-			field = "otp"
-		}
-		return 0, argErr(field, "is not expected now: the flow is "+status)
-	case awaiting == awaitMethod:
-		if in.Method == "" {
-			f.mu.Unlock()
-			return 0, argErr("otp", "is not expected now: the flow is "+status+"; give method")
-		}
-		found := false
-		for _, o := range offered {
-			if o.Method == in.Method || o.Identifier == in.Method {
-				a.method, found = o, true
+	case in.Card != nil && !s.cardArgs:
+		a.add("card", "is not accepted by this server: card numbers are typed on the card-entry page, never passed through the agent")
+	case in.Card != nil:
+		req.Card = in.Card.card("card", s.now(), true, &a)
+	case s.publicURL == "":
+		a.add("card", "is required: this server has no card-entry page (WithPublicURL)")
+	}
+	if !a.ok() {
+		return nil, a.err()
+	}
+	if in.Card == nil {
+		return s.startCardEntry(ctx, req, in.StepUpMethod)
+	}
+	j, err := s.agent.StartAddCard(ctx, req)
+	if err != nil {
+		return s.addCardError(ctx, j, err)
+	}
+	return s.addCardSteps(ctx, j, in.StepUpMethod)
+}
+
+// addCardSteps answers what can be answered without the model: the
+// preferred step-up method, then, where the client supports it, the
+// method and code through form elicitation. It returns where the journey
+// stands.
+func (s *Server) addCardSteps(ctx context.Context, j *agent.Journey, preferred string) (*FlowResult, error) {
+	if j.Status == store.JourneyWaiting && j.Next != nil && j.Next.Action == agent.ActionChooseOTPMethod && preferred != "" {
+		for _, m := range j.Next.Methods {
+			if m.Method == preferred {
+				next, err := s.agent.Continue(ctx, j.ID, agent.Answer{PromptID: j.Next.PromptID, Method: m.Identifier, UserID: owner(ctx)})
+				if err != nil {
+					return s.addCardError(ctx, next, err)
+				}
+				j = next
 				break
 			}
 		}
-		if !found {
-			f.mu.Unlock()
-			return 0, argErr("method", "is not one of the offered methods")
+	}
+	j = s.elicitSteps(ctx, j)
+	return s.journeyResult(j), nil
+}
+
+// addCardError is the answer to a step API error: a result where the
+// journey has one to tell, else a tool error.
+func (s *Server) addCardError(ctx context.Context, j *agent.Journey, err error) (*FlowResult, error) {
+	var a args
+	switch {
+	case errors.Is(err, agent.ErrJourneyNotFound):
+		return nil, argErr("flowId", "is not a journey of yours (it may have expired)")
+	case errors.Is(err, agent.ErrIdempotencyMismatch):
+		return nil, argErr("flowId", "was used for another request")
+	case errors.Is(err, agent.ErrJourneyBusy):
+		if j != nil {
+			return &FlowResult{Status: StatusInProgress, FlowID: j.ID,
+				Next: "another request is working on this journey; call add-card-continue with flowId (no answer) to read where it stands"}, nil
 		}
-	case awaiting == awaitOTP:
-		switch {
-		case in.Method != "":
-			f.mu.Unlock()
-			return 0, argErr("method", "is not expected now: the flow is "+status+"; give otp or resend")
-		case in.Resend && in.OTP != "":
-			f.mu.Unlock()
-			return 0, argErr("otp", "give either otp or resend, not both")
-		case in.Resend:
-			a.resend = true
-		default:
-			otp, err := visa.ParseOTP(in.OTP)
-			if err != nil {
-				f.mu.Unlock()
-				return 0, argErr("otp", "must be the digits of the code")
+	case errors.Is(err, agent.ErrUnexpectedAnswer):
+		status := "moved on"
+		if j != nil {
+			status = s.journeyResult(j).Status
+		}
+		return nil, argErr("flowId", "does not wait for this answer now (the journey is "+status+"); call add-card-continue with flowId alone to read what it waits for")
+	case a.library(err, agentFields):
+		return nil, a.err()
+	}
+	if j != nil && j.ID != "" {
+		// The journey has moved (an OTP limit, an expiry): tell where it
+		// stands now, from the store.
+		if cur, gerr := s.agent.GetJourney(ctx, j.ID); gerr == nil {
+			return s.journeyResult(cur), nil
+		}
+	}
+	return nil, err
+}
+
+// journeyOf loads a journey of the caller: another user's is not found.
+func (s *Server) journeyOf(ctx context.Context, id string, kind store.JourneyKind) (*agent.Journey, error) {
+	if reason := check.ID(id, MaxIDBytes); reason != "" {
+		return nil, argErr("flowId", reason)
+	}
+	j, err := s.agent.GetJourney(ctx, id)
+	if errors.Is(err, agent.ErrJourneyNotFound) || err == nil && (j.Kind != kind || (owner(ctx) != "" && j.UserID != owner(ctx))) {
+		return nil, argErr("flowId", "is not "+kindName(kind)+" journey of yours (it may have expired)")
+	}
+	return j, err
+}
+
+func kindName(k store.JourneyKind) string {
+	if k == store.JourneyPurchase {
+		return "a purchase"
+	}
+	return "an add-card"
+}
+
+func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowResult, error) {
+	var a args
+	if in.FlowID == "" {
+		a.add("flowId", "is required")
+	}
+	answers := 0
+	for _, set := range []bool{in.Method != "", in.OTP != "", in.Resend, in.Cancel} {
+		if set {
+			answers++
+		}
+	}
+	if answers > 1 {
+		a.add("otp", "give one answer at a time: method, otp, resend or cancel")
+	}
+	var otp visa.OTP
+	if in.OTP != "" {
+		var err error
+		if otp, err = visa.ParseOTP(in.OTP); err != nil {
+			a.add("otp", "must be the digits of the code")
+		}
+	}
+	if in.Method != "" && !stepUpMethods[in.Method] {
+		a.add("method", "is not a step-up method (OTPSMS, OTPEMAIL, ...)")
+	}
+	if !a.ok() {
+		return nil, a.err()
+	}
+	if strings.HasPrefix(in.FlowID, entryPrefix) {
+		return s.continueCardEntry(ctx, in)
+	}
+	j, err := s.journeyOf(ctx, in.FlowID, store.JourneyAddCard)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case in.Cancel:
+		if j.Status.Final() {
+			return s.journeyResult(j), nil
+		}
+		c, err := s.agent.CancelJourney(ctx, j.ID)
+		if err != nil {
+			return s.addCardError(ctx, j, err)
+		}
+		return s.journeyResult(c), nil
+	case answers == 0:
+		if j.Status == store.JourneyRunning {
+			j = s.awaitMove(ctx, j)
+		}
+		return s.addCardSteps(ctx, j, "")
+	case j.Status.Final():
+		field := "otp"
+		if in.Method != "" {
+			field = "method"
+		}
+		return nil, argErr(field, "is not expected now: the journey is "+s.journeyResult(j).Status)
+	}
+	ans := agent.Answer{UserID: owner(ctx), OTP: otp, Resend: in.Resend}
+	if j.Next != nil {
+		ans.PromptID = j.Next.PromptID
+	}
+	if in.Method != "" {
+		found := false
+		if j.Next != nil && j.Next.Action == agent.ActionChooseOTPMethod {
+			for _, m := range j.Next.Methods {
+				if m.Method == in.Method || m.Identifier == in.Method {
+					ans.Method, found = m.Identifier, true
+					break
+				}
 			}
-			a.otp = otp
+			if !found {
+				return nil, argErr("method", "is not one of the offered methods")
+			}
+		} else {
+			return nil, argErr("method", "is not expected now: the journey is "+s.journeyResult(j).Status)
 		}
 	}
-	// Claim the step so a concurrent continue cannot answer it too, and
-	// show the flow busy from now on: a caller that stops waiting must not
-	// read the old question as still open.
-	prev, prevOffered := f.state, f.offered
-	f.awaiting, f.offered = awaitNothing, nil
-	f.state = inProgress(f)
-	f.mu.Unlock()
-	if err := f.deliver(ctx, a); err != nil {
-		f.mu.Lock()
-		if f.version == version { // still the same step: reopen it
-			f.state, f.awaiting, f.offered = prev, awaiting, prevOffered
-		}
-		f.mu.Unlock()
-		return 0, err
+	if (in.OTP != "" || in.Resend) && (j.Next == nil || j.Next.Action != agent.ActionEnterOTP) {
+		return nil, argErr("otp", "is not expected now: the journey is "+s.journeyResult(j).Status)
 	}
-	return version, nil
+	next, err := s.agent.Continue(ctx, j.ID, ans)
+	if err != nil {
+		return s.addCardError(ctx, j, err)
+	}
+	return s.addCardSteps(ctx, next, "")
+}
+
+// awaitMove waits, polling the store, up to the wait timeout for a journey
+// another request works on to move on.
+func (s *Server) awaitMove(ctx context.Context, j *agent.Journey) *agent.Journey {
+	deadline := time.NewTimer(s.waitTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return j
+		case <-deadline.C:
+			return j
+		case <-tick.C:
+		}
+		cur, err := s.agent.GetJourney(ctx, j.ID)
+		if err != nil {
+			return j
+		}
+		if cur.Status != store.JourneyRunning {
+			return cur
+		}
+	}
 }
 
 func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, error) {
 	if !s.charges {
-		return nil, fmt.Errorf("%w (the server has no merchant: set VISA_MERCHANT_URL or use WithMerchant)", agent.ErrNoMerchant)
+		return nil, agent.ErrNoMerchant
 	}
-	if err := checkID("userId", in.UserID, 64); err != nil {
-		return nil, err
-	}
-	if err := checkID("tokenId", in.TokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	amt, err := amount("amount", in.Amount, "currency", in.Currency)
-	if err != nil {
-		return nil, err
-	}
-	m, err := in.Merchant.info("merchant")
-	if err != nil {
-		return nil, err
-	}
-	if in.Description == "" || len(in.Description) > 1024 {
-		return nil, argErr("description", "is required and at most 1024 bytes")
-	}
-	if len(in.ConsumerPrompt) > 1024 {
-		return nil, argErr("consumerPrompt", "must be at most 1024 bytes")
-	}
-	if in.OrderID != "" {
-		if err := checkID("orderId", in.OrderID, 64); err != nil {
-			return nil, err
-		}
-	}
-	card, err := s.store.GetCard(ctx, in.TokenID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, argErr("tokenId", "is not a card added with add-card")
-	case err != nil:
-		return nil, err
-	case card.UserID != in.UserID:
-		return nil, argErr("tokenId", "is not a card of this user")
-	}
-	u, err := s.store.GetUser(ctx, in.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("reading the user: %w", err)
-	}
-	dev, err := s.device("device", u.ID, u.Country, in.Device)
-	if err != nil {
-		return nil, err
-	}
+	var a args
+	userID := s.userID(ctx, "userId", in.UserID, &a)
+	a.id("tokenId", in.TokenID, MaxIDBytes)
+	amt := amount("amount", in.Amount, "currency", in.Currency, &a)
+	m := in.Merchant.info("merchant", &a)
+	a.text("description", in.Description, 1024, true)
+	a.text("consumerPrompt", in.ConsumerPrompt, 1024, false)
+	a.optID("orderId", in.OrderID, 64)
 	key := in.IdempotencyKey
 	if key == "" && in.OrderID != "" {
 		key = "order:" + in.OrderID
 	}
 	if key != "" {
-		if err := checkID("idempotencyKey", key, 128); err != nil {
-			return nil, err
-		}
+		a.id("idempotencyKey", key, 128)
 	}
-	req := agent.PurchaseRequest{IdempotencyKey: key, UserID: in.UserID, TokenID: in.TokenID, Device: dev, Amount: amt, Merchant: m,
+	if !a.ok() {
+		return nil, a.err()
+	}
+	card, err := s.store.GetCard(ctx, in.TokenID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && card.UserID != userID:
+		return nil, argErr("tokenId", "is not a card of this user added with add-card")
+	case err != nil:
+		return nil, err
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return nil, errors.New("the user's record could not be read")
+	}
+	dev := s.device("device", u.ID, u.Country, in.Device, &a)
+	if !a.ok() {
+		return nil, a.err()
+	}
+	req := agent.PurchaseRequest{IdempotencyKey: key, UserID: userID, TokenID: in.TokenID, Device: dev, Amount: amt, Merchant: m,
 		Description: in.Description, ConsumerPrompt: in.ConsumerPrompt, OrderID: in.OrderID}
-	f, err := s.startFlow("purchase", func(ctx context.Context, f *flow) FlowResult {
-		rc, err := s.agent.Purchase(ctx, req)
-		switch {
-		case err == nil:
-			return FlowResult{Status: StatusCompleted, Transaction: txView(rc.Transaction), Authorization: authView(rc.Authorization),
-				Credential: s.credentialView(rc.Credential), Next: "the purchase is approved and confirmed to Visa"}
-		case errors.Is(err, agent.ErrDeclined) && rc != nil:
-			return FlowResult{Status: StatusDeclined, Transaction: txView(rc.Transaction), Authorization: authView(rc.Authorization),
-				Credential: s.credentialView(rc.Credential), Error: errorText(err),
-				Next: "the merchant declined the payment; tell the user"}
-		}
-		return purchaseOutcome(err, rc)
-	})
+	j, err := s.agent.StartPurchase(ctx, req)
+	switch {
+	case j != nil:
+		return s.purchaseResult(j, err), nil
+	case errors.Is(err, agent.ErrIdempotencyMismatch):
+		return nil, argErr("idempotencyKey", "was used before for a different purchase; use a new key for a new purchase")
+	case a.library(err, agentFields):
+		return nil, a.err()
+	}
+	return nil, err
+}
+
+func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput) (*FlowResult, error) {
+	if in.FlowID == "" {
+		return nil, argErr("flowId", "is required")
+	}
+	j, err := s.journeyOf(ctx, in.FlowID, store.JourneyPurchase)
 	if err != nil {
 		return nil, err
 	}
-	res := f.wait(ctx, 0, s.waitTimeout)
-	return &res, nil
+	if in.Cancel && !j.Status.Final() {
+		c, err := s.agent.CancelJourney(ctx, j.ID)
+		switch {
+		case err == nil:
+			return s.purchaseResult(c, c.Err), nil
+		case errors.Is(err, agent.ErrJourneyBusy):
+			return &FlowResult{Status: StatusInProgress, FlowID: j.ID,
+				Next: "the purchase is under way and cannot be cancelled now; call purchase-continue with flowId to read its outcome"}, nil
+		}
+		if cur, gerr := s.agent.GetJourney(ctx, j.ID); gerr == nil {
+			r := s.purchaseResult(cur, cur.Err)
+			if r.Status == StatusChargedUnconfirmed || r.Status == StatusOutcomeUnknown || r.Status == StatusCompleted {
+				return r, nil
+			}
+		}
+		return nil, err
+	}
+	if j.Status == store.JourneyRunning {
+		j = s.awaitMove(ctx, j)
+	}
+	return s.purchaseResult(j, j.Err), nil
 }
 
 func authView(a *agent.Authorization) *AuthorizationView {
 	if a == nil {
 		return nil
 	}
-	return &AuthorizationView{Approved: a.Approved, Status: a.Status, ResponseCode: a.ResponseCode, DeclineReason: a.DeclineReason,
+	return &AuthorizationView{Approved: a.Approved, ResponseCode: a.ResponseCode, DeclineReason: a.DeclineReason,
 		AuthorizationCode: a.AuthorizationCode, RetrievalReferenceNumber: a.RetrievalReferenceNumber}
 }
 
 func (s *Server) listTransactions(ctx context.Context, in *ListTransactionsInput) (*ListTransactionsResult, error) {
-	if err := checkID("userId", in.UserID, 64); err != nil {
-		return nil, err
-	}
-	if in.TokenID != "" {
-		if err := checkID("tokenId", in.TokenID, MaxIDBytes); err != nil {
-			return nil, err
-		}
-	}
-	f := store.TxFilter{UserID: in.UserID, TokenID: in.TokenID, Limit: 50}
+	var a args
+	userID := s.userID(ctx, "userId", in.UserID, &a)
+	a.optID("tokenId", in.TokenID, MaxIDBytes)
+	f := store.TxFilter{UserID: userID, TokenID: in.TokenID, Order: store.NewestFirst, Cursor: in.Cursor}
 	if in.Status != "" {
 		st := store.TxStatus(in.Status)
 		if !st.Valid() {
-			return nil, argErr("status", "is not a transaction status (PENDING ... COMPLETED, DECLINED, FAILED, CANCELLED)")
+			a.add("status", "is not a transaction status (COMPLETED, DECLINED, FAILED, CANCELLED, AUTHORIZED, AUTHORIZING, ...)")
 		}
 		f.Status = []store.TxStatus{st}
 	}
+	limit := 20
 	switch {
-	case in.Limit < 0 || in.Limit > 500:
-		return nil, argErr("limit", "must be 1 to 500")
+	case in.Limit < 0 || in.Limit > 100:
+		a.add("limit", "must be 1 to 100")
 	case in.Limit > 0:
-		f.Limit = in.Limit
+		limit = in.Limit
 	}
+	if !a.ok() {
+		return nil, a.err()
+	}
+	f.Limit = limit + 1
 	out := &ListTransactionsResult{Transactions: []TransactionView{}}
+	var last store.Transaction
+	n := 0
 	for tx, err := range s.agent.Transactions(ctx, f) {
+		if errors.Is(err, store.ErrInvalid) {
+			return nil, argErr("cursor", "is not a cursor of this listing")
+		}
 		if err != nil {
 			return nil, err
 		}
+		n++
+		if n > limit {
+			page := f
+			page.Cursor, page.Limit = "", 0
+			out.NextCursor = store.CursorAfter(page, last)
+			break
+		}
+		last = tx
 		out.Transactions = append(out.Transactions, *txView(tx))
 	}
 	return out, nil
 }
 
 func (s *Server) listCards(ctx context.Context, in *ListCardsInput) (*ListCardsResult, error) {
-	if err := checkID("userId", in.UserID, 64); err != nil {
-		return nil, err
+	var a args
+	userID := s.userID(ctx, "userId", in.UserID, &a)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	out := &ListCardsResult{Cards: []CardView{}}
-	for c, err := range s.agent.Cards(ctx, in.UserID) {
+	for c, err := range s.agent.Cards(ctx, userID) {
 		if err != nil {
 			return nil, err
 		}
@@ -374,28 +513,10 @@ func (s *Server) listCards(ctx context.Context, in *ListCardsInput) (*ListCardsR
 	return out, nil
 }
 
-// purchaseOutcome is the result of a purchase that did not end COMPLETED or
-// DECLINED, told from the stored record: a charge that may have happened is
-// never reported as a failure the caller could retry.
-func purchaseOutcome(err error, rc *agent.Receipt) FlowResult {
-	res := failed(err)
-	if rc != nil {
-		res.Transaction = txView(rc.Transaction)
+// publicPasskeyURL is the public URL of a passkey page path.
+func (s *Server) publicPasskeyURL(path string) string {
+	if path == "" {
+		return ""
 	}
-	switch {
-	case errors.Is(err, agent.ErrChargedUnconfirmed):
-		res.Status = StatusChargedUnconfirmed
-		res.Next = "the card WAS charged; the confirmation to Visa is pending and the server's reconciler sends it. " +
-			"Do not purchase again. Check the transaction later with list-transactions."
-	case errors.Is(err, agent.ErrOutcomeUnknown), errors.Is(err, agent.ErrOwnershipLost), errors.Is(err, agent.ErrInProgress):
-		res.Status = StatusOutcomeUnknown
-		res.Next = "the card MAY have been charged; the server's reconciler asks the merchant and settles it. " +
-			"Do not purchase again. Check the transaction later with list-transactions, or repeat this call with the same idempotencyKey."
-	case rc != nil && rc.Transaction.Status == store.TxCancelled:
-		res.Status = StatusCancelled
-		res.Next = "the purchase was cancelled; nothing was charged"
-	case rc != nil:
-		res.Next = "nothing was charged; fix the cause and try again"
-	}
-	return res
+	return s.passkeyBase + path
 }

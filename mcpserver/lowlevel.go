@@ -52,7 +52,7 @@ type AttestationInput struct {
 	Action              string       `json:"action" jsonschema:"REGISTER (create a passkey, after step-up) or AUTHENTICATE (onboarding probe, or purchase with amount)"`
 	SessionHandle       string       `json:"sessionHandle,omitempty" jsonschema:"an open session from an earlier call; empty opens a new Auth iFrame session"`
 	ClientDeviceID      string       `json:"clientDeviceId,omitempty" jsonschema:"the device (24 characters); required when opening a session unless consumerId is given"`
-	ConsumerID          string       `json:"consumerId,omitempty" jsonschema:"derives the device id as the journey tools do, when clientDeviceId is empty"`
+	ConsumerID          string       `json:"consumerId,omitempty" jsonschema:"derives the device id as the journey tools do, when clientDeviceId is empty (default: the signed-in user)"`
 	Email               string       `json:"email" jsonschema:"the cardholder's email address"`
 	Amount              string       `json:"amount,omitempty" jsonschema:"purchase amount (AUTHENTICATE for a purchase)"`
 	Currency            string       `json:"currency,omitempty" jsonschema:"ISO 4217 code of amount"`
@@ -157,16 +157,21 @@ type MandateInput struct {
 	EffectiveUntil       string `json:"effectiveUntil,omitempty" jsonschema:"RFC 3339 end of the mandate (default now + 5 minutes)"`
 }
 
-// InstructionInput creates or updates a purchase instruction (journey step 13).
+// InstructionInput creates a purchase instruction (journey step 13).
 type InstructionInput struct {
-	InstructionID       string         `json:"instructionId,omitempty" jsonschema:"the instruction to update (update-purchase-instruction only)"`
 	VProvisionedTokenID string         `json:"vProvisionedTokenId"`
 	AssuranceHandle     string         `json:"assuranceHandle" jsonschema:"from authenticate-passkey, for this purchase"`
-	ConsumerID          string         `json:"consumerId"`
+	ConsumerID          string         `json:"consumerId,omitempty" jsonschema:"the cardholder (default: the signed-in user, or the server's single local user)"`
 	ClientReferenceID   string         `json:"clientReferenceId,omitempty"`
 	ConsumerPrompt      string         `json:"consumerPrompt,omitempty" jsonschema:"what the user asked for, in their words"`
 	Mandates            []MandateInput `json:"mandates" jsonschema:"one or more mandates"`
 	Device              *DeviceInput   `json:"device,omitempty"`
+}
+
+// UpdateInstructionInput replaces the mandates of a purchase instruction.
+type UpdateInstructionInput struct {
+	InstructionID string `json:"instructionId" jsonschema:"the instruction to update"`
+	InstructionInput
 }
 
 // InstructionResult is VIC's answer about an instruction.
@@ -180,7 +185,7 @@ type InstructionResult struct {
 // CancelInstructionInput cancels an instruction.
 type CancelInstructionInput struct {
 	InstructionID     string       `json:"instructionId"`
-	ConsumerID        string       `json:"consumerId" jsonschema:"the cardholder (derives the device as the other tools do)"`
+	ConsumerID        string       `json:"consumerId,omitempty" jsonschema:"the cardholder, deriving the device as the other tools do (default: the signed-in user, or the server's single local user)"`
 	ClientReferenceID string       `json:"clientReferenceId,omitempty"`
 	Device            *DeviceInput `json:"device,omitempty"`
 }
@@ -266,32 +271,67 @@ type DeleteTokenResult struct {
 	RemovedFromStore    bool   `json:"removedFromStore" jsonschema:"whether a card added by add-card was removed too"`
 }
 
-func checkCRID(field, v string, required bool) error {
+// llFields names the low-level tools' arguments for the library's
+// InputError fields.
+var llFields = map[string]string{"VProvisionedTokenID": "vProvisionedTokenId", "ClientReferenceID": "clientReferenceId",
+	"TokenID": "vProvisionedTokenId", "InstructionID": "instructionId", "StepUpRequestID": "stepUpRequestId", "OTP": "otp",
+	"ReasonCode": "reasonCode", "Consumer.ConsumerID": "consumer.id", "Consumer.Email": "consumer.email",
+	"Consumer.CountryCode": "consumer.country", "Consumer.LanguageCode": "consumer.language", "Mandates": "mandates",
+	"Transactions": "transactions", "Confirmations": "confirmations", "Email": "email"}
+
+// crid checks a clientReferenceId.
+func (a *args) crid(field, v string, required bool) {
 	if v == "" && !required {
-		return nil
+		return
 	}
 	if v == "" {
-		return argErr(field, "is required")
+		a.add(field, "is required")
+		return
 	}
-	if len(v) > 36 {
-		return argErr(field, "must be at most 36 characters")
+	a.rule(field, check.ClientReferenceID(v))
+}
+
+// ownToken records a problem unless tokenID may be used by the caller:
+// with authentication, only a stored card of the caller's (another user's
+// token is "not a card of yours", as one that does not exist).
+func (s *Server) ownToken(ctx context.Context, field, tokenID string, a *args) {
+	if a.id(field, tokenID, MaxIDBytes); owner(ctx) == "" || check.ID(tokenID, MaxIDBytes) != "" {
+		return
 	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return argErr(field, "must be characters of A-Z a-z 0-9 -")
+	c, err := s.store.GetCard(ctx, tokenID)
+	if err != nil || c.UserID != owner(ctx) {
+		a.add(field, "is not a card of yours")
+	}
+}
+
+// ownInstruction records a problem unless the caller may act on the
+// instruction: with authentication, one this server created for the
+// caller (initiate-purchase-instruction here, within the handle TTL) or
+// one of the caller's stored purchases.
+func (s *Server) ownInstruction(ctx context.Context, field, id string, a *args) {
+	if a.id(field, id, MaxIDBytes); owner(ctx) == "" || check.ID(id, MaxIDBytes) != "" {
+		return
+	}
+	if h := s.handles.get("instr:" + id); h != nil && h.owner == owner(ctx) {
+		return
+	}
+	for tx, err := range s.store.ListTransactions(ctx, store.TxFilter{UserID: owner(ctx), Limit: 500}) {
+		if err != nil {
+			break
+		}
+		if tx.InstructionID == id {
+			return
 		}
 	}
-	return nil
+	a.add(field, "is not an instruction of yours")
 }
 
 func (s *Server) provisionToken(ctx context.Context, in *ProvisionInput) (*ProvisionResult, error) {
-	card, err := in.Card.card("card", s.now())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkEmail("email", in.Email); err != nil {
-		return nil, err
+	var a args
+	card := in.Card.card("card", s.now(), false, &a)
+	a.rule("email", check.Email(in.Email))
+	if !a.ok() {
+		return nil, a.err()
 	}
 	tok, err := s.vts.ProvisionTokenWithPAN(ctx, vts.ProvisionTokenWithPANRequest{Card: card, Email: in.Email})
 	if err != nil {
@@ -307,76 +347,57 @@ func (s *Server) provisionToken(ctx context.Context, in *ProvisionInput) (*Provi
 var errBridgeLowLevel = errors.New("the low-level passkey tools need the Direct Auth iFrame; with a browser Bridge use add-card and purchase")
 
 func (s *Server) attestationOptions(ctx context.Context, in *AttestationInput) (*AttestationResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
-		return nil, err
-	}
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, true)
 	action := visa.Action(in.Action)
 	if action != visa.ActionRegister && action != visa.ActionAuthenticate {
-		return nil, argErr("action", "must be REGISTER or AUTHENTICATE")
+		a.add("action", "must be REGISTER or AUTHENTICATE")
 	}
-	if err := checkEmail("email", in.Email); err != nil {
-		return nil, err
-	}
+	a.rule("email", check.Email(in.Email))
 	var amt visa.Amount
 	if in.Amount != "" || in.Currency != "" {
 		if action != visa.ActionAuthenticate {
-			return nil, argErr("amount", "goes only with AUTHENTICATE (a purchase)")
-		}
-		var err error
-		if amt, err = amount("amount", in.Amount, "currency", in.Currency); err != nil {
-			return nil, err
+			a.add("amount", "goes only with AUTHENTICATE (a purchase)")
+		} else {
+			amt = amount("amount", in.Amount, "currency", in.Currency, &a)
 		}
 	}
 	mi := vts.MerchantIdentifier{ExternalClientID: s.externalClientID, ApplicationURL: s.appURL, MerchantName: s.appName}
 	if in.Merchant != nil {
-		m, err := MerchantInput{Name: in.Merchant.Name, URL: in.Merchant.URL, CountryCode: "US"}.info("merchant")
-		if err != nil {
-			return nil, err
-		}
+		m := MerchantInput{Name: in.Merchant.Name, URL: in.Merchant.URL, CountryCode: "US"}.info("merchant", &a)
 		mi.ApplicationURL, mi.MerchantName = m.URL, m.Name
 	}
-	var (
-		id string
-		se *sessionEntry
-	)
-	if in.SessionHandle != "" {
-		if err := checkID("sessionHandle", in.SessionHandle, MaxIDBytes); err != nil {
-			return nil, err
-		}
-		h := s.handles.get(in.SessionHandle)
-		if h == nil || h.session == nil {
-			return nil, argErr("sessionHandle", "is unknown or expired; omit it to open a new session")
-		}
-		if h.session.tokenID != in.VProvisionedTokenID {
-			return nil, argErr("sessionHandle", "belongs to another token")
-		}
-		id, se = in.SessionHandle, h.session
+	var se *sessionEntry
+	id := in.SessionHandle
+	dev := in.ClientDeviceID
+	if id != "" {
+		se = s.session(ctx, "sessionHandle", id, in.VProvisionedTokenID, &a)
 	} else {
-		if s.pages != nil {
-			return nil, errBridgeLowLevel
-		}
-		dev := in.ClientDeviceID
 		switch {
-		case dev != "" && check.ClientDeviceID(dev) != "":
-			return nil, argErr("clientDeviceId", "must be 24 characters of A-Z a-z 0-9 _ -")
-		case dev == "" && in.ConsumerID == "":
-			return nil, argErr("clientDeviceId", "is required to open a session (or give consumerId)")
-		case dev == "":
-			if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
-				return nil, err
+		case s.bridged:
+			return nil, errBridgeLowLevel
+		case dev != "":
+			a.rule("clientDeviceId", check.ClientDeviceID(dev))
+		default:
+			consumer := s.userID(ctx, "consumerId", in.ConsumerID, &a)
+			if in.ConsumerID == "" && owner(ctx) == "" {
+				a.add("clientDeviceId", "is required to open a session (or give consumerId)")
 			}
-			dev = s.deviceIDFor(in.ConsumerID)
+			dev = s.deviceIDFor(consumer)
 		}
+	}
+	if !a.ok() {
+		return nil, a.err()
+	}
+	if se == nil {
 		sess, err := s.frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: dev})
 		if err != nil {
 			return nil, err
 		}
 		se = &sessionEntry{session: sess, tokenID: in.VProvisionedTokenID, deviceID: dev}
 		var ok bool
-		if id, ok = s.handles.put("sess_", &handle{session: se}, s.handleTTL); !ok {
+		if id, ok = s.handles.put("sess_", &handle{owner: owner(ctx), session: se}, s.handleTTL); !ok {
 			s.closeSession(ctx, sess)
 			return nil, errors.New("too many open sessions; try again later")
 		}
@@ -406,43 +427,42 @@ func (s *Server) closeSession(ctx context.Context, sess *authframe.Session) {
 	_ = s.frame.Close(ctx, sess) // best effort: the session expires anyway
 }
 
-func (s *Server) session(field, id, tokenID string) (*sessionEntry, error) {
-	if err := checkID(field, id, MaxIDBytes); err != nil {
-		return nil, err
+// session finds the caller's session behind a handle (tokenID "" for any
+// token), recording a problem otherwise.
+func (s *Server) session(ctx context.Context, field, id, tokenID string, a *args) *sessionEntry {
+	if a.id(field, id, MaxIDBytes); check.ID(id, MaxIDBytes) != "" {
+		return nil
 	}
 	h := s.handles.get(id)
-	if h == nil || h.session == nil {
-		return nil, argErr(field, "is unknown or expired")
+	switch {
+	case h == nil || h.session == nil || h.owner != owner(ctx):
+		a.add(field, "is unknown or expired")
+		return nil
+	case tokenID != "" && h.session.tokenID != tokenID:
+		a.add(field, "belongs to another token")
+		return nil
 	}
-	if tokenID != "" && h.session.tokenID != tokenID {
-		return nil, argErr(field, "belongs to another token")
-	}
-	return h.session, nil
+	return h.session
 }
 
 func (s *Server) deviceBinding(ctx context.Context, in *DeviceBindingInput) (*DeviceBindingResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
-		return nil, err
-	}
-	if err := checkEmail("email", in.Email); err != nil {
-		return nil, err
-	}
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, true)
+	a.rule("email", check.Email(in.Email))
 	var exp vts.ExpirationDate
 	if in.ExpiryMonth != 0 || in.ExpiryYear != 0 {
 		if in.ExpiryMonth < 1 || in.ExpiryMonth > 12 {
-			return nil, argErr("expiryMonth", "must be 1 to 12")
+			a.add("expiryMonth", "must be 1 to 12")
 		}
 		if in.ExpiryYear < 2000 || in.ExpiryYear > 2099 {
-			return nil, argErr("expiryYear", "must be a four-digit year")
+			a.add("expiryYear", "must be a four-digit year")
 		}
 		exp = vts.ExpirationDate{Month: in.ExpiryMonth, Year: in.ExpiryYear}
 	}
-	se, err := s.session("sessionHandle", in.SessionHandle, in.VProvisionedTokenID)
-	if err != nil {
-		return nil, err
+	se := s.session(ctx, "sessionHandle", in.SessionHandle, in.VProvisionedTokenID, &a)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	db, err := s.vts.DeviceBinding(ctx, vts.DeviceBindingRequest{VProvisionedTokenID: in.VProvisionedTokenID,
 		ClientReferenceID: in.ClientReferenceID, SessionContext: se.session.SessionContext, BrowserData: se.session.BrowserData,
@@ -458,14 +478,12 @@ func (s *Server) deviceBinding(ctx context.Context, in *DeviceBindingInput) (*De
 }
 
 func (s *Server) selectStepUp(ctx context.Context, in *StepUpInput) (*StepUpResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
-		return nil, err
-	}
-	if err := checkID("stepUpRequestId", in.StepUpRequestID, MaxIDBytes); err != nil {
-		return nil, err
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, true)
+	a.id("stepUpRequestId", in.StepUpRequestID, MaxIDBytes)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	r, err := s.vts.SelectStepUpMethod(ctx, vts.SelectStepUpMethodRequest{VProvisionedTokenID: in.VProvisionedTokenID,
 		ClientReferenceID: in.ClientReferenceID, StepUpRequestID: in.StepUpRequestID})
@@ -477,18 +495,18 @@ func (s *Server) selectStepUp(ctx context.Context, in *StepUpInput) (*StepUpResu
 }
 
 func (s *Server) validateOTP(ctx context.Context, in *ValidateOTPInput) (*StatusResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
-		return nil, err
-	}
-	if in.OTP == "" {
-		return nil, argErr("otp", "is required")
-	}
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, true)
 	otp, err := visa.ParseOTP(in.OTP)
-	if err != nil {
-		return nil, argErr("otp", "must be the digits of the code")
+	switch {
+	case in.OTP == "":
+		a.add("otp", "is required")
+	case err != nil:
+		a.add("otp", "must be the digits of the code")
+	}
+	if !a.ok() {
+		return nil, a.err()
 	}
 	if _, err := s.vts.ValidateOTP(ctx, vts.ValidateOTPRequest{VProvisionedTokenID: in.VProvisionedTokenID,
 		ClientReferenceID: in.ClientReferenceID, OTP: otp}); err != nil {
@@ -498,12 +516,13 @@ func (s *Server) validateOTP(ctx context.Context, in *ValidateOTPInput) (*Status
 }
 
 func (s *Server) authenticatePasskey(ctx context.Context, in *PasskeyInput) (*PasskeyResult, error) {
-	if s.pages != nil {
+	if s.bridged {
 		return nil, errBridgeLowLevel
 	}
-	se, err := s.session("sessionHandle", in.SessionHandle, "")
-	if err != nil {
-		return nil, err
+	var a args
+	se := s.session(ctx, "sessionHandle", in.SessionHandle, "", &a)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	s.handles.mu.Lock()
 	ac := se.ac
@@ -523,7 +542,7 @@ func (s *Server) authenticatePasskey(ctx context.Context, in *PasskeyInput) (*Pa
 	if ac.Action == visa.ActionAuthenticate {
 		ceremony = fido.Authenticate
 	}
-	id, ok := s.handles.put("asr_", &handle{assurance: &assuranceEntry{assurance: as, ceremony: ceremony,
+	id, ok := s.handles.put("asr_", &handle{owner: owner(ctx), assurance: &assuranceEntry{assurance: as, ceremony: ceremony,
 		dfp: se.session.DFPSessionID, tokenID: se.tokenID, deviceID: se.deviceID}}, s.handleTTL)
 	if !ok {
 		return nil, errors.New("too many open handles; try again later")
@@ -531,59 +550,49 @@ func (s *Server) authenticatePasskey(ctx context.Context, in *PasskeyInput) (*Pa
 	return &PasskeyResult{AssuranceHandle: id, Ceremony: string(ceremony), ExpiresAt: stamp(s.now().Add(s.handleTTL))}, nil
 }
 
-// assurance takes a single-use assurance for tokenID.
-func (s *Server) assurance(field, id, tokenID string) (*assuranceEntry, error) {
-	if err := checkID(field, id, MaxIDBytes); err != nil {
-		return nil, err
+// peekAssurance checks a single-use assurance for tokenID without using it
+// up: a call consumes it only once every argument is valid.
+func (s *Server) peekAssurance(ctx context.Context, field, id, tokenID string, a *args) *assuranceEntry {
+	if a.id(field, id, MaxIDBytes); check.ID(id, MaxIDBytes) != "" {
+		return nil
 	}
 	h := s.handles.get(id)
+	switch {
+	case h == nil || h.assurance == nil || h.owner != owner(ctx):
+		a.add(field, "is unknown, expired or already used")
+		return nil
+	case h.assurance.tokenID != tokenID:
+		a.add(field, "belongs to another token")
+		return nil
+	}
+	return h.assurance
+}
+
+// takeAssurance uses up the assurance peekAssurance checked.
+func (s *Server) takeAssurance(field, id string) (*assuranceEntry, error) {
+	h := s.handles.take(id)
 	if h == nil || h.assurance == nil {
-		return nil, argErr(field, "is unknown, expired or already used")
-	}
-	if h.assurance.tokenID != tokenID {
-		return nil, argErr(field, "belongs to another token")
-	}
-	if h = s.handles.take(id); h == nil || h.assurance == nil {
 		return nil, argErr(field, "is unknown, expired or already used")
 	}
 	return h.assurance, nil
 }
 
-// lowDevice is the appInstance of a low-level VIC call: the device of the
-// assurance when there is one, else derived from the consumer.
-func (s *Server) lowDevice(consumerID, country, assuredDevice string, d *DeviceInput) (visa.AppInstance, error) {
-	if d == nil && assuredDevice != "" {
-		d = &DeviceInput{ClientDeviceID: assuredDevice}
-	}
-	dev, err := s.device("device", consumerID, country, d)
-	if err != nil {
-		return visa.AppInstance{}, err
-	}
-	return dev.AppInstance, nil
-}
-
 func (s *Server) enrollCard(ctx context.Context, in *EnrollCardInput) (*EnrollCardResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, false)
+	id := s.userID(ctx, "consumer.id", in.Consumer.ID, &a)
+	u := in.Consumer.user("consumer", id, &a)
+	as := s.peekAssurance(ctx, "assuranceHandle", in.AssuranceHandle, in.VProvisionedTokenID, &a)
+	var assured string
+	if as != nil {
+		assured = as.deviceID
 	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
-		return nil, err
+	ai := s.lowDevice(u.ID, u.Country, assured, in.Device, &a)
+	if !a.ok() {
+		return nil, a.err()
 	}
-	u, err := in.Consumer.user("consumer")
-	if err != nil {
-		return nil, err
-	}
-	if err := checkID("assuranceHandle", in.AssuranceHandle, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if _, err := s.lowDevice(u.ID, u.Country, "", in.Device); err != nil {
-		return nil, err
-	}
-	as, err := s.assurance("assuranceHandle", in.AssuranceHandle, in.VProvisionedTokenID)
-	if err != nil {
-		return nil, err
-	}
-	ai, err := s.lowDevice(u.ID, u.Country, as.deviceID, in.Device)
+	as, err := s.takeAssurance("assuranceHandle", in.AssuranceHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -593,38 +602,39 @@ func (s *Server) enrollCard(ctx context.Context, in *EnrollCardInput) (*EnrollCa
 	if err != nil {
 		return nil, err
 	}
-	return &EnrollCardResult{Status: r.Status, ClientReferenceID: r.ClientReferenceID}, nil
+	return &EnrollCardResult{Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}, nil
 }
 
-func mandates(in []MandateInput, now time.Time) ([]vic.Mandate, error) {
+// lowDevice is the appInstance of a low-level VIC call: the device of the
+// assurance when there is one, else derived from the consumer.
+func (s *Server) lowDevice(consumerID, country, assuredDevice string, d *DeviceInput, a *args) visa.AppInstance {
+	if d == nil && assuredDevice != "" {
+		d = &DeviceInput{ClientDeviceID: assuredDevice}
+	}
+	return s.device("device", consumerID, country, d, a).AppInstance
+}
+
+func mandates(in []MandateInput, now time.Time, a *args) []vic.Mandate {
 	if len(in) == 0 {
-		return nil, argErr("mandates", "needs at least one mandate")
+		a.add("mandates", "needs at least one mandate")
 	}
 	out := make([]vic.Mandate, len(in))
 	for i, m := range in {
 		p := fmt.Sprintf("mandates[%d]", i)
-		if m.Description == "" || len(m.Description) > 1024 {
-			return nil, argErr(p+".description", "is required and at most 1024 bytes")
-		}
-		amt, err := amount(p+".amount", m.Amount, p+".currency", m.Currency)
-		if err != nil {
-			return nil, err
-		}
-		if m.MandateID != "" {
-			if err := checkID(p+".mandateId", m.MandateID, 64); err != nil {
-				return nil, err
-			}
-		}
-		if m.MerchantCategoryCode != "" && (len(m.MerchantCategoryCode) != 4 || !digits(m.MerchantCategoryCode)) {
-			return nil, argErr(p+".merchantCategoryCode", "must be 4 digits")
+		a.text(p+".description", m.Description, 1024, true)
+		amt := amount(p+".amount", m.Amount, p+".currency", m.Currency, a)
+		a.optID(p+".mandateId", m.MandateID, 64)
+		if m.MerchantCategoryCode != "" {
+			a.rule(p+".merchantCategoryCode", check.MCC(m.MerchantCategoryCode))
 		}
 		if m.Quantity < 0 || m.Quantity > 100 {
-			return nil, argErr(p+".quantity", "must be 1 to 100")
+			a.add(p+".quantity", "must be 1 to 100")
 		}
 		var until time.Time
 		if m.EffectiveUntil != "" {
+			var err error
 			if until, err = time.Parse(time.RFC3339, m.EffectiveUntil); err != nil || !until.After(now) {
-				return nil, argErr(p+".effectiveUntil", "must be a future RFC 3339 time")
+				a.add(p+".effectiveUntil", "must be a future RFC 3339 time")
 			}
 		}
 		out[i] = vic.Mandate{MandateID: m.MandateID, Description: m.Description, DeclineThreshold: amt, EffectiveUntil: until,
@@ -634,170 +644,139 @@ func mandates(in []MandateInput, now time.Time) ([]vic.Mandate, error) {
 			out[i].MandateID = newUUID()
 		}
 	}
+	return out
+}
+
+func (s *Server) initiateInstruction(ctx context.Context, in *InstructionInput) (*InstructionResult, error) {
+	return s.instruction(ctx, "", in)
+}
+
+func (s *Server) updateInstruction(ctx context.Context, in *UpdateInstructionInput) (*InstructionResult, error) {
+	var a args
+	s.ownInstruction(ctx, "instructionId", in.InstructionID, &a)
+	if !a.ok() {
+		return nil, a.err()
+	}
+	return s.instruction(ctx, in.InstructionID, &in.InstructionInput)
+}
+
+func (s *Server) instruction(ctx context.Context, update string, in *InstructionInput) (*InstructionResult, error) {
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	consumer := s.userID(ctx, "consumerId", in.ConsumerID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, false)
+	a.text("consumerPrompt", in.ConsumerPrompt, 1024, false)
+	ms := mandates(in.Mandates, s.now(), &a)
+	as := s.peekAssurance(ctx, "assuranceHandle", in.AssuranceHandle, in.VProvisionedTokenID, &a)
+	var assured string
+	if as != nil {
+		assured = as.deviceID
+	}
+	ai := s.lowDevice(consumer, "", assured, in.Device, &a)
+	if !a.ok() {
+		return nil, a.err()
+	}
+	as, err := s.takeAssurance("assuranceHandle", in.AssuranceHandle)
+	if err != nil {
+		return nil, err
+	}
+	var r *vic.InstructionResponse
+	if update != "" {
+		r, err = s.vic.UpdateInstruction(ctx, vic.UpdateInstructionRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: update,
+			ConsumerID: consumer, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
+			DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt})
+	} else {
+		r, err = s.vic.CreateInstruction(ctx, vic.CreateInstructionRequest{ClientReferenceID: in.ClientReferenceID,
+			ConsumerID: consumer, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
+			DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt})
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.handles.bind("instr:"+r.InstructionID, owner(ctx), 24*time.Hour)
+	out := &InstructionResult{InstructionID: r.InstructionID, Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}
+	for _, m := range ms {
+		out.MandateIDs = append(out.MandateIDs, m.MandateID)
+	}
 	return out, nil
 }
 
-func (s *Server) instruction(update bool) func(context.Context, *InstructionInput) (*InstructionResult, error) {
-	return func(ctx context.Context, in *InstructionInput) (*InstructionResult, error) {
-		if update {
-			if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
-				return nil, err
-			}
-		} else if in.InstructionID != "" {
-			return nil, argErr("instructionId", "is only for update-purchase-instruction")
-		}
-		if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-			return nil, err
-		}
-		if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
-			return nil, err
-		}
-		if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
-			return nil, err
-		}
-		if len(in.ConsumerPrompt) > 1024 {
-			return nil, argErr("consumerPrompt", "must be at most 1024 bytes")
-		}
-		ms, err := mandates(in.Mandates, s.now())
-		if err != nil {
-			return nil, err
-		}
-		if err := checkID("assuranceHandle", in.AssuranceHandle, MaxIDBytes); err != nil {
-			return nil, err
-		}
-		if _, err := s.lowDevice(in.ConsumerID, "", "", in.Device); err != nil {
-			return nil, err
-		}
-		as, err := s.assurance("assuranceHandle", in.AssuranceHandle, in.VProvisionedTokenID)
-		if err != nil {
-			return nil, err
-		}
-		ai, err := s.lowDevice(in.ConsumerID, "", as.deviceID, in.Device)
-		if err != nil {
-			return nil, err
-		}
-		req := vic.InstructionRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: in.InstructionID,
-			ConsumerID: in.ConsumerID, TokenID: in.VProvisionedTokenID, AppInstance: ai, Assurance: as.assurance,
-			DFPSessionID: as.dfp, Mandates: ms, ConsumerPrompt: in.ConsumerPrompt}
-		var r *vic.InstructionResponse
-		if update {
-			r, err = s.vic.UpdateInstruction(ctx, req)
-		} else {
-			r, err = s.vic.CreateInstruction(ctx, req)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out := &InstructionResult{InstructionID: r.InstructionID, Status: r.Status, ClientReferenceID: r.ClientReferenceID}
-		for _, m := range ms {
-			out.MandateIDs = append(out.MandateIDs, m.MandateID)
-		}
-		return out, nil
-	}
-}
-
 func (s *Server) cancelInstruction(ctx context.Context, in *CancelInstructionInput) (*InstructionResult, error) {
-	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkID("consumerId", in.ConsumerID, 64); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
-		return nil, err
-	}
-	ai, err := s.lowDevice(in.ConsumerID, "", "", in.Device)
-	if err != nil {
-		return nil, err
+	var a args
+	s.ownInstruction(ctx, "instructionId", in.InstructionID, &a)
+	consumer := s.userID(ctx, "consumerId", in.ConsumerID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, false)
+	ai := s.lowDevice(consumer, "", "", in.Device, &a)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	r, err := s.vic.CancelInstruction(ctx, vic.CancelRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: in.InstructionID, AppInstance: ai})
 	if err != nil {
 		return nil, err
 	}
-	return &InstructionResult{InstructionID: r.InstructionID, Status: r.Status, ClientReferenceID: r.ClientReferenceID}, nil
+	return &InstructionResult{InstructionID: r.InstructionID, Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}, nil
 }
 
 func (s *Server) retrieveCredentials(ctx context.Context, in *CredentialsInput) (*CredentialsResult, error) {
-	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, false); err != nil {
-		return nil, err
-	}
+	var a args
+	s.ownInstruction(ctx, "instructionId", in.InstructionID, &a)
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, false)
 	if len(in.Transactions) == 0 {
-		return nil, argErr("transactions", "needs at least one transaction")
+		a.add("transactions", "needs at least one transaction")
 	}
 	txs := make([]vic.TransactionData, len(in.Transactions))
 	for i, t := range in.Transactions {
 		p := fmt.Sprintf("transactions[%d]", i)
-		if t.TransactionReferenceID != "" {
-			if err := checkID(p+".transactionReferenceId", t.TransactionReferenceID, 64); err != nil {
-				return nil, err
-			}
-		}
-		amt, err := amount(p+".amount", t.Amount, p+".currency", t.Currency)
-		if err != nil {
-			return nil, err
-		}
-		m, err := t.Merchant.info(p + ".merchant")
-		if err != nil {
-			return nil, err
-		}
+		a.optID(p+".transactionReferenceId", t.TransactionReferenceID, 64)
+		amt := amount(p+".amount", t.Amount, p+".currency", t.Currency, &a)
+		m := t.Merchant.info(p+".merchant", &a)
 		for j, id := range t.MandateIDs {
-			if err := checkID(fmt.Sprintf("%s.mandateIds[%d]", p, j), id, 64); err != nil {
-				return nil, err
-			}
+			a.id(fmt.Sprintf("%s.mandateIds[%d]", p, j), id, 64)
 		}
 		txs[i] = vic.TransactionData{TransactionReferenceID: t.TransactionReferenceID, Amount: amt, MerchantName: m.Name,
 			MerchantCountryCode: m.CountryCode, MerchantURL: m.URL, MandateIDs: t.MandateIDs}
+	}
+	if !a.ok() {
+		return nil, a.err()
 	}
 	r, err := s.vic.RetrieveCredentials(ctx, vic.CredentialsRequest{ClientReferenceID: in.ClientReferenceID,
 		InstructionID: in.InstructionID, TokenID: in.VProvisionedTokenID, Transactions: txs})
 	if err != nil {
 		return nil, err
 	}
-	out := &CredentialsResult{Status: r.Status, InstructionID: r.InstructionID, Credentials: []CredentialView{}}
+	out := &CredentialsResult{Status: string(r.Status), InstructionID: r.InstructionID, Credentials: []CredentialView{}}
 	if r.Credentials != nil {
 		out.Verified = r.Credentials.Verified
 		for _, c := range r.Credentials.DynamicData {
-			out.Credentials = append(out.Credentials, *s.credentialView(c))
+			out.Credentials = append(out.Credentials, *s.revealed(ctx, c))
 		}
 	}
 	return out, nil
 }
 
 func (s *Server) confirmTransactions(ctx context.Context, in *ConfirmInput) (*ConfirmResult, error) {
-	if err := checkID("instructionId", in.InstructionID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if err := checkCRID("clientReferenceId", in.ClientReferenceID, true); err != nil {
-		return nil, err
-	}
+	var a args
+	s.ownInstruction(ctx, "instructionId", in.InstructionID, &a)
+	a.crid("clientReferenceId", in.ClientReferenceID, true)
 	if len(in.Confirmations) == 0 {
-		return nil, argErr("confirmations", "needs at least one confirmation")
+		a.add("confirmations", "needs at least one confirmation")
 	}
 	cs := make([]vic.Confirmation, len(in.Confirmations))
 	for i, c := range in.Confirmations {
 		p := fmt.Sprintf("confirmations[%d]", i)
-		if err := checkID(p+".transactionReferenceId", c.TransactionReferenceID, 64); err != nil {
-			return nil, err
+		a.id(p+".transactionReferenceId", c.TransactionReferenceID, 64)
+		a.id(p+".dynamicDataId", c.DynamicDataID, MaxIDBytes)
+		if st := vic.TransactionStatus(c.Status); st != vic.TransactionApproved && st != vic.TransactionDeclined {
+			a.add(p+".status", "must be APPROVED or DECLINED")
 		}
-		if err := checkID(p+".dynamicDataId", c.DynamicDataID, MaxIDBytes); err != nil {
-			return nil, err
-		}
-		if c.Status != vic.TransactionApproved && c.Status != vic.TransactionDeclined {
-			return nil, argErr(p+".status", "must be APPROVED or DECLINED")
-		}
-		amt, err := amount(p+".amount", c.Amount, p+".currency", c.Currency)
-		if err != nil {
-			return nil, err
-		}
-		cs[i] = vic.Confirmation{TransactionReferenceID: c.TransactionReferenceID, DynamicDataID: c.DynamicDataID, Status: c.Status,
+		amt := amount(p+".amount", c.Amount, p+".currency", c.Currency, &a)
+		cs[i] = vic.Confirmation{TransactionReferenceID: c.TransactionReferenceID, DynamicDataID: c.DynamicDataID, Status: vic.TransactionStatus(c.Status),
 			Amount: amt, ResponseCode: c.ResponseCode, AuthorizationCode: c.AuthorizationCode,
 			RetrievalReferenceNumber: c.RetrievalReferenceNumber, SystemTraceAuditNumber: c.SystemTraceAuditNumber, MerchantName: c.MerchantName}
+	}
+	if !a.ok() {
+		return nil, a.err()
 	}
 	r, err := s.vic.ConfirmTransaction(ctx, vic.ConfirmRequest{ClientReferenceID: in.ClientReferenceID, InstructionID: in.InstructionID, Confirmations: cs})
 	if err != nil {
@@ -811,8 +790,10 @@ func (s *Server) confirmTransactions(ctx context.Context, in *ConfirmInput) (*Co
 }
 
 func (s *Server) tokenStatus(ctx context.Context, in *TokenInput) (*TokenStatusResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	r, err := s.vts.GetToken(ctx, vts.GetTokenRequest{VProvisionedTokenID: in.VProvisionedTokenID})
 	if err != nil {
@@ -823,26 +804,24 @@ func (s *Server) tokenStatus(ctx context.Context, in *TokenInput) (*TokenStatusR
 }
 
 func (s *Server) deleteToken(ctx context.Context, in *DeleteTokenInput) (*DeleteTokenResult, error) {
-	if err := checkID("vProvisionedTokenId", in.VProvisionedTokenID, MaxIDBytes); err != nil {
-		return nil, err
-	}
-	if in.ReasonCode != "" {
-		if err := checkID("reasonCode", in.ReasonCode, 64); err != nil {
-			return nil, err
-		}
+	var a args
+	s.ownToken(ctx, "vProvisionedTokenId", in.VProvisionedTokenID, &a)
+	a.optID("reasonCode", in.ReasonCode, 64)
+	if !a.ok() {
+		return nil, a.err()
 	}
 	if _, err := s.vts.DeleteToken(ctx, vts.DeleteTokenRequest{VProvisionedTokenID: in.VProvisionedTokenID, ReasonCode: in.ReasonCode}); err != nil {
 		return nil, err
 	}
 	out := &DeleteTokenResult{VProvisionedTokenID: in.VProvisionedTokenID, Status: string(visa.TokenDeleted)}
 	if _, err := s.store.DeletePasskeys(ctx, in.VProvisionedTokenID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("the token is deleted at Visa, but removing its passkeys failed: %w", err)
+		return nil, errors.New("the token is deleted at Visa, but removing its passkeys on this server failed")
 	}
 	switch err := s.store.DeleteCard(ctx, in.VProvisionedTokenID); {
 	case err == nil:
 		out.RemovedFromStore = true
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("the token is deleted at Visa, but removing its card record failed: %w", err)
+		return nil, errors.New("the token is deleted at Visa, but removing its card record on this server failed")
 	}
 	return out, nil
 }

@@ -62,7 +62,7 @@ func TestLowLevelSixteenSteps(t *testing.T) {
 		"clientReferenceId": crid, "stepUpRequestId": b.StepUpMethods[0].StepUpRequestID})
 	assert.Equal(t, "CODE_SENT", su.Status)
 	assert.Positive(t, su.MaxOTPVerifications)
-	assert.Contains(t, fails(t, e, "validate-otp", map[string]any{"vProvisionedTokenId": tok, "clientReferenceId": crid, "otp": "111111"}), "invalidOtp")
+	assert.Contains(t, fails(t, e, "validate-otp", map[string]any{"vProvisionedTokenId": tok, "clientReferenceId": crid, "otp": "111111"}), "otp_invalid")
 	v := ok[mcpserver.StatusResult](t, e, "validate-otp", map[string]any{"vProvisionedTokenId": tok, "clientReferenceId": crid, "otp": sandbox.GoldenOTP})
 	assert.Equal(t, "VALIDATED", v.Status)
 	st := ok[mcpserver.TokenStatusResult](t, e, "get-token-status", map[string]any{"vProvisionedTokenId": tok})

@@ -2,11 +2,14 @@ package mcpserver
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/memstore"
 	"github.com/vicgo/visa/vic"
@@ -31,18 +35,25 @@ const Name = "visa-mcp"
 
 // Defaults of the options.
 const (
-	// DefaultWaitTimeout is how long a journey tool call waits for its flow
-	// to reach a human step or to finish before it answers IN_PROGRESS.
+	// DefaultWaitTimeout is how long a -continue call waits for a journey
+	// that another request is working on to move before it answers
+	// IN_PROGRESS.
 	DefaultWaitTimeout = 30 * time.Second
-	// DefaultFlowTimeout is how long a suspended flow waits for the human
-	// (an OTP, a passkey) before it is abandoned and cleaned up.
-	DefaultFlowTimeout = 10 * time.Minute
+	// DefaultCardEntryTTL is how long a card-entry link stays usable.
+	DefaultCardEntryTTL = 15 * time.Minute
 	// DefaultHandleTTL is how long a sessionHandle or assuranceHandle
 	// lives: the life of the Auth iFrame secureToken it stands for.
 	DefaultHandleTTL = 10 * time.Minute
-	// DefaultMaxFlows bounds the flows in progress at once.
-	DefaultMaxFlows = 1000
+	// DefaultUserID is the user of a server without authentication when a
+	// call names none: stdio serves one local user.
+	DefaultUserID = "default"
 )
+
+// ScopeReveal is the OAuth scope that allows a caller clear payment
+// credentials from retrieve-payment-credentials (on a server built
+// WithRevealCredentials(true)). The HTTP side puts the token's scopes in
+// auth.TokenInfo.Scopes.
+const ScopeReveal = "visa:reveal"
 
 // Server is the MCP server: an *mcp.Server with the Visa tools, and the
 // SDK clients, store and flows behind them. Build it with New, serve it
@@ -53,37 +64,32 @@ type Server struct {
 	vts     *vts.Client
 	vic     *vic.Client
 	frame   authframe.Frame
-	pages   *passkeyPages
 	store   store.Store
 	closeSt bool
 	reveal  bool
 	charges bool // a merchant is configured
-	logger  *slog.Logger
-	now     func() time.Time
+	bridged bool // passkeys run on the Bridge page
+
+	requireAuth  bool
+	cardArgs     bool
+	publicURL    string
+	passkeyBase  string
+	cardEntryTTL time.Duration
+	entryKey     []byte
+	logger       *slog.Logger
+	now          func() time.Time
 
 	externalClientID string
 	appURL, appName  string
 	deviceKey        []byte // keys default device ids (deviceIDFor)
 
 	waitTimeout time.Duration
-	flowTimeout time.Duration
 	handleTTL   time.Duration
 
-	flows   *flowSet
 	handles *handleSet
+	elicits *elicitations
 
-	ctx    context.Context
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
 	closed sync.Once
-}
-
-// passkeyPages creates a page for the cardholder's browser per flow (an
-// authframe.Bridge channel) and tells its URL.
-type passkeyPages struct {
-	newChannel   func() (string, error)
-	pageURL      func(channel string) string
-	closeChannel func(channel string)
 }
 
 // Option configures a Server. An Option validates its argument and may
@@ -97,11 +103,14 @@ type options struct {
 	reveal      bool
 	logger      *slog.Logger
 	frame       authframe.Frame
-	pages       *passkeyPages
+	bridge      *authframe.Bridge
+	passkeyBase string
 	waitTimeout time.Duration
-	flowTimeout time.Duration
 	handleTTL   time.Duration
-	maxFlows    int
+	requireAuth bool
+	cardArgs    *bool
+	publicURL   string
+	entryTTL    time.Duration
 	appURL      string
 	appName     string
 	agentOpts   []agent.Option
@@ -171,10 +180,12 @@ func WithMerchant(m agent.Merchant) Option {
 	}
 }
 
-// WithRevealCredentials makes purchase and retrieve-payment-credentials
-// return the clear payment token number and dynamic value to the calling
-// agent, for agents that pay merchants themselves. Default false: results
-// carry only the masked token (****8717) and the credential's ids.
+// WithRevealCredentials makes retrieve-payment-credentials return the clear
+// payment token number and dynamic value, for agents that pay merchants
+// themselves: to every caller of a server without authentication, and to
+// callers whose token holds ScopeReveal on one with. purchase never
+// returns a clear credential. Default false: results carry only the masked
+// token (****8717) and the credential's ids.
 func WithRevealCredentials(reveal bool) Option {
 	return func(o *options) error { o.reveal = reveal; return nil }
 }
@@ -201,11 +212,13 @@ func WithFrame(f authframe.Frame) Option {
 }
 
 // WithBridge runs the passkey ceremonies in the cardholder's browser
-// through b. The journey tools then answer PASSKEY_REQUIRED with a pageUrl
-// (publicBaseURL + b.PageURL(channel)) for the agent to show the
-// cardholder; a follow-up *-continue call waits for the ceremony. Mount b
-// at publicBaseURL yourself (for example beside Handler). The low-level
-// passkey tools need the Direct frame and refuse to run with a Bridge.
+// through b, relayed through the store (agent.WithBridge), so any server
+// instance sharing the store serves the page and continues the journey.
+// The journey tools then answer PASSKEY_REQUIRED with a pageUrl
+// (publicBaseURL + the page's path) for the agent to show the cardholder;
+// a follow-up -continue call reads the outcome. Mount b at publicBaseURL
+// yourself, on every instance. The low-level passkey tools need the Direct
+// frame and refuse to run with a Bridge.
 func WithBridge(b *authframe.Bridge, publicBaseURL string) Option {
 	return func(o *options) error {
 		if b == nil {
@@ -214,35 +227,66 @@ func WithBridge(b *authframe.Bridge, publicBaseURL string) Option {
 		if publicBaseURL == "" {
 			return visa.NewInputError("Bridge.publicBaseURL", "is required")
 		}
-		o.frame = b
-		o.pages = &passkeyPages{newChannel: b.NewChannel, closeChannel: b.CloseChannel,
-			pageURL: func(ch string) string { return publicBaseURL + b.PageURL(ch) }}
+		o.bridge, o.passkeyBase = b, strings.TrimSuffix(publicBaseURL, "/")
 		return nil
 	}
 }
 
-// WithWaitTimeout sets how long a journey tool call waits for its flow to
-// reach a human step or finish (default DefaultWaitTimeout). A call that
-// waits longer answers IN_PROGRESS with the flowId to continue.
+// WithRequireAuth makes every tool call need an authenticated caller (an
+// auth.TokenInfo with a UserID in the request, as the go-sdk's
+// auth.RequireBearerToken middleware puts it). The caller is the user:
+// tools take no userId (it is left out of their schemas), and every card,
+// journey, handle and transaction is bound to its owner; another caller is
+// told "not found". It also turns card arguments off by default
+// (WithCardArguments). Without it (stdio), calls act for the userId
+// argument or DefaultUserID.
+func WithRequireAuth(require bool) Option {
+	return func(o *options) error { o.requireAuth = require; return nil }
+}
+
+// WithCardArguments says whether add-card takes the card number and CVV2 as
+// tool arguments (and provision-token-given-pan-data is offered), for
+// headless use. Arguments pass through the agent and the model's context;
+// the card-entry page (PagesHandler) keeps them out. Default: true, or
+// false with WithRequireAuth.
+func WithCardArguments(allow bool) Option {
+	return func(o *options) error { o.cardArgs = &allow; return nil }
+}
+
+// WithPublicURL sets the public URL where PagesHandler is mounted (for
+// example "https://mcp.example.com/pages"): the card-entry links of add-card
+// start with it. Without it add-card cannot offer a card-entry page.
+func WithPublicURL(u string) Option {
+	return func(o *options) error {
+		if reason := check.URL(u, check.MaxURL); reason != "" {
+			return visa.NewInputError("PublicURL", reason)
+		}
+		o.publicURL = strings.TrimSuffix(u, "/")
+		return nil
+	}
+}
+
+// WithCardEntryTTL sets how long a card-entry link stays usable (default
+// DefaultCardEntryTTL).
+func WithCardEntryTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return visa.NewInputError("CardEntryTTL", "must be positive")
+		}
+		o.entryTTL = d
+		return nil
+	}
+}
+
+// WithWaitTimeout sets how long a -continue call waits for a journey that
+// another request is working on to move (default DefaultWaitTimeout),
+// before it answers IN_PROGRESS.
 func WithWaitTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
 			return visa.NewInputError("WaitTimeout", "must be positive")
 		}
 		o.waitTimeout = d
-		return nil
-	}
-}
-
-// WithFlowTimeout sets how long a flow may wait for the human before it is
-// abandoned (default DefaultFlowTimeout). An abandoned add-card deletes
-// its half-made token.
-func WithFlowTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return visa.NewInputError("FlowTimeout", "must be positive")
-		}
-		o.flowTimeout = d
 		return nil
 	}
 }
@@ -255,18 +299,6 @@ func WithHandleTTL(d time.Duration) Option {
 			return visa.NewInputError("HandleTTL", "must be positive")
 		}
 		o.handleTTL = d
-		return nil
-	}
-}
-
-// WithMaxFlows bounds the flows in progress at once (default
-// DefaultMaxFlows).
-func WithMaxFlows(n int) Option {
-	return func(o *options) error {
-		if n <= 0 {
-			return visa.NewInputError("MaxFlows", "must be positive")
-		}
-		o.maxFlows = n
 		return nil
 	}
 }
@@ -293,8 +325,8 @@ func WithAgentOptions(opts ...agent.Option) Option {
 // New builds the Server for cfg: VTS, VIC and Auth iFrame clients, the
 // agent, and every tool.
 func New(cfg visa.Config, opts ...Option) (*Server, error) {
-	o := options{waitTimeout: DefaultWaitTimeout, flowTimeout: DefaultFlowTimeout, handleTTL: DefaultHandleTTL,
-		maxFlows: DefaultMaxFlows, appURL: "https://agent.example.com", appName: "vicgo MCP agent"}
+	o := options{waitTimeout: DefaultWaitTimeout, handleTTL: DefaultHandleTTL, entryTTL: DefaultCardEntryTTL,
+		appURL: "https://agent.example.com", appName: "vicgo MCP agent"}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -313,9 +345,13 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{reveal: o.reveal, charges: o.merchant != nil, logger: logger, now: time.Now, pages: o.pages,
+	s := &Server{reveal: o.reveal, charges: o.merchant != nil, logger: logger, now: time.Now,
 		externalClientID: cfg.VIC.ExternalClientID, appURL: o.appURL, appName: o.appName,
-		waitTimeout: o.waitTimeout, flowTimeout: o.flowTimeout, handleTTL: o.handleTTL}
+		waitTimeout: o.waitTimeout, handleTTL: o.handleTTL, requireAuth: o.requireAuth, cardArgs: !o.requireAuth,
+		publicURL: o.publicURL, passkeyBase: o.passkeyBase, cardEntryTTL: o.entryTTL, bridged: o.bridge != nil}
+	if o.cardArgs != nil {
+		s.cardArgs = *o.cardArgs
+	}
 	var err error
 	if s.vts, err = vts.New(cfg); err != nil {
 		return nil, fmt.Errorf("mcpserver: %w", err)
@@ -328,6 +364,11 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 		s.deviceKey = make([]byte, MinDeviceKeyLen)
 		_, _ = rand.Read(s.deviceKey)
 	}
+	// The card-entry links are keyed by a key derived from the device key:
+	// replicas sharing the device key accept each other's links.
+	m := hmac.New(sha256.New, s.deviceKey)
+	m.Write([]byte("vicgo visa-mcp card entry"))
+	s.entryKey = m.Sum(nil)
 	s.frame = o.frame
 	if s.frame == nil {
 		if s.frame, err = authframe.NewDirect(cfg); err != nil {
@@ -350,17 +391,20 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 		}
 		s.closeSt = true
 	}
-	aopts := []agent.Option{agent.WithFrame(&flowFrame{s: s, Frame: s.frame}), agent.WithLogger(logger),
-		agent.WithApplication(o.appURL, o.appName)}
+	aopts := []agent.Option{agent.WithLogger(logger), agent.WithApplication(o.appURL, o.appName)}
+	if o.bridge != nil {
+		aopts = append(aopts, agent.WithBridge(o.bridge))
+	} else {
+		aopts = append(aopts, agent.WithFrame(s.frame))
+	}
 	if o.merchant != nil {
 		aopts = append(aopts, agent.WithMerchant(o.merchant))
 	}
 	if s.agent, err = agent.New(cfg, s.store, sealer, append(aopts, o.agentOpts...)...); err != nil {
 		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
-	s.ctx, s.stop = context.WithCancel(context.Background())
-	s.flows = newFlowSet(o.maxFlows, s.now)
 	s.handles = newHandleSet(s.now)
+	s.elicits = newElicitations()
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: Name, Title: "Visa Intelligent Commerce", Version: Version},
 		&mcp.ServerOptions{Logger: logger, Instructions: instructions})
 	for _, t := range s.tools() {
@@ -370,15 +414,18 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 }
 
 const instructions = `Tools to pay with Visa cards on the user's behalf.
-Add a card once with add-card (it may answer OTP_REQUIRED or CHOOSE_STEP_UP: ask the user, then call add-card-continue), ` +
-	`then buy with purchase using the returned tokenId. Card numbers are accepted only by add-card and ` +
-	`provision-token-given-pan-data; no result ever contains a card number, CVV2, OTP or passkey data.`
+Add a card once with add-card: the shopper types the card on a one-time page (cardEntryUrl), never in the chat. ` +
+	`It may answer OTP_REQUIRED or CHOOSE_STEP_UP: ask the user, then call add-card-continue. ` +
+	`Then buy with purchase using the returned tokenId and an idempotencyKey. ` +
+	`Never purchase again after CHARGED_UNCONFIRMED, OUTCOME_UNKNOWN or IN_PROGRESS: follow up with purchase-continue. ` +
+	`No result ever contains a card number, CVV2, OTP or passkey data.`
 
 // MCP returns the *mcp.Server, to serve it on any MCP transport.
 func (s *Server) MCP() *mcp.Server { return s.mcp }
 
-// Handler returns the streamable HTTP handler of the server (one MCP
-// endpoint; mount it at e.g. /mcp).
+// Handler returns a plain streamable HTTP handler of the server (one MCP
+// endpoint; mount it at e.g. /mcp), without authentication: cmd/visa-mcp
+// wraps the MCP server with its own HTTP hardening.
 func (s *Server) Handler() http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
 		&mcp.StreamableHTTPOptions{Logger: s.logger})
@@ -400,14 +447,16 @@ func (s *Server) Agent() *agent.Agent { return s.agent }
 // Store returns the store behind the journey tools.
 func (s *Server) Store() store.Store { return s.store }
 
-// Close abandons every flow in progress (an unfinished add-card deletes
-// its token), waits for them to stop, forgets every handle and closes the
-// default store. It is safe to call more than once.
+// ErrClosed is returned by tools called after Close.
+var ErrClosed = errors.New("mcpserver: server closed")
+
+// Close forgets every low-level handle and closes the default store.
+// Journeys live in the store: a journey waiting for the user survives
+// Close and is continued by any server sharing the store. It is safe to
+// call more than once.
 func (s *Server) Close() error {
 	var err error
 	s.closed.Do(func() {
-		s.stop()
-		s.wg.Wait()
 		s.handles.clear()
 		if s.closeSt {
 			err = s.store.Close()

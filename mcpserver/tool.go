@@ -3,12 +3,15 @@ package mcpserver
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Limits on tool arguments. A longer string or a longer list is refused
@@ -52,10 +56,29 @@ func (e *ArgumentError) Is(target error) bool {
 	return target == ErrInvalidArgument || target == visa.ErrInvalidInput
 }
 
-func argErr(field, reason string) error { return &ArgumentError{Field: field, Reason: reason} }
+// ArgumentErrors is every argument a tool call refused, each named; a tool
+// reports all of them at once.
+type ArgumentErrors []*ArgumentError
 
-// validator is implemented by inputs that check themselves after decoding.
-type validator interface{ validate() error }
+// Error returns one line per argument.
+func (e ArgumentErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, a := range e {
+		lines[i] = a.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns each ArgumentError.
+func (e ArgumentErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, a := range e {
+		out[i] = a
+	}
+	return out
+}
+
+func argErr(field, reason string) error { return &ArgumentError{Field: field, Reason: reason} }
 
 // toolDef is one tool before registration.
 type toolDef struct {
@@ -63,53 +86,231 @@ type toolDef struct {
 	handler mcp.ToolHandler
 }
 
-// newTool builds a tool whose input and output schemas are inferred from In
-// and Out. The SDK's own typed AddTool is not used on purpose: its schema
-// validator quotes the offending value in its messages ("pattern: \"4111...\"
-// does not match"), which would put card data into tool results. This
-// handler decodes strictly, names the field of a bad argument and never its
-// value, and returns only the Out struct, whose fields are chosen to be
-// secret-free.
-func newTool[In, Out any](s *Server, name, description string, h func(context.Context, *In) (*Out, error)) toolDef {
-	in, err := jsonschema.For[In](nil)
-	if err != nil {
-		panic(fmt.Sprintf("mcpserver: tool %s: input schema: %v", name, err))
+// caller is who calls a tool: the authenticated subject (mapped to a store
+// user) or, without authentication, the single local user.
+type caller struct {
+	// user is the store user id of an authenticated caller.
+	user string
+	// authed says the caller was authenticated (a bearer token).
+	authed bool
+	// scopes are the token's scopes.
+	scopes []string
+	// session is the MCP session of the call, for elicitation.
+	session *mcp.ServerSession
+}
+
+type callerKey struct{}
+
+func callerFrom(ctx context.Context) caller {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
+}
+
+// has reports whether the caller's token holds scope.
+func (c caller) has(scope string) bool {
+	for _, s := range c.scopes {
+		if s == scope {
+			return true
+		}
 	}
-	out, err := jsonschema.For[Out](nil)
-	if err != nil {
-		panic(fmt.Sprintf("mcpserver: tool %s: output schema: %v", name, err))
+	return false
+}
+
+// errUnauthenticated is the answer to a tool call without an identity on a
+// server that requires one.
+var errUnauthenticated = errors.New("this server requires a signed-in caller: send a bearer token")
+
+// identify is the caller of req.
+func (s *Server) identify(req *mcp.CallToolRequest) (caller, error) {
+	var c caller
+	if req != nil {
+		c.session = req.Session
+		if req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
+			c.authed, c.user, c.scopes = true, storeUserID(req.Extra.TokenInfo.UserID), req.Extra.TokenInfo.Scopes
+		}
 	}
-	t := &mcp.Tool{Name: name, Description: description, InputSchema: in, OutputSchema: out}
-	handler := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		start := time.Now()
-		res, outcome := s.call(ctx, req, func(ctx context.Context, raw json.RawMessage) (any, error) {
-			var v In
-			if err := decodeArgs(raw, &v); err != nil {
-				return nil, err
+	if s.requireAuth && !c.authed {
+		return c, errUnauthenticated
+	}
+	return c, nil
+}
+
+// storeUserID maps an authenticated subject to a store user id: itself when
+// it is a short visible-ASCII id, else a digest of it.
+func storeUserID(sub string) string {
+	if check.ID(sub, 64) == "" {
+		return sub
+	}
+	sum := sha256.Sum256([]byte("vicgo visa-mcp subject\x00" + sub))
+	return "sub-" + hex.EncodeToString(sum[:20])
+}
+
+// userID resolves the user a call acts for: the authenticated caller (an
+// argument naming another user is refused), else the argument, else
+// DefaultUserID.
+func (s *Server) userID(ctx context.Context, field, given string, a *args) string {
+	c := callerFrom(ctx)
+	if c.authed {
+		if given != "" && given != c.user {
+			a.add(field, "is set by your sign-in; leave it out")
+		}
+		return c.user
+	}
+	if given == "" {
+		return DefaultUserID
+	}
+	a.id(field, given, 64)
+	return given
+}
+
+// owner is the user a journey, handle or record must belong to for this
+// caller: the authenticated user, or "" (anyone) without authentication.
+func owner(ctx context.Context) string {
+	if c := callerFrom(ctx); c.authed {
+		return c.user
+	}
+	return ""
+}
+
+// tool builds a tool from its spec: input and output schemas inferred from
+// In and Out, then shaped for a model (spec.shape). The SDK's own typed
+// AddTool is not used on purpose: its schema validator quotes the
+// offending value in its messages ("pattern: \"4111...\" does not match"),
+// which would put card data into tool results. This handler decodes
+// strictly, names every bad argument and never its value, and returns only
+// the Out struct, whose fields are chosen to be secret-free.
+func tool[In, Out any](h func(*Server, context.Context, *In) (*Out, error)) func(*Server, toolSpec) toolDef {
+	return func(s *Server, spec toolSpec) toolDef {
+		in, err := jsonschema.For[In](nil)
+		if err != nil {
+			panic(fmt.Sprintf("mcpserver: tool %s: input schema: %v", spec.name, err))
+		}
+		out, err := jsonschema.For[Out](nil)
+		if err != nil {
+			panic(fmt.Sprintf("mcpserver: tool %s: output schema: %v", spec.name, err))
+		}
+		shapeSchema(in)
+		shapeSchema(out)
+		for path, vals := range spec.enums {
+			setEnum(in, path, vals)
+		}
+		for path, vals := range spec.outEnums {
+			setEnum(out, path, vals)
+		}
+		if s.requireAuth {
+			for _, f := range spec.userArgs {
+				dropProperty(in, f)
 			}
-			if err := checkSizes(reflect.ValueOf(&v).Elem(), ""); err != nil {
-				return nil, err
+		}
+		if !s.cardArgs {
+			for _, f := range spec.cardArgs {
+				dropProperty(in, f)
 			}
-			if vv, ok := any(&v).(validator); ok {
-				if err := vv.validate(); err != nil {
+		}
+		yes, no := true, false
+		ann := &mcp.ToolAnnotations{Title: spec.title, ReadOnlyHint: spec.readOnly, IdempotentHint: spec.idempotent,
+			DestructiveHint: &no, OpenWorldHint: &yes}
+		if spec.destructive {
+			ann.DestructiveHint = &yes
+		}
+		if spec.readOnly {
+			ann.DestructiveHint = nil
+		}
+		if spec.local {
+			ann.OpenWorldHint = &no
+		}
+		description := spec.description
+		if spec.describe != nil {
+			description = spec.describe(s)
+		}
+		t := &mcp.Tool{Name: spec.name, Title: spec.title, Description: description, InputSchema: in, OutputSchema: out, Annotations: ann}
+		name := spec.name
+		handler := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			start := time.Now()
+			res, outcome := s.call(ctx, req, func(ctx context.Context, raw json.RawMessage) (any, error) {
+				c, err := s.identify(req)
+				if err != nil {
 					return nil, err
 				}
+				ctx = context.WithValue(ctx, callerKey{}, c)
+				var v In
+				if err := decodeArgs(raw, &v); err != nil {
+					return nil, err
+				}
+				var a args
+				checkSizes(reflect.ValueOf(&v).Elem(), "", &a)
+				if !a.ok() {
+					return nil, a.err()
+				}
+				return h(s, ctx, &v)
+			})
+			level := slog.LevelInfo
+			if res.IsError {
+				level = slog.LevelWarn
 			}
-			o, err := h(ctx, &v)
-			if err != nil {
-				return nil, err
-			}
-			return o, nil
-		})
-		level := slog.LevelInfo
-		if res.IsError {
-			level = slog.LevelWarn
+			s.logger.LogAttrs(ctx, level, "mcp tool call", slog.String("tool", name),
+				slog.Duration("duration", time.Since(start)), slog.String("outcome", outcome))
+			return res, nil
 		}
-		s.logger.LogAttrs(ctx, level, "mcp tool call", slog.String("tool", name),
-			slog.Duration("duration", time.Since(start)), slog.String("outcome", outcome))
-		return res, nil
+		return toolDef{tool: t, handler: handler}
 	}
-	return toolDef{tool: t, handler: handler}
+}
+
+// shapeSchema makes an inferred schema plain for a model: an optional
+// member is simply optional, never a ["null", "object"] union.
+func shapeSchema(sc *jsonschema.Schema) {
+	if sc == nil {
+		return
+	}
+	if len(sc.Types) == 2 && (sc.Types[0] == "null" || sc.Types[1] == "null") {
+		t := sc.Types[0]
+		if t == "null" {
+			t = sc.Types[1]
+		}
+		sc.Type, sc.Types = t, nil
+	}
+	for _, p := range sc.Properties {
+		shapeSchema(p)
+	}
+	shapeSchema(sc.Items)
+}
+
+// at finds the schema at a dotted path; "x[]" steps into x's items.
+func at(sc *jsonschema.Schema, path string) *jsonschema.Schema {
+	for _, part := range strings.Split(path, ".") {
+		items := strings.HasSuffix(part, "[]")
+		part = strings.TrimSuffix(part, "[]")
+		if sc == nil || sc.Properties[part] == nil {
+			return nil
+		}
+		sc = sc.Properties[part]
+		if items {
+			sc = sc.Items
+		}
+	}
+	return sc
+}
+
+func setEnum(sc *jsonschema.Schema, path string, vals []any) {
+	p := at(sc, path)
+	if p == nil {
+		panic("mcpserver: no schema property " + path)
+	}
+	p.Enum = vals
+}
+
+// dropProperty removes an argument from a schema (a dotted path).
+func dropProperty(sc *jsonschema.Schema, path string) {
+	parent, name := sc, path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent, name = at(sc, path[:i]), path[i+1:]
+	}
+	if parent == nil {
+		return
+	}
+	delete(parent.Properties, name)
+	parent.Required = slices.DeleteFunc(parent.Required, func(r string) bool { return r == name })
+	parent.PropertyOrder = slices.DeleteFunc(parent.PropertyOrder, func(r string) bool { return r == name })
 }
 
 // call runs one tool body and turns its answer into a CallToolResult: the
@@ -123,7 +324,7 @@ func (s *Server) call(ctx context.Context, req *mcp.CallToolRequest, body func(c
 	out, err := body(ctx, raw)
 	if err != nil {
 		msg := errorText(err)
-		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}, "error: " + msg
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}, "error: " + firstLine(msg)
 	}
 	data, err := json.Marshal(out)
 	if err != nil {
@@ -140,19 +341,32 @@ func (s *Server) call(ctx context.Context, req *mcp.CallToolRequest, body func(c
 	return &mcp.CallToolResult{StructuredContent: json.RawMessage(data), Content: []mcp.Content{&mcp.TextContent{Text: string(data)}}}, outcome
 }
 
-// errorText is the message of a failed tool call: the error's own text,
-// which the SDK keeps secret-free, with any long digit run masked as a
-// last line of defence.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// errorText is the message of a failed tool call: every bad argument
+// named, or a plain sentence with a stable code; never a Go error chain.
+// Any long digit run is masked as a last line of defence.
 func errorText(err error) string {
+	var aes ArgumentErrors
+	if errors.As(err, &aes) {
+		return scrub(aes.Error())
+	}
 	var ae *ArgumentError
 	if errors.As(err, &ae) {
 		return scrub(ae.Error())
 	}
-	var ie *visa.InputError
-	if errors.As(err, &ie) {
-		return scrub("invalid argument " + ie.Field + ": " + ie.Reason)
+	var a args
+	if a.library(err, llFields) {
+		return scrub(a.errs.Error())
 	}
-	return scrub(err.Error())
+	if errors.Is(err, errUnauthenticated) || errors.Is(err, ErrClosed) {
+		return err.Error()
+	}
+	code, sentence := plain(err)
+	return scrub(sentence + " (" + code + ")")
 }
 
 // scrub masks every run of 12 or more digits (a PAN or token number would
@@ -244,28 +458,26 @@ func jsonKind(t reflect.Type) string {
 	return "of another type"
 }
 
-// checkSizes walks a decoded input and refuses strings longer than
+// checkSizes walks a decoded input and records strings longer than
 // MaxStringBytes and lists longer than MaxListItems, naming the field by
 // its JSON path.
-func checkSizes(v reflect.Value, path string) error {
+func checkSizes(v reflect.Value, path string, a *args) {
 	switch v.Kind() {
 	case reflect.Pointer:
-		if v.IsNil() {
-			return nil
+		if !v.IsNil() {
+			checkSizes(v.Elem(), path, a)
 		}
-		return checkSizes(v.Elem(), path)
 	case reflect.String:
 		if v.Len() > MaxStringBytes {
-			return argErr(path, fmt.Sprintf("must be at most %d bytes", MaxStringBytes))
+			a.add(path, fmt.Sprintf("must be at most %d bytes", MaxStringBytes))
 		}
 	case reflect.Slice:
 		if v.Len() > MaxListItems {
-			return argErr(path, fmt.Sprintf("must have at most %d items", MaxListItems))
+			a.add(path, fmt.Sprintf("must have at most %d items", MaxListItems))
+			return
 		}
 		for i := range v.Len() {
-			if err := checkSizes(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
+			checkSizes(v.Index(i), fmt.Sprintf("%s[%d]", path, i), a)
 		}
 	case reflect.Struct:
 		t := v.Type()
@@ -281,10 +493,7 @@ func checkSizes(v reflect.Value, path string) error {
 			if path != "" {
 				name = path + "." + name
 			}
-			if err := checkSizes(v.Field(i), name); err != nil {
-				return err
-			}
+			checkSizes(v.Field(i), name, a)
 		}
 	}
-	return nil
 }

@@ -19,7 +19,7 @@ func BenchmarkCreateInstruction(b *testing.B) {
 		b.StopTimer()
 		as, dfp := w.assertion(b, amt)
 		b.StartTimer()
-		_, err := w.vic.CreateInstruction(context.Background(), vic.InstructionRequest{ConsumerID: w.user.ID, TokenID: w.token,
+		_, err := w.vic.CreateInstruction(context.Background(), vic.CreateInstructionRequest{ConsumerID: w.user.ID, TokenID: w.token,
 			AppInstance: w.dev.AppInstance, Assurance: as, DFPSessionID: dfp,
 			Mandates: []vic.Mandate{{Description: "bench", DeclineThreshold: amt}}})
 		if err != nil {

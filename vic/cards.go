@@ -9,6 +9,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
 )
 
@@ -60,10 +61,11 @@ type EnrollCardRequest struct {
 type EnrollCardResponse struct {
 	visa.ResponseMeta
 	ClientReferenceID string
-	// Status is "ACTIVE" on success.
-	Status string
-	// PendingEvents are passed through undecoded.
-	PendingEvents []json.RawMessage
+	// Status is StatusActive on success.
+	Status Status
+	// PendingEvents is empty on success (a pending answer is a
+	// *PendingError).
+	PendingEvents []PendingEvent
 }
 
 // EnrollCard calls POST /vacp/v1/cards (after Step 9): it enrolls the
@@ -79,6 +81,9 @@ func (c *Client) EnrollCard(ctx context.Context, req EnrollCardRequest) (*Enroll
 	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/cards", Body: body}, &out)
 	if err != nil {
 		return nil, err
+	}
+	if err := out.answer(op, "status"); err != nil {
+		return nil, fail(op, meta, err)
 	}
 	return &EnrollCardResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
 }
@@ -120,8 +125,12 @@ func (c *Client) enrollBody(req EnrollCardRequest) (*wireEnrollCard, error) {
 		AssuranceData: ad,
 	}
 	for i, cs := range req.Consents {
-		if cs.ID == "" || cs.Type == "" || cs.Source == "" || cs.AcceptedAt.IsZero() {
-			return nil, visa.NewInputError("Consents["+itoa(i)+"]", "needs ID, Type, Source and AcceptedAt")
+		field := "Consents[" + itoa(i) + "]."
+		if err := firstErr(checkID(field+"ID", cs.ID), checkID(field+"Type", cs.Type), checkID(field+"Source", cs.Source)); err != nil {
+			return nil, err
+		}
+		if cs.AcceptedAt.IsZero() {
+			return nil, visa.NewInputError(field+"AcceptedAt", "is required")
 		}
 		w := wireConsent{ID: cs.ID, Type: cs.Type, Source: cs.Source, AcceptedTime: epoch(cs.AcceptedAt)}
 		if !cs.EffectiveUntil.IsZero() {
@@ -133,23 +142,30 @@ func (c *Client) enrollBody(req EnrollCardRequest) (*wireEnrollCard, error) {
 }
 
 func (cs Consumer) validate() error {
-	switch {
-	case cs.ConsumerID == "":
-		return visa.NewInputError("Consumer.ConsumerID", "is required")
-	case len(cs.ConsumerID) > 128:
-		return visa.NewInputError("Consumer.ConsumerID", "is longer than 128 characters")
-	case !validEmail(cs.Email):
-		return visa.NewInputError("Consumer.Email", "is not an email address")
-	case !upperAlpha(cs.CountryCode, 2):
-		return visa.NewInputError("Consumer.CountryCode", "must be an ISO 3166 alpha-2 code such as US")
-	case len(cs.LanguageCode) < 2 || len(cs.LanguageCode) > 8:
-		return visa.NewInputError("Consumer.LanguageCode", "must be a language code such as en")
+	return firstErr(
+		rule("Consumer.ConsumerID", check.ID(cs.ConsumerID, check.MaxID)),
+		rule("Consumer.Email", check.Email(cs.Email)),
+		rule("Consumer.CountryCode", check.Country(cs.CountryCode)),
+		rule("Consumer.LanguageCode", check.Language(cs.LanguageCode)),
+		checkText("Consumer.NationalIdentifier", cs.NationalIdentifier, false, 64),
+		checkText("Consumer.IdentityProvider", cs.IdentityProvider, false, 256),
+		optionalURL("Consumer.IdentityProviderURL", cs.IdentityProviderURL),
+	)
+}
+
+// optionalURL checks a URL when one is given.
+func optionalURL(field, s string) error {
+	if s == "" {
+		return nil
 	}
-	return nil
+	return rule(field, check.URL(s, check.MaxURL))
 }
 
 // assurance builds the one-element assuranceData array in wire form.
 func assurance(a fido.Assurance, c fido.Ceremony, dfp string, at time.Time) ([]json.RawMessage, error) {
+	if err := rule("DFPSessionID", check.ID(dfp, check.MaxID)); err != nil {
+		return nil, err
+	}
 	d, err := fido.NewAssuranceData(a, c, dfp, at)
 	if err != nil {
 		// fido's reasons name the field, never the blob.

@@ -10,12 +10,6 @@ import (
 	"github.com/vicgo/visa/internal/transport"
 )
 
-// Transaction statuses of a confirmation.
-const (
-	TransactionApproved = "APPROVED"
-	TransactionDeclined = "DECLINED"
-)
-
 // Confirmation reports the merchant's result for one credential (Step 16).
 type Confirmation struct {
 	// TransactionReferenceID is the credential's transaction reference.
@@ -23,7 +17,7 @@ type Confirmation struct {
 	// DynamicDataID is the credential's dynamicDataId.
 	DynamicDataID string
 	// Status is TransactionApproved or TransactionDeclined.
-	Status string
+	Status TransactionStatus
 	// Timestamp is when the merchant authorized; zero means now.
 	Timestamp time.Time
 	Amount    visa.Amount
@@ -89,6 +83,9 @@ func (c *Client) ConfirmTransaction(ctx context.Context, req ConfirmRequest) (*C
 	if err != nil {
 		return nil, err
 	}
+	if err := out.answer(op); err != nil {
+		return nil, fail(op, meta, err)
+	}
 	return &ConfirmResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID}, nil
 }
 
@@ -120,8 +117,32 @@ func (c *Client) confirmBody(req ConfirmRequest) (*wireConfirmRequest, error) {
 }
 
 func (cf Confirmation) wire(field string, now time.Time) (wireConfirmation, error) {
-	if err := firstErr(checkID(field+"TransactionReferenceID", cf.TransactionReferenceID), checkID(field+"DynamicDataID", cf.DynamicDataID)); err != nil {
+	if err := firstErr(
+		checkID(field+"TransactionReferenceID", cf.TransactionReferenceID),
+		checkID(field+"DynamicDataID", cf.DynamicDataID),
+		checkText(field+"ResponseCode", cf.ResponseCode, false, 8),
+		checkText(field+"AuthorizationCode", cf.AuthorizationCode, false, 16),
+		checkText(field+"RetrievalReferenceNumber", cf.RetrievalReferenceNumber, false, 32),
+		checkText(field+"SystemTraceAuditNumber", cf.SystemTraceAuditNumber, false, 32),
+		checkText(field+"CardEntryMode", cf.CardEntryMode, false, 32),
+		checkText(field+"MerchantName", cf.MerchantName, false, 256),
+	); err != nil {
 		return wireConfirmation{}, err
+	}
+	if o := cf.Order; o != nil {
+		if err := firstErr(checkText(field+"Order.OrderID", o.OrderID, false, maxIDLen), checkText(field+"Order.Status", o.Status, false, 32)); err != nil {
+			return wireConfirmation{}, err
+		}
+	}
+	if sh := cf.Shipping; sh != nil {
+		if err := firstErr(
+			checkText(field+"Shipping.TrackingID", sh.TrackingID, false, 128),
+			checkText(field+"Shipping.Carrier", sh.Carrier, false, 128),
+			checkText(field+"Shipping.ShippingMethod", sh.ShippingMethod, false, 128),
+			sh.Address.validate(field+"Shipping.Address."),
+		); err != nil {
+			return wireConfirmation{}, err
+		}
 	}
 	if cf.Status != TransactionApproved && cf.Status != TransactionDeclined {
 		return wireConfirmation{}, visa.NewInputError(field+"Status", "must be APPROVED or DECLINED")

@@ -2,11 +2,11 @@ package vic
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
 )
 
@@ -62,11 +62,13 @@ type CredentialsResponse struct {
 	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
-	// Status is "COMPLETED".
-	Status string
+	// Status is StatusCompleted.
+	Status Status
 	// Credentials is the decoded signedPayload.
-	Credentials   *Credentials
-	PendingEvents []json.RawMessage
+	Credentials *Credentials
+	// PendingEvents is empty on success (a pending answer is a
+	// *PendingError).
+	PendingEvents []PendingEvent
 }
 
 // RetrieveCredentials calls POST
@@ -93,9 +95,8 @@ func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest
 	if err != nil {
 		return nil, err
 	}
-	if out.SignedPayload == "" {
-		return nil, fail(op, meta, &visa.ResponseError{StatusCode: meta.StatusCode, CorrelationID: meta.CorrelationID,
-			Kind: visa.ErrMalformedResponse, Detail: "no signedPayload"})
+	if err := out.answer(op, "signedPayload"); err != nil {
+		return nil, fail(op, meta, err)
 	}
 	var creds *Credentials
 	if c.verifier != nil {
@@ -140,7 +141,9 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 		if err := firstErr(
 			checkID(field+"TransactionReferenceID", t.TransactionReferenceID),
 			checkText(field+"MerchantName", t.MerchantName, true, 256),
-			checkText(field+"MerchantURL", t.MerchantURL, true, 2048),
+			rule(field+"MerchantURL", check.URL(t.MerchantURL, check.MaxURL)),
+			rule(field+"MerchantCountryCode", check.Country(t.MerchantCountryCode)),
+			t.ShippingAddress.validate(field+"ShippingAddress."),
 		); err != nil {
 			return nil, err
 		}
@@ -151,8 +154,10 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 		if t.Amount.IsZero() || t.Amount.Minor() == 0 {
 			return nil, visa.NewInputError(field+"Amount", "is required and must be above zero")
 		}
-		if !upperAlpha(t.MerchantCountryCode, 2) {
-			return nil, visa.NewInputError(field+"MerchantCountryCode", "must be an ISO 3166 alpha-2 code such as US")
+		for j, m := range t.MandateIDs {
+			if err := checkID(field+"MandateIDs["+itoa(j)+"]", m); err != nil {
+				return nil, err
+			}
 		}
 		body.TransactionData = append(body.TransactionData, wireTransactionData{
 			TransactionType: "PURCHASE", TransactionReferenceID: t.TransactionReferenceID,
@@ -175,6 +180,35 @@ func (w *wireCredentialsRequest) references() []string {
 
 func txAmount(a visa.Amount) wireTxAmount {
 	return wireTxAmount{TransactionAmount: a.Value(), TransactionCurrencyCode: a.Currency().Alpha}
+}
+
+// validate screens the free text of an address (a card number pasted into
+// it is refused) and checks its country and contact email when given.
+func (a *Address) validate(field string) error {
+	if a == nil {
+		return nil
+	}
+	err := firstErr(
+		checkText(field+"AddressID", a.AddressID, false, maxIDLen),
+		checkText(field+"Line1", a.Line1, false, 256), checkText(field+"Line2", a.Line2, false, 256),
+		checkText(field+"City", a.City, false, 128), checkText(field+"State", a.State, false, 128),
+		checkText(field+"Zip", a.Zip, false, 32),
+	)
+	if err == nil && a.CountryCode != "" {
+		err = rule(field+"CountryCode", check.Country(a.CountryCode))
+	}
+	if ct := a.Contact; err == nil && ct != nil {
+		err = firstErr(
+			checkText(field+"Contact.FullName", ct.FullName, false, 256),
+			checkText(field+"Contact.PhoneCountryCode", ct.PhoneCountryCode, false, 8),
+			checkText(field+"Contact.PhoneNumber", ct.PhoneNumber, false, 32),
+			checkText(field+"Contact.Instructions", ct.Instructions, false, 1024),
+		)
+		if err == nil && ct.Email != "" {
+			err = rule(field+"Contact.Email", check.Email(ct.Email))
+		}
+	}
+	return err
 }
 
 func (a *Address) wire() *wireAddress {

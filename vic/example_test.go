@@ -83,7 +83,7 @@ func ExampleClient_purchase() {
 	defer sbx.Close()
 	ctx := context.Background()
 
-	ins, err := c.CreateInstruction(ctx, vic.InstructionRequest{
+	ins, err := c.CreateInstruction(ctx, vic.CreateInstructionRequest{
 		ConsumerID: "user-1", TokenID: token, AppInstance: ai, Assurance: as, DFPSessionID: dfp,
 		ConsumerPrompt: "noise-cancelling headphones under $130",
 		Mandates:       []vic.Mandate{{Description: "Noise-cancelling headphones", DeclineThreshold: amount, PreferredMerchantName: "Best Buy"}},

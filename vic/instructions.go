@@ -2,21 +2,14 @@ package vic
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
-)
-
-// Instruction statuses (docs/wire.md §10.2).
-const (
-	StatusActive    = "ACTIVE"
-	StatusCompleted = "COMPLETED"
-	StatusCancelled = "CANCELLED"
 )
 
 // Mandate is what the shopper allowed the agent to buy (docs/wire.md §6.3).
@@ -40,17 +33,39 @@ type Mandate struct {
 	RecurringFrequency string
 }
 
-// InstructionRequest creates or updates a purchase instruction (Step 13).
-type InstructionRequest struct {
+// CreateInstructionRequest creates a purchase instruction (journey step
+// 13, docs/wire.md §6.3).
+type CreateInstructionRequest struct {
 	// ClientReferenceID identifies this purchase; empty means a new one.
 	ClientReferenceID string
-	// InstructionID is required by UpdateInstruction, ignored by create.
-	InstructionID string
-	ConsumerID    string
+	ConsumerID        string
 	// TokenID is the vProvisionedTokenID.
 	TokenID     string
 	AppInstance visa.AppInstance
-	// Assurance is the passkey assertion of Step 12.
+	// Assurance is the passkey assertion of journey step 12.
+	Assurance    fido.Assurance
+	DFPSessionID string
+	Mandates     []Mandate
+	// ConsumerPrompt is what the shopper asked for, in their words.
+	ConsumerPrompt string
+	// AgentID is the optional client.agentId.
+	AgentID     string
+	IsRecurring bool
+	Frequency   string
+}
+
+// UpdateInstructionRequest replaces the mandates of an active instruction
+// (docs/wire.md §6.4), with a fresh passkey assertion.
+type UpdateInstructionRequest struct {
+	// InstructionID names the instruction to update (required).
+	InstructionID string
+	// ClientReferenceID is the purchase's reference; empty means a new one.
+	ClientReferenceID string
+	ConsumerID        string
+	// TokenID is the vProvisionedTokenID the instruction was made with.
+	TokenID     string
+	AppInstance visa.AppInstance
+	// Assurance is a fresh passkey assertion covering the new mandates.
 	Assurance    fido.Assurance
 	DFPSessionID string
 	Mandates     []Mandate
@@ -67,40 +82,55 @@ type InstructionResponse struct {
 	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
-	// Status is ACTIVE after create or update and CANCELLED after cancel.
-	Status        string
-	PendingEvents []json.RawMessage
+	// Status is StatusActive after create or update and StatusCancelled
+	// after cancel.
+	Status Status
+	// PendingEvents is empty on success (a pending answer is a
+	// *PendingError).
+	PendingEvents []PendingEvent
 }
 
-// CreateInstruction calls POST /vacp/v1/instructions (Step 13): it turns
-// the shopper's intent and passkey assertion into a purchase instruction.
-// It is not retried once the request may have reached Visa: the assertion
-// is single use, and a second instruction would be a second mandate.
-func (c *Client) CreateInstruction(ctx context.Context, req InstructionRequest) (*InstructionResponse, error) {
+// CreateInstruction calls POST /vacp/v1/instructions (journey step 13): it
+// turns the shopper's intent and passkey assertion into a purchase
+// instruction. It is not retried once the request may have reached Visa:
+// the assertion is single use, and a second instruction would be a second
+// mandate.
+//
+// An HTTP 202 (the cardholder has something left to do, docs/wire.md
+// §6.7) is a *PendingError; an answer without instructionId or status is
+// a *MissingMemberError.
+func (c *Client) CreateInstruction(ctx context.Context, req CreateInstructionRequest) (*InstructionResponse, error) {
 	const op = "vic.CreateInstruction"
-	req.InstructionID = ""
-	body, err := c.instructionBody(req)
+	body, err := c.instructionBody(req, "")
 	if err != nil {
 		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
 	var out wireStatus
 	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/instructions", Body: body}, &out)
-	return instructionResponse(meta, &out, err)
+	return instructionResponse(op, "", meta, &out, err, "instructionId", "status")
 }
 
 // UpdateInstruction calls PUT /vacp/v1/instructions/{instructionId}: it
 // replaces the mandates of an active instruction, with a fresh assertion.
-// It is not retried once the request may have reached Visa.
-func (c *Client) UpdateInstruction(ctx context.Context, req InstructionRequest) (*InstructionResponse, error) {
+// It is not retried once the request may have reached Visa. A pending
+// answer is a *PendingError, as for CreateInstruction.
+func (c *Client) UpdateInstruction(ctx context.Context, req UpdateInstructionRequest) (*InstructionResponse, error) {
 	const op = "vic.UpdateInstruction"
-	body, err := c.instructionBody(req)
-	if err = firstErr(checkID("InstructionID", req.InstructionID), err); err != nil {
+	if err := checkID("InstructionID", req.InstructionID); err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	body, err := c.instructionBody(CreateInstructionRequest{
+		ClientReferenceID: req.ClientReferenceID, ConsumerID: req.ConsumerID, TokenID: req.TokenID,
+		AppInstance: req.AppInstance, Assurance: req.Assurance, DFPSessionID: req.DFPSessionID, Mandates: req.Mandates,
+		ConsumerPrompt: req.ConsumerPrompt, AgentID: req.AgentID, IsRecurring: req.IsRecurring, Frequency: req.Frequency,
+	}, req.InstructionID)
+	if err != nil {
 		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
 	var out wireStatus
 	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPut, Path: "/vacp/v1/instructions/{instructionId}",
 		PathParams: []string{req.InstructionID}, Body: body}, &out)
-	return instructionResponse(meta, &out, err)
+	return instructionResponse(op, req.InstructionID, meta, &out, err, "status")
 }
 
 // CancelRequest cancels a purchase instruction.
@@ -126,7 +156,7 @@ func (c *Client) CancelInstruction(ctx context.Context, req CancelRequest) (*Ins
 	var out wireStatus
 	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPut, Path: "/vacp/v1/instructions/{instructionId}/cancel",
 		PathParams: []string{req.InstructionID}, Body: body}, &out)
-	return instructionResponse(meta, &out, err)
+	return instructionResponse(op, req.InstructionID, meta, &out, err, "status")
 }
 
 func (c *Client) cancelBody(req CancelRequest) (*wireCancel, error) {
@@ -146,10 +176,18 @@ func (c *Client) cancelBody(req CancelRequest) (*wireCancel, error) {
 	return body, nil
 }
 
-// instructionResponse is the answer of create, update and cancel.
-func instructionResponse(meta visa.ResponseMeta, out *wireStatus, err error) (*InstructionResponse, error) {
+// instructionResponse is the answer of create, update and cancel: the
+// required members present, and the instruction named by the request
+// (id) when the answer leaves it out.
+func instructionResponse(op, id string, meta visa.ResponseMeta, out *wireStatus, err error, required ...string) (*InstructionResponse, error) {
 	if err != nil {
 		return nil, err
+	}
+	if err := out.answer(op, required...); err != nil {
+		return nil, fail(op, meta, err)
+	}
+	if out.InstructionID == "" {
+		out.InstructionID = id // the answer about a named instruction
 	}
 	return &InstructionResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
 		Status: out.Status, PendingEvents: out.PendingEvents}, nil
@@ -158,13 +196,16 @@ func instructionResponse(meta visa.ResponseMeta, out *wireStatus, err error) (*I
 // maxMandates bounds the mandates of one instruction.
 const maxMandates = 16
 
-func (c *Client) instructionBody(req InstructionRequest) (*wireInstruction, error) {
+// instructionBody builds the body of create (instructionID empty) and
+// update.
+func (c *Client) instructionBody(req CreateInstructionRequest, instructionID string) (*wireInstruction, error) {
 	if err := firstErr(
 		checkID("ConsumerID", req.ConsumerID),
 		checkID("TokenID", req.TokenID),
 		req.AppInstance.Validate(),
 		checkText("ConsumerPrompt", req.ConsumerPrompt, false, 4096),
-		checkText("AgentID", req.AgentID, false, 64),
+		checkText("AgentID", req.AgentID, false, maxIDLen),
+		checkText("Frequency", req.Frequency, false, 32),
 	); err != nil {
 		return nil, err
 	}
@@ -182,7 +223,7 @@ func (c *Client) instructionBody(req InstructionRequest) (*wireInstruction, erro
 	}
 	body := &wireInstruction{
 		ClientReferenceID: crid, Client: c.client, AppInstance: req.AppInstance, ConsumerID: req.ConsumerID,
-		TokenID: req.TokenID, InstructionID: req.InstructionID, AssuranceData: ad,
+		TokenID: req.TokenID, InstructionID: instructionID, AssuranceData: ad,
 		ConsumerPrompt: req.ConsumerPrompt, IsRecurring: req.IsRecurring, Frequency: req.Frequency,
 	}
 	if req.AgentID != "" {
@@ -206,11 +247,16 @@ func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
 	if m.EffectiveUntil.IsZero() {
 		m.EffectiveUntil = now.Add(5 * time.Minute)
 	}
+	if err := firstErr(
+		checkID(field+"MandateID", m.MandateID),
+		checkText(field+"Description", m.Description, true, 1024),
+		checkText(field+"PreferredMerchantName", m.PreferredMerchantName, false, 256),
+		checkText(field+"MerchantCategory", m.MerchantCategory, false, 128),
+		checkText(field+"RecurringFrequency", m.RecurringFrequency, false, 32),
+	); err != nil {
+		return wireMandate{}, err
+	}
 	switch {
-	case checkID(field+"MandateID", m.MandateID) != nil:
-		return wireMandate{}, checkID(field+"MandateID", m.MandateID)
-	case m.Description == "" || len(m.Description) > 1024:
-		return wireMandate{}, visa.NewInputError(field+"Description", "is required and at most 1024 bytes")
 	case m.DeclineThreshold.IsZero():
 		return wireMandate{}, visa.NewInputError(field+"DeclineThreshold", "is required")
 	case m.DeclineThreshold.Minor() == 0:
@@ -219,8 +265,8 @@ func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
 		return wireMandate{}, visa.NewInputError(field+"EffectiveUntil", "is in the past")
 	case m.Quantity < 0 || m.Quantity > 100:
 		return wireMandate{}, visa.NewInputError(field+"Quantity", "must be between 0 and 100")
-	case m.MerchantCategoryCode != "" && (len(m.MerchantCategoryCode) != 4 || !digits(m.MerchantCategoryCode)):
-		return wireMandate{}, visa.NewInputError(field+"MerchantCategoryCode", "must be 4 digits")
+	case m.MerchantCategoryCode != "" && check.MCC(m.MerchantCategoryCode) != "":
+		return wireMandate{}, visa.NewInputError(field+"MerchantCategoryCode", check.MCC(m.MerchantCategoryCode))
 	}
 	w := wireMandate{
 		MandateID: m.MandateID, Description: m.Description,
@@ -233,13 +279,4 @@ func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
 		w.Quantity = strconv.Itoa(m.Quantity)
 	}
 	return w, nil
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

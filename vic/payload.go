@@ -62,10 +62,15 @@ func (e *ClaimError) Error() string {
 // Unwrap returns ErrPayloadInvalid and the claim's sentinel.
 func (e *ClaimError) Unwrap() []error { return []error{ErrPayloadInvalid, e.kind} }
 
-// DefaultAlgorithms are the JWS algorithms a Verifier accepts unless told
-// otherwise. "none" and HMAC algorithms are never accepted: an HMAC keyed
-// with a public key is the classic algorithm-confusion forgery.
-var DefaultAlgorithms = []string{"RS256", "PS256", "ES256"}
+// defaultAlgorithms is the allow-list of DefaultAlgorithms, held in an
+// array so that no caller can change it.
+var defaultAlgorithms = [...]string{"RS256", "PS256", "ES256"}
+
+// DefaultAlgorithms returns the JWS algorithms a Verifier accepts unless
+// told otherwise (docs/wire.md §8), as a fresh copy: changing it changes
+// nothing else. "none" and HMAC algorithms are never accepted: an HMAC
+// keyed with a public key is the classic algorithm-confusion forgery.
+func DefaultAlgorithms() []string { return append([]string(nil), defaultAlgorithms[:]...) }
 
 // maxPayloadBytes bounds a signedPayload before it is parsed.
 const maxPayloadBytes = 64 << 10
@@ -151,7 +156,7 @@ func NewVerifier(keys KeySource, opts ...VerifierOption) (*Verifier, error) {
 	if keys == nil {
 		return nil, visa.NewInputError("KeySource", "is required")
 	}
-	v := &Verifier{keys: keys, algs: DefaultAlgorithms, leeway: time.Minute, now: time.Now}
+	v := &Verifier{keys: keys, algs: defaultAlgorithms[:], leeway: time.Minute, now: time.Now}
 	for _, o := range opts {
 		if err := o(v); err != nil {
 			return nil, err

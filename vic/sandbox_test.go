@@ -93,11 +93,11 @@ func (w *world) assertion(t testing.TB, amount visa.Amount) (fido.Assurance, str
 	return as, s.DFPSessionID
 }
 
-func (w *world) instruction(t testing.TB, amount string, mutate func(*vic.InstructionRequest)) (*vic.InstructionResponse, error) {
+func (w *world) instruction(t testing.TB, amount string, mutate func(*vic.CreateInstructionRequest)) (*vic.InstructionResponse, error) {
 	t.Helper()
 	amt := visa.MustParseAmount(amount, "USD")
 	as, dfp := w.assertion(t, amt)
-	req := vic.InstructionRequest{ConsumerID: w.user.ID, TokenID: w.token, AppInstance: w.dev.AppInstance,
+	req := vic.CreateInstructionRequest{ConsumerID: w.user.ID, TokenID: w.token, AppInstance: w.dev.AppInstance,
 		Assurance: as, DFPSessionID: dfp, ConsumerPrompt: "headphones",
 		Mandates: []vic.Mandate{{Description: "Noise-cancelling headphones", DeclineThreshold: amt, PreferredMerchantName: "Best Buy"}}}
 	if mutate != nil {
@@ -125,7 +125,7 @@ func TestSandboxPurchaseCalls(t *testing.T) {
 
 	// Update needs a fresh assertion; the new threshold must be covered by it.
 	as, dfp := w.assertion(t, visa.MustParseAmount("99.00", "USD"))
-	upd, err := w.vic.UpdateInstruction(ctx, vic.InstructionRequest{InstructionID: ins.InstructionID, ClientReferenceID: ins.ClientReferenceID,
+	upd, err := w.vic.UpdateInstruction(ctx, vic.UpdateInstructionRequest{InstructionID: ins.InstructionID, ClientReferenceID: ins.ClientReferenceID,
 		ConsumerID: w.user.ID, TokenID: w.token, AppInstance: w.dev.AppInstance, Assurance: as, DFPSessionID: dfp,
 		Mandates: []vic.Mandate{{Description: "Cheaper headphones", DeclineThreshold: visa.MustParseAmount("99.00", "USD")}}})
 	require.NoError(t, err)
@@ -137,7 +137,7 @@ func TestSandboxPurchaseCalls(t *testing.T) {
 
 	cr, err := w.credentials(ins, "99.00", "")
 	require.NoError(t, err)
-	assert.Equal(t, "COMPLETED", cr.Status)
+	assert.Equal(t, vic.StatusCompleted, cr.Status)
 	require.True(t, cr.Credentials.Verified, "verified against the sandbox JWKS")
 	cred := cr.Credentials.DynamicData[0]
 	assert.Equal(t, ins.InstructionID, cred.TransactionReferenceID)
@@ -193,7 +193,7 @@ func TestSandboxInstructionRules(t *testing.T) {
 		assert.ErrorIs(t, err, visa.ErrInstructionExpired)
 	})
 	t.Run("threshold above the authenticated amount", func(t *testing.T) {
-		_, err := w.instruction(t, "10.00", func(r *vic.InstructionRequest) {
+		_, err := w.instruction(t, "10.00", func(r *vic.CreateInstructionRequest) {
 			r.Mandates[0].DeclineThreshold = visa.MustParseAmount("500.00", "USD")
 		})
 		assert.ErrorIs(t, err, visa.ErrAmountExceeded)
@@ -201,7 +201,7 @@ func TestSandboxInstructionRules(t *testing.T) {
 	t.Run("assertion redeemed twice", func(t *testing.T) {
 		amt := visa.MustParseAmount("10.00", "USD")
 		as, dfp := w.assertion(t, amt)
-		req := vic.InstructionRequest{ConsumerID: w.user.ID, TokenID: w.token, AppInstance: w.dev.AppInstance, Assurance: as, DFPSessionID: dfp,
+		req := vic.CreateInstructionRequest{ConsumerID: w.user.ID, TokenID: w.token, AppInstance: w.dev.AppInstance, Assurance: as, DFPSessionID: dfp,
 			Mandates: []vic.Mandate{{Description: "x", DeclineThreshold: amt}}}
 		_, err := w.vic.CreateInstruction(ctx, req)
 		require.NoError(t, err)
@@ -213,7 +213,7 @@ func TestSandboxInstructionRules(t *testing.T) {
 		assert.ErrorIs(t, err, visa.ErrNotFound)
 	})
 	t.Run("quantity allows several credentials", func(t *testing.T) {
-		ins, err := w.instruction(t, "30.00", func(r *vic.InstructionRequest) { r.Mandates[0].Quantity = 2 })
+		ins, err := w.instruction(t, "30.00", func(r *vic.CreateInstructionRequest) { r.Mandates[0].Quantity = 2 })
 		require.NoError(t, err)
 		_, err = w.credentials(ins, "10.00", "")
 		require.NoError(t, err)
@@ -230,7 +230,7 @@ func TestSandboxInstructionRules(t *testing.T) {
 func TestSandboxJWKSRotation(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "4111111111111111")
-	ins, err := w.instruction(t, "10.00", func(r *vic.InstructionRequest) { r.Mandates[0].Quantity = 2 })
+	ins, err := w.instruction(t, "10.00", func(r *vic.CreateInstructionRequest) { r.Mandates[0].Quantity = 2 })
 	require.NoError(t, err)
 	_, err = w.credentials(ins, "5.00", "")
 	require.NoError(t, err)
@@ -242,4 +242,46 @@ func TestSandboxJWKSRotation(t *testing.T) {
 	cr, err := w.credentials(ins, "5.00", "ref-2")
 	require.NoError(t, err)
 	assert.True(t, cr.Credentials.Verified)
+}
+
+func TestSandboxPendingEvents(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "4111111111111111")
+	ctx := context.Background()
+	amt := visa.MustParseAmount("25.00", "USD")
+	as, dfp := w.assertion(t, amt)
+	req := vic.CreateInstructionRequest{ConsumerID: w.user.ID, TokenID: w.token, AppInstance: w.dev.AppInstance, Assurance: as, DFPSessionID: dfp,
+		Mandates: []vic.Mandate{{Description: "Headphones", DeclineThreshold: amt}}}
+
+	// The sandbox answers HTTP 202 with pendingEvents once (docs/wire.md §6.7).
+	require.NoError(t, w.sbx.SetFaults(sandbox.FaultPlan{Rules: []sandbox.FaultRule{
+		{Endpoint: "POST /vacp/v1/instructions", Kind: sandbox.PendingEvents("CARDHOLDER_ACTION_PENDING", "VERIFY_EMAIL"), Count: 1}}}))
+	_, err := w.vic.CreateInstruction(ctx, req)
+	require.ErrorIs(t, err, vic.ErrPending)
+	var pe *vic.PendingError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "vic.CreateInstruction", pe.Op)
+	assert.Equal(t, vic.StatusPending, pe.Status)
+	assert.Equal(t, []vic.PendingEvent{"CARDHOLDER_ACTION_PENDING", "VERIFY_EMAIL"}, pe.Events)
+	assert.NotEmpty(t, pe.ClientReferenceID)
+
+	// Nothing was redeemed: the same request, sent again once the
+	// cardholder has acted, creates the instruction.
+	ins, err := w.vic.CreateInstruction(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, vic.StatusActive, ins.Status)
+	assert.NotEmpty(t, ins.InstructionID)
+
+	// A pending credentials answer is no credential.
+	require.NoError(t, w.sbx.SetFaults(sandbox.FaultPlan{Rules: []sandbox.FaultRule{
+		{Endpoint: "POST /vacp/v1/instructions/{id}/credentials", Kind: sandbox.PendingEvents(), Count: 1}}}))
+	_, err = w.credentials(ins, "25.00", "")
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "vic.RetrieveCredentials", pe.Op)
+	assert.Equal(t, ins.InstructionID, pe.InstructionID)
+	assert.Equal(t, []vic.PendingEvent{sandbox.DefaultPendingEvents}, pe.Events)
+	assert.Zero(t, w.sbx.CredentialsFor(ins.InstructionID))
+	cr, err := w.credentials(ins, "25.00", "")
+	require.NoError(t, err)
+	assert.Equal(t, vic.StatusCompleted, cr.Status)
 }

@@ -1,7 +1,6 @@
 package vic
 
 import (
-	"net/mail"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -10,63 +9,41 @@ import (
 	"github.com/vicgo/visa/internal/check"
 )
 
+// Every caller-supplied value is checked here, with the SDK's one
+// validation vocabulary (internal/check), before anything is sent: ids in
+// a path or body, references, text, email, countries. A value that holds
+// a card number is refused whatever the field (issue 13's screen), and a
+// refusal names the field, never the value.
+
 // maxIDLen bounds every id the SDK passes through (docs/wire.md §11.7:
 // opaque strings of up to 64 characters).
 const maxIDLen = 64
+
+// rule turns a check reason into a *visa.InputError for field.
+func rule(field, reason string) error {
+	if reason == "" {
+		return nil
+	}
+	return visa.NewInputError(field, reason)
+}
 
 func clientReferenceID(s string) (string, error) {
 	if s == "" {
 		return visa.NewClientReferenceID(), nil
 	}
-	if !check.ReferenceID(s) {
-		return "", visa.NewInputError("ClientReferenceID", "must be 1 to 36 characters of [A-Za-z0-9-]")
+	if err := rule("ClientReferenceID", check.ClientReferenceID(s)); err != nil {
+		return "", err
 	}
 	return s, nil
 }
 
-func checkID(field, s string) error {
-	switch {
-	case s == "":
-		return visa.NewInputError(field, "is required")
-	case len(s) > maxIDLen:
-		return visa.NewInputError(field, "is longer than 64 characters")
-	}
-	for _, r := range s {
-		if r < 0x21 || r > 0x7e {
-			return visa.NewInputError(field, "must be printable ASCII without spaces")
-		}
-	}
-	return nil
-}
+// checkID refuses an empty, over-long, non-ASCII or card-number id.
+func checkID(field, s string) error { return rule(field, check.ID(s, maxIDLen)) }
 
+// checkText refuses over-long text, control characters, invalid UTF-8
+// and text holding a card number.
 func checkText(field, s string, required bool, max int) error {
-	switch {
-	case s == "" && required:
-		return visa.NewInputError(field, "is required")
-	case len(s) > max:
-		return visa.NewInputError(field, "is longer than "+strconv.Itoa(max)+" bytes")
-	}
-	return nil
-}
-
-func validEmail(s string) bool {
-	if s == "" || len(s) > 254 {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s
-}
-
-func upperAlpha(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < n; i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
+	return rule(field, check.Text(s, max, required))
 }
 
 func firstErr(errs ...error) error {

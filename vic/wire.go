@@ -142,16 +142,16 @@ type wireCredentialsRequest struct {
 }
 
 type wirePaymentConfirmation struct {
-	DynamicDataID            string       `json:"dynamicDataId"`
-	TransactionType          string       `json:"transactionType"`
-	TransactionStatus        string       `json:"transactionStatus"`
-	TransactionTimestamp     string       `json:"transactionTimestamp"`
-	ResponseCode             string       `json:"responseCode,omitempty"`
-	AuthorizationCode        string       `json:"authorizationCode,omitempty"`
-	RetrievalReferenceNumber string       `json:"retrievalReferenceNumber,omitempty"`
-	SystemTraceAuditNumber   string       `json:"systemTraceAuditNumber,omitempty"`
-	TransactionAmount        wireTxAmount `json:"transactionAmount"`
-	CardEntryMode            string       `json:"cardEntryMode,omitempty"`
+	DynamicDataID            string            `json:"dynamicDataId"`
+	TransactionType          string            `json:"transactionType"`
+	TransactionStatus        TransactionStatus `json:"transactionStatus"`
+	TransactionTimestamp     string            `json:"transactionTimestamp"`
+	ResponseCode             string            `json:"responseCode,omitempty"`
+	AuthorizationCode        string            `json:"authorizationCode,omitempty"`
+	RetrievalReferenceNumber string            `json:"retrievalReferenceNumber,omitempty"`
+	SystemTraceAuditNumber   string            `json:"systemTraceAuditNumber,omitempty"`
+	TransactionAmount        wireTxAmount      `json:"transactionAmount"`
+	CardEntryMode            string            `json:"cardEntryMode,omitempty"`
 }
 
 type wireOrder struct {
@@ -190,9 +190,9 @@ type wireConfirmRequest struct {
 
 // wireStatus is the common VIC response shape.
 type wireStatus struct {
-	ClientReferenceID string            `json:"clientReferenceId"`
-	InstructionID     string            `json:"instructionId"`
-	Status            string            `json:"status"`
-	SignedPayload     string            `json:"signedPayload"`
-	PendingEvents     []json.RawMessage `json:"pendingEvents"`
+	ClientReferenceID string         `json:"clientReferenceId"`
+	InstructionID     string         `json:"instructionId"`
+	Status            Status         `json:"status"`
+	SignedPayload     string         `json:"signedPayload"`
+	PendingEvents     []PendingEvent `json:"pendingEvents"`
 }

@@ -145,7 +145,7 @@ func TestWireEnrollCard(t *testing.T) {
 		AppInstance: testAppInstance(), Assurance: testAssurance(t),
 	})
 	require.NoError(t, err)
-	assert.Equal(t, "ACTIVE", res.Status)
+	assert.Equal(t, StatusActive, res.Status)
 
 	r := f.last()
 	assert.Equal(t, "POST", r.Method)
@@ -192,7 +192,7 @@ func TestWireInstructionLifecycle(t *testing.T) {
 	c, err := New(f.config(t, nil), WithoutVerification(), WithClock(func() time.Time { return t0 }))
 	require.NoError(t, err)
 	ctx := context.Background()
-	req := InstructionRequest{
+	req := CreateInstructionRequest{
 		ClientReferenceID: "CR-p1", ConsumerID: "user-1", TokenID: "TOK-0001", AppInstance: testAppInstance(),
 		Assurance: testAssurance(t), DFPSessionID: "DFP-2", ConsumerPrompt: "buy headphones under $130",
 		Mandates: []Mandate{{MandateID: "M-1", Description: "Noise-cancelling headphones",
@@ -218,8 +218,9 @@ func TestWireInstructionLifecycle(t *testing.T) {
 	mr := r.Plain["assuranceData"].([]any)[0].(map[string]any)["methodResults"].(map[string]any)
 	assert.Contains(t, mr, "fidoAssertionData")
 
-	req.InstructionID = "INS-0001"
-	_, err = c.UpdateInstruction(ctx, req)
+	_, err = c.UpdateInstruction(ctx, UpdateInstructionRequest{InstructionID: "INS-0001", ClientReferenceID: req.ClientReferenceID,
+		ConsumerID: req.ConsumerID, TokenID: req.TokenID, AppInstance: req.AppInstance, Assurance: req.Assurance,
+		DFPSessionID: req.DFPSessionID, Mandates: req.Mandates, ConsumerPrompt: req.ConsumerPrompt})
 	require.NoError(t, err)
 	r = f.last()
 	assert.Equal(t, "PUT", r.Method)
@@ -228,7 +229,7 @@ func TestWireInstructionLifecycle(t *testing.T) {
 
 	res, err := c.CancelInstruction(ctx, CancelRequest{ClientReferenceID: "CR-p1", InstructionID: "INS-0001", AppInstance: testAppInstance()})
 	require.NoError(t, err)
-	assert.Equal(t, "CANCELLED", res.Status)
+	assert.Equal(t, StatusCancelled, res.Status)
 	r = f.last()
 	assert.Equal(t, "PUT", r.Method)
 	assert.Equal(t, "/vacp/v1/instructions/INS-0001/cancel", r.Path)
@@ -323,8 +324,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	usd := visa.MustParseAmount("10.00", "USD")
-	good := func() InstructionRequest {
-		return InstructionRequest{ConsumerID: "u", TokenID: "TOK-1", AppInstance: testAppInstance(), Assurance: testAssurance(t), DFPSessionID: "D",
+	good := func() CreateInstructionRequest {
+		return CreateInstructionRequest{ConsumerID: "u", TokenID: "TOK-1", AppInstance: testAppInstance(), Assurance: testAssurance(t), DFPSessionID: "D",
 			Mandates: []Mandate{{Description: "x", DeclineThreshold: usd}}}
 	}
 	cases := map[string]func() error{
@@ -378,11 +379,9 @@ func TestBadInputSendsNothing(t *testing.T) {
 			_, err := c.CreateInstruction(ctx, r)
 			return err
 		},
-		"update without id": func() error { _, err := c.UpdateInstruction(ctx, good()); return err },
+		"update without id": func() error { _, err := c.UpdateInstruction(ctx, update(good(), "")); return err },
 		"path traversal id": func() error {
-			r := good()
-			r.InstructionID = "../cards"
-			_, err := c.UpdateInstruction(ctx, r)
+			_, err := c.UpdateInstruction(ctx, update(good(), "../cards"))
 			return err
 		},
 		"credentials without transactions": func() error {
@@ -433,4 +432,11 @@ func TestNewNeedsKeySource(t *testing.T) {
 	cfg.SignedPayload.KeysPEM = []byte("junk")
 	_, err = New(cfg)
 	assert.ErrorIs(t, err, visa.ErrInvalidInput)
+}
+
+// update makes the update of instructionID with the fields of r.
+func update(r CreateInstructionRequest, instructionID string) UpdateInstructionRequest {
+	return UpdateInstructionRequest{InstructionID: instructionID, ClientReferenceID: r.ClientReferenceID, ConsumerID: r.ConsumerID,
+		TokenID: r.TokenID, AppInstance: r.AppInstance, Assurance: r.Assurance, DFPSessionID: r.DFPSessionID, Mandates: r.Mandates,
+		ConsumerPrompt: r.ConsumerPrompt, AgentID: r.AgentID, IsRecurring: r.IsRecurring, Frequency: r.Frequency}
 }

@@ -26,14 +26,13 @@ type MerchantIdentifier struct {
 }
 
 func (m MerchantIdentifier) validate() error {
-	for _, f := range []struct{ name, v string }{
-		{"ExternalClientID", m.ExternalClientID}, {"ApplicationURL", m.ApplicationURL}, {"MerchantName", m.MerchantName},
-	} {
-		if err := required("MerchantIdentifier."+f.name, f.v); err != nil {
-			return err
-		}
+	if err := required("MerchantIdentifier.ExternalClientID", m.ExternalClientID); err != nil {
+		return err
 	}
-	return nil
+	if err := rule("MerchantIdentifier.ApplicationURL", check.URL(m.ApplicationURL, check.MaxURL)); err != nil {
+		return err
+	}
+	return rule("MerchantIdentifier.MerchantName", check.Text(m.MerchantName, 256, true))
 }
 
 func (m MerchantIdentifier) wire() wireMerchantIdentifier {

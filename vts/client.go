@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/jwe"
 )
@@ -167,10 +168,8 @@ func resolveRefID(field, fromOpt string) (string, error) {
 	if id == "" {
 		return "", visa.NewInputError("ClientReferenceID", "is required (see visa.NewClientReferenceID)")
 	}
-	if len(id) > 36 || strings.IndexFunc(id, func(r rune) bool {
-		return !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
-	}) >= 0 {
-		return "", visa.NewInputError("ClientReferenceID", "must be at most 36 characters of [A-Za-z0-9-]")
+	if err := rule("ClientReferenceID", check.ClientReferenceID(id)); err != nil {
+		return "", err
 	}
 	return id, nil
 }

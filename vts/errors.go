@@ -2,10 +2,9 @@ package vts
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Visa's answers need no mapping here: the transport returns a
@@ -60,33 +59,29 @@ func or(v, def string) string {
 	return v
 }
 
-// required refuses an empty identifier.
-func required(field, v string) error {
-	switch {
-	case v == "":
-		return visa.NewInputError(field, "is required")
-	case len(v) > 256:
-		return visa.NewInputError(field, "is longer than 256 bytes")
+// Every caller-supplied id, reference, email and URL is checked with the
+// SDK's one validation vocabulary (internal/check) before anything is
+// sent. A value holding a card number is refused whatever the field, and
+// a refusal names the field, never the value.
+
+// maxIDLen bounds an id that goes into a path or a body (docs/wire.md
+// §11.7: opaque strings of at most 64 characters; twice that is allowed).
+const maxIDLen = check.MaxID
+
+// rule turns a check reason into a *visa.InputError for field.
+func rule(field, reason string) error {
+	if reason == "" {
+		return nil
 	}
-	return nil
+	return visa.NewInputError(field, reason)
 }
 
-// checkEmail refuses an address that cannot be one: the error says why,
-// never what.
-func checkEmail(field, e string) error {
-	local, domain, ok := strings.Cut(e, "@")
-	switch {
-	case e == "":
-		return visa.NewInputError(field, "is required")
-	case len(e) > 254:
-		return visa.NewInputError(field, "must be at most 254 bytes")
-	case !ok || local == "" || domain == "" || strings.Contains(domain, "@"):
-		return visa.NewInputError(field, "must be an address of the form local@domain")
-	case strings.IndexFunc(e, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		return visa.NewInputError(field, "must not contain spaces or control characters")
-	}
-	return nil
-}
+// required refuses an empty, over-long, non-ASCII or card-number id.
+func required(field, v string) error { return rule(field, check.ID(v, maxIDLen)) }
+
+// checkEmail refuses an address that cannot be one, or that holds a card
+// number: the error says why, never what.
+func checkEmail(field, e string) error { return rule(field, check.Email(e)) }
 
 // checkSession refuses a missing secureToken.
 func checkSession(sc visa.SessionContext) error {

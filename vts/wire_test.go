@@ -141,13 +141,19 @@ func TestProvisionTokenWire(t *testing.T) {
 	assert.Nil(t, out)
 	assert.Zero(t, f.hits())
 
-	out, err = c.ProvisionToken(context.Background(), ProvisionTokenRequest{
+	_, err = c.ProvisionToken(context.Background(), ProvisionTokenRequest{
 		VPanEnrollmentID: "ENR 1", Email: testEmail, ExpirationDate: ExpirationDate{12, 2029},
+	})
+	require.ErrorIs(t, err, visa.ErrInvalidInput, "an id with a space is refused (internal/check)")
+	assert.Zero(t, f.hits())
+
+	out, err = c.ProvisionToken(context.Background(), ProvisionTokenRequest{
+		VPanEnrollmentID: "ENR-1", Email: testEmail, ExpirationDate: ExpirationDate{12, 2029},
 		RiskData: []RiskDataItem{{Name: "deviceInfo.ipAddress", Value: "203.0.113.7"}},
 	})
 	require.NoError(t, err)
 	r := f.last(t)
-	checkCommon(t, r, "POST", "/vts/panEnrollments/ENR%201/provisionedTokens", "apikey="+testAPIKey)
+	checkCommon(t, r, "POST", "/vts/panEnrollments/ENR-1/provisionedTokens", "apikey="+testAPIKey)
 	m := bodyMap(t, r.Body)
 	assert.ElementsMatch(t, []string{"clientAppID", "clientWalletAccountID", "clientWalletAccountEmailAddress",
 		"clientWalletAccountEmailAddressHash", "presentationType", "protectionType", "accountType", "encRiskDataInfo"}, keys(m))

@@ -39,11 +39,20 @@ func ID(s string, max int) string {
 	return ""
 }
 
-// ClientReferenceID refuses anything but 1 to 64 characters of
-// [A-Za-z0-9_-] (the clientReferenceId of VTS and VIC calls).
+// ClientReferenceID refuses anything but 1 to 36 characters of
+// [A-Za-z0-9-] (the clientReferenceId of VTS and VIC calls, docs/wire.md
+// §1), and a value holding a card number.
 func ClientReferenceID(s string) string {
-	if len(s) == 0 || len(s) > 64 || !base64URL(s) {
-		return "must be 1 to 64 characters of [A-Za-z0-9_-]"
+	if len(s) == 0 || len(s) > 36 {
+		return "must be 1 to 36 characters of [A-Za-z0-9-]"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '-' {
+			return "must be 1 to 36 characters of [A-Za-z0-9-]"
+		}
+	}
+	if HasCardNumber(s) {
+		return reasonCardNumber
 	}
 	return ""
 }

@@ -50,10 +50,10 @@ type Client struct {
 	basicUser    string
 	basicPass    string
 
-	// MLE (VIC only): requests are encrypted to Visa's server key and
-	// responses decrypted with the client key; nil otherwise.
-	enc *jwe.MLEEncrypter
-	dec *jwe.MLEDecrypter
+	// MLE (VIC only): requests are encrypted to Visa's current server key
+	// and responses decrypted with the client key their kid names (mle.go);
+	// nil for VTS.
+	mle *jwe.MLEKeyring
 
 	hc *http.Client
 	// rhc is hc as retryablehttp sees it: the same transport behind a
@@ -68,7 +68,6 @@ type Client struct {
 	obs       visa.Observer // nil: none
 	log       *slog.Logger  // nil: no logging
 	userAgent []string      // shared header value, len == cap
-	keyID     []string      // shared header value keyId (VIC), len == cap
 
 	now      func() time.Time
 	waitHook func(time.Duration) time.Duration // test seam: observes and may replace a backoff wait
@@ -263,28 +262,6 @@ func (c *Client) Now() time.Time { return c.now() }
 
 // BaseURL returns the base URL requests are sent to.
 func (c *Client) BaseURL() string { return c.base }
-
-// setMLE parses the MLE keys (present and PEM-valid: ValidateFor checked).
-func (c *Client) setMLE(v visa.VICCredentials) error {
-	pub, err := jwe.ParsePublicKeyPEM(v.MLEServerCertPEM)
-	if err != nil {
-		return &configError{field: "VIC.MLEServerCertPEM", reason: "is not an RSA certificate or public key", err: err}
-	}
-	enc, err := jwe.NewMLEEncrypter(pub, v.MLEKeyID, v.MLEEnc)
-	if err != nil {
-		return &configError{field: "VIC.MLEServerCertPEM", reason: "unusable for MLE", err: err}
-	}
-	priv, err := jwe.ParsePrivateKeyPEM([]byte(v.MLEClientPrivateKeyPEM.Reveal()))
-	if err != nil {
-		return &configError{field: "VIC.MLEClientPrivateKeyPEM", reason: "is not an RSA private key", err: err}
-	}
-	dec, err := jwe.NewMLEDecrypter(priv)
-	if err != nil {
-		return &configError{field: "VIC.MLEClientPrivateKeyPEM", reason: "unusable for MLE", err: err}
-	}
-	c.enc, c.dec, c.keyID = enc, dec, []string{v.MLEKeyID}
-	return nil
-}
 
 // configError is a refused configuration: it matches visa.ErrInvalidInput
 // and wraps the parser's error (whose text never holds key material).

@@ -73,7 +73,8 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	}
 	cl := callPool.Get().(*call)
 	defer cl.release()
-	body, err := c.encodeBody(req.Body, &cl.scratch)
+	enc := c.mle.Encrypter() // one key for the body and the keyId header
+	body, err := c.encodeBody(enc, req.Body, &cl.scratch)
 	if err != nil {
 		return meta, c.opError(meta, err)
 	}
@@ -125,10 +126,10 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	if body != nil {
 		h["Content-Type"] = jsonValue
 	}
-	if c.keyID != nil {
+	if enc != nil {
 		// Sent with Visa's spelling; header names are case-insensitive,
 		// but this is byte for byte what Visa's own clients send.
-		h["keyId"] = c.keyID
+		h["keyId"] = []string{enc.KeyID()}
 	}
 	if c.basicUser != "" {
 		rreq.SetBasicAuth(c.basicUser, c.basicPass)
@@ -392,9 +393,10 @@ func validMethod(m string) bool {
 // which covers the envelope bytes, is recomputed for every attempt.
 //
 // The JSON is encoded into scratch (pooled) and copied out only when it
-// is sent as is: the bytes handed to net/http must not be reused, since a
-// transport may still read a request body after RoundTrip returns.
-func (c *Client) encodeBody(v any, scratch *bytes.Buffer) ([]byte, error) {
+// is sent as is (VTS): the bytes handed to net/http must not be reused,
+// since a transport may still read a request body after RoundTrip
+// returns.
+func (c *Client) encodeBody(mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -416,13 +418,13 @@ func (c *Client) encodeBody(v any, scratch *bytes.Buffer) ([]byte, error) {
 		plain = bytes.TrimSuffix(scratch.Bytes(), []byte{'\n'})
 		owned = true
 	}
-	if c.enc == nil {
+	if mle == nil {
 		if owned {
 			plain = bytes.Clone(plain)
 		}
 		return plain, nil
 	}
-	compact, err := c.enc.Encrypt(plain, c.now())
+	compact, err := mle.Encrypt(plain, c.now())
 	if err != nil {
 		return nil, fmt.Errorf("visa: MLE encryption: %w: %w", visa.ErrEncryption, err)
 	}
@@ -503,14 +505,14 @@ func (c *Client) decode(resp *http.Response, raw []byte, out any) error {
 // unwrap decrypts an MLE envelope ({"encData":"<JWE>"}); any other body
 // is plain JSON (gateway errors are never encrypted). VTS has no MLE.
 func (c *Client) unwrap(raw []byte) ([]byte, error) {
-	if c.dec == nil || len(raw) == 0 {
+	if c.mle == nil || len(raw) == 0 {
 		return raw, nil
 	}
 	compact, ok := parseEnvelope(raw)
 	if !ok {
 		return raw, nil
 	}
-	pt, _, err := c.dec.Decrypt(compact)
+	pt, _, err := c.mle.Decrypt(compact)
 	if err != nil {
 		return nil, err
 	}

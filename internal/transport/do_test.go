@@ -468,10 +468,15 @@ func TestDoMalformedAndOversize(t *testing.T) {
 		{"wrong JSON type", false, reply{Status: 200, Body: `{"a":12}`}, false, []error{visa.ErrMalformedResponse}, 0},
 		{"garbage MLE envelope", true, reply{Status: 200, Body: `{"encData":"not.a.jwe"}`}, false, []error{visa.ErrMalformedResponse, jwe.ErrMalformed}, 0},
 		{"MLE for another key", true, reply{Status: 200, Raw: func(w http.ResponseWriter, _ *http.Request) {
-			enc, _ := jwe.NewMLEEncrypter(&keys().server.PublicKey, "k", "")
+			enc, _ := jwe.NewMLEEncrypter(&keys().server.PublicKey, testMLEKeyID, "")
 			compact, _ := enc.Encrypt([]byte(`{}`), time.Now())
 			_, _ = w.Write(jwe.MarshalEnvelope(compact))
 		}}, false, []error{visa.ErrMalformedResponse, jwe.ErrDecrypt}, 0},
+		{"MLE for an unknown key id", true, reply{Status: 200, Raw: func(w http.ResponseWriter, _ *http.Request) {
+			enc, _ := jwe.NewMLEEncrypter(&keys().client.PublicKey, "k", "")
+			compact, _ := enc.Encrypt([]byte(`{}`), time.Now())
+			_, _ = w.Write(jwe.MarshalEnvelope(compact))
+		}}, false, []error{visa.ErrMalformedResponse, jwe.ErrKeyID}, 0},
 		{"undecryptable error body", true, reply{Status: 400, Body: `{"encData":"a.b.c.d.e"}`}, false, []error{visa.ErrMalformedResponse}, 400},
 		{"oversize by one byte", false, reply{Status: 200, Body: `"` + strings.Repeat("x", limit-1) + `"`}, false, []error{visa.ErrResponseTooLarge}, 0},
 		{"oversize chunked", false, reply{Raw: func(w http.ResponseWriter, _ *http.Request) {

@@ -297,9 +297,9 @@ func TestBadInputVIC(t *testing.T) {
 	require.NoError(t, err)
 	before := cs.sbx.Inspect()
 	ai := device(1).AppInstance
-	instr := func(mut func(*vic.InstructionRequest)) func(context.Context) error {
+	instr := func(mut func(*vic.CreateInstructionRequest)) func(context.Context) error {
 		return func(ctx context.Context) error {
-			r := vic.InstructionRequest{ConsumerID: "user-1", TokenID: "tok-unknown", AppInstance: ai, Assurance: assurance(t),
+			r := vic.CreateInstructionRequest{ConsumerID: "user-1", TokenID: "tok-unknown", AppInstance: ai, Assurance: assurance(t),
 				DFPSessionID: "dfp-1", ConsumerPrompt: "buy headphones",
 				Mandates: []vic.Mandate{{Description: "Headphones", DeclineThreshold: mustAmount("100.00", "USD"), Quantity: 1}}}
 			mut(&r)
@@ -336,21 +336,21 @@ func TestBadInputVIC(t *testing.T) {
 		}
 	}
 	groups := []badGroup{
-		{method: "CreateInstruction", good: instr(func(*vic.InstructionRequest) {}), cases: []badCase{
-			{"no token", instr(func(r *vic.InstructionRequest) { r.TokenID = "" })},
-			{"no consumer", instr(func(r *vic.InstructionRequest) { r.ConsumerID = "" })},
-			{"no assurance", instr(func(r *vic.InstructionRequest) { r.Assurance = fido.Assurance{} })},
-			{"no mandate", instr(func(r *vic.InstructionRequest) { r.Mandates = nil })},
-			{"mandate without amount", instr(func(r *vic.InstructionRequest) { r.Mandates[0].DeclineThreshold = visa.Amount{} })},
-			{"mandate with negative quantity", instr(func(r *vic.InstructionRequest) { r.Mandates[0].Quantity = -1 })},
-			{"mandate without description", instr(func(r *vic.InstructionRequest) { r.Mandates[0].Description = "" })},
-			{"oversize description", instr(func(r *vic.InstructionRequest) { r.Mandates[0].Description = oversize })},
-			{"oversize prompt", instr(func(r *vic.InstructionRequest) { r.ConsumerPrompt = oversize })},
-			{"bad app instance", instr(func(r *vic.InstructionRequest) { r.AppInstance.CountryCode = "USA" })},
+		{method: "CreateInstruction", good: instr(func(*vic.CreateInstructionRequest) {}), cases: []badCase{
+			{"no token", instr(func(r *vic.CreateInstructionRequest) { r.TokenID = "" })},
+			{"no consumer", instr(func(r *vic.CreateInstructionRequest) { r.ConsumerID = "" })},
+			{"no assurance", instr(func(r *vic.CreateInstructionRequest) { r.Assurance = fido.Assurance{} })},
+			{"no mandate", instr(func(r *vic.CreateInstructionRequest) { r.Mandates = nil })},
+			{"mandate without amount", instr(func(r *vic.CreateInstructionRequest) { r.Mandates[0].DeclineThreshold = visa.Amount{} })},
+			{"mandate with negative quantity", instr(func(r *vic.CreateInstructionRequest) { r.Mandates[0].Quantity = -1 })},
+			{"mandate without description", instr(func(r *vic.CreateInstructionRequest) { r.Mandates[0].Description = "" })},
+			{"oversize description", instr(func(r *vic.CreateInstructionRequest) { r.Mandates[0].Description = oversize })},
+			{"oversize prompt", instr(func(r *vic.CreateInstructionRequest) { r.ConsumerPrompt = oversize })},
+			{"bad app instance", instr(func(r *vic.CreateInstructionRequest) { r.AppInstance.CountryCode = "USA" })},
 		}},
 		{method: "UpdateInstruction", cases: []badCase{
 			{"no instruction id", func(ctx context.Context) error {
-				_, err := c.UpdateInstruction(ctx, vic.InstructionRequest{ConsumerID: "user-1", TokenID: "tok-unknown", AppInstance: ai, Assurance: assurance(t),
+				_, err := c.UpdateInstruction(ctx, vic.UpdateInstructionRequest{ConsumerID: "user-1", TokenID: "tok-unknown", AppInstance: ai, Assurance: assurance(t),
 					Mandates: []vic.Mandate{{Description: "x", DeclineThreshold: mustAmount("1.00", "USD")}}})
 				return err
 			}},

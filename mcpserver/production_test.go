@@ -1,0 +1,286 @@
+package mcpserver_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/mcpserver"
+	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/store/sqlite"
+)
+
+// connectAs connects a client whose every call carries an auth.TokenInfo
+// for sub, as the HTTP side's auth.RequireBearerToken puts it.
+func connectAs(t *testing.T, srv *mcpserver.Server, sub string, scopes ...string) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.MCP().Connect(ctx, st, nil)
+	require.NoError(t, err)
+	users := registerSession(srv, ss, sub, scopes)
+	_ = users
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agent-" + sub, Version: "v0.0.1"}, nil).Connect(ctx, ct, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.Close(); _ = ss.Wait() })
+	return cs
+}
+
+type identity struct {
+	sub    string
+	scopes []string
+}
+
+var sessions = map[*mcpserver.Server]map[*mcp.ServerSession]identity{}
+
+// registerSession installs (once per server) a middleware giving each
+// session's tool calls the TokenInfo of its identity.
+func registerSession(srv *mcpserver.Server, ss *mcp.ServerSession, sub string, scopes []string) map[*mcp.ServerSession]identity {
+	m, ok := sessions[srv]
+	if !ok {
+		m = map[*mcp.ServerSession]identity{}
+		sessions[srv] = m
+		srv.MCP().AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+			return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+				if r, ok := req.(*mcp.CallToolRequest); ok {
+					if id, ok := m[r.Session]; ok {
+						r.Extra = &mcp.RequestExtra{TokenInfo: &auth.TokenInfo{UserID: id.sub, Scopes: id.scopes}}
+					}
+				}
+				return next(ctx, method, req)
+			}
+		})
+	}
+	m[ss] = identity{sub: sub, scopes: scopes}
+	return m
+}
+
+// TestUsersAreIsolated: with authentication, user B cannot see or use user
+// A's cards, journeys, handles or transactions: each is "not" B's.
+func TestUsersAreIsolated(t *testing.T) {
+	e := newEnv(t, mcpserver.WithRequireAuth(true), mcpserver.WithCardArguments(true))
+	alice, bob := connectAs(t, e.srv, "alice"), connectAs(t, e.srv, "bob")
+	anon := e.client
+
+	res := e.callOn(t, anon, "list-cards", map[string]any{})
+	require.True(t, res.IsError, "a call without identity is refused")
+	assert.Contains(t, text(res), "signed-in")
+
+	// The schemas take no userId.
+	tools, err := alice.ListTools(context.Background(), nil)
+	require.NoError(t, err)
+	for _, tl := range tools.Tools {
+		props, _ := tl.InputSchema.(map[string]any)["properties"].(map[string]any)
+		assert.NotContains(t, props, "userId", tl.Name)
+		assert.NotContains(t, props, "consumerId", tl.Name)
+		assert.NotEqual(t, "provision-token-given-pan-data", tl.Name)
+	}
+
+	user := map[string]any{"email": "alice@example.com", "country": "US"}
+	r := okOn[mcpserver.FlowResult](t, e, alice, "add-card", map[string]any{"user": user, "card": cardArgs(testPAN), "stepUpMethod": "OTPSMS"})
+	require.Equal(t, mcpserver.StatusOTPRequired, r.Status, "%+v", r)
+	// Bob cannot answer or cancel Alice's journey.
+	res = e.callOn(t, bob, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP})
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "not an add-card journey of yours")
+	res = e.callOn(t, bob, "add-card-continue", map[string]any{"flowId": r.FlowID, "cancel": true})
+	require.True(t, res.IsError)
+	r = okOn[mcpserver.FlowResult](t, e, alice, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP})
+	require.Equal(t, mcpserver.StatusCompleted, r.Status, "%+v", r)
+	tok := r.Card.TokenID
+
+	// A userId naming someone else is refused.
+	res = e.callOn(t, bob, "list-cards", map[string]any{"userId": "alice"})
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "invalid argument userId")
+	assert.Empty(t, okOn[mcpserver.ListCardsResult](t, e, bob, "list-cards", map[string]any{}).Cards)
+	assert.Len(t, okOn[mcpserver.ListCardsResult](t, e, alice, "list-cards", map[string]any{}).Cards, 1)
+
+	// Bob cannot pay with, read or delete Alice's card.
+	args := purchaseArgs(newUser(0), tok, "10.00")
+	delete(args, "userId")
+	res = e.callOn(t, bob, "purchase", args)
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "invalid argument tokenId")
+	for _, tool := range []string{"get-token-status", "delete-token"} {
+		res = e.callOn(t, bob, tool, map[string]any{"vProvisionedTokenId": tok})
+		require.True(t, res.IsError, tool)
+		assert.Contains(t, text(res), "not a card of yours", tool)
+	}
+	res = e.callOn(t, bob, "get-device-attestation-options", map[string]any{"vProvisionedTokenId": tok, "clientReferenceId": "CR-1",
+		"action": "AUTHENTICATE", "email": "bob@example.com"})
+	require.True(t, res.IsError)
+
+	// Alice's purchase, journey and session handle are hers alone.
+	p := okOn[mcpserver.FlowResult](t, e, alice, "purchase", args)
+	require.Equal(t, mcpserver.StatusCompleted, p.Status, "%+v", p)
+	res = e.callOn(t, bob, "purchase-continue", map[string]any{"flowId": p.FlowID})
+	require.True(t, res.IsError)
+	assert.Empty(t, okOn[mcpserver.ListTransactionsResult](t, e, bob, "list-transactions", map[string]any{}).Transactions)
+	assert.Len(t, okOn[mcpserver.ListTransactionsResult](t, e, alice, "list-transactions", map[string]any{}).Transactions, 1)
+	res = e.callOn(t, bob, "confirm-transaction-events", map[string]any{"instructionId": p.Transaction.InstructionID, "clientReferenceId": "CR-1",
+		"confirmations": []any{map[string]any{"transactionReferenceId": "r", "dynamicDataId": "d", "status": "APPROVED", "amount": "1.00", "currency": "USD"}}})
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "not an instruction of yours")
+
+	sess := okOn[mcpserver.AttestationResult](t, e, alice, "get-device-attestation-options", map[string]any{"vProvisionedTokenId": tok,
+		"clientReferenceId": "CR-2", "action": "AUTHENTICATE", "email": "alice@example.com"})
+	res = e.callOn(t, bob, "authenticate-passkey", map[string]any{"sessionHandle": sess.SessionHandle})
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "unknown or expired")
+	e.assertNoSecrets(t)
+}
+
+// TestOutcomesAfterTheMerchant: each fault after the charge comes back
+// CHARGED_UNCONFIRMED or OUTCOME_UNKNOWN, never FAILED, and a repeated
+// purchase with the same key charges once.
+func TestOutcomesAfterTheMerchant(t *testing.T) {
+	confirmations := "POST /vacp/v1/instructions/{id}/confirmations"
+	for _, c := range []struct {
+		name   string
+		rules  []sandbox.FaultRule
+		status string
+	}{
+		{"confirmation 503", []sandbox.FaultRule{{Endpoint: confirmations, Kind: sandbox.Status503}}, mcpserver.StatusChargedUnconfirmed},
+		{"confirmation dropped", []sandbox.FaultRule{{Endpoint: confirmations, Kind: sandbox.DropAfterProcessing}}, mcpserver.StatusChargedUnconfirmed},
+		{"merchant answer lost", []sandbox.FaultRule{
+			{Endpoint: "POST /sandbox/v1/merchant/authorizations", Kind: sandbox.DropAfterProcessing, Count: 1},
+			// Every attempt of the look-up fails: a GET, which the SDK's
+			// one retry classifier repeats on a 500.
+			{Endpoint: "GET /sandbox/v1/merchant/authorizations/{transactionReferenceId}", Kind: sandbox.Status500},
+		}, mcpserver.StatusOutcomeUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			u := newUser(60)
+			card := e.addCard(t, u, testPAN)
+			require.NoError(t, e.sbx.SetFaults(sandbox.FaultPlan{Rules: c.rules}))
+			args := purchaseArgs(u, card.Card.TokenID, "42.00")
+			args["orderId"] = "order-1"
+			p := ok[mcpserver.FlowResult](t, e, "purchase", args)
+			require.Equal(t, c.status, p.Status, "%+v", p)
+			assert.Contains(t, p.Next, "Do NOT purchase again")
+			assert.NotContains(t, p.Error, "agent:", "no Go error chain")
+			// The same order again: the first outcome, no second charge.
+			again := ok[mcpserver.FlowResult](t, e, "purchase", args)
+			assert.NotEqual(t, mcpserver.StatusFailed, again.Status)
+			assert.Equal(t, p.FlowID, again.FlowID)
+			assert.Equal(t, 1, e.sbx.Inspect().ApprovalsTotal, "charged once")
+			follow := ok[mcpserver.FlowResult](t, e, "purchase-continue", map[string]any{"flowId": p.FlowID})
+			assert.NotEqual(t, mcpserver.StatusFailed, follow.Status)
+			e.sbx.ClearFaults()
+		})
+	}
+}
+
+// TestContinueOnAnotherInstance: an OTP journey started on one server is
+// continued on another sharing the SQLite store, and after a restart.
+func TestContinueOnAnotherInstance(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "visa.db")
+	st, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	sealer, err := fido.NewSealer("k", map[string][]byte{"k": make([]byte, 32)})
+	require.NoError(t, err)
+	key := make([]byte, mcpserver.MinDeviceKeyLen)
+	e := newEnv(t, mcpserver.WithStore(st), mcpserver.WithSealer(sealer), mcpserver.WithDeviceKey(key))
+	u := newUser(70)
+	r := ok[mcpserver.FlowResult](t, e, "add-card", map[string]any{"user": u.args(), "card": cardArgs(testPAN)})
+	require.Equal(t, mcpserver.StatusChooseStepUp, r.Status)
+
+	other, err := mcpserver.New(e.cfg, mcpserver.WithStore(st), mcpserver.WithSealer(sealer), mcpserver.WithDeviceKey(key),
+		mcpserver.WithFrame(e.frame), mcpserver.WithMerchant(e.merchant))
+	require.NoError(t, err)
+	r = okOn[mcpserver.FlowResult](t, e, connect(t, other), "add-card-continue", map[string]any{"flowId": r.FlowID, "method": "OTPSMS"})
+	require.Equal(t, mcpserver.StatusOTPRequired, r.Status, "%+v", r)
+	require.NoError(t, other.Close())
+
+	// A "restart": a new server on the same file.
+	st2, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st2.Close() })
+	restarted, err := mcpserver.New(e.cfg, mcpserver.WithStore(st2), mcpserver.WithSealer(sealer), mcpserver.WithDeviceKey(key),
+		mcpserver.WithFrame(e.frame), mcpserver.WithMerchant(e.merchant))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = restarted.Close() })
+	cs := connect(t, restarted)
+	r = okOn[mcpserver.FlowResult](t, e, cs, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": "000000"})
+	require.Equal(t, mcpserver.StatusOTPRequired, r.Status, "%+v", r)
+	assert.Equal(t, "otp_invalid", r.LastErrorCode)
+	require.NotNil(t, r.AttemptsLeft)
+	assert.Equal(t, 2, *r.AttemptsLeft)
+	r = okOn[mcpserver.FlowResult](t, e, cs, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP})
+	require.Equal(t, mcpserver.StatusCompleted, r.Status, "%+v", r)
+	p := okOn[mcpserver.FlowResult](t, e, cs, "purchase", purchaseArgs(u, r.Card.TokenID, "5.00"))
+	assert.Equal(t, mcpserver.StatusCompleted, p.Status, "%+v", p)
+}
+
+// TestSchemasAModelCanFollow walks every tool's schemas: no null unions, a
+// title, and an enum on every status, method and action argument.
+func TestSchemasAModelCanFollow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tools, err := e.client.ListTools(context.Background(), nil)
+	require.NoError(t, err)
+	for _, tl := range tools.Tools {
+		assert.NotEmpty(t, tl.Title, tl.Name)
+		require.NotNil(t, tl.Annotations, tl.Name)
+		assert.NotEmpty(t, tl.Annotations.Title, tl.Name)
+		walk(t, tl.Name+" input", tl.InputSchema, true)
+		walk(t, tl.Name+" output", tl.OutputSchema, false)
+	}
+	byName := map[string]*mcp.Tool{}
+	for _, tl := range tools.Tools {
+		byName[tl.Name] = tl
+	}
+	for _, name := range []string{"purchase", "delete-token", "cancel-purchase-instruction", "initiate-purchase-instruction"} {
+		assert.True(t, *byName[name].Annotations.DestructiveHint, name)
+	}
+	assert.True(t, byName["purchase"].Annotations.IdempotentHint)
+	assert.NotEqual(t, byName["purchase-continue"].InputSchema, byName["add-card-continue"].InputSchema)
+}
+
+func walk(t *testing.T, where string, schema any, input bool) {
+	t.Helper()
+	var sc jsonschema.Schema
+	data, err := jsonMarshal(schema)
+	require.NoError(t, err)
+	require.NoError(t, sc.UnmarshalJSON(data))
+	var visit func(path string, s *jsonschema.Schema)
+	visit = func(path string, s *jsonschema.Schema) {
+		if s == nil {
+			return
+		}
+		for _, ty := range s.Types {
+			assert.NotEqual(t, "null", ty, "%s: %s is a null union", where, path)
+		}
+		for name, p := range s.Properties {
+			if name == "status" || name == "method" || name == "action" || name == "stepUpMethod" {
+				if input || where[len(where)-6:] == "output" && isJourneyTool(where) {
+					assert.NotEmpty(t, p.Enum, "%s: %s.%s has no enum", where, path, name)
+				}
+			}
+			visit(path+"."+name, p)
+		}
+		visit(path+"[]", s.Items)
+	}
+	visit("", &sc)
+}
+
+func isJourneyTool(where string) bool {
+	for _, n := range []string{"add-card", "purchase", "list-transactions"} {
+		if len(where) > len(n) && where[:len(n)] == n {
+			return true
+		}
+	}
+	return false
+}
