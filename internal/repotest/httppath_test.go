@@ -113,7 +113,8 @@ func excludedFromHTTPRule(rel string) bool {
 	return false
 }
 
-// allowed are the calls the rule lets through, by "dir/file.go: callee",
+// allowed are the calls the rule lets through, keyed by the file (its
+// directory and name) and the callee,
 // each with its reason.
 var allowed = map[string]string{
 	// The Trusted Agent Protocol verifier's key-directory fetch runs on
