@@ -137,7 +137,7 @@ func (s *Sandbox) init() error {
 		seed = *s.opts.seed
 	}
 	s.faults = newFaultInjector(s.opts.faults, seed, s.opts.seed != nil)
-	s.st = newState()
+	s.st = newState(s.opts.retention, s.opts.maxRetained)
 	deps := authDeps{
 		now:               s.now,
 		baseURL:           s.BaseURL,
@@ -148,6 +148,8 @@ func (s *Sandbox) init() error {
 		lifetimes:         s.life,
 		writeGatewayError: writeGatewayError,
 		allowedOrigins:    s.opts.allowedOrigins,
+		maxRetained:       s.opts.maxRetained,
+		retention:         s.opts.retention,
 	}
 	s.auth = defaultAuthority(deps)
 	s.handler = s.routes()
