@@ -28,6 +28,7 @@ type options struct {
 	keyDir         string
 	retention      time.Duration
 	maxRetained    int
+	inMemory       bool
 	mutualTLS      bool
 	merchantTAP    *tap.Verifier
 }
