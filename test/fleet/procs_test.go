@@ -171,7 +171,9 @@ func startSandbox(t *testing.T, bin string, hc *http.Client) *sandboxProc {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := &sandboxProc{stderr: &syncBuffer{}, env: map[string]string{}, hc: hc}
-	p, last, lines, err := start(ctx, bin, []string{"-addr", "127.0.0.1:0"}, baseEnv(), s.stderr, "export VISA_MERCHANT_URL=")
+	// -max-retained 0: the verifier compares every purchase with the
+	// sandbox's record of it, so none may be evicted, whatever FLEET_PURCHASES.
+	p, last, lines, err := start(ctx, bin, []string{"-addr", "127.0.0.1:0", "-max-retained", "0"}, baseEnv(), s.stderr, "export VISA_MERCHANT_URL=")
 	require.NoError(t, err, "sandbox stderr:\n%s", s.stderr.String())
 	s.process = p
 	for _, line := range append(lines, last) {
