@@ -183,7 +183,7 @@ func WithPageSize(n int) Option {
 // several Stores (processes) may share one PostgreSQL database or SQLite file:
 // every compare-and-swap is a single conditional UPDATE.
 type Store struct {
-	db       *sql.DB
+	db       tracedDB
 	dialect  Dialect
 	now      store.Clock
 	pageSize int
@@ -247,7 +247,7 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 			return nil, err
 		}
 	}
-	s := &Store{db: db, dialect: d, now: cfg.now, pageSize: cfg.pageSize, ownsDB: owns}
+	s := &Store{db: tracedDB{DB: db}, dialect: d, now: cfg.now, pageSize: cfg.pageSize, ownsDB: owns}
 	extra := 0
 	if memdb {
 		extra = 1 // the connection that pins the in-memory database
