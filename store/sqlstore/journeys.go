@@ -201,7 +201,11 @@ func (s *Store) ListJourneys(ctx context.Context, f store.JourneyFilter) iter.Se
 				from += ` INDEXED BY journeys_live` // as txIndexHint says
 			}
 			q := `SELECT ` + journeyCols + from + ` WHERE ` + strings.Join(append(conds, "1 = 1"), " AND ")
-			q, args = after.where(s, q, args, "id", false)
+			if f.UserID != "" {
+				q, args = after.whereLed(s, q, args, "user_id", f.UserID, "id", false)
+			} else {
+				q, args = after.where(s, q, args, "id", false)
+			}
 			return q + ` ORDER BY created_at, id LIMIT ` + fmt.Sprint(limit), args
 		},
 		scan: func(r *sql.Rows) (store.Journey, cursor, error) {

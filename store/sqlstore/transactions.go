@@ -232,7 +232,14 @@ func (s *Store) ListTransactions(ctx context.Context, f store.TxFilter) iter.Seq
 				conds = append(conds, unconfirmedTxCond)
 			}
 			q := `SELECT ` + txCols + ` FROM transactions` + s.txIndexHint(f) + ` WHERE ` + strings.Join(append(conds, "1 = 1"), " AND ")
-			q, args = after.where(s, q, args, "id", desc)
+			switch {
+			case f.UserID != "":
+				q, args = after.whereLed(s, q, args, "user_id", f.UserID, "id", desc)
+			case f.TokenID != "":
+				q, args = after.whereLed(s, q, args, "token_id", f.TokenID, "id", desc)
+			default:
+				q, args = after.where(s, q, args, "id", desc)
+			}
 			return q + order + fmt.Sprint(limit), args
 		},
 		scan: func(r *sql.Rows) (store.Transaction, cursor, error) {
