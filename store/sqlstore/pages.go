@@ -27,7 +27,9 @@ func (c *cursor) where(s *Store, q string, args []any, keyCol string, desc bool)
 // (it is one value) but lets only the (lead, created_at, key) index serve
 // it, so that no plan, a generic plan of a prepared statement above all,
 // walks the time index of all rows filtering for this lead value. An empty
-// lead is where.
+// lead is where; so is SQLite, whose planner (no generic plans) serves the
+// short form from the (lead, created_at, key) index, but searches the long
+// one by the lead alone.
 func (c *cursor) whereLed(s *Store, q string, args []any, lead string, leadVal any, keyCol string, desc bool) (string, []any) {
 	if c == nil {
 		return q, args
@@ -36,7 +38,7 @@ func (c *cursor) whereLed(s *Store, q string, args []any, lead string, leadVal a
 	if desc {
 		op = "<"
 	}
-	if lead == "" {
+	if lead == "" || s.dialect == SQLite { // SQLite plans the short form well, and not the long one
 		args = append(args, s.timeArg(c.createdAt), c.key)
 		return q + fmt.Sprintf(" AND (created_at, %s) %s ($%d, $%d)", keyCol, op, len(args)-1, len(args)), args
 	}

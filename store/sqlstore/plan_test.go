@@ -199,6 +199,10 @@ func TestPlansSQLite(t *testing.T) {
 					"%s: a full scan:\n%s\nin the plan of\n%s", name, strings.Join(plan, "\n"), st.query)
 			}
 			usesWanted(t, name, "SQLite", strings.Join(plan, "\n"), st.query)
+			if hasCursor(st.query) {
+				assert.Regexp(t, `SEARCH .*\(created_at,id\)[<>]\(\?,\?\)`, strings.Join(plan, "\n"),
+					"%s: the index search does not start at the cursor:\n%s", name, st.query)
+			}
 			t.Logf("%s:\n\t%s", name, strings.Join(plan, "\n\t"))
 		}
 	}
@@ -241,6 +245,9 @@ func TestPlansPostgres(t *testing.T) {
 		text := strings.Join(plan, "\n")
 		assert.NotContains(t, text, "Seq Scan", "%s (%s plan): a sequential scan:\n%s\nin the plan of\n%s", name, kind, text, q)
 		usesWanted(t, name, kind, text, q)
+		if hasCursor(q) {
+			assert.Regexp(t, `Index Cond: .*ROW\(`, text, "%s (%s plan): the index scan does not start at the cursor:\n%s\nin the plan of\n%s", name, kind, text, q)
+		}
 	}
 	for name, stmts := range hotQueries(t, s, db) {
 		for _, st := range stmts {
@@ -318,6 +325,9 @@ func next(s store.JourneyStatus) string {
 	}
 	return ""
 }
+
+// hasCursor reports whether a listing's statement resumes after a cursor.
+func hasCursor(q string) bool { return regexp.MustCompile(`\) [<>] \(\$`).MatchString(q) }
 
 func isInsert(q string) bool { return strings.HasPrefix(strings.TrimSpace(q), "INSERT") }
 
