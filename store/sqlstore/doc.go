@@ -57,7 +57,7 @@
 // Every hot statement is served by an index, which plan_test.go proves with
 // EXPLAIN (SQLite's query plan; PostgreSQL's custom and generic plans on
 // analyzed tables): reads by id and by idempotency key (the query repeats
-// the partial index's condition, idempotency_key <> '', so even a generic
+// the partial index's condition, idempotency_key <> ”, so even a generic
 // plan uses it), a user's or token's pages (whose cursor condition starts
 // with the user or token, (user_id, created_at, id) < (...), so only their
 // index serves it), and the reconciler's lists of transactions under way,
