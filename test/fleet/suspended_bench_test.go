@@ -24,7 +24,7 @@ import (
 	"github.com/vicgo/visa/vts"
 )
 
-// BenchmarkSuspendedAtOTP measures what journeys waiting for the
+// BenchmarkStepAPISuspendedAtOTP measures what journeys waiting for the
 // cardholder's code cost the agent process: 10,000 add-card journeys
 // (VICGO_SUSPENDED=n for another count) are started with StartAddCard and
 // answered up to the OTP step (the method chosen, the code sent: step 7 of
@@ -35,7 +35,7 @@ import (
 // started (after a warm-up that opened the HTTP connections), in total and
 // per suspended journey. A journey that waits is a row, not a goroutine:
 // the goroutines must not grow, and the heap must stay under 10 MiB.
-func BenchmarkSuspendedAtOTP(b *testing.B) {
+func BenchmarkStepAPISuspendedAtOTP(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("VICGO_SUSPENDED"); v != "" {
 		_, err := fmt.Sscan(v, &n)
