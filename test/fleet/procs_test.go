@@ -47,7 +47,7 @@ func (s *syncBuffer) String() string {
 
 // build compiles pkg (a package path) into dir, with the race detector when
 // this test runs with it, and returns the binary's path.
-func build(t *testing.T, dir, pkg, name string, race bool) string {
+func build(t testing.TB, dir, pkg, name string, race bool) string {
 	t.Helper()
 	bin := filepath.Join(dir, name)
 	args := []string{"build", "-o", bin}
@@ -166,7 +166,7 @@ type sandboxProc struct {
 
 // startSandbox runs the sandbox binary on a free port and reads the
 // environment it prints.
-func startSandbox(t *testing.T, bin string, hc *http.Client) *sandboxProc {
+func startSandbox(t testing.TB, bin string, hc *http.Client) *sandboxProc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
