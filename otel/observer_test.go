@@ -39,7 +39,7 @@ func TestObserverRetryIsSiblingAttempts(t *testing.T) {
 	actx = o.AttemptStart(ctx, a2)
 	o.AttemptEnd(actx, a2, visa.AttemptResult{StatusCode: 200, CorrelationID: "corr-2", Duration: 10 * time.Millisecond})
 	o.OperationEnd(ctx, getInstruction, visa.OperationResult{
-		Meta: visa.ResponseMeta{Operation: getInstruction.Operation, StatusCode: 200, CorrelationID: "corr-2", Attempts: 2},
+		Meta:     visa.ResponseMeta{Operation: getInstruction.Operation, StatusCode: 200, CorrelationID: "corr-2", Attempts: 2},
 		Duration: 150 * time.Millisecond})
 
 	spans := tel.ended()
