@@ -1,0 +1,73 @@
+package otel_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	votel "github.com/vicgo/visa/otel"
+	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/vts"
+)
+
+// Instrument every Visa call: the Observer makes a span per operation
+// with a child per HTTP attempt, and metrics; WrapTransport adds
+// otelhttp's HTTP-level spans. Both work with Config.TLS (here the
+// sandbox's roots). In a program, pass your TracerProvider and
+// MeterProvider (or set the globals and pass no option).
+func ExampleNewObserver() {
+	sb, err := sandbox.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sb.Close()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+
+	cfg := sb.Config() // Config.TLS holds the sandbox's roots
+	cfg.Observer = votel.NewObserver(votel.WithTracerProvider(tp))
+	cfg.WrapTransport = votel.WrapTransport(votel.WithTracerProvider(tp))
+	c, err := vts.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = c.GetPANEnrollment(context.Background(), vts.GetPANEnrollmentRequest{VPanEnrollmentID: "no-such-enrollment"})
+	for _, s := range spans.Ended() {
+		fmt.Println(s.Name(), s.SpanKind(), s.Status().Code)
+	}
+}
+
+// WrapTransport on any http.Client: the span's url.full has no query, so
+// the api key that VIC and VTS calls carry there is never recorded.
+func ExampleWrapTransport() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("server got query:", r.URL.RawQuery != "")
+	}))
+	defer srv.Close()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+
+	client := &http.Client{Transport: votel.WrapTransport(votel.WithTracerProvider(tp))(http.DefaultTransport)}
+	res, err := client.Get(srv.URL + "/vacp/v1/instructions?apikey=SECRET")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = res.Body.Close()
+
+	for _, s := range spans.Ended() {
+		for _, kv := range s.Attributes() {
+			if kv.Key == "url.full" {
+				fmt.Println(s.Name(), strings.TrimPrefix(kv.Value.AsString(), srv.URL))
+			}
+		}
+	}
+	// Output:
+	// server got query: true
+	// GET /vacp/v1/instructions
+}
