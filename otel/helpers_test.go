@@ -142,7 +142,7 @@ func dump(spans []sdktrace.ReadOnlySpan, rm metricdata.ResourceMetrics) string {
 	var b strings.Builder
 	kvs := func(prefix string, list []attribute.KeyValue) {
 		for _, kv := range list {
-			fmt.Fprintf(&b, "%s %s=%s\n", prefix, kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&b, "%s %s=%s\n", prefix, kv.Key, kv.Value.String())
 		}
 	}
 	for _, s := range spans {
