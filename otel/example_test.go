@@ -2,15 +2,19 @@ package otel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/vicgo/visa"
 	votel "github.com/vicgo/visa/otel"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/vts"
@@ -37,9 +41,25 @@ func ExampleNewObserver() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, _ = c.GetPANEnrollment(context.Background(), vts.GetPANEnrollmentRequest{VPanEnrollmentID: "no-such-enrollment"})
-	for _, s := range spans.Ended() {
-		fmt.Println(s.Name(), s.SpanKind(), s.Status().Code)
+	_, err = c.GetPANEnrollment(context.Background(), vts.GetPANEnrollmentRequest{VPanEnrollmentID: "no-such-enrollment"})
+	fmt.Println("not found:", errors.Is(err, visa.ErrNotFound))
+
+	ended := spans.Ended()
+	sort.Slice(ended, func(i, j int) bool { return ended[i].StartTime().Before(ended[j].StartTime()) })
+	for _, s := range ended {
+		a := map[attribute.Key]attribute.Value{}
+		for _, kv := range s.Attributes() {
+			a[kv.Key] = kv.Value
+		}
+		switch {
+		case s.InstrumentationScope().Name != votel.ScopeName: // otelhttp's
+			full := a["url.full"].AsString()
+			fmt.Println("  HTTP span:", s.SpanKind(), "query recorded:", strings.Contains(full, "?"))
+		case a[votel.AttemptKey].Type() != attribute.INVALID:
+			fmt.Println("  attempt", a[votel.AttemptKey].AsInt64(), s.SpanKind(), a["http.response.status_code"].AsInt64(), s.Status().Code)
+		default:
+			fmt.Println(s.Name(), s.SpanKind(), a["error.type"].AsString(), a[votel.ErrorCodeKey].AsString())
+		}
 	}
 }
 
