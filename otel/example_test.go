@@ -55,7 +55,7 @@ func ExampleNewObserver() {
 		case s.InstrumentationScope().Name != votel.ScopeName: // otelhttp's
 			full := a["url.full"].AsString()
 			fmt.Println("  HTTP span:", s.SpanKind(), "query recorded:", strings.Contains(full, "?"))
-		case a[votel.AttemptKey].Type() != attribute.INVALID:
+		case a[votel.AttemptKey].Type() != attribute.EMPTY:
 			fmt.Println("  attempt", a[votel.AttemptKey].AsInt64(), s.SpanKind(), a["http.response.status_code"].AsInt64(), s.Status().Code)
 		default:
 			fmt.Println(s.Name(), s.SpanKind(), a["error.type"].AsString(), a[votel.ErrorCodeKey].AsString())

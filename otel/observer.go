@@ -167,8 +167,8 @@ func (o *Observer) AttemptEnd(ctx context.Context, a visa.AttemptInfo, r visa.At
 		if r.StatusCode > 0 {
 			attrs = append(attrs, semconv.HTTPResponseStatusCode(r.StatusCode))
 		}
-		if r.Code != "" {
-			attrs = append(attrs, ErrorCodeKey.String(r.Code))
+		if code := attemptCode(r); code != "" {
+			attrs = append(attrs, ErrorCodeKey.String(code))
 		}
 		if r.CorrelationID != "" {
 			attrs = append(attrs, CorrelationIDKey.String(r.CorrelationID))
@@ -312,6 +312,27 @@ func attemptErrorType(r visa.AttemptResult) string {
 	return errorClass(r.Err)
 }
 
+// attemptCode is Visa's error code of an attempt: AttemptResult.Code, or
+// the code or reason of its *visa.APIError.
+func attemptCode(r visa.AttemptResult) string {
+	if r.Code != "" || r.Err == nil {
+		return r.Code
+	}
+	return apiCode(r.Err)
+}
+
+// apiCode is the code, or else the reason, of err's *visa.APIError.
+func apiCode(err error) string {
+	var ae *visa.APIError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	if ae.Code != "" {
+		return ae.Code
+	}
+	return ae.Reason
+}
+
 // operationError is error.type and Visa's error code of an operation.
 func operationError(r visa.OperationResult) (errType, code string) {
 	if r.Err == nil {
@@ -320,22 +341,16 @@ func operationError(r visa.OperationResult) (errType, code string) {
 		}
 		return "", ""
 	}
-	var ae *visa.APIError
-	if errors.As(r.Err, &ae) {
-		code = ae.Code
-		if code == "" {
-			code = ae.Reason
-		}
-		if ae.HTTPStatus > 0 {
-			return strconv.Itoa(ae.HTTPStatus), code
-		}
-	}
-	return errorClass(r.Err), code
+	return errorClass(r.Err), apiCode(r.Err)
 }
 
 // errorClass names a failure without its message: a low-cardinality
 // error.type value.
 func errorClass(err error) string {
+	var ae *visa.APIError
+	if errors.As(err, &ae) && ae.HTTPStatus > 0 {
+		return strconv.Itoa(ae.HTTPStatus) // Visa answered: its status
+	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
@@ -351,10 +366,6 @@ func errorClass(err error) string {
 		return "malformed_response"
 	case errors.Is(err, visa.ErrEncryption):
 		return "encryption"
-	}
-	var ae *visa.APIError
-	if errors.As(err, &ae) && ae.HTTPStatus > 0 {
-		return strconv.Itoa(ae.HTTPStatus)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -117,7 +117,7 @@ func TestObserverFailure(t *testing.T) {
 	ctx := o.OperationStart(context.Background(), op)
 	a := visa.AttemptInfo{OperationInfo: op, Attempt: 1}
 	actx := o.AttemptStart(ctx, a)
-	o.AttemptEnd(actx, a, visa.AttemptResult{StatusCode: 400, Code: "invalidOtp", CorrelationID: "corr-9", RetryReason: "not retryable", Err: apiErr})
+	o.AttemptEnd(actx, a, visa.AttemptResult{StatusCode: 400, CorrelationID: "corr-9", RetryReason: "not retryable", Err: apiErr})
 	o.OperationEnd(ctx, op, visa.OperationResult{Meta: visa.ResponseMeta{StatusCode: 400, CorrelationID: "corr-9", Attempts: 1}, Err: apiErr})
 
 	spans := tel.ended()
@@ -130,6 +130,9 @@ func TestObserverFailure(t *testing.T) {
 	assert.Equal(t, "127.0.0.1", sa["server.address"].AsString())
 	assert.Equal(t, int64(8443), sa["server.port"].AsInt64())
 	assert.Empty(t, s.Events(), "no exception event: an error's text is not telemetry")
+	try := byName(spans, "POST /vts/provisionedTokens/{vProvisionedTokenId}/stepUpOptions/validateOTP")
+	require.Len(t, try, 1)
+	assert.Equal(t, "invalidOtp", attrs(try[0])["visa.error_code"].AsString(), "the attempt's code from its APIError")
 
 	rm := tel.metrics(t)
 	errs := find(t, rm, votel.ErrorsMetric)
@@ -154,6 +157,7 @@ func TestObserverErrorTypes(t *testing.T) {
 		{fmt.Errorf("x: %w", visa.ErrResponseTooLarge), "response_too_large"},
 		{fmt.Errorf("x: %w", visa.ErrEncryption), "encryption"},
 		{errors.New("something else"), "_OTHER"},
+		{fmt.Errorf("wrapped: %w", &visa.APIError{HTTPStatus: 400, Code: "MLE_DECRYPTION_FAILED"}), "400"},
 	}
 	for _, c := range cases {
 		tel := newTelemetry(t)
