@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,4 +236,31 @@ func TestObserverNoProviders(t *testing.T) {
 	o.AttemptEnd(o.AttemptStart(ctx, a), a, visa.AttemptResult{StatusCode: 200})
 	o.OperationEnd(ctx, getInstruction, visa.OperationResult{})
 	assert.False(t, trace.SpanFromContext(ctx).IsRecording())
+}
+
+// TestObserverConcurrent: one Observer shared by concurrent calls (run
+// with -race) records every span and every attempt.
+func TestObserverConcurrent(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry(t)
+	o := votel.NewObserver(tel.opts()...)
+	const workers, calls = 8, 50
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				ctx := o.OperationStart(context.Background(), getInstruction)
+				a := visa.AttemptInfo{OperationInfo: getInstruction, Attempt: 1}
+				o.AttemptEnd(o.AttemptStart(ctx, a), a, visa.AttemptResult{StatusCode: 200})
+				o.OperationEnd(ctx, getInstruction, visa.OperationResult{Meta: visa.ResponseMeta{StatusCode: 200, Attempts: 1}})
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, tel.ended(), 2*workers*calls)
+	rm := tel.metrics(t)
+	assert.Equal(t, int64(workers*calls), sumWhere(t, find(t, rm, votel.AttemptsMetric)))
+	assert.Equal(t, uint64(workers*calls), histCountWhere(t, find(t, rm, votel.OperationDurationMetric)))
 }
