@@ -2,6 +2,9 @@ package otel_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -90,5 +93,43 @@ func BenchmarkObserver(b *testing.B) {
 		octx := o.OperationStart(ctx, getInstruction)
 		o.AttemptEnd(o.AttemptStart(octx, a), a, ar)
 		o.OperationEnd(octx, getInstruction, or)
+	}
+}
+
+// BenchmarkHTTPCall measures one GET with an api key query over TLS to an
+// httptest server, through the transport alone and through WrapTransport
+// (otelhttp and the query stripping), on the SDK's providers as above.
+func BenchmarkHTTPCall(b *testing.B) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	b.Cleanup(srv.Close)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewNoopExporter()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	base := srv.Client().Transport
+	for _, bc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"plain", base},
+		{"wrapped", votel.WrapTransport(votel.WithTracerProvider(tp), votel.WithMeterProvider(mp))(base)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := &http.Client{Transport: bc.rt}
+			u := srv.URL + "/vacp/v1/instructions/ins-1?apikey=" + testAPIKey
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := c.Get(u)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				_ = res.Body.Close()
+			}
+		})
 	}
 }
