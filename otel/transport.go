@@ -58,17 +58,16 @@ type stripQuery struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *stripQuery) RoundTrip(req *http.Request) (*http.Response, error) {
-	u := req.URL
-	if u == nil || (u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && u.User == nil) {
-		return t.next.RoundTrip(req)
+	r := req
+	if u := req.URL; u != nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil) {
+		clean := *u
+		clean.RawQuery, clean.ForceQuery, clean.Fragment, clean.RawFragment, clean.User = "", false, "", "", nil
+		r = req.WithContext(context.WithValue(req.Context(), urlKey{}, u))
+		r.URL = &clean
 	}
-	clean := *u
-	clean.RawQuery, clean.ForceQuery, clean.Fragment, clean.RawFragment, clean.User = "", false, "", "", nil
-	r := req.WithContext(context.WithValue(req.Context(), urlKey{}, u))
-	r.URL = &clean
 	resp, err := t.next.RoundTrip(r)
 	if resp != nil {
-		resp.Request = req
+		resp.Request = req // the caller's, as from an uninstrumented transport
 	}
 	return resp, err
 }
