@@ -138,6 +138,11 @@ func (o *Observer) OperationStart(ctx context.Context, op visa.OperationInfo) co
 	attrs = appendRequestAttrs(attrs, op)
 	ctx, _ = o.tracer.Start(ctx, spanName(op.Operation, "visa"),
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(o.keep(attrs)...))
+	if op.Route != "" {
+		// For WrapTransport's span, when both are used: its name and
+		// url.template.
+		ctx = context.WithValue(ctx, routeKey{}, op.Route)
+	}
 	return ctx
 }
 
@@ -151,10 +156,6 @@ func (o *Observer) AttemptStart(ctx context.Context, a visa.AttemptInfo) context
 	}
 	ctx, _ = o.tracer.Start(ctx, attemptSpanName(a.OperationInfo),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(o.keep(attrs)...))
-	if a.Route != "" {
-		// For WrapTransport's span name, when both are used.
-		ctx = context.WithValue(ctx, routeKey{}, a.Route)
-	}
 	return ctx
 }
 

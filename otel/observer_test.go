@@ -112,7 +112,7 @@ func TestObserverFailure(t *testing.T) {
 	o := votel.NewObserver(tel.opts()...)
 	op := visa.OperationInfo{Operation: "vts.ValidateOTP", Product: visa.ProductVTS, Method: "POST",
 		Route: "/vts/provisionedTokens/{vProvisionedTokenId}/stepUpOptions/validateOTP", Host: "127.0.0.1:8443"}
-	apiErr := &visa.APIError{Operation: op.Operation, Product: visa.ProductVTS, HTTPStatus: 400, Reason: "invalidOtp",
+	apiErr := &visa.APIError{Product: visa.ProductVTS, HTTPStatus: 400, Reason: "invalidOtp",
 		Message: "wrong code", CorrelationID: "corr-9"}
 
 	ctx := o.OperationStart(context.Background(), op)

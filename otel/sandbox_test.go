@@ -144,6 +144,8 @@ func TestSandboxRetryShowsSiblingAttempts(t *testing.T) {
 		if parents[s.Parent().SpanID()] {
 			under++
 			assert.Equal(t, op.SpanContext().TraceID(), s.SpanContext().TraceID())
+			assert.Equal(t, "GET "+route, s.Name(), "named after the operation's template")
+			assert.Equal(t, route, attrs(s)["url.template"].AsString())
 		}
 	}
 	assert.Equal(t, 2, under, "both attempts' HTTP spans are in the operation's trace")

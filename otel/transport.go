@@ -20,9 +20,11 @@ import (
 // The URL query never reaches a span: VIC and VTS calls carry their api
 // key there (apikey=...), so url.full is recorded without its query (and
 // without a fragment or user information), while the request sent keeps
-// its URL unchanged. The span is named "{method} {url.template}" when an
-// Observer of this package runs in the same call (its attempt span is then
-// the parent), the method alone otherwise.
+// its URL unchanged. When an Observer of this package runs in the same
+// call, the span is a child of the operation's span (or of the attempt's,
+// when the request carries the attempt's context), named
+// "{method} {url.template}" and with url.template; otherwise it is named
+// by the method alone.
 //
 // By default no trace context is injected into the requests (see
 // WithPropagators). WithAttributeFilter does not apply here.
@@ -46,7 +48,7 @@ func WrapTransport(opts ...Option) func(http.RoundTripper) http.RoundTripper {
 // out of, for restoreQuery to send.
 type urlKey struct{}
 
-// routeKey holds, in an attempt's context, the attempt's URL template.
+// routeKey holds, in an operation's context, its URL template.
 type routeKey struct{}
 
 // stripQuery hands otelhttp a request whose URL has no query, fragment or

@@ -139,6 +139,19 @@ func TestWrapTransportUnderObserver(t *testing.T) {
 	require.Len(t, parents, 1)
 	assert.Contains(t, parents[0], http1.SpanContext().SpanID().String(), "WithPropagators sends trace context")
 
+	// A request sent with the operation's context (not the attempt's):
+	// the HTTP span is the operation's child, named after the template.
+	before := len(tel.ended())
+	ctx = o.OperationStart(context.Background(), op)
+	get(t, ctx, c, srv.URL+"/vacp/v1/instructions/ins-1?apikey="+testAPIKey)
+	o.OperationEnd(ctx, op, visa.OperationResult{})
+	spans = tel.ended()[before:]
+	require.Len(t, spans, 2)
+	named = byName(spans, "GET /vacp/v1/instructions/{instructionId}")
+	require.Len(t, named, 1, "otelhttp's span")
+	assert.Equal(t, byName(spans, "vic.GetInstruction")[0].SpanContext().SpanID(), named[0].Parent().SpanID())
+	assert.Equal(t, "/vacp/v1/instructions/{instructionId}", attrs(named[0])["url.template"].AsString())
+
 	sec := testutil.NewSecrets()
 	sec.Add("api key", testAPIKey)
 	sec.Check(t, "spans and metrics", dump(spans, tel.metrics(t)), testutil.Text)
