@@ -117,12 +117,13 @@ func NewObserver(opts ...Option) *Observer {
 	return o
 }
 
-// keep applies the attribute filter.
+// keep applies the attribute filter, into a new slice: kvs is left as it
+// was, for a caller that adds to it and filters again.
 func (o *Observer) keep(kvs []attribute.KeyValue) []attribute.KeyValue {
 	if o.filter == nil {
 		return kvs
 	}
-	out := kvs[:0]
+	out := make([]attribute.KeyValue, 0, len(kvs))
 	for _, kv := range kvs {
 		if o.filter(kv) {
 			out = append(out, kv)

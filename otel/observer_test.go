@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vicgo/visa"
@@ -196,6 +197,21 @@ func TestObserverAttributeFilter(t *testing.T) {
 		assert.NotContains(t, attrs(s), attribute.Key("server.address"))
 		assert.Contains(t, attrs(s), votel.OperationKey)
 	}
+
+	// Metrics too, the errors counter included.
+	tel = newTelemetry(t)
+	o = votel.NewObserver(tel.opts(votel.WithAttributeFilter(func(kv attribute.KeyValue) bool {
+		return kv.Key != votel.ProductKey
+	}))...)
+	ctx = o.OperationStart(context.Background(), getInstruction)
+	o.OperationEnd(ctx, getInstruction, visa.OperationResult{Err: &visa.APIError{HTTPStatus: 404, Code: "INSTRUCTION_NOT_FOUND"}})
+	rm := tel.metrics(t)
+	for _, name := range []string{votel.OperationDurationMetric, votel.ErrorsMetric} {
+		m := find(t, rm, name)
+		assert.NotContains(t, dump(nil, metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{m}}}}), "visa.product", name)
+	}
+	assert.Equal(t, int64(1), sumWhere(t, find(t, rm, votel.ErrorsMetric), attribute.String("visa.error_code", "INSTRUCTION_NOT_FOUND"),
+		attribute.String("error.type", "404"), attribute.String("visa.operation", "vic.GetInstruction")))
 }
 
 // TestObserverNoSecrets: secrets inside errors (a careless message, an
