@@ -102,10 +102,30 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Handler is the HTTP handler New returns.
+type Handler struct {
+	h      http.Handler
+	server *mcp.Server
+}
+
+// ServeHTTP serves the MCP endpoint, the metadata and the pages.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeHTTP(w, r) }
+
+// Close closes every live session of the server, for shutdown: their
+// goroutines end and their clients must start new sessions. Requests
+// still arriving are served.
+func (h *Handler) Close() error {
+	var errs []error
+	for ss := range h.server.Sessions() {
+		errs = append(errs, ss.Close())
+	}
+	return errors.Join(errs...)
+}
+
 // New returns the HTTP handler serving server at o.Path with o's
 // authentication and transport checks. Bad options are a
 // *visa.InputError naming the option.
-func New(server *mcp.Server, o Options) (http.Handler, error) {
+func New(server *mcp.Server, o Options) (*Handler, error) {
 	if server == nil {
 		return nil, visa.NewInputError("server", "is nil")
 	}
@@ -179,7 +199,11 @@ func New(server *mcp.Server, o Options) (http.Handler, error) {
 
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
 		&mcp.StreamableHTTPOptions{Stateless: o.Stateless, SessionTimeout: o.SessionTimeout,
-			MaxRequestBodyBytes: o.MaxBodyBytes, Logger: o.Logger})
+			MaxRequestBodyBytes: o.MaxBodyBytes, Logger: o.Logger,
+			// The guard's host allow-list does the SDK's DNS-rebinding
+			// check (loopback names only unless configured) on every bind,
+			// and lets a configured name through a local reverse proxy.
+			DisableLocalhostProtection: true})
 	if !o.Stateless && o.MaxSessions > 0 {
 		mcpHandler = &sessionCap{next: mcpHandler, server: server, max: o.MaxSessions, logger: logger}
 	}
@@ -219,7 +243,7 @@ func New(server *mcp.Server, o Options) (http.Handler, error) {
 			return nil, visa.NewInputError("Pages", err.Error())
 		}
 	}
-	return g.wrap(mux), nil
+	return &Handler{h: g.wrap(mux), server: server}, nil
 }
 
 // registerPage mounts a page, turning the ServeMux's panic on a bad or
@@ -376,9 +400,15 @@ var errFull = errors.New("too many sessions")
 func (s *sessionCap) admit() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A session counts once initialized; before, it is counted as opening
+	// by the request creating it. A session whose request did not
+	// initialize it (a probe, a failed initialize) is closed by the SDK
+	// when that request ends and never counts.
 	live := 0
-	for range s.server.Sessions() {
-		live++
+	for ss := range s.server.Sessions() {
+		if ss.InitializeParams() != nil {
+			live++
+		}
 	}
 	if live+s.opening >= s.max {
 		return errFull
@@ -398,10 +428,37 @@ func (s *sessionCap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Service Unavailable: too many sessions", http.StatusServiceUnavailable)
 		return
 	}
-	defer func() {
-		s.mu.Lock()
-		s.opening--
-		s.mu.Unlock()
-	}()
-	s.next.ServeHTTP(w, r)
+	// The session is registered before its first response is written:
+	// from then on it is counted live, no longer opening.
+	var once sync.Once
+	done := func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.opening--
+			s.mu.Unlock()
+		})
+	}
+	defer done()
+	s.next.ServeHTTP(&onWrite{ResponseWriter: w, f: done}, r)
 }
+
+// onWrite calls f before the response's header is written.
+type onWrite struct {
+	http.ResponseWriter
+	f func()
+}
+
+func (o *onWrite) WriteHeader(code int) { o.f(); o.ResponseWriter.WriteHeader(code) }
+
+func (o *onWrite) Write(p []byte) (int, error) { o.f(); return o.ResponseWriter.Write(p) }
+
+// Flush passes flushes through: streamable HTTP streams events.
+func (o *onWrite) Flush() {
+	o.f()
+	if f, ok := o.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (o *onWrite) Unwrap() http.ResponseWriter { return o.ResponseWriter }
