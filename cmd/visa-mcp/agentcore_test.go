@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,21 +152,55 @@ func TestAgentCoreProcess(t *testing.T) {
 		secrets.Check(t, name+" result", string(data), testutil.JSON)
 	}
 
-	// Instance A adds the card ...
+	// Instance A starts adding a card: with authentication the card is not
+	// a tool argument but typed on the card-entry page ...
 	a, b := client(urls[0]), client(urls[1])
 	type flow struct {
-		Status string `json:"status"`
-		Card   *struct {
+		Status       string `json:"status"`
+		FlowID       string `json:"flowId"`
+		CardEntryURL string `json:"cardEntryUrl"`
+		Card         *struct {
 			TokenID string `json:"tokenId"`
 		} `json:"card"`
 	}
 	var added flow
-	call(a, "add-card", map[string]any{
-		"user": map[string]any{"id": "shopper-1", "email": "shopper-1@example.com", "country": "US"},
-		"card": map[string]any{"pan": sandbox.CardNoStepUp, "cvv2": "321", "expiryMonth": 12, "expiryYear": time.Now().Year() + 2}}, &added)
+	call(a, "add-card", map[string]any{"user": map[string]any{"email": "shopper-1@example.com", "country": "US"}}, &added)
+	require.Equal(t, "CARD_ENTRY_REQUIRED", added.Status, "%+v", added)
+	require.True(t, strings.HasPrefix(added.CardEntryURL, "https://visa-mcp.example.com/pages/card/"), added.CardEntryURL)
+	// ... which the shopper's browser opens on instance B (the link is
+	// signed with the shared device key) ...
+	page := strings.Replace(added.CardEntryURL, "https://visa-mcp.example.com", strings.TrimSuffix(urls[1], "/mcp"), 1)
+	resp, err := http.Get(page)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	form := url.Values{"pan": {sandbox.CardNoStepUp}, "cvv2": {"321"}, "month": {"12"}, "year": {strconv.Itoa(time.Now().Year() + 2)}}
+	resp, err = http.PostForm(page, form)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), "Your card was added")
+	assert.NotContains(t, string(body), sandbox.CardNoStepUp)
+	// ... and instance A finishes the journey.
+	call(a, "add-card-continue", map[string]any{"flowId": added.FlowID}, &added)
 	require.Equal(t, "COMPLETED", added.Status, "%+v", added)
 	require.NotNil(t, added.Card)
 	// ... instance B sees it and buys with it ...
+	// Another user (another subject) sees none of it.
+	other := is.token(t, "shopper-2", resource, 10*time.Minute)
+	var none struct {
+		Cards []struct {
+			TokenID string `json:"tokenId"`
+		} `json:"cards"`
+	}
+	cs2, err := mcp.NewClient(&mcp.Implementation{Name: "other-agent"}, nil).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: urls[1], DisableStandaloneSSE: true,
+			HTTPClient: &http.Client{Transport: &bearerTransport{token: other, headers: headers}}}, nil)
+	require.NoError(t, err)
+	call(cs2, "list-cards", map[string]any{}, &none)
+	assert.Empty(t, none.Cards)
+	_ = cs2.Close()
 	var cards struct {
 		Cards []struct {
 			TokenID string `json:"tokenId"`

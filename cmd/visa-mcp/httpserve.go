@@ -145,28 +145,51 @@ func wildcardBind(host string) bool {
 	return ip != nil && ip.IsUnspecified()
 }
 
-// handler builds the HTTP handler once the listener's address is known:
-// the server's own origins (and, for a specific address, its host) are
-// allowed.
-func (p *httpPlan) handler(srv *mcpserver.Server, addr net.Addr, logger *slog.Logger) (*mcphttp.Handler, error) {
+// listening completes the plan once the listener's address is known: the
+// server's own origins (and, for a specific address, its host) are
+// allowed, and on loopback the public URL defaults to it.
+func (p *httpPlan) listening(addr net.Addr) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return
+	}
+	port := fmt.Sprint(tcp.Port)
+	switch {
+	case p.loopback:
+		for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
+			p.opts.AllowedOrigins = append(p.opts.AllowedOrigins, "http://"+h+":"+port)
+		}
+		if p.opts.PublicURL == "" {
+			p.opts.PublicURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", port), Path: mcphttp.DefaultPath}).String()
+		}
+	case !tcp.IP.IsUnspecified():
+		p.opts.AllowedHosts = append(p.opts.AllowedHosts, tcp.IP.String())
+		p.opts.AllowedOrigins = append(p.opts.AllowedOrigins, "http://"+net.JoinHostPort(tcp.IP.String(), port))
+	}
+}
+
+// pagesPath is where mcpserver's pages (the card-entry page) are mounted.
+const pagesPath = "/pages"
+
+// pagesURL is the public URL of the pages: the public URL's origin and
+// pagesPath, or "" without a public URL.
+func (p *httpPlan) pagesURL() string {
+	if p.opts.PublicURL == "" {
+		return ""
+	}
+	u, err := url.Parse(p.opts.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: pagesPath}).String()
+}
+
+// handler builds the HTTP handler: the MCP endpoint with the plan's
+// authentication and checks, the metadata, and the pages.
+func (p *httpPlan) handler(srv *mcpserver.Server, logger *slog.Logger) (*mcphttp.Handler, error) {
 	o := p.opts
 	o.Logger = logger
-	tcp, _ := addr.(*net.TCPAddr)
-	if tcp != nil {
-		port := fmt.Sprint(tcp.Port)
-		if p.loopback {
-			for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
-				o.AllowedOrigins = append(o.AllowedOrigins, "http://"+h+":"+port)
-			}
-			if o.PublicURL == "" {
-				o.PublicURL = (&url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", port), Path: mcphttp.DefaultPath}).String()
-			}
-		} else if !tcp.IP.IsUnspecified() {
-			o.AllowedHosts = append(o.AllowedHosts, tcp.IP.String())
-			o.AllowedOrigins = append(o.AllowedOrigins, "http://"+net.JoinHostPort(tcp.IP.String(), port))
-		}
-	}
-	o.Pages = pagesFor(srv)
+	o.Pages = map[string]http.Handler{pagesPath + "/": http.StripPrefix(pagesPath, srv.PagesHandler())}
 	h, err := mcphttp.New(srv.MCP(), o)
 	if err != nil {
 		return nil, &usageError{err}
@@ -184,17 +207,24 @@ func (p *httpPlan) handler(srv *mcpserver.Server, addr net.Addr, logger *slog.Lo
 //
 // The bearer middleware puts an *auth.TokenInfo in every request's
 // context; the tools read it as req.Extra.TokenInfo (UserID: the store
-// user; Scopes: mcphttp.ScopeReveal allows clear credentials). Today's
-// mcpserver takes the user as a tool argument; when it gains an option
-// binding tools to the authenticated caller, it is returned here when
-// p.verifier != nil. A nil plan (stdio) adds nothing.
-func (p *httpPlan) serverOptions() []mcpserver.Option {
-	if p == nil {
-		return nil
+// user; Scopes: mcpserver.ScopeReveal allows clear credentials). With
+// authentication every tool is bound to that caller (WithRequireAuth) and
+// card numbers are typed on the card-entry page, not passed as arguments,
+// unless -card-arguments says otherwise. A nil plan (stdio) adds only
+// -card-arguments when given.
+func (p *httpPlan) serverOptions(f flags) []mcpserver.Option {
+	var opts []mcpserver.Option
+	if f.given["card-arguments"] {
+		opts = append(opts, mcpserver.WithCardArguments(f.cardArgs))
 	}
-	return nil
+	if p == nil {
+		return opts
+	}
+	if p.verifier != nil {
+		opts = append(opts, mcpserver.WithRequireAuth(true))
+	}
+	if u := p.pagesURL(); u != "" {
+		opts = append(opts, mcpserver.WithPublicURL(u))
+	}
+	return opts
 }
-
-// pagesFor returns the browser pages mounted beside /mcp (card entry,
-// passkey ceremonies): none until mcpserver serves them.
-func pagesFor(*mcpserver.Server) map[string]http.Handler { return nil }

@@ -60,6 +60,7 @@ type flags struct {
 	allowedHosts   string
 	maxSessions    int
 	sessionTimeout time.Duration
+	cardArgs       bool
 	// given names the flags set on the command line or by a variable.
 	given map[string]bool
 }
@@ -96,6 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", "comma-separated Host names served besides loopback ones and the public URL's (* for any, with authentication)")
 	fs.IntVar(&f.maxSessions, "max-sessions", mcphttp.DefaultMaxSessions, "live HTTP sessions at most (a new one beyond gets 503)")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", mcphttp.DefaultSessionTimeout, "close an HTTP session idle this long")
+	fs.BoolVar(&f.cardArgs, "card-arguments", false, "accept card numbers as add-card arguments, for headless agents: they pass through the model's context "+
+		"(default: on for stdio, off with HTTP authentication, where the shopper types the card on the card-entry page)")
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,6 +139,13 @@ func (f *flags) complete(lookup func(string) (string, bool)) error {
 			return &usageError{err}
 		}
 		f.stateless, f.given["stateless"] = b, true
+	}
+	if v, ok := get("VISA_MCP_CARD_ARGUMENTS"); ok && !f.given["card-arguments"] {
+		b, err := envBool("VISA_MCP_CARD_ARGUMENTS", v)
+		if err != nil {
+			return &usageError{err}
+		}
+		f.cardArgs, f.given["card-arguments"] = b, true
 	}
 	if v, ok := get("VISA_MCP_MAX_SESSIONS"); ok && !f.given["max-sessions"] {
 		n, err := strconv.Atoi(v)
@@ -391,12 +401,22 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			}
 		}
 	}
+	// Listening first: the server's public URL (its card-entry links) may
+	// need the port.
+	var ln net.Listener
+	if plan != nil {
+		if ln, err = net.Listen("tcp", plan.addr); err != nil {
+			return err
+		}
+		defer func() { _ = ln.Close() }()
+		plan.listening(ln.Addr())
+	}
 	e, err := setup(ctx, f, lookup, logger)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	srv, err := mcpserver.New(e.cfg, append(e.opts, plan.serverOptions()...)...)
+	srv, err := mcpserver.New(e.cfg, append(e.opts, plan.serverOptions(f)...)...)
 	if err != nil {
 		return err
 	}
@@ -421,13 +441,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		logger.Info("visa-mcp: serving MCP on stdio")
 		return srv.RunStdio(ctx)
 	}
-	ln, err := net.Listen("tcp", plan.addr)
+	h, err := plan.handler(srv, logger)
 	if err != nil {
-		return err
-	}
-	h, err := plan.handler(srv, ln.Addr(), logger)
-	if err != nil {
-		_ = ln.Close()
 		return err
 	}
 	if plan.generated != "" {

@@ -1,7 +1,8 @@
 // A client that is not ours: the official MCP TypeScript SDK drives
 // visa-mcp over streamable HTTP with a bearer token, through a whole
-// journey (add a card through the one-time-code step, buy, list the
-// purchases) and a bad call. Any deviation exits 1.
+// journey (add a card on the card-entry page and through the
+// one-time-code step, buy, list the purchases) and a bad call. Any
+// deviation exits 1.
 //
 // Usage: MCP_URL=http://127.0.0.1:PORT/mcp MCP_TOKEN=... node client.mjs
 // The sandbox's test card and fixed code are used (visa-mcp built with
@@ -74,15 +75,40 @@ async function call(name, args) {
 
 const year = new Date().getFullYear() + 2;
 let r = await call("add-card", {
-  user: { id: USER, email: "js-shopper-1@example.com", country: "US" },
+  user: { email: "js-shopper-1@example.com", country: "US" }, // the signed-in user is the cardholder
   userId: USER,
   card: { pan: CARD, cvv2: "123", expiryMonth: 12, expiryYear: year },
 });
+if (r.status === "CARD_ENTRY_REQUIRED") {
+  // With authentication the card is typed on the server's card-entry page,
+  // never passed to the model: play the shopper's browser.
+  check(typeof r.cardEntryUrl === "string" && r.cardEntryUrl.startsWith("http"), "CARD_ENTRY_REQUIRED without cardEntryUrl");
+  const page = new URL(r.cardEntryUrl);
+  const get = await fetch(page);
+  check(get.status === 200, `card-entry page GET: ${get.status}`);
+  check((await get.text()).includes("<form"), "the card-entry page has no form");
+  const post = await fetch(page, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: page.origin },
+    body: new URLSearchParams({ pan: CARD, cvv2: "123", month: "12", year: String(year) }),
+  });
+  const html = await post.text();
+  check(post.status === 200, `card-entry page POST: ${post.status} ${html.slice(0, 200)}`);
+  check(!html.includes(CARD), "the card-entry page echoes the card number");
+  // A foreign site cannot post the form.
+  const forged = await fetch(page, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: "https://evil.example" },
+    body: new URLSearchParams({ pan: CARD, cvv2: "123", month: "12", year: String(year) }),
+  });
+  check(forged.status === 403, `a cross-origin post of the card form was not refused: ${forged.status}`);
+  r = await call("add-card-continue", { flowId: r.flowId });
+}
 if (r.status === "CHOOSE_STEP_UP") {
   check(Array.isArray(r.methods) && r.methods.length > 0, "CHOOSE_STEP_UP without methods");
   r = await call("add-card-continue", { flowId: r.flowId, method: r.methods[0].method });
 }
-check(r.status === "OTP_REQUIRED", `add-card: expected OTP_REQUIRED, got ${r.status}`);
+check(r.status === "OTP_REQUIRED", `add-card: expected OTP_REQUIRED, got ${r.status} ${JSON.stringify(r)}`);
 r = await call("add-card-continue", { flowId: r.flowId, otp: OTP });
 check(r.status === "COMPLETED", `add-card-continue: expected COMPLETED, got ${r.status} ${JSON.stringify(r)}`);
 const tokenId = r.card?.tokenId;
