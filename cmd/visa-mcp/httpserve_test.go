@@ -15,6 +15,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/mcpserver"
 	"github.com/vicgo/visa/mcpserver/mcphttp"
 )
 
@@ -204,4 +205,10 @@ func TestInProcessSandboxWithDatabaseWarns(t *testing.T) {
 	var ue *usageError
 	require.ErrorAs(t, err, &ue)
 	assert.NotContains(t, err.Error(), "u:p@")
+}
+
+// TestScopeRevealAgrees: the HTTP side and the tools name one scope.
+func TestScopeRevealAgrees(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, mcpserver.ScopeReveal, mcphttp.ScopeReveal)
 }
