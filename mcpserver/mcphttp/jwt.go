@@ -38,10 +38,13 @@ const (
 	maxJWKSBytes = 1 << 20
 )
 
-// DefaultAlgorithms are the signature algorithms accepted by default: the
-// asymmetric ones OAuth issuers sign access tokens with. Symmetric (HS*)
-// and "none" are never accepted.
-var DefaultAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512,
+// DefaultAlgorithms returns the signature algorithms accepted by default:
+// the asymmetric ones OAuth issuers sign access tokens with. Symmetric (HS*)
+// and "none" are never accepted. It returns a copy: the allow-list itself
+// cannot be changed by a caller.
+func DefaultAlgorithms() []jose.SignatureAlgorithm { return slices.Clone(defaultAlgorithms[:]) }
+
+var defaultAlgorithms = [...]jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512,
 	jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
 
 // JWTConfig configures a JWTVerifier.
@@ -107,10 +110,10 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		}
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = DefaultAlgorithms
+		cfg.Algorithms = DefaultAlgorithms()
 	}
 	for _, a := range cfg.Algorithms {
-		if !slices.Contains(DefaultAlgorithms, a) {
+		if !slices.Contains(defaultAlgorithms[:], a) {
 			return nil, visa.NewInputError("Algorithms", fmt.Sprintf("%q is not an asymmetric signature algorithm", a))
 		}
 	}
