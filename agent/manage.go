@@ -65,8 +65,16 @@ func (a *Agent) RemoveCard(ctx context.Context, userID, tokenID string) error {
 	return nil
 }
 
-// Transactions yields the stored transactions that match the filter.
+// Transactions yields the stored transactions that match the filter, newest
+// first unless f.Order says otherwise; store.CursorAfter makes the cursor of
+// the next page. A bad filter (a cursor altered or made for another filter,
+// say) yields one *visa.InputError (errors.Is visa.ErrInvalidInput and
+// store.ErrInvalid) and nothing else.
 func (a *Agent) Transactions(ctx context.Context, f store.TxFilter) iter.Seq2[store.Transaction, error] {
+	if err := f.Validate(); err != nil {
+		err = asInputError("TxFilter", err)
+		return func(yield func(store.Transaction, error) bool) { yield(store.Transaction{}, err) }
+	}
 	return a.store.ListTransactions(ctx, f)
 }
 

@@ -298,3 +298,123 @@ func TestAddCardIdempotent(t *testing.T) {
 	_, err = e.agent.StartAddCard(ctx, other)
 	assert.ErrorIs(t, err, agent.ErrIdempotencyMismatch)
 }
+
+// TestTransactionsBadCursor: paging a user's purchases with cursors; a
+// cursor from another filter, or altered, is a typed error, and yields
+// nothing else.
+func TestTransactionsBadCursor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u, dev := user(350), deviceN(350)
+	res, err := e.agent.AddCard(ctx, agent.AddCardRequest{User: u, Card: card(t, "4111111111111111"), Device: dev, Cardholder: golden()})
+	require.NoError(t, err)
+	var ids []string
+	for i := range 3 {
+		rec, err := e.agent.Purchase(ctx, purchaseReq(u, res.Card, dev, fmt.Sprintf("%d.00", 10+i)))
+		require.NoError(t, err)
+		ids = append(ids, rec.Transaction.ID)
+		e.clock.Advance(time.Second)
+	}
+	list := func(f store.TxFilter) ([]string, []error) {
+		var got []string
+		var errs []error
+		for tx, err := range e.agent.Transactions(ctx, f) {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			got = append(got, tx.ID)
+		}
+		return got, errs
+	}
+	f := store.TxFilter{UserID: u.ID, Limit: 2}
+	page, errs := list(f)
+	require.Empty(t, errs)
+	require.Equal(t, []string{ids[2], ids[1]}, page, "newest first")
+	last, err := e.st.GetTransaction(ctx, page[1])
+	require.NoError(t, err)
+	f.Cursor = store.CursorAfter(f, last)
+	page, errs = list(f)
+	require.Empty(t, errs)
+	require.Equal(t, []string{ids[0]}, page, "the next page")
+
+	refused := func(g store.TxFilter, what string) {
+		t.Helper()
+		got, errs := list(g)
+		assert.Empty(t, got, what)
+		require.Len(t, errs, 1, what)
+		assert.ErrorIs(t, errs[0], visa.ErrInvalidInput, what)
+		assert.ErrorIs(t, errs[0], store.ErrInvalid, what)
+		var ie *visa.InputError
+		require.ErrorAs(t, errs[0], &ie, what)
+		assert.Equal(t, "TxFilter.Cursor", ie.Field, what)
+	}
+	other := f
+	other.UserID = "someone-else"
+	refused(other, "a cursor from another user's listing")
+	other = f
+	other.NonFinalOnly = true
+	refused(other, "a cursor from another filter")
+	other = f
+	other.Order = store.OldestFirst
+	refused(other, "a cursor from the other order")
+	other = f
+	for i := range f.Cursor { // every character altered in turn
+		b := []byte(f.Cursor)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		other.Cursor = string(b)
+		refused(other, fmt.Sprintf("a cursor altered at %d", i))
+	}
+	other.Cursor = "not-a-cursor"
+	refused(other, "not a cursor at all")
+}
+
+// TestExpiredJourneyTakesNothing: once a journey expired, every entry point
+// refuses it with a typed error and the record stays as it is.
+func TestExpiredJourneyTakesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.agent
+	j, err := a.StartAddCard(ctx, agent.AddCardRequest{User: user(360), Card: card(t, "4111111111111111"), Device: deviceN(360)})
+	require.NoError(t, err)
+	method := j.Next.Methods[0].Identifier
+	j, err = a.Continue(ctx, j.ID, agent.Answer{Method: method})
+	require.NoError(t, err)
+	e.clock.Advance(j.ExpiresAt.Sub(e.clock.Now()) + time.Minute)
+	_, err = a.Reconcile(ctx)
+	require.NoError(t, err)
+	rec, err := e.st.GetJourney(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.JourneyExpired, rec.Status)
+	sent := e.sbx.Inspect()
+
+	for what, ans := range map[string]agent.Answer{
+		"the code":       {PromptID: j.Next.PromptID, OTP: otp(t, "456789")},
+		"a resend":       {Resend: true},
+		"a method":       {Method: method},
+		"the wrong kind": {},
+		"another user's": {UserID: "someone-else", OTP: otp(t, "456789")},
+	} {
+		_, err := a.Continue(ctx, j.ID, ans)
+		require.Error(t, err, what)
+		assert.True(t, errors.Is(err, agent.ErrJourneyOver) || errors.Is(err, agent.ErrJourneyExpired) ||
+			errors.Is(err, agent.ErrJourneyNotFound), "%s: %v", what, err)
+	}
+	_, err = a.CancelJourney(ctx, j.ID)
+	assert.ErrorIs(t, err, agent.ErrJourneyOver)
+	got, err := a.GetJourney(ctx, j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.JourneyExpired, got.Status)
+	after, err := e.st.GetJourney(ctx, j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, rec, after, "nothing changed")
+	now := e.sbx.Inspect()
+	assert.Equal(t, sent.OTPsSent, now.OTPsSent, "no code sent")
+	assert.Equal(t, sent.OTPValidationsOK+sent.OTPValidationsKO, now.OTPValidationsOK+now.OTPValidationsKO, "no code validated")
+}

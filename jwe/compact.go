@@ -91,7 +91,6 @@ func (h Header) CheckIssuedAt(now time.Time, skew time.Duration) error {
 // be strict unpadded base64url.
 type compactParts struct {
 	header Header
-	fields map[string]json.RawMessage // protected header members
 	raw    [5]string
 }
 
@@ -100,45 +99,54 @@ var b64 = base64.RawURLEncoding.Strict()
 // splitCompact checks size, part count and encoding of a compact JWE and
 // parses its protected header.
 func splitCompact(compact string) (*compactParts, error) {
+	p := &compactParts{}
+	if err := checkCompact(compact, &p.raw); err != nil {
+		return nil, err
+	}
+	hdrJSON, err := b64.DecodeString(p.raw[0])
+	if err != nil {
+		return nil, errorf(ErrMalformed, "protected header is not base64url")
+	}
+	p.header, err = parseProtectedHeader(hdrJSON)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkCompact checks size, part count and encoding of a compact JWE and
+// splits it into raw, without decoding anything (it does not allocate).
+func checkCompact(compact string, raw *[5]string) error {
 	if len(compact) > DefaultMaxInput {
-		return nil, errorf(ErrTooLarge, "compact JWE of %d bytes exceeds %d", len(compact), DefaultMaxInput)
+		return errorf(ErrTooLarge, "compact JWE of %d bytes exceeds %d", len(compact), DefaultMaxInput)
 	}
 	if compact == "" {
-		return nil, errorf(ErrMalformed, "empty compact JWE")
+		return errorf(ErrMalformed, "empty compact JWE")
 	}
 	if n := strings.Count(compact, "."); n != 4 {
-		return nil, errorf(ErrMalformed, "compact JWE has %d parts, want 5", n+1)
+		return errorf(ErrMalformed, "compact JWE has %d parts, want 5", n+1)
 	}
-	p := &compactParts{}
 	rest := compact
 	for i := range 5 {
 		var seg string
 		seg, rest, _ = strings.Cut(rest, ".")
-		p.raw[i] = seg
+		raw[i] = seg
 		if !validB64(seg) {
-			return nil, errorf(ErrMalformed, "part %d is not unpadded base64url", i+1)
+			return errorf(ErrMalformed, "part %d is not unpadded base64url", i+1)
 		}
 	}
 	// The header, IV and tag are never empty. The ciphertext is empty for
 	// an empty plaintext; the encrypted key is empty only for algorithms
 	// ("dir", ECDH-ES) that the decrypters refuse by name.
 	for _, i := range []int{0, 2, 4} {
-		if p.raw[i] == "" {
-			return nil, errorf(ErrMalformed, "part %d is empty", i+1)
+		if raw[i] == "" {
+			return errorf(ErrMalformed, "part %d is empty", i+1)
 		}
 	}
-	if b64.DecodedLen(len(p.raw[0])) > maxHeaderBytes {
-		return nil, errorf(ErrMalformed, "protected header too large")
+	if b64.DecodedLen(len(raw[0])) > maxHeaderBytes {
+		return errorf(ErrMalformed, "protected header too large")
 	}
-	hdrJSON, err := b64.DecodeString(p.raw[0])
-	if err != nil {
-		return nil, errorf(ErrMalformed, "protected header is not base64url")
-	}
-	p.header, p.fields, err = parseProtectedHeader(hdrJSON)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
 // validB64 reports whether s is canonical unpadded base64url: only the
@@ -186,10 +194,10 @@ func b64Value(c byte) int {
 
 // parseProtectedHeader decodes a protected header strictly: a single JSON
 // object, no duplicate names, string "alg"/"enc"/"kid".
-func parseProtectedHeader(data []byte) (Header, map[string]json.RawMessage, error) {
+func parseProtectedHeader(data []byte) (Header, error) {
 	fields, ferr := objectFields(data)
 	if ferr != nil {
-		return Header{}, nil, errorf(ErrMalformed, "protected header: %s", ferr.msg)
+		return Header{}, errorf(ErrMalformed, "protected header: %s", ferr.msg)
 	}
 	var h Header
 	for _, f := range []struct {
@@ -200,17 +208,17 @@ func parseProtectedHeader(data []byte) (Header, map[string]json.RawMessage, erro
 		raw, ok := fields[f.name]
 		if !ok {
 			if f.req {
-				return Header{}, nil, errorf(ErrMalformed, "protected header: %q missing", f.name)
+				return Header{}, errorf(ErrMalformed, "protected header: %q missing", f.name)
 			}
 			continue
 		}
 		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return Header{}, nil, errorf(ErrMalformed, "protected header: %q is not a string", f.name)
+			return Header{}, errorf(ErrMalformed, "protected header: %q is not a string", f.name)
 		}
 		// A present member must carry a name: printable ASCII, not empty
 		// (json.Unmarshal turns invalid UTF-8 into U+FFFD silently).
 		if v := *f.dst; v == "" || len(v) > 256 || !printableASCII(v) {
-			return Header{}, nil, errorf(ErrMalformed, "protected header: %q is empty or not printable ASCII", f.name)
+			return Header{}, errorf(ErrMalformed, "protected header: %q is empty or not printable ASCII", f.name)
 		}
 	}
 	if raw, ok := fields["iat"]; ok {
@@ -218,9 +226,9 @@ func parseProtectedHeader(data []byte) (Header, map[string]json.RawMessage, erro
 		h.HasIssuedAt = h.iat != iatInvalid
 	}
 	if _, ok := fields["zip"]; ok {
-		return Header{}, nil, errorf(ErrAlgorithm, "compression (zip) is not allowed")
+		return Header{}, errorf(ErrAlgorithm, "compression (zip) is not allowed")
 	}
-	return h, fields, nil
+	return h, nil
 }
 
 func printableASCII(s string) bool {
@@ -265,20 +273,6 @@ func parseIAT(raw json.RawMessage) (time.Time, iatKind) {
 		return time.Unix(int64(f), 0), iatSecondsNumber
 	}
 	return time.UnixMicro(int64(math.Round(f * 1000))), iatMillis
-}
-
-// checkB64Member checks that header member name is a string holding the
-// unpadded base64url encoding of exactly n bytes.
-func (p *compactParts) checkB64Member(name string, n int) error {
-	raw, ok := p.fields[name]
-	var s string
-	if !ok || json.Unmarshal(raw, &s) != nil {
-		return errorf(ErrMalformed, "protected header: %q missing or not a string", name)
-	}
-	if b, err := b64.DecodeString(s); err != nil || len(b) != n {
-		return errorf(ErrMalformed, "protected header: %q is not %d base64url bytes", name, n)
-	}
-	return nil
 }
 
 // fieldsError is an error message that is safe to show (never input bytes).

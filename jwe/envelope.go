@@ -2,15 +2,37 @@ package jwe
 
 import "encoding/json"
 
+// envelope's fixed parts: {"encData":"<compact>"}.
+const envPre, envPost = `{"encData":"`, `"}`
+
 // MarshalEnvelope returns the MLE body envelope {"encData":"<compact>"}.
+// A compact JWE (base64url and dots, which JSON needs no escape for) is
+// written in one allocation; any other string goes through the JSON
+// encoder.
 func MarshalEnvelope(compact string) []byte {
-	b, err := marshalJSON(struct {
-		EncData string `json:"encData"`
-	}{compact})
-	if err != nil { // cannot happen for a struct of one string
-		panic("jwe: marshal envelope: " + err.Error())
+	if !compactChars(compact) {
+		b, err := marshalJSON(struct {
+			EncData string `json:"encData"`
+		}{compact})
+		if err != nil { // cannot happen for a struct of one string
+			panic("jwe: marshal envelope: " + err.Error())
+		}
+		return b
 	}
-	return b
+	out := make([]byte, 0, len(envPre)+len(compact)+len(envPost))
+	out = append(out, envPre...)
+	out = append(out, compact...)
+	return append(out, envPost...)
+}
+
+// compactChars reports whether s holds only base64url characters and dots.
+func compactChars[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && b64Value(c) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseEnvelope extracts the compact JWE from an MLE body. ok is true only
@@ -18,9 +40,18 @@ func MarshalEnvelope(compact string) []byte {
 // data) whose "encData" member is a string; other members are ignored.
 // Bodies larger than twice DefaultMaxInput are refused. A body that is not
 // an envelope is, per Visa's clients, plain JSON.
+//
+// The envelope as MarshalEnvelope writes it (and as Visa sends it) is
+// recognised byte for byte and copied once; anything else is decoded
+// strictly.
 func ParseEnvelope(body []byte) (compact string, ok bool) {
 	if len(body) > 2*DefaultMaxInput {
 		return "", false
+	}
+	if len(body) >= len(envPre)+len(envPost) && string(body[:len(envPre)]) == envPre && string(body[len(body)-len(envPost):]) == envPost {
+		if inner := body[len(envPre) : len(body)-len(envPost)]; compactChars(inner) {
+			return string(inner), true
+		}
 	}
 	fields, ferr := objectFields(body)
 	if ferr != nil {
@@ -30,8 +61,9 @@ func ParseEnvelope(body []byte) (compact string, ok bool) {
 	if !found || len(raw) == 0 || raw[0] != '"' {
 		return "", false
 	}
-	if err := json.Unmarshal(raw, &compact); err != nil {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false
 	}
-	return compact, true
+	return s, true
 }

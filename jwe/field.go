@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 	"time"
@@ -110,13 +111,15 @@ func (c *FieldCipher) Decrypt(compact string) ([]byte, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	p, err := splitCompact(compact)
+	p, err := parseCompact(compact, fieldAlgs, fieldEncs)
 	if err != nil {
+		if errors.Is(err, ErrAlgorithm) { // name both, as Visa's field JWEs fix both
+			if q, qerr := splitCompact(compact); qerr == nil {
+				return nil, errorf(ErrAlgorithm, "field JWE must be A256GCMKW/A256GCM, got %q/%q",
+					truncate(q.header.Alg, 32), truncate(q.header.Enc, 32))
+			}
+		}
 		return nil, err
-	}
-	if !allowedAlg(p.header.Alg, fieldAlgs) || !allowedEnc(p.header.Enc, fieldEncs) {
-		return nil, errorf(ErrAlgorithm, "field JWE must be A256GCMKW/A256GCM, got %q/%q",
-			truncate(p.header.Alg, 32), truncate(p.header.Enc, 32))
 	}
 	if p.header.KeyID != c.kid {
 		return nil, errorf(ErrKeyID, "kid does not match the encryption API key")
@@ -128,7 +131,7 @@ func (c *FieldCipher) Decrypt(compact string) ([]byte, error) {
 	if err := p.checkB64Member("tag", 16); err != nil {
 		return nil, err
 	}
-	return decryptCompact(compact, p, fieldAlgs, fieldEncs, c.kek)
+	return p.decrypt(c.kek)
 }
 
 // DecryptJSON decrypts compact and unmarshals the plaintext into v.

@@ -123,20 +123,38 @@ func (k *MLEKeyring) KeyIDs() []string {
 // protected header. An unknown kid is ErrKeyID; the rest is as
 // MLEDecrypter.Decrypt.
 func (k *MLEKeyring) Decrypt(compact string) ([]byte, Header, error) {
-	h, err := ParseHeader(compact)
+	r := k.p.Load()
+	lookup := func(kid string) (*MLEDecrypter, error) {
+		if kid == "" {
+			kid = r.enc.kid
+		}
+		d, ok := r.decs[kid]
+		if !ok || d == nil || d.priv == nil {
+			return nil, errorf(ErrKeyID, "no live MLE key has kid %q", truncate(kid, 64))
+		}
+		return d, nil
+	}
+	// One parse of the protected header (go-jose's) on the way that
+	// succeeds; a failure parses strictly to name it, an unknown kid
+	// first, as before.
+	p, err := parseCompact(compact, mleAlgs, mleEncs)
+	if err != nil {
+		if h, herr := ParseHeader(compact); herr == nil {
+			if _, kerr := lookup(h.KeyID); kerr != nil {
+				return nil, Header{}, kerr
+			}
+		}
+		return nil, Header{}, err
+	}
+	d, err := lookup(p.header.KeyID)
 	if err != nil {
 		return nil, Header{}, err
 	}
-	r := k.p.Load()
-	kid := h.KeyID
-	if kid == "" {
-		kid = r.enc.kid
+	pt, err := p.decrypt(d.priv)
+	if err != nil {
+		return nil, Header{}, err
 	}
-	d, ok := r.decs[kid]
-	if !ok {
-		return nil, Header{}, errorf(ErrKeyID, "no live MLE key has kid %q", truncate(kid, 64))
-	}
-	return d.Decrypt(compact)
+	return pt, p.header, nil
 }
 
 // String describes the keyring by its key ids only.

@@ -125,11 +125,11 @@ func (d *MLEDecrypter) Decrypt(compact string) ([]byte, Header, error) {
 	if d == nil || d.priv == nil {
 		return nil, Header{}, errorf(ErrKey, "MLEDecrypter not initialised by NewMLEDecrypter")
 	}
-	p, err := splitCompact(compact)
+	p, err := parseCompact(compact, mleAlgs, mleEncs)
 	if err != nil {
 		return nil, Header{}, err
 	}
-	pt, err := decryptCompact(compact, p, mleAlgs, mleEncs, d.priv)
+	pt, err := p.decrypt(d.priv)
 	if err != nil {
 		return nil, Header{}, err
 	}

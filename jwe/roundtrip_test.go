@@ -401,10 +401,14 @@ func TestConcurrentUse(t *testing.T) {
 
 func headerFields(t *testing.T, compact string) map[string][]byte {
 	t.Helper()
-	p, err := splitCompact(compact)
+	var raw [5]string
+	require.NoError(t, checkCompact(compact, &raw))
+	hdr, err := b64.DecodeString(raw[0])
 	require.NoError(t, err)
-	out := make(map[string][]byte, len(p.fields))
-	for k, v := range p.fields {
+	fields, ferr := objectFields(hdr)
+	require.Nil(t, ferr)
+	out := make(map[string][]byte, len(fields))
+	for k, v := range fields {
 		out[k] = v
 	}
 	return out

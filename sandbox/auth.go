@@ -182,6 +182,7 @@ type passkey struct {
 	userName   string
 	cred       webauthn.Credential
 	createdAt  time.Time
+	usedAt     time.Time // last registration or assertion
 }
 
 // newAuthority builds the Auth iFrame half from the server's dependencies.
@@ -235,6 +236,7 @@ func (a *authState) newRequestID() string {
 // lifetime so that late commands get SESSION_EXPIRED, not
 // UNKNOWN_REQUEST_ID.
 func (a *authState) sweepLocked(now time.Time) {
+	a.evictLocked(now)
 	if now.Sub(a.lastSweep) < time.Minute {
 		return
 	}

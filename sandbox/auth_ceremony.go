@@ -345,7 +345,7 @@ func (a *authState) finish(s *iframeSession, c *challenge, pk *passkey, wa *weba
 	a.mu.Lock()
 	if c.action == visa.ActionRegister {
 		kind = BlobAttestation
-		a.passkeys[key] = &passkey{identifier: c.identifier, userID: c.userID, userName: c.userName, cred: *cred, createdAt: now}
+		a.passkeys[key] = &passkey{identifier: c.identifier, userID: c.userID, userName: c.userName, cred: *cred, createdAt: now, usedAt: now}
 		a.stats.Registrations++
 	} else {
 		cur := a.passkeys[key]
@@ -355,11 +355,12 @@ func (a *authState) finish(s *iframeSession, c *challenge, pk *passkey, wa *weba
 		}
 		// Concurrent purchases on one passkey may finish out of order:
 		// keep the highest signature counter seen.
+		updated := *cur
+		updated.usedAt = now
 		if cred.Authenticator.SignCount > cur.cred.Authenticator.SignCount {
-			updated := *cur
 			updated.cred = *cred
-			a.passkeys[key] = &updated
 		}
+		a.passkeys[key] = &updated
 		a.stats.Assertions++
 	}
 	bd := s.browserData

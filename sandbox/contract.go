@@ -147,6 +147,11 @@ type authDeps struct {
 	// allowedOrigins lists origins allowed to post commands to the
 	// browser page; empty means any http://localhost:* origin.
 	allowedOrigins []string
+	// maxRetained bounds finished sessions and idle passkeys by count
+	// (WithMaxRetained); retention is how long a passkey counts as in use
+	// after its last ceremony. 0 turns the count bound off.
+	maxRetained int
+	retention   time.Duration
 }
 
 // Lifetimes are the sandbox's durations (docs/wire.md §11.3); tests

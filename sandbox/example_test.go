@@ -89,3 +89,22 @@ func ExampleManualClock() {
 	// Output:
 	// 5m0s
 }
+
+// WithInMemory: Config's HTTPClient reaches the sandbox's handlers in this
+// process, without a socket or TLS, which makes unit tests cheaper.
+func ExampleWithInMemory() {
+	sb, err := sandbox.New(sandbox.WithInMemory(), sandbox.WithMaxRetained(1000))
+	if err != nil {
+		panic(err)
+	}
+	defer sb.Close()
+	cfg := sb.Config()
+	resp, err := cfg.HTTPClient.Get(cfg.SignedPayload.JWKSURL)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.StatusCode, cfg.Validate() == nil)
+	// Output:
+	// 200 true
+}

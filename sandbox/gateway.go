@@ -294,16 +294,21 @@ func (s *Sandbox) openMLE(r *http.Request, body []byte, now time.Time) ([]byte, 
 	if !ok {
 		return nil, "", errf(http.StatusBadRequest, "MLE_REQUIRED", `request body must be an MLE envelope {"encData":"<JWE>"}`)
 	}
-	hdr, err := jwe.ParseHeader(compact)
+	// One parse of the header on the way that succeeds: Decrypt's. Only a
+	// failure looks again, to tell a foreign kid from a bad JWE.
+	plain, hdr, err := s.mleDec.Decrypt(compact)
 	if err != nil {
-		return nil, "", errf(http.StatusBadRequest, "MLE_DECRYPT_FAILED", "encData is not a compact JWE")
+		h, perr := jwe.ParseHeader(compact)
+		switch {
+		case perr != nil:
+			return nil, "", errf(http.StatusBadRequest, "MLE_DECRYPT_FAILED", "encData is not a compact JWE")
+		case h.KeyID != keyID:
+			return nil, "", errf(http.StatusBadRequest, "MLE_KEYID_UNKNOWN", "JWE kid does not match the keyId header")
+		}
+		return nil, "", errf(http.StatusBadRequest, "MLE_DECRYPT_FAILED", "cannot decrypt encData")
 	}
 	if hdr.KeyID != keyID {
 		return nil, "", errf(http.StatusBadRequest, "MLE_KEYID_UNKNOWN", "JWE kid does not match the keyId header")
-	}
-	plain, hdr, err := s.mleDec.Decrypt(compact)
-	if err != nil {
-		return nil, "", errf(http.StatusBadRequest, "MLE_DECRYPT_FAILED", "cannot decrypt encData")
 	}
 	if err := hdr.CheckIssuedAt(now, Skew); err != nil {
 		return nil, "", errf(http.StatusBadRequest, "MLE_IAT_INVALID", "JWE iat must be milliseconds within 300 seconds of the server time")

@@ -23,7 +23,10 @@ type Snapshot struct {
 	InstructionsCreated int `json:"instructionsCreated"`
 	// InstructionsPurged counts instructions the janitor dropped after
 	// their retention.
-	InstructionsPurged   int            `json:"instructionsPurged"`
+	InstructionsPurged int `json:"instructionsPurged"`
+	// Evicted counts records (of every kind) dropped because their kind
+	// outgrew WithMaxRetained, oldest first.
+	Evicted              int            `json:"evicted"`
 	InstructionsByStatus map[string]int `json:"instructionsByStatus"`
 
 	CredentialsIssued int `json:"credentialsIssued"`
@@ -75,6 +78,7 @@ func (s *Sandbox) Inspect() Snapshot {
 	}
 	snap.OTPValidationsOK, snap.OTPValidationsKO = c.otpOK, c.otpFailed
 	snap.InstructionsCreated, snap.InstructionsPurged, snap.CredentialsIssued = c.instructions, c.purgedInstruction, c.credentials
+	snap.Evicted = c.evicted
 	snap.AuthorizationsTotal, snap.ApprovalsTotal, snap.ConfirmationsTotal = c.authorizations, c.approvals, c.confirmations
 	for _, t := range st.tokens {
 		snap.TokensByStatus[string(t.status)]++

@@ -27,6 +27,8 @@ type options struct {
 	freshKeys      bool
 	keyDir         string
 	retention      time.Duration
+	maxRetained    int
+	inMemory       bool
 	mutualTLS      bool
 	merchantTAP    *tap.Verifier
 }
@@ -45,11 +47,12 @@ const (
 
 func defaultOptions() options {
 	return options{
-		addr:      DefaultAddr,
-		clock:     SystemClock{},
-		maxBody:   DefaultMaxBody,
-		retention: DefaultRetention,
-		logger:    slog.New(slog.DiscardHandler),
+		addr:        DefaultAddr,
+		clock:       SystemClock{},
+		maxBody:     DefaultMaxBody,
+		retention:   DefaultRetention,
+		maxRetained: DefaultMaxRetained,
+		logger:      slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -187,6 +190,30 @@ func WithMerchantTAP(v *tap.Verifier) Option {
 			return errors.New("sandbox: WithMerchantTAP: nil verifier")
 		}
 		o.merchantTAP = v
+		return nil
+	}
+}
+
+// WithMaxRetained bounds the state the sandbox keeps by count as well as
+// by time (WithRetention): at most n records of each kind (enrollments,
+// tokens, instructions, merchant authorizations, iFrame sessions,
+// passkeys) beyond those a live journey still needs. When a kind grows
+// past n, the oldest records no journey needs are evicted first, down to
+// n less an eighth. Never evicted: an instruction that can still issue
+// credentials or has a credential not yet confirmed (chargeable, or
+// charged and awaiting its confirmation), the authorizations of such an
+// instruction, a token with such an instruction, an outstanding one-time
+// passcode or not yet activated, an unused unexpired enrollment, an iFrame
+// session not yet used or expired, and redeemed fidoBlob ids (kept until
+// the blob expires, so a replay is always refused). The default is
+// DefaultMaxRetained; n = 0 turns the count bound off (time only).
+// Cumulative counters of Inspect are never lowered.
+func WithMaxRetained(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return errors.New("sandbox: WithMaxRetained: count must not be negative")
+		}
+		o.maxRetained = n
 		return nil
 	}
 }

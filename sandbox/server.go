@@ -60,6 +60,9 @@ func New(opts ...Option) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	if o.inMemory && o.mutualTLS {
+		return nil, errors.New("sandbox: WithInMemory cannot be combined with WithMutualTLS (the in-memory transport speaks no TLS)")
+	}
 	s := &Sandbox{opts: o, clock: o.clock, life: o.lifetimes.withDefaults(), done: make(chan struct{}), served: make(chan struct{})}
 	if err := s.init(); err != nil {
 		return nil, err
@@ -137,7 +140,7 @@ func (s *Sandbox) init() error {
 		seed = *s.opts.seed
 	}
 	s.faults = newFaultInjector(s.opts.faults, seed, s.opts.seed != nil)
-	s.st = newState()
+	s.st = newState(s.opts.retention, s.opts.maxRetained)
 	deps := authDeps{
 		now:               s.now,
 		baseURL:           s.BaseURL,
@@ -148,6 +151,8 @@ func (s *Sandbox) init() error {
 		lifetimes:         s.life,
 		writeGatewayError: writeGatewayError,
 		allowedOrigins:    s.opts.allowedOrigins,
+		maxRetained:       s.opts.maxRetained,
+		retention:         s.opts.retention,
 	}
 	s.auth = defaultAuthority(deps)
 	s.handler = s.routes()
@@ -311,7 +316,12 @@ func (s *Sandbox) ClientCertPEM() []byte {
 
 // HTTPClient returns an *http.Client that trusts the sandbox's CA (and
 // presents the client certificate of WithMutualTLS).
+//
+// Under WithInMemory it returns a client whose transport is Transport.
 func (s *Sandbox) HTTPClient() *http.Client {
+	if s.opts.inMemory {
+		return &http.Client{Transport: s.Transport(), Timeout: 30 * time.Second}
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if s.useTLS {
 		tr.TLSClientConfig = &tls.Config{RootCAs: s.keys.ca.pool(), MinVersion: tls.VersionTLS12}
@@ -326,7 +336,19 @@ func (s *Sandbox) HTTPClient() *http.Client {
 
 // Config returns a visa.Config ready to talk to this sandbox: the three
 // base URLs, every credential, the CA (under TLS) and the JWKS URL.
+//
+// Under WithInMemory, Config.HTTPClient is HTTPClient (the in-memory
+// transport) and Config.TLS is empty: no TLS is spoken.
 func (s *Sandbox) Config() visa.Config {
+	cfg := s.config()
+	if s.opts.inMemory {
+		cfg.TLS = visa.TLSConfig{}
+		cfg.HTTPClient = s.HTTPClient()
+	}
+	return cfg
+}
+
+func (s *Sandbox) config() visa.Config {
 	return visa.Config{
 		Environment: visa.Sandbox,
 		VICBaseURL:  s.base,

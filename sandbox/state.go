@@ -19,6 +19,10 @@ type state struct {
 	authsByRef   map[string][]*Authorization
 	nextPurge    time.Time
 	counters     counters
+	// retention and maxRetained bound what is kept: by age (purge) and
+	// by count (evictByCount).
+	retention   time.Duration
+	maxRetained int
 }
 
 // counters are cumulative: the janitor never lowers them.
@@ -33,10 +37,13 @@ type counters struct {
 	authorizations    int
 	approvals         int
 	purgedInstruction int
+	evicted           int // records dropped by evictByCount
 }
 
-func newState() *state {
+func newState(retention time.Duration, maxRetained int) *state {
 	return &state{
+		retention:    retention,
+		maxRetained:  maxRetained,
 		enrollments:  map[string]*enrollment{},
 		tokens:       map[string]*token{},
 		tokensByPAN:  map[string]*token{},
@@ -183,6 +190,7 @@ func (in *instruction) effectiveStatus(now time.Time) string {
 // runs at most once per purge interval and is called with st.mu held by
 // the mutating handlers, so memory stays flat under a steady load.
 func (st *state) purge(now time.Time, retention time.Duration) {
+	st.evictByCount(now)
 	if now.Before(st.nextPurge) {
 		return
 	}

@@ -42,7 +42,7 @@ func (f TxFilter) After() (*Position, error) {
 	if len(f.Cursor) > 512 {
 		return nil, bad
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(f.Cursor) // Strict: no two spellings of one cursor
 	const head = 1 + cursorFPLen + 8
 	if err != nil || len(raw) < head+1+cursorSumLen || raw[0] != cursorVersion {
 		return nil, bad

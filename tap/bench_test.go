@@ -172,3 +172,65 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerifyRatio measures BenchmarkVerify's whole check and
+// BenchmarkBareVerify's bare signature check of the same algorithm in one
+// run, alternating blocks of 32 operations (A, B, A, B...) so that the
+// machine's drift hits both sides, and reports process CPU time per
+// operation of each and their ratio (issue 18's bound is 1.2).
+func BenchmarkVerifyRatio(b *testing.B) {
+	keys := benchKeys(b)
+	now := time.Unix(1767225600, 0)
+	const block = 32
+	for _, alg := range benchAlgs {
+		b.Run(string(alg), func(b *testing.B) {
+			sk, vk := keys[alg][0].(*httpsig.SigningKey), keys[alg][1].(*httpsig.VerifyingKey)
+			sc := &cyclingClock{start: now}
+			v, err := tap.NewVerifier(tap.StaticKeys{"agent": vk}, tap.WithClock(func() time.Time { return now }),
+				tap.WithNonceStore(tap.NewMemoryNonceStore(sc.Now, 0)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			pool := make([]*http.Request, poolSize)
+			for i := range pool {
+				pool[i] = tapRequest(b, sk, now, fmt.Sprintf("nonce-%044d", i))
+			}
+			r := tapRequest(b, sk, now, "bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9u")
+			sigs, err := httpsig.Parse(r.Header)
+			if err != nil {
+				b.Fatal(err)
+			}
+			base, err := sigs[0].Base(httpsig.Message{Request: r})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var full, bare time.Duration
+			i, n := 0, 0
+			for b.Loop() {
+				c0, _ := processCPU()
+				for range block {
+					if _, err := v.Verify(pool[i%poolSize], tap.TagPayer); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				c1, _ := processCPU()
+				for range block {
+					if err := vk.Verify(base, sigs[0].Value); err != nil {
+						b.Fatal(err)
+					}
+				}
+				c2, _ := processCPU()
+				full += c1 - c0
+				bare += c2 - c1
+				n += block
+			}
+			if n > 0 && bare > 0 {
+				b.ReportMetric(float64(full)/float64(n), "verify-cpu-ns/op")
+				b.ReportMetric(float64(bare)/float64(n), "bare-cpu-ns/op")
+				b.ReportMetric(float64(full)/float64(bare), "verify/bare")
+				b.ReportMetric(float64(full-bare)/float64(n), "overhead-cpu-ns/op")
+			}
+		})
+	}
+}

@@ -349,7 +349,8 @@ func (v *Verifier) coveredAgent(r *http.Request, sig *httpsig.Signature) (string
 
 // nonceKey scopes a nonce to the key that signed it, in a fixed length.
 func nonceKey(source, keyID, nonce string) string {
-	b := make([]byte, 0, len(source)+len(keyID)+len(nonce)+3)
+	var buf [256]byte // on the stack for the usual sizes
+	b := buf[:0]
 	b = append(append(append(append(append(append(b, source...), 0), keyID...), 0), nonce...), 0)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

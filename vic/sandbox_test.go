@@ -40,8 +40,15 @@ type world struct {
 
 func newWorld(t testing.TB, pan string) *world {
 	t.Helper()
+	return newWorldWith(t, pan, sandbox.WithPlainHTTP())
+}
+
+// newWorldWith is newWorld with the sandbox options given (TLS unless
+// they include sandbox.WithPlainHTTP).
+func newWorldWith(t testing.TB, pan string, opts ...sandbox.Option) *world {
+	t.Helper()
 	clock := sandbox.NewManualClock(time.Now())
-	sbx := sandboxtest.Start(t, sandbox.WithClock(clock), sandbox.WithPlainHTTP())
+	sbx := sandboxtest.Start(t, append([]sandbox.Option{sandbox.WithClock(clock)}, opts...)...)
 	cfg := sbx.Config()
 	st, err := memstore.New()
 	require.NoError(t, err)

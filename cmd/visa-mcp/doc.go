@@ -5,11 +5,25 @@
 //
 // Usage:
 //
-//	visa-mcp [-http ADDR] [-db FILE] [-reveal-credentials] [-v]
+//	visa-mcp [-http ADDR [-auth token|oauth|none] [-stateless] ...] [-profile agentcore] [-db FILE] [-reveal-credentials] [-v]
 //
 // Without -http it speaks MCP on standard input and output (the way
 // desktop agents start local servers); with -http it serves streamable
 // HTTP at http://ADDR/mcp. Logs go to standard error only.
+//
+// Over HTTP every caller is authenticated (package mcpserver/mcphttp):
+// by default with a static bearer token (VISA_MCP_TOKEN, or one generated
+// at start and printed once on standard error), or with OAuth access
+// tokens (JWTs) of VISA_MCP_OAUTH_ISSUER, checked against its keys,
+// audience and expiry; the RFC 9728 metadata is served at
+// /.well-known/oauth-protected-resource. -auth none serves loopback
+// addresses only: a non-loopback bind without authentication is refused
+// with exit status 2. Host and Origin are checked on every request,
+// sessions are capped and time out, bodies are bounded; -stateless serves
+// without sessions. -profile agentcore (VISA_MCP_PROFILE=agentcore) is
+// the AWS Bedrock AgentCore Runtime contract: 0.0.0.0:8000/mcp, stateless,
+// OAuth required, a PostgreSQL store (VISA_MCP_DATABASE_URL); see
+// docs/deploy-agentcore.md and the repository's Dockerfile.
 //
 // Configuration comes from the VISA_* environment variables of
 // visa.ConfigFromEnv, plus VISA_MERCHANT_URL (a merchant authorizer
@@ -19,7 +33,9 @@
 // base64, e.g. from "openssl rand -base64 32": the per-deployment key of
 // the default device ids, an HMAC of the user id; without it a random key
 // per run). Keys come from the environment, never from flags, which other
-// local users can read in the process list. -h lists every variable.
+// local users can read in the process list; every secret X can instead
+// be read from the file named by X_FILE, as container platforms mount
+// them. Every flag has a VISA_MCP_* variable too. -h lists every variable.
 //
 // The default build links no sandbox: deployed against Visa, it stops
 // with a clear message when the VISA_* configuration is missing rather

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/cmd/visa-mcp/internal/insandbox"
 	"github.com/vicgo/visa/mcpserver"
+	"github.com/vicgo/visa/mcpserver/mcphttp"
 	"github.com/vicgo/visa/sandbox"
 )
 
@@ -38,11 +41,24 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	testutil.ClosePostgres()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // noEnv is an environment without any VISA_* variable.
 func noEnv(string) (string, bool) { return "", false }
+
+// lookupOf is an environment of vars only.
+func lookupOf(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
 
 // TestBuild builds the command as a user would.
 func TestBuild(t *testing.T) {
@@ -167,7 +183,8 @@ func TestStdio(t *testing.T) {
 	}
 }
 
-// TestHTTP serves the streamable HTTP endpoint in process.
+// TestHTTP serves the streamable HTTP endpoint in process, with a static
+// bearer token.
 func TestHTTP(t *testing.T) {
 	t.Parallel()
 	logs := &testutil.LogBuffer{}
@@ -176,27 +193,64 @@ func TestHTTP(t *testing.T) {
 	require.NoError(t, err)
 	defer e.close()
 	require.Contains(t, logs.String(), "in-process sandbox")
-	srv, err := mcpserver.New(e.cfg, e.opts...)
+	token := mcphttp.GenerateToken()
+	f, err := parseFlags([]string{"-http", "127.0.0.1:0"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	require.NoError(t, f.complete(noEnv))
+	plan, err := planHTTP(f, lookupOf(map[string]string{"VISA_MCP_TOKEN": token}))
+	require.NoError(t, err)
+	assert.Equal(t, authToken, plan.mode)
+	assert.Empty(t, plan.generated, "the configured token is used")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	plan.listening(ln.Addr())
+	srv, err := mcpserver.New(e.cfg, append(e.opts, plan.serverOptions(f)...)...)
 	require.NoError(t, err)
 	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	h, err := plan.handler(srv, logger)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(ctx, ln, srv, logger) }()
+	go func() { done <- serveHTTP(ctx, ln, h, logger) }()
 
 	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer ccancel()
+	endpoint := "http://" + ln.Addr().String() + "/mcp"
+	_, err = mcp.NewClient(&mcp.Implementation{Name: "http-agent"}, nil).Connect(cctx,
+		&mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, nil)
+	require.Error(t, err, "no token, no session")
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "http-agent"}, nil).Connect(cctx,
-		&mcp.StreamableClientTransport{Endpoint: "http://" + ln.Addr().String() + "/mcp", DisableStandaloneSSE: true}, nil)
+		&mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true,
+			HTTPClient: &http.Client{Transport: &bearerTransport{token: token}}}, nil)
 	require.NoError(t, err)
 	tools, err := cs.ListTools(cctx, nil)
 	require.NoError(t, err)
-	assert.Len(t, tools.Tools, len(mcpserver.ToolNames()))
+	assert.NotEmpty(t, tools.Tools)
+	for _, tool := range tools.Tools {
+		schema, _ := json.Marshal(tool.InputSchema)
+		assert.NotContains(t, string(schema), `"userId"`, "%s: the authenticated caller is the user", tool.Name)
+		assert.NotEqual(t, "provision-token-given-pan-data", tool.Name, "no card arguments with authentication")
+	}
 	require.NoError(t, cs.Close())
 	cancel()
 	require.NoError(t, <-done)
 	assert.Contains(t, logs.String(), "/mcp")
+	assert.NotContains(t, logs.String(), token)
+}
+
+// bearerTransport adds a bearer token and headers to every request.
+type bearerTransport struct {
+	token   string
+	headers map[string]string
+}
+
+func (b *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	for k, v := range b.headers {
+		r.Header.Set(k, v)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func TestSetupFromEnvironment(t *testing.T) {
@@ -234,7 +288,11 @@ func TestFlags(t *testing.T) {
 	t.Parallel()
 	f, err := parseFlags([]string{"-http", "localhost:8765", "-reveal-credentials", "-v"}, &bytes.Buffer{})
 	require.NoError(t, err)
-	assert.Equal(t, flags{http: "localhost:8765", reveal: true, verbose: true}, f)
+	assert.Equal(t, "localhost:8765", f.http)
+	assert.True(t, f.reveal)
+	assert.True(t, f.verbose)
+	assert.False(t, f.stateless)
+	assert.Equal(t, mcphttp.DefaultMaxSessions, f.maxSessions)
 	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
 	assert.Error(t, err)
 	_, err = parseFlags([]string{"-nope"}, &bytes.Buffer{})

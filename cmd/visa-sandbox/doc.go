@@ -11,7 +11,7 @@
 //
 //	visa-sandbox [-addr localhost:8099] [-tls [-mtls]] [-data-dir DIR]
 //	             [-env-file FILE [-detach]] [-format shell|visa-kit] [-print-env] [-v]
-//	             [-merchant-tap JWKS [-merchant-tap-lenient]]
+//	             [-merchant-tap JWKS [-merchant-tap-lenient]] [-max-retained N]
 //
 // -h lists the flags and the sandbox-only endpoints (inspection, faults,
 // the merchant authorizer). A bad flag exits with status 2; a port in use

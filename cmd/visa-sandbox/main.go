@@ -46,6 +46,8 @@ type options struct {
 	// merchantTAP and merchantTAPLenient: -merchant-tap (tap.go).
 	merchantTAP        string
 	merchantTAPLenient bool
+	// maxRetained is -max-retained (sandbox.WithMaxRetained).
+	maxRetained int
 }
 
 // usageError is a bad command line: main exits 2.
@@ -67,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.format, "format", formatShell, `environment format: "shell" (export VISA_... lines for this SDK) or "visa-kit" (a dotenv file under the names of Visa's TypeScript kit)`)
 	fs.BoolVar(&o.detach, "detach", false, "with -env-file, serve in the background and return once the file is written; stop it with kill \"$VISA_SANDBOX_PID\"")
 	fs.BoolVar(&o.verbose, "v", false, "log every request to stderr (method, path, status, duration, correlation id)")
+	fs.IntVar(&o.maxRetained, "max-retained", sandbox.DefaultMaxRetained, "keep at most this many finished records of each kind (instructions, tokens, authorizations, sessions, ...) besides those of live journeys, oldest evicted first; 0 keeps everything for the retention of 30 minutes")
 	fs.StringVar(&o.merchantTAP, "merchant-tap", "", "require Trusted Agent Protocol signatures (tag agent-payer-auth) at the merchant authorizer, with the agent keys of this JWKS file or https JWKS URL")
 	fs.BoolVar(&o.merchantTAPLenient, "merchant-tap-lenient", false, "with -merchant-tap, also accept the non-canonical Signature-Input of Visa's sample agent")
 	fs.Usage = func() { usage(fs) }
@@ -91,6 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return bad("-detach and -print-env exclude each other")
 	case o.mtls && !o.useTLS:
 		return bad("-mtls needs -tls")
+	case o.maxRetained < 0:
+		return bad("-max-retained must not be negative")
 	}
 	return o, nil
 }
@@ -134,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ready := readyNotifier()
 
-	opts := []sandbox.Option{sandbox.WithAddr(o.addr), sandbox.WithLogger(logger)}
+	opts := []sandbox.Option{sandbox.WithAddr(o.addr), sandbox.WithLogger(logger), sandbox.WithMaxRetained(o.maxRetained)}
 	if !o.useTLS {
 		opts = append(opts, sandbox.WithPlainHTTP())
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vicgo/visa/sandbox"
 )
 
 func TestShellQuote(t *testing.T) {
@@ -27,6 +28,22 @@ func TestRunRejectsArguments(t *testing.T) {
 	t.Parallel()
 	err := run(context.Background(), []string{"extra"}, io.Discard, io.Discard)
 	require.Error(t, err)
+}
+
+// TestMaxRetainedFlag: -max-retained defaults to sandbox.DefaultMaxRetained,
+// takes 0 (time-based retention only) and refuses a negative count.
+func TestMaxRetainedFlag(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.DefaultMaxRetained, o.maxRetained)
+	o, err = parseFlags([]string{"-max-retained", "0"}, io.Discard)
+	require.NoError(t, err)
+	assert.Zero(t, o.maxRetained)
+	_, err = parseFlags([]string{"-max-retained", "-1"}, io.Discard)
+	var ue *usageError
+	require.ErrorAs(t, err, &ue)
+	require.NoError(t, run(context.Background(), []string{"-addr", "localhost:0", "-print-env", "-max-retained", "100"}, io.Discard, io.Discard))
 }
 
 func TestRunPrintEnvWithFreshKeysAndTLS(t *testing.T) {

@@ -35,5 +35,5 @@ func ExampleOpen() {
 	// <nil>
 	// ACTIVE <nil>
 	// true
-	// schema version 2
+	// schema version 3
 }

@@ -15,6 +15,16 @@
 // database that lives until Close. PostgreSQL runs through pgx's database/sql
 // driver ("pgx").
 //
+// # Connection pools
+//
+// Open sizes the pool (DefaultPool): on PostgreSQL 32 connections open at
+// most and all 32 kept while idle, so a burst of work reuses its sessions
+// instead of opening new server processes (the old pool kept 10 idle and
+// opened a session for most journeys at concurrency 64); on SQLite one
+// connection. WithMaxOpenConns, WithMaxIdleConns, WithConnMaxLifetime and
+// WithConnMaxIdleTime change them (also on a *sql.DB given to New, which
+// otherwise keeps its own settings); Stats reports the pool's use.
+//
 // # Migrations
 //
 // The schema is embedded: migrations/<dialect>/NNNN_name.sql, applied in
@@ -43,6 +53,18 @@
 // (created_at, key): each page is read and its rows closed before any row is
 // yielded. Breaking out of the loop leaks nothing, and the loop body may call
 // the Store (Resume moves each transaction it lists).
+//
+// Every hot statement is served by an index, which plan_test.go proves with
+// EXPLAIN (SQLite's query plan; PostgreSQL's custom and generic plans on
+// analyzed tables): reads by id and by idempotency key (the query repeats
+// the partial index's condition, idempotency_key <> ”, so even a generic
+// plan uses it), a user's or token's pages (whose cursor condition starts
+// with the user or token, (user_id, created_at, id) < (...), so only their
+// index serves it), and the reconciler's lists of transactions under way,
+// unconfirmed outcomes and live journeys, each a partial index of migration
+// 0003 that holds only those rows, in order (named with INDEXED BY on
+// SQLite, which has no statistics to choose it). Their cost does not grow
+// with the rows that are finished: see docs/benchmarks.md.
 //
 // Time stamps are microseconds: INTEGER (Unix µs) on SQLite, TIMESTAMPTZ on
 // PostgreSQL. ci-postgres.sh in this directory prepares a local PostgreSQL for

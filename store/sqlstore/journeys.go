@@ -28,7 +28,8 @@ func scanJourney(row interface{ Scan(...any) error }) (store.Journey, error) {
 	return j, err
 }
 
-// liveJourney is the SQL condition of a journey that may still change.
+// liveJourney is the SQL condition of a journey that may still change, as
+// the partial index journeys_live (migration 0003) spells it.
 const liveJourney = `status IN ('RUNNING', 'WAITING')`
 
 // CreateJourney implements store.Store: one INSERT ... ON CONFLICT DO
@@ -91,7 +92,8 @@ func (s *Store) GetJourneyByKey(ctx context.Context, userID string, kind store.J
 		return store.Journey{}, err
 	}
 	j, err := scanJourney(s.db.QueryRowContext(ctx, `SELECT `+journeyCols+` FROM journeys
-		WHERE user_id = $1 AND kind = $2 AND idempotency_key = $3`, userID, kind, key))
+		WHERE user_id = $1 AND kind = $2 AND idempotency_key = $3
+		AND idempotency_key <> ''`, userID, kind, key)) // the partial unique index's condition, spelt out so it is used
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Journey{}, fmt.Errorf("sqlstore: %s journey of user %s with that key: %w", kind, userID, store.ErrNotFound)
 	}
@@ -194,8 +196,16 @@ func (s *Store) ListJourneys(ctx context.Context, f store.JourneyFilter) iter.Se
 			if f.NonFinalOnly {
 				conds = append(conds, liveJourney)
 			}
-			q := `SELECT ` + journeyCols + ` FROM journeys WHERE ` + strings.Join(append(conds, "1 = 1"), " AND ")
-			q, args = after.where(s, q, args, "id", false)
+			from := ` FROM journeys`
+			if s.dialect == SQLite && f.NonFinalOnly && f.UserID == "" {
+				from += ` INDEXED BY journeys_live` // as txIndexHint says
+			}
+			q := `SELECT ` + journeyCols + from + ` WHERE ` + strings.Join(append(conds, "1 = 1"), " AND ")
+			if f.UserID != "" {
+				q, args = after.whereLed(s, q, args, "user_id", f.UserID, "id", false)
+			} else {
+				q, args = after.where(s, q, args, "id", false)
+			}
 			return q + ` ORDER BY created_at, id LIMIT ` + fmt.Sprint(limit), args
 		},
 		scan: func(r *sql.Rows) (store.Journey, cursor, error) {

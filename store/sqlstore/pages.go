@@ -19,15 +19,32 @@ type cursor struct {
 // a WHERE clause, as a row comparison the (created_at, key) indexes serve in
 // either direction; a nil cursor (the first page) adds nothing.
 func (c *cursor) where(s *Store, q string, args []any, keyCol string, desc bool) (string, []any) {
+	return c.whereLed(s, q, args, "", nil, keyCol, desc)
+}
+
+// whereLed is where for a listing filtered on lead = leadVal (a user, a
+// token): the row comparison starts with that column, which changes nothing
+// (it is one value) but lets only the (lead, created_at, key) index serve
+// it, so that no plan, a generic plan of a prepared statement above all,
+// walks the time index of all rows filtering for this lead value. An empty
+// lead is where; so is SQLite, whose planner (no generic plans) serves the
+// short form from the (lead, created_at, key) index, but searches the long
+// one by the lead alone.
+func (c *cursor) whereLed(s *Store, q string, args []any, lead string, leadVal any, keyCol string, desc bool) (string, []any) {
 	if c == nil {
 		return q, args
 	}
-	args = append(args, s.timeArg(c.createdAt), c.key)
 	op := ">"
 	if desc {
 		op = "<"
 	}
-	return q + fmt.Sprintf(" AND (created_at, %s) %s ($%d, $%d)", keyCol, op, len(args)-1, len(args)), args
+	if lead == "" || s.dialect == SQLite { // SQLite plans the short form well, and not the long one
+		args = append(args, s.timeArg(c.createdAt), c.key)
+		return q + fmt.Sprintf(" AND (created_at, %s) %s ($%d, $%d)", keyCol, op, len(args)-1, len(args)), args
+	}
+	args = append(args, leadVal, s.timeArg(c.createdAt), c.key)
+	return q + fmt.Sprintf(" AND (%s, created_at, %s) %s ($%d, $%d, $%d)", lead, keyCol, op,
+		len(args)-2, len(args)-1, len(args)), args
 }
 
 type pageQuery[T any] struct {

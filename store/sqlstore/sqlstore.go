@@ -30,6 +30,123 @@ type config struct {
 	now      store.Clock
 	migrate  bool
 	pageSize int
+	pool     Pool
+}
+
+// Pool sizes the connection pool of a Store's *sql.DB. A zero field keeps
+// the default of the dialect (DefaultPool); see the With* options.
+type Pool struct {
+	// MaxOpenConns caps the connections open at once (in use plus idle).
+	// Work beyond it waits for a connection rather than opening more.
+	MaxOpenConns int
+	// MaxIdleConns is how many connections are kept open while idle. Below
+	// the concurrency the Store sees, a burst closes connections it will
+	// open again at once, each a new PostgreSQL backend and authentication.
+	MaxIdleConns int
+	// ConnMaxLifetime retires a connection after this long (so a fleet
+	// rebalances after a database failover); negative means never.
+	ConnMaxLifetime time.Duration
+	// ConnMaxIdleTime closes a connection idle this long; negative means
+	// never.
+	ConnMaxIdleTime time.Duration
+}
+
+// DefaultPool returns the pool sizes Open uses for a dialect.
+//
+// PostgreSQL: 32 open and 32 idle connections, a lifetime of 30 minutes and
+// an idle time of 5 minutes. Idle is as large as open, so a burst reuses its
+// connections instead of closing them and opening new server processes;
+// and a journey spends most of its time waiting for Visa, not holding a
+// connection, so 32 serve 64 concurrent journeys with few waits (see
+// docs/benchmarks.md). Three replicas then use at most 96 connections, under
+// PostgreSQL's default max_connections of 100; size MaxOpenConns times the
+// replicas to the server's limit.
+//
+// SQLite: one connection, kept for ever. SQLite has one writer at a time, so
+// more connections in one process only trade a queue in the pool for
+// SQLITE_BUSY retries inside the database (busy_timeout).
+func DefaultPool(d Dialect) Pool {
+	if d == Postgres {
+		return Pool{MaxOpenConns: 32, MaxIdleConns: 32, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
+	}
+	return Pool{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: -1, ConnMaxIdleTime: -1}
+}
+
+// WithMaxOpenConns caps the connections the Store opens at once (default:
+// DefaultPool). n must be at least 1.
+func WithMaxOpenConns(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 || n > 100000 {
+			return fmt.Errorf("sqlstore: WithMaxOpenConns(%d): want 1 to 100000", n)
+		}
+		cfg.pool.MaxOpenConns = n
+		return nil
+	}
+}
+
+// WithMaxIdleConns sets how many idle connections the Store keeps (default:
+// DefaultPool). It should be at least the number of store calls in flight at
+// busy times; it is capped at the maximum of open connections. n must be at
+// least 1.
+func WithMaxIdleConns(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 || n > 100000 {
+			return fmt.Errorf("sqlstore: WithMaxIdleConns(%d): want 1 to 100000", n)
+		}
+		cfg.pool.MaxIdleConns = n
+		return nil
+	}
+}
+
+// WithConnMaxLifetime retires connections after d (default: DefaultPool); a
+// negative d keeps them for ever. d must not be zero.
+func WithConnMaxLifetime(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d == 0 {
+			return errors.New("sqlstore: WithConnMaxLifetime(0): want a positive duration, or negative for none")
+		}
+		cfg.pool.ConnMaxLifetime = d
+		return nil
+	}
+}
+
+// WithConnMaxIdleTime closes connections idle for d (default: DefaultPool);
+// a negative d keeps them for ever. d must not be zero.
+func WithConnMaxIdleTime(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d == 0 {
+			return errors.New("sqlstore: WithConnMaxIdleTime(0): want a positive duration, or negative for none")
+		}
+		cfg.pool.ConnMaxIdleTime = d
+		return nil
+	}
+}
+
+// apply sets the pool of db: the fields of p, or where zero those of def.
+// With extra, one more connection is allowed than asked (the one pinning an
+// in-memory SQLite database).
+func (p Pool) apply(db *sql.DB, def Pool, extra int) {
+	pick := func(v, d int) int {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	pickD := func(v, d time.Duration) time.Duration {
+		if v == 0 {
+			v = d
+		}
+		if v < 0 {
+			return 0 // database/sql: 0 means for ever
+		}
+		return v
+	}
+	open := pick(p.MaxOpenConns, def.MaxOpenConns)
+	idle := min(pick(p.MaxIdleConns, def.MaxIdleConns), open)
+	db.SetMaxOpenConns(open + extra)
+	db.SetMaxIdleConns(idle + extra)
+	db.SetConnMaxLifetime(pickD(p.ConnMaxLifetime, def.ConnMaxLifetime))
+	db.SetConnMaxIdleTime(pickD(p.ConnMaxIdleTime, def.ConnMaxIdleTime))
 }
 
 // WithClock sets the clock the Store stamps records with (default time.Now).
@@ -66,7 +183,7 @@ func WithPageSize(n int) Option {
 // several Stores (processes) may share one PostgreSQL database or SQLite file:
 // every compare-and-swap is a single conditional UPDATE.
 type Store struct {
-	db       *sql.DB
+	db       tracedDB
 	dialect  Dialect
 	now      store.Clock
 	pageSize int
@@ -108,7 +225,9 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 }
 
 // New returns a Store on a database the caller opened and keeps owning: Close
-// does not close db. It applies the migrations unless WithoutMigrations. A
+// does not close db. It applies the migrations unless WithoutMigrations. It
+// leaves db's pool as the caller set it, except for the sizes given with the
+// pool options (WithMaxOpenConns and the like). A
 // SQLite db must enforce foreign keys (DSN _pragma=foreign_keys(1)) and should
 // set a busy timeout; New refuses one without foreign keys.
 func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
@@ -128,22 +247,21 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 			return nil, err
 		}
 	}
-	s := &Store{db: db, dialect: d, now: cfg.now, pageSize: cfg.pageSize, ownsDB: owns}
-	if d == SQLite && owns {
-		// SQLite has one writer at a time; one working connection avoids
-		// SQLITE_BUSY within the process (listings never hold it while
-		// yielding). A second connection pins an in-memory database.
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
+	s := &Store{db: tracedDB{DB: db}, dialect: d, now: cfg.now, pageSize: cfg.pageSize, ownsDB: owns}
+	extra := 0
+	if memdb {
+		extra = 1 // the connection that pins the in-memory database
 	}
-	if d == Postgres && owns {
+	switch {
+	case owns:
 		// A PostgreSQL connection costs a server process and an
-		// authentication exchange: keep enough idle ones for bursts. For
-		// other pool settings, open the *sql.DB yourself and use New.
-		db.SetMaxIdleConns(10)
-		db.SetConnMaxIdleTime(5 * time.Minute)
+		// authentication exchange, so the pool keeps as many idle as it
+		// may open; SQLite works on one connection (DefaultPool). Listings
+		// never hold a connection while yielding.
+		cfg.pool.apply(db, DefaultPool(d), extra)
+	case cfg.pool != Pool{}:
+		// The caller's *sql.DB: only the sizes asked for change.
+		cfg.pool.applyGiven(db)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", d, err)
@@ -160,7 +278,6 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 		}
 	}
 	if memdb {
-		db.SetMaxOpenConns(2)
 		keep, err := db.Conn(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: pin in-memory database: %w", err)
@@ -175,6 +292,29 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 	}
 	return s, nil
 }
+
+// applyGiven sets on db only the non-zero fields of p.
+func (p Pool) applyGiven(db *sql.DB) {
+	dur := func(d time.Duration) time.Duration { return max(d, 0) }
+	if p.MaxOpenConns != 0 {
+		db.SetMaxOpenConns(p.MaxOpenConns)
+	}
+	if p.MaxIdleConns != 0 {
+		db.SetMaxIdleConns(p.MaxIdleConns)
+	}
+	if p.ConnMaxLifetime != 0 {
+		db.SetConnMaxLifetime(dur(p.ConnMaxLifetime))
+	}
+	if p.ConnMaxIdleTime != 0 {
+		db.SetConnMaxIdleTime(dur(p.ConnMaxIdleTime))
+	}
+}
+
+// Stats reports the connection pool's statistics (database/sql's), for
+// metrics: connections open and in use, waits for a connection, and
+// connections closed for being idle or old. Connections opened so far are
+// OpenConnections plus the three Closed counts.
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
 
 // Dialect reports the database behind s.
 func (s *Store) Dialect() Dialect { return s.dialect }

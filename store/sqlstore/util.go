@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -81,4 +82,32 @@ func wrap(op string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// tracedDB is the Store's *sql.DB with a hook that sees every statement the
+// Store runs outside migrations (the tests read the SQL to check its plans).
+type tracedDB struct {
+	*sql.DB
+	trace func(query string, args []any)
+}
+
+func (d tracedDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if d.trace != nil {
+		d.trace(q, args)
+	}
+	return d.DB.QueryRowContext(ctx, q, args...)
+}
+
+func (d tracedDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if d.trace != nil {
+		d.trace(q, args)
+	}
+	return d.DB.QueryContext(ctx, q, args...)
+}
+
+func (d tracedDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if d.trace != nil {
+		d.trace(q, args)
+	}
+	return d.DB.ExecContext(ctx, q, args...)
 }

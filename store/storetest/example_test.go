@@ -32,3 +32,18 @@ func ExampleBenchTransactionCAS() {
 		})
 	}
 }
+
+// Two Stores over one database race each other: here two SQLite Stores on
+// one file would be opened by the factory; with memstore, which cannot
+// share, both are one Store.
+func ExampleRunShared() {
+	_ = func(t *testing.T) { // func TestShared(t *testing.T)
+		storetest.RunShared(t, func(tb testing.TB, clock store.Clock) (store.Store, store.Store) {
+			s, err := memstore.New(memstore.WithClock(clock))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return s, s
+		})
+	}
+}

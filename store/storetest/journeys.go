@@ -433,3 +433,66 @@ func testUnconfirmed(t *testing.T, e *env) {
 	got := ids(collect(t, e.s.ListTransactions(e.ctx, store.TxFilter{Unconfirmed: true, Order: store.OldestFirst})))
 	assert.Equal(t, []string{"approved", "declined"}, got)
 }
+
+// testListJourneys: the reconciler's work list (non-final journeys), limits,
+// and more journeys than a Store reads per page, oldest first.
+func testListJourneys(t *testing.T, e *env) {
+	n := 130 // more than a page of the test Stores
+	if raceEnabled {
+		n = 70
+	}
+	var live, all []string
+	for i := range n {
+		kind := store.JourneyAddCard
+		if i%3 == 0 {
+			kind = store.JourneyPurchase
+		}
+		j, err := e.s.CreateJourney(e.ctx, journey(fmt.Sprintf("j-%04d", i), fmt.Sprintf("user-%d", i%2), kind, ""))
+		require.NoError(t, err)
+		all = append(all, j.ID)
+		switch i % 4 {
+		case 0: // finished
+			j.Status, j.ResultID = store.JourneySucceeded, "tok"
+			_, err = e.s.UpdateJourney(e.ctx, j)
+			require.NoError(t, err)
+		case 1: // expired
+			j.Status, j.FailureCode = store.JourneyExpired, "EXPIRED"
+			_, err = e.s.UpdateJourney(e.ctx, j)
+			require.NoError(t, err)
+		case 2: // running
+			j.Status = store.JourneyRunning
+			_, err = e.s.UpdateJourney(e.ctx, j)
+			require.NoError(t, err)
+			live = append(live, j.ID)
+		default: // waiting
+			live = append(live, j.ID)
+		}
+	}
+	list := func(f store.JourneyFilter) []string {
+		var out []string
+		for j, err := range e.s.ListJourneys(e.ctx, f) {
+			require.NoError(t, err)
+			out = append(out, j.ID)
+			assert.True(t, f.Match(j), "%s does not match the filter", j.ID)
+		}
+		return out
+	}
+	assert.Equal(t, all, list(store.JourneyFilter{}), "every journey, oldest first, across pages")
+	assert.Equal(t, live, list(store.JourneyFilter{NonFinalOnly: true}), "the non-final ones")
+	assert.Equal(t, live[:5], list(store.JourneyFilter{NonFinalOnly: true, Limit: 5}))
+	var liveUser1 []string
+	for _, id := range live {
+		var i int
+		_, _ = fmt.Sscanf(id, "j-%d", &i)
+		if i%2 == 1 {
+			liveUser1 = append(liveUser1, id)
+		}
+	}
+	assert.Equal(t, liveUser1, list(store.JourneyFilter{UserID: "user-1", NonFinalOnly: true}))
+	// Breaking out early leaves the Store usable.
+	for range e.s.ListJourneys(e.ctx, store.JourneyFilter{}) {
+		break
+	}
+	_, err := e.s.GetJourney(e.ctx, all[0])
+	require.NoError(t, err)
+}

@@ -45,6 +45,10 @@ type NewStore func(tb testing.TB, clock store.Clock) store.Store
 //   - Journeys: create, read by id and by key, compare-and-swap on the
 //     version, leases (claim, renew, lapse, take-over), final journeys
 //     frozen, and races on one create, one claim and one update.
+//   - ListJourneys: all and non-final journeys, oldest first across pages,
+//     by user, with a limit.
+//
+// RunShared checks two Stores over one database racing each other.
 func Run(t *testing.T, newStore NewStore) {
 	t.Helper()
 	h := func(f func(t *testing.T, e *env)) func(t *testing.T) {
@@ -92,6 +96,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("JourneyUpdate", h(testJourneyUpdate))
 	t.Run("JourneyClaim", h(testJourneyClaim))
 	t.Run("RaceJourneys", h(testRaceJourneys))
+	t.Run("ListJourneys", h(testListJourneys))
 }
 
 type env struct {

@@ -47,7 +47,7 @@ func (s *syncBuffer) String() string {
 
 // build compiles pkg (a package path) into dir, with the race detector when
 // this test runs with it, and returns the binary's path.
-func build(t *testing.T, dir, pkg, name string, race bool) string {
+func build(t testing.TB, dir, pkg, name string, race bool) string {
 	t.Helper()
 	bin := filepath.Join(dir, name)
 	args := []string{"build", "-o", bin}
@@ -166,12 +166,14 @@ type sandboxProc struct {
 
 // startSandbox runs the sandbox binary on a free port and reads the
 // environment it prints.
-func startSandbox(t *testing.T, bin string, hc *http.Client) *sandboxProc {
+func startSandbox(t testing.TB, bin string, hc *http.Client) *sandboxProc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := &sandboxProc{stderr: &syncBuffer{}, env: map[string]string{}, hc: hc}
-	p, last, lines, err := start(ctx, bin, []string{"-addr", "127.0.0.1:0"}, baseEnv(), s.stderr, "export VISA_MERCHANT_URL=")
+	// -max-retained 0: the verifier compares every purchase with the
+	// sandbox's record of it, so none may be evicted, whatever FLEET_PURCHASES.
+	p, last, lines, err := start(ctx, bin, []string{"-addr", "127.0.0.1:0", "-max-retained", "0"}, baseEnv(), s.stderr, "export VISA_MERCHANT_URL=")
 	require.NoError(t, err, "sandbox stderr:\n%s", s.stderr.String())
 	s.process = p
 	for _, line := range append(lines, last) {

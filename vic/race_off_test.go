@@ -1,0 +1,5 @@
+//go:build !race
+
+package vic_test
+
+const raceEnabled = false
