@@ -122,6 +122,11 @@ var allowed = map[string]string{
 	// it has its own cache and failure policy (a failure is cached for
 	// FailureTTL), so it keeps its client for now.
 	"tap/fetch.go: (*net/http.Client).Do": "merchant-side key directory",
+	// The MCP server's HTTP front door verifies its own clients' OAuth
+	// access tokens: it fetches the authorization server's metadata and
+	// JWKS, not Visa; it is the MCP server's inbound security, outside the
+	// SDK's calls to Visa.
+	"mcpserver/mcphttp/jwt.go: (*net/http.Client).Do": "MCP OAuth metadata and JWKS",
 }
 
 // httpCalls returns the forbidden calls of f.
