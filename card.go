@@ -56,14 +56,6 @@ func ParsePAN(s string) (PAN, error) {
 	return p, nil
 }
 
-// Luhn reports whether the digit string s passes the Luhn (mod 10) check.
-func Luhn(s string) bool {
-	if s == "" || !allDigits(s) {
-		return false
-	}
-	return luhnBytes([]byte(s))
-}
-
 // luhnBytes is Luhn on ASCII digits.
 func luhnBytes(s []byte) bool {
 	sum, double := 0, false

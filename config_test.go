@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // testPEM holds keys and certificates generated once per test binary.
@@ -281,7 +282,7 @@ func TestIsLoopbackHost(t *testing.T) {
 		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true,
 		"localhost.example.com": false, "10.0.0.1": false, "::": false, "": false, "sandbox.api.visa.com": false,
 	} {
-		assert.Equal(t, want, visa.IsLoopbackHost(h), h)
+		assert.Equal(t, want, check.Loopback(h), h)
 	}
 }
 

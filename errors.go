@@ -1,7 +1,6 @@
 package visa
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -21,6 +20,9 @@ const (
 	ProductVTS     Product = "VTS"
 	ProductAuth    Product = "Auth"
 	ProductGateway Product = "Gateway"
+	// ProductMerchant is the merchant's authorizer (the sandbox's, in
+	// agent/agenttest), which the agent calls at step 15 of the journey.
+	ProductMerchant Product = "Merchant"
 )
 
 // Sentinel errors. An *APIError matches them with errors.Is according to
@@ -112,8 +114,6 @@ var codeSentinels = map[string]error{
 // secrets; branch with errors.Is against the sentinels, or errors.As to
 // read the fields.
 type APIError struct {
-	// Operation is the SDK operation, e.g. "vts.ProvisionToken".
-	Operation string
 	// Product is the surface that answered.
 	Product Product
 	// HTTPStatus is the response status code.
@@ -128,22 +128,21 @@ type APIError struct {
 	Severity string
 	// CorrelationID is the X-CORRELATION-ID response header.
 	CorrelationID string
-	// Retryable says whether repeating the call may succeed (408, 429
-	// and 5xx other than 501 and 505).
+	// Retryable says whether repeating the call may succeed: 408, 429
+	// and 5xx other than 501 and 505, the statuses the SDK's one retry
+	// classifier retries (a write only on 429; see docs/wire.md §10.3).
 	Retryable bool
 	// RetryAfter is the server's Retry-After, when it sent one.
 	RetryAfter time.Duration
 }
 
 // Error returns one readable line, e.g.
-// `visa: vts.ValidateOTP: VTS 400 invalidOtp: wrong code (correlation id 1f2e...)`.
+// `visa: VTS 400 invalidOtp: wrong code (correlation id 1f2e...)`. The
+// operation is named by the *OperationError that wraps every error a
+// service method returns.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("visa: ")
-	if e.Operation != "" {
-		b.WriteString(oneLine(e.Operation))
-		b.WriteString(": ")
-	}
 	if e.Product != "" {
 		b.WriteString(oneLine(string(e.Product)))
 		b.WriteByte(' ')
@@ -248,66 +247,6 @@ func oneLine(s string) string {
 	return s
 }
 
-// ParseAPIError builds an *APIError from an error response: the plaintext
-// body in either Visa format (docs/wire.md §10.1), the status and the
-// headers (X-CORRELATION-ID, Retry-After).
-//
-// VIC application errors travel MLE-encrypted ({"encData":"..."}); the
-// caller (the transport) decrypts them first and passes the plaintext
-// here. A body in neither format (empty, HTML from a proxy, an undecrypted
-// envelope) still gives an *APIError with the status. When status is 0
-// the body's own status is used. Visa's message fields are the only text
-// copied from the body.
-func ParseAPIError(op string, product Product, status int, header http.Header, body []byte) *APIError {
-	return parseAPIError(op, product, status, header, body, time.Now())
-}
-
-func parseAPIError(op string, product Product, status int, header http.Header, body []byte, now time.Time) *APIError {
-	e := &APIError{Operation: op, Product: product, HTTPStatus: status}
-	if header != nil {
-		e.CorrelationID = header.Get("X-Correlation-Id")
-		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) == nil {
-		var f map[string]json.RawMessage
-		if json.Unmarshal(top["responseStatus"], &f) == nil && f != nil {
-			e.Code, e.Severity = jsonText(f["code"]), jsonText(f["severity"])
-			e.Message, e.Info = jsonText(f["message"]), jsonText(f["info"])
-		} else if json.Unmarshal(top["errorResponse"], &f) == nil && f != nil {
-			e.Reason, e.Message = jsonText(f["reason"]), jsonText(f["message"])
-		}
-		if e.HTTPStatus == 0 && f != nil {
-			if n, err := strconv.Atoi(jsonText(f["status"])); err == nil && n >= 100 && n <= 599 {
-				e.HTTPStatus = n
-			}
-		}
-	}
-	if isGatewayCode(e.Code) {
-		e.Product = ProductGateway
-	}
-	e.Retryable = retryableStatus(e.HTTPStatus)
-	return e
-}
-
-// isGatewayCode reports whether code is one of the gateway's (api key,
-// X-Pay-Token, MLE envelope), which both products share.
-func isGatewayCode(code string) bool {
-	return strings.HasPrefix(code, "APIKEY_") || strings.HasPrefix(code, "XPAY_") || strings.HasPrefix(code, "MLE_")
-}
-
-// retryableStatus says whether repeating a call answered with status may
-// succeed: 408, 429 and 5xx except 501 (Not Implemented) and 505.
-func retryableStatus(status int) bool {
-	switch {
-	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
-		return true
-	case status == http.StatusNotImplemented, status == http.StatusHTTPVersionNotSupported:
-		return false
-	}
-	return status >= 500 && status <= 599
-}
-
 // jsonText returns a JSON string's value, a number's or boolean's text,
 // and "" for anything else (null, objects, arrays, garbage).
 func jsonText(raw json.RawMessage) string {
@@ -334,48 +273,3 @@ func jsonText(raw json.RawMessage) string {
 	}
 	return ""
 }
-
-// IsRetryable reports whether repeating the call that returned err may
-// succeed: an *APIError marked Retryable anywhere in the chain, or an
-// error matching ErrRateLimited or ErrServerUnavailable. Context
-// cancellation and deadline errors are never retryable.
-func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if ae, ok := errors.AsType[*APIError](err); ok {
-		return ae.Retryable
-	}
-	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrServerUnavailable)
-}
-
-// parseRetryAfter reads a Retry-After value in delta-seconds or HTTP-date
-// form; it returns 0 when absent, past or malformed, and caps the wait
-// at one day.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	const maxWait = 24 * time.Hour
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0
-		}
-		if n > int64(maxWait/time.Second) {
-			return maxWait
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return min(d, maxWait)
-		}
-	}
-	return 0
-}
-
-// ParseRetryAfter reads a Retry-After header value (delta-seconds or
-// HTTP-date) relative to now; 0 when absent, past or malformed; at most
-// 24 h.
-func ParseRetryAfter(v string, now time.Time) time.Duration { return parseRetryAfter(v, now) }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
+	"syscall"
+	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 func ExampleParsePAN() {
@@ -130,10 +132,13 @@ func ExampleBrowserData_Normalize() {
 }
 
 func ExampleAPIError() {
-	// What the transport hands back after a wrong OTP.
-	h := http.Header{"X-Correlation-Id": {"7c9e6679"}}
-	body := []byte(`{"errorResponse":{"status":400,"reason":"invalidOtp","message":"The code entered is not valid"}}`)
-	var err error = visa.ParseAPIError("vts.ValidateOTP", visa.ProductVTS, 400, h, body)
+	// What vts.ValidateOTP hands back after a wrong OTP.
+	var err error = &visa.OperationError{
+		Operation: "vts.ValidateOTP",
+		Meta:      visa.ResponseMeta{Operation: "vts.ValidateOTP", StatusCode: 400, CorrelationID: "7c9e6679", Attempts: 1},
+		Err: &visa.APIError{Product: visa.ProductVTS, HTTPStatus: 400, Reason: "invalidOtp",
+			Message: "The code entered is not valid", CorrelationID: "7c9e6679"},
+	}
 	err = fmt.Errorf("step 7: %w", err)
 
 	switch {
@@ -155,11 +160,21 @@ func ExampleAPIError() {
 }
 
 func ExampleIsRetryable() {
-	busy := visa.ParseAPIError("vic.RetrievePaymentCredentials", visa.ProductVIC, 503,
-		http.Header{"Retry-After": {"2"}}, nil)
+	// A 503 with Retry-After, as the transport reports it once its own
+	// retries are spent.
+	busy := &visa.APIError{Product: visa.ProductVIC, HTTPStatus: 503, Retryable: true, RetryAfter: 2 * time.Second}
+	// A connection refused before anything was sent.
+	refused := &visa.RequestError{Method: "POST", URL: "https://sandbox.api.visa.com/vacp/v1/instructions?apikey=REDACTED",
+		Attempts: 3, Unsent: true, Err: syscall.ECONNREFUSED}
+	// A POST whose connection broke after it was sent: it may have reached Visa.
+	reset := &visa.RequestError{Method: "POST", Attempts: 1, Err: syscall.ECONNRESET}
 	fmt.Println(visa.IsRetryable(busy), busy.RetryAfter, errors.Is(busy, visa.ErrServerUnavailable))
+	fmt.Println(visa.IsRetryable(refused), errors.Is(refused, visa.ErrNetwork))
+	fmt.Println(visa.IsRetryable(reset))
 	// Output:
 	// true 2s true
+	// true true
+	// false
 }
 
 func ExampleConfig_EnvLines() {
@@ -179,6 +194,6 @@ func ExampleConfig_EnvLines() {
 
 func ExampleNewClientReferenceID() {
 	ref := visa.NewClientReferenceID()
-	fmt.Println(ref[:3], len(ref), visa.ValidClientReferenceID(ref))
+	fmt.Println(ref[:3], len(ref), check.ReferenceID(ref))
 	// Output: CR- 35 true
 }

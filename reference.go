@@ -2,7 +2,6 @@ package visa
 
 import (
 	"crypto/rand"
-	"regexp"
 )
 
 // clientReferenceIDLen is the length of an id made by NewClientReferenceID.
@@ -32,9 +31,3 @@ func NewClientReferenceID() string {
 	}
 	return string(b[:])
 }
-
-var clientReferenceIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,36}$`)
-
-// ValidClientReferenceID reports whether s has the clientReferenceId
-// form: 1 to 36 characters of [A-Za-z0-9-].
-func ValidClientReferenceID(s string) bool { return clientReferenceIDRe.MatchString(s) }

@@ -6,11 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Limits Validate enforces.
@@ -23,10 +24,14 @@ const (
 	MaxSignedPayloadLeeway = 10 * time.Minute
 )
 
-// SignedPayloadAlgorithms is the set of JWS algorithms
-// SignedPayloadConfig.Algorithms may name. "none" and the HMAC algorithms
-// are never accepted.
-var SignedPayloadAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+// signedPayloadAlgorithms is the allow-list behind SignedPayloadAlgorithms:
+// an array, so no caller can change it.
+var signedPayloadAlgorithms = [...]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// SignedPayloadAlgorithms returns the JWS algorithms
+// SignedPayloadConfig.Algorithms may name, as a new slice on each call.
+// "none" and the HMAC algorithms are never accepted.
+func SignedPayloadAlgorithms() []string { return slices.Clone(signedPayloadAlgorithms[:]) }
 
 // Validate checks the whole Config for every product (VIC, VTS and the
 // Auth iFrame): it is ValidateFor(ProductVIC, ProductVTS, ProductAuth).
@@ -41,7 +46,8 @@ func (c Config) Validate() error { return c.ValidateFor(ProductVIC, ProductVTS, 
 //   - ProductVTS needs VTS.APIKey, VTS.SharedSecret, VTS.ClientAppID,
 //     VTS.ClientWalletAccountID, VTS.EncAPIKey, VTS.EncSharedSecret,
 //     VTS.HashSecret and a VTS base URL;
-//   - ProductAuth needs VTS.APIKey, VTS.ClientAppID and an Auth base URL.
+//   - ProductAuth needs VTS.APIKey (or VTS.AuthFrameAPIKey),
+//     VTS.ClientAppID and an Auth base URL.
 //
 // A base URL comes from the environment when not set (Sandbox has them;
 // Production does not). Whatever the products, every field that is set
@@ -91,8 +97,13 @@ func (c Config) ValidateFor(products ...Product) error {
 			v.required("VTS.HashSecret", !c.VTS.HashSecret.IsZero())
 			v.required("VTSBaseURL", vtsURL != "")
 		case ProductAuth:
-			if !seen[ProductVTS] {
-				c.requireVTSCore(&v)
+			// The iFrame's key is VTS.AuthFrameAPIKey when set, else
+			// VTS.APIKey (VTSCredentials.AuthFrameKey).
+			if !v.has("VTS.APIKey") && c.VTS.AuthFrameAPIKey == "" {
+				v.required("VTS.APIKey", !c.VTS.APIKey.IsZero())
+			}
+			if !v.has("VTS.ClientAppID") {
+				v.required("VTS.ClientAppID", c.VTS.ClientAppID != "")
 			}
 			v.required("AuthBaseURL", authURL != "")
 		default:
@@ -204,7 +215,7 @@ func (s SignedPayloadConfig) check(v *validator) {
 		v.check("SignedPayload.KeysPEM", checkPublicKeysPEM(s.KeysPEM))
 	}
 	for _, a := range s.Algorithms {
-		if !slices.Contains(SignedPayloadAlgorithms, a) {
+		if !slices.Contains(signedPayloadAlgorithms[:], a) {
 			v.add("SignedPayload.Algorithms", "may name only RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA")
 			break
 		}
@@ -303,23 +314,12 @@ func checkURL(s string, allowQuery bool) string {
 	case "https":
 		return ""
 	case "http":
-		if IsLoopbackHost(u.Hostname()) {
+		if check.Loopback(u.Hostname()) {
 			return ""
 		}
 		return "must use https (plain http only for localhost, 127.0.0.1 or ::1)"
 	}
 	return "must use https"
-}
-
-// IsLoopbackHost reports whether host (without port) is "localhost" or a
-// loopback IP address (127.0.0.0/8, ::1): the only hosts plain http is
-// allowed to.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return err == nil && a.IsLoopback()
 }
 
 // checkToken refuses control characters and white space: the value goes

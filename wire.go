@@ -104,7 +104,7 @@ func (a AppInstance) Validate() error {
 		return NewInputError("AppInstance.IPAddress", "must be an IPv4 or IPv6 address")
 	case a.ClientDeviceID == "":
 		return NewInputError("AppInstance.ClientDeviceID", "is required")
-	case !ValidClientDeviceID(a.ClientDeviceID):
+	case !validClientDeviceID(a.ClientDeviceID):
 		return NewInputError("AppInstance.ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
 	case a.DeviceData.Type == "":
 		return NewInputError("AppInstance.DeviceData.Type", "is required")
@@ -123,9 +123,10 @@ func validIP(s string) bool {
 	return err == nil
 }
 
-// ValidClientDeviceID reports whether s has the clientDeviceId form: 24
-// characters of [A-Za-z0-9_-] (docs/wire.md §1).
-func ValidClientDeviceID(s string) bool { return len(s) == 24 && isBase64URL(s) }
+// validClientDeviceID reports whether s has the clientDeviceId form: 24
+// characters of [A-Za-z0-9_-] (docs/wire.md §1); internal/check.ClientDeviceID
+// for the SDK's other packages.
+func validClientDeviceID(s string) bool { return len(s) == 24 && isBase64URL(s) }
 
 // isBase64URL reports whether s is non-empty and made only of the
 // base64url alphabet [A-Za-z0-9_-] (no padding).
@@ -216,10 +217,6 @@ func (b *BrowserData) UnmarshalJSON(data []byte) error {
 	}
 	return nil
 }
-
-// Base64URL returns base64url of s without padding, the form of the
-// merchantIdentifier fields (docs/wire.md §2.5).
-func Base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // LogValue keeps IP addresses and user agents out of logs.
 func (b BrowserData) LogValue() slog.Value {

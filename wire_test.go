@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 func TestBase64URLVectors(t *testing.T) {
@@ -26,7 +27,7 @@ func TestBase64URLVectors(t *testing.T) {
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)": "TW96aWxsYS81LjAgKE1hY2ludG9zaDsgSW50ZWwgTWFjIE9TIFggMTBfMTVfNyk",
 		"": "",
 	} {
-		assert.Equal(t, want, visa.Base64URL(in), in)
+		assert.Equal(t, want, check.Base64URL(in), in)
 	}
 }
 
@@ -43,7 +44,7 @@ func TestBrowserDataNormalize(t *testing.T) {
 	want := visa.BrowserData{
 		BrowserJavaEnabled: "false", BrowserJavascriptEnabled: "true", BrowserLanguage: "en-US",
 		BrowserColorDepth: "24", BrowserScreenHeight: "1080", BrowserScreenWidth: "1920",
-		BrowserTimeZone: "300", UserAgent: uaB64, BrowserHeader: visa.Base64URL("text/html,application/xhtml+xml"),
+		BrowserTimeZone: "300", UserAgent: uaB64, BrowserHeader: check.Base64URL("text/html,application/xhtml+xml"),
 		IPAddress: "203.0.113.7",
 	}
 	got := in.Normalize()
@@ -170,9 +171,9 @@ func TestAppInstanceValidate(t *testing.T) {
 
 func TestValidClientDeviceID(t *testing.T) {
 	t.Parallel()
-	assert.True(t, visa.ValidClientDeviceID("aZ3-_k9aZ3-_k9aZ3-_k9abc"))
-	assert.False(t, visa.ValidClientDeviceID("aZ3-_k9aZ3-_k9aZ3-_k9ab\n"))
-	assert.False(t, visa.ValidClientDeviceID(""))
+	assert.True(t, (check.ClientDeviceID("aZ3-_k9aZ3-_k9aZ3-_k9abc") == ""))
+	assert.False(t, (check.ClientDeviceID("aZ3-_k9aZ3-_k9aZ3-_k9ab\n") == ""))
+	assert.False(t, (check.ClientDeviceID("") == ""))
 }
 
 func TestAuthenticationContextJSON(t *testing.T) {

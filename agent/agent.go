@@ -206,6 +206,15 @@ func New(cfg visa.Config, st store.Store, sealer *fido.Sealer, opts ...Option) (
 			return nil, err
 		}
 	}
+	// Validated once, for every product the agent will call, so that every
+	// missing field is named together (with its environment variable).
+	products := []visa.Product{visa.ProductVTS, visa.ProductVIC}
+	if o.frame == nil {
+		products = append(products, visa.ProductAuth)
+	}
+	if err := cfg.ValidateFor(products...); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
 	vtsc, err := vts.New(cfg, o.vtsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Bridge runs the Auth iFrame in the cardholder's browser, for Go code on
@@ -226,7 +227,8 @@ func WithBridgeClock(now func() time.Time) BridgeOption {
 }
 
 // NewBridge returns a Bridge for cfg's Auth base URL, iFrame api key
-// (Config.VTS.AuthFrameKey) and client app id.
+// (Config.VTS.AuthFrameKey) and client app id; cfg is validated once, by
+// cfg.ValidateFor(visa.ProductAuth).
 func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
 	fu, err := FrameURL(cfg)
 	if err != nil {
@@ -234,7 +236,7 @@ func NewBridge(cfg visa.Config, opts ...BridgeOption) (*Bridge, error) {
 	}
 	u, err := url.Parse(fu)
 	if err != nil {
-		return nil, visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
+		return nil, visa.NewInputError("AuthBaseURL", "is not a valid absolute URL")
 	}
 	b := &Bridge{
 		frameURL: visa.NewSecret(fu), authOrigin: u.Scheme + "://" + u.Host, prefix: "/",
@@ -549,7 +551,7 @@ func (e *cancelError) Unwrap() error { return context.Canceled }
 // Open asks the channel's page to load a fresh iFrame and create a session
 // for the device: it waits for AUTH_READY, then AUTH_SESSION_CREATED.
 func (b *Bridge) Open(ctx context.Context, req OpenRequest) (*Session, error) {
-	if !visa.ValidClientDeviceID(req.ClientDeviceID) {
+	if check.ClientDeviceID(req.ClientDeviceID) != "" {
 		return nil, visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
 	}
 	ch, err := b.channelFor(req.Channel)

@@ -1,12 +1,19 @@
 package authframe_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,8 +68,18 @@ func configWithEverySecret(t *testing.T, names []string, extra map[string]string
 		"VISA_AUTH_BASE_URL": "https://sbx.vts.auth.visa.com",
 		"VISA_CLIENT_APP_ID": "SBXAPP01",
 	}
+	// Keys must be well formed (every client validates the whole Config
+	// once, with visa.Config.ValidateFor): fresh PEM keys and a matching
+	// certificate, each a distinctive secret too.
+	mleKey, tlsKey, tlsCert := testPEMs(t)
+	wellFormed := map[string]string{"VISA_MLE_CLIENT_KEY": mleKey, "VISA_TLS_CLIENT_KEY": tlsKey}
+	env["VISA_TLS_CLIENT_CERT"] = tlsCert
+	env["VISA_TLS_USER_ID"] = "readme-user"
 	for _, n := range names {
 		v := "readme-secret-" + strings.ToLower(strings.TrimPrefix(n, "VISA_")) + "-7f3a9c"
+		if w, ok := wellFormed[n]; ok {
+			v = w
+		}
 		env[n] = v
 		sec.Add(n, v)
 	}
@@ -113,4 +130,24 @@ func TestBridgeDefaultKeyIsDisclosed(t *testing.T) {
 			assert.False(t, k.Secret)
 		}
 	}
+}
+
+// testPEMs returns a fresh RSA private key (PKCS#8 PEM) for MLE, and a
+// mutual-TLS key with its self-signed certificate.
+func testPEMs(t *testing.T) (mleKey, tlsKey, tlsCert string) {
+	t.Helper()
+	keyPEM := func() (*rsa.PrivateKey, string) {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		require.NoError(t, err)
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		require.NoError(t, err)
+		return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	}
+	_, mleKey = keyPEM()
+	k, tlsKey := keyPEM()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "agent"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	require.NoError(t, err)
+	return mleKey, tlsKey, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }

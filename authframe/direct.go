@@ -1,17 +1,15 @@
 package authframe
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/transport"
 )
 
@@ -22,8 +20,11 @@ import (
 // plays the cardholder's device with a software authenticator); headless
 // agents use it too. It is safe for concurrent use.
 type Direct struct {
-	url     string // {authBase}/vts-auth/authenticate?apikey=..&clientAppID=..
-	client  *http.Client
+	// t is the SDK's one transport in its unsigned mode, for
+	// {authBase}/vts-auth/authenticate?apikey=..&clientAppID=..: bounded
+	// read, redaction, the retry classifier of every SDK call
+	// (Config.Retry), the Observer.
+	t       *transport.Client
 	header  http.Header
 	timeout time.Duration
 }
@@ -43,7 +44,8 @@ func WithDirectHeader(key, value string) DirectOption {
 	}
 }
 
-// WithDirectTimeout bounds each exchange with the iFrame (default 30 s).
+// WithDirectTimeout bounds each exchange with the iFrame, retries
+// included (default 30 s).
 func WithDirectTimeout(t time.Duration) DirectOption {
 	return func(d *Direct) error {
 		if t <= 0 {
@@ -55,21 +57,23 @@ func WithDirectTimeout(t time.Duration) DirectOption {
 }
 
 // NewDirect returns a Direct frame for cfg's Auth base URL, VTS api key
-// and client app id.
+// (or VTS.AuthFrameAPIKey) and client app id; cfg is validated once, by
+// cfg.ValidateFor(visa.ProductAuth).
 func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
-	u, err := FrameURL(cfg)
-	if err != nil {
-		return nil, err
-	}
-	hc, err := transport.HTTPClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	d := &Direct{url: u, client: hc, header: http.Header{}, timeout: 30 * time.Second}
+	d := &Direct{header: http.Header{}, timeout: 30 * time.Second}
 	for _, o := range opts {
 		if err := o(d); err != nil {
 			return nil, err
 		}
+	}
+	u, err := FrameURL(cfg) // validates cfg once, with ValidateFor(visa.ProductAuth)
+	if err != nil {
+		return nil, err
+	}
+	d.t, err = transport.NewUnsigned(cfg, visa.ProductAuth, u, nil,
+		transport.WithTimeout(d.timeout), transport.WithMaxResponseBytes(maxMessageBytes))
+	if err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -80,36 +84,30 @@ func NewDirect(cfg visa.Config, opts ...DirectOption) (*Direct, error) {
 // VTS api key). Visa's iFrame takes the key in its URL, so a browser that
 // loads it sees the key; the server still never logs it.
 func FrameURL(cfg visa.Config) (string, error) {
+	if err := cfg.ValidateFor(visa.ProductAuth); err != nil {
+		return "", err
+	}
 	_, _, auth := cfg.BaseURLs()
-	key := cfg.VTS.AuthFrameKey()
-	switch {
-	case auth == "":
-		return "", visa.NewInputError("Config.AuthBaseURL", "is required")
-	case key.IsZero():
-		return "", visa.NewInputError("Config.VTS.APIKey", "is required (or VTS.AuthFrameAPIKey)")
-	case cfg.VTS.ClientAppID == "":
-		return "", visa.NewInputError("Config.VTS.ClientAppID", "is required")
+	base, err := url.Parse(auth) // ValidateFor checked it is an absolute http(s) URL
+	if err != nil {
+		return "", visa.NewInputError("AuthBaseURL", "is not a valid absolute URL")
 	}
-	base, err := url.Parse(auth)
-	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
-		return "", visa.NewInputError("Config.AuthBaseURL", "is not an absolute http(s) URL")
-	}
-	q := "apikey=" + url.QueryEscape(key.Reveal()) + "&clientAppID=" + url.QueryEscape(cfg.VTS.ClientAppID)
+	q := "apikey=" + url.QueryEscape(cfg.VTS.AuthFrameKey().Reveal()) + "&clientAppID=" + url.QueryEscape(cfg.VTS.ClientAppID)
 	return base.JoinPath("vts-auth", "authenticate").String() + "?" + q, nil
 }
 
 // Open gets a requestID (AUTH_READY) and creates a session for the device
 // (AUTH_SESSION_CREATED).
 func (d *Direct) Open(ctx context.Context, req OpenRequest) (*Session, error) {
-	if !visa.ValidClientDeviceID(req.ClientDeviceID) {
-		return nil, visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
+	if check.ClientDeviceID(req.ClientDeviceID) != "" {
+		return nil, opError("open", visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]"))
 	}
-	ready, err := d.retrying(ctx, "open", http.MethodGet, nil)
+	ready, err := d.exchange(ctx, "open", http.MethodGet, nil, true)
 	if err != nil {
 		return nil, err
 	}
 	if ready.Type != TypeAuthReady || ready.RequestID == "" {
-		return nil, eventError("open", ready)
+		return nil, opError("open", eventError("open", ready))
 	}
 	cmd := &Message{Type: TypeCreateAuthSession, RequestID: ready.RequestID, Version: ProtocolVersion,
 		Client: &ClientInfo{ID: req.ClientDeviceID}}
@@ -118,12 +116,17 @@ func (d *Direct) Open(ctx context.Context, req OpenRequest) (*Session, error) {
 		cmd.BrowserData = &bd
 	}
 	// A repeated CREATE_AUTH_SESSION for the same requestID and device is
-	// answered with the same session, so a lost answer is asked again.
-	ev, err := d.retrying(ctx, "open", http.MethodPost, cmd)
+	// answered with the same session: it is idempotent, so a lost answer
+	// is asked again.
+	ev, err := d.exchange(ctx, "open", http.MethodPost, cmd, true)
 	if err != nil {
 		return nil, err
 	}
-	return sessionFrom("open", ev, ready.RequestID, req)
+	s, err := sessionFrom("open", ev, ready.RequestID, req)
+	if err != nil {
+		return nil, opError("open", err)
+	}
+	return s, nil
 }
 
 // sessionFrom checks AUTH_SESSION_CREATED and builds the Session.
@@ -149,14 +152,20 @@ func sessionFrom(op string, ev *Message, requestID string, req OpenRequest) (*Se
 // returns the AUTH_COMPLETE assurance.
 func (d *Direct) Authenticate(ctx context.Context, s *Session, ac visa.AuthenticationContext) (fido.Assurance, error) {
 	if err := checkAuthenticate(s, ac); err != nil {
-		return fido.Assurance{}, err
+		return fido.Assurance{}, opError("authenticate", err)
 	}
+	// Never repeated once it may have reached the iFrame: it consumes the
+	// secureToken.
 	ev, err := d.exchange(ctx, "authenticate", http.MethodPost,
-		&Message{Type: TypeAuthenticate, RequestID: s.RequestID, Version: ProtocolVersion, AuthenticationContext: &ac})
+		&Message{Type: TypeAuthenticate, RequestID: s.RequestID, Version: ProtocolVersion, AuthenticationContext: &ac}, false)
 	if err != nil {
 		return fido.Assurance{}, err
 	}
-	return assuranceFrom("authenticate", ev, s.RequestID)
+	a, err := assuranceFrom("authenticate", ev, s.RequestID)
+	if err != nil {
+		return fido.Assurance{}, opError("authenticate", err)
+	}
+	return a, nil
 }
 
 func checkAuthenticate(s *Session, ac visa.AuthenticationContext) error {
@@ -189,86 +198,57 @@ func assuranceFrom(op string, ev *Message, requestID string) (fido.Assurance, er
 // Close sends CLOSE_AUTH_SESSION.
 func (d *Direct) Close(ctx context.Context, s *Session) error {
 	if s == nil || s.RequestID == "" {
-		return visa.NewInputError("Session", "is not an open session")
+		return opError("close", visa.NewInputError("Session", "is not an open session"))
 	}
-	ev, err := d.exchange(ctx, "close", http.MethodPost, &Message{Type: TypeCloseAuthSession, RequestID: s.RequestID})
+	ev, err := d.exchange(ctx, "close", http.MethodPost, &Message{Type: TypeCloseAuthSession, RequestID: s.RequestID}, false)
 	if err != nil {
 		return err
 	}
 	if ev.Type != TypeAuthSessionClosed {
-		return eventError("close", ev)
+		return opError("close", eventError("close", ev))
 	}
 	return nil
 }
 
-// retrying is exchange for the steps that are safe to repeat (the GET and
-// CREATE_AUTH_SESSION): up to three attempts when the answer was lost on
-// the network or arrived garbled, with a short backoff that ends with ctx.
-// AUTHENTICATE is never repeated: it consumes the secureToken.
-func (d *Direct) retrying(ctx context.Context, op, method string, cmd *Message) (*Message, error) {
-	backoff := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		ev, err := d.exchange(ctx, op, method, cmd)
-		if err == nil || attempt == 3 || !(errors.Is(err, visa.ErrNetwork) || errors.Is(err, ErrMalformedMessage)) {
-			return ev, err
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, err
-		case <-t.C:
-		}
-		backoff *= 3
-	}
+// operations names the Direct operations by step.
+var operations = map[string]string{"open": "authframe.Open", "authenticate": "authframe.Authenticate", "close": "authframe.Close"}
+
+// opError names the operation of a failure found around the exchange
+// (refused input, a failure event), as the transport names its own.
+func opError(step string, err error) error {
+	return &visa.OperationError{Operation: operations[step], Meta: visa.ResponseMeta{Operation: operations[step]}, Err: err}
 }
 
-// exchange sends one command (or the GET) and parses the event answered.
-func (d *Direct) exchange(ctx context.Context, op, method string, cmd *Message) (*Message, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	var body io.Reader
+// exchange sends one command (or the GET) through the transport and
+// parses the event answered. idempotent marks the steps the SDK's retry
+// classifier may repeat after they reached the iFrame (the GET and
+// CREATE_AUTH_SESSION; docs/wire.md §10.3). An exchange that runs out of
+// its timeout matches ErrTimeout and visa.ErrNetwork.
+func (d *Direct) exchange(ctx context.Context, step, method string, cmd *Message, idempotent bool) (*Message, error) {
+	op := operations[step]
+	var body []byte
 	if cmd != nil {
 		b, err := cmd.Wire()
 		if err != nil {
-			return nil, err
+			return nil, opError(step, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, d.url, body)
+	var data []byte
+	meta, err := d.t.Do(ctx, &transport.Request{Op: op, Method: method, Body: body, Idempotent: idempotent, Header: d.header}, &data)
 	if err != nil {
-		return nil, fmt.Errorf("authframe: %s: %w", op, visa.ErrInvalidInput)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// Our own timeout, not the caller's deadline.
+			var re *visa.RequestError
+			errors.As(err, &re)
+			return nil, &visa.OperationError{Operation: op, Meta: meta,
+				Err: &FrameError{Op: step, Event: "no answer", kind: ErrTimeout, cause: re}}
+		}
+		return nil, err
 	}
-	for k, v := range d.header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := d.client.Do(req)
+	m, err := ParseMessage(data)
 	if err != nil {
-		// The *url.Error names the URL, which holds the api key: keep only
-		// the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &FrameError{Op: op, Event: "no answer", kind: ErrTimeout}
-		}
-		if errors.Is(err, context.Canceled) {
-			return nil, fmt.Errorf("authframe: %s: %w", op, err)
-		}
-		return nil, fmt.Errorf("authframe: %s: %w: %w", op, visa.ErrNetwork, transport.Bound(err))
+		return nil, &visa.OperationError{Operation: op, Meta: meta, Err: err}
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMessageBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("authframe: %s: reading the answer: %w: %w", op, visa.ErrNetwork, transport.Bound(err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, visa.ParseAPIError("authframe."+op, visa.ProductAuth, resp.StatusCode, resp.Header, data)
-	}
-	return ParseMessage(data)
+	return m, nil
 }

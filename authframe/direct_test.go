@@ -314,7 +314,7 @@ func TestDirectBadInputSendsNothing(t *testing.T) {
 func TestNewDirectBadConfig(t *testing.T) {
 	t.Parallel()
 	base := visa.Config{Environment: visa.Sandbox, AuthBaseURL: "http://localhost:1"}
-	base.VTS.APIKey = visa.NewSecret("KEY")
+	base.VTS.APIKey = visa.NewSecret("SECRETAPIKEY9")
 	base.VTS.ClientAppID = "APP"
 	cases := map[string]struct {
 		mut  func(*visa.Config)
@@ -335,7 +335,7 @@ func TestNewDirectBadConfig(t *testing.T) {
 		}
 		_, err := authframe.NewDirect(cfg, c.opts...)
 		require.ErrorIs(t, err, visa.ErrInvalidInput, name)
-		assert.NotContains(t, fmt.Sprint(err), "KEY", name)
+		assert.NotContains(t, fmt.Sprint(err), "SECRETAPIKEY9", name)
 	}
 }
 

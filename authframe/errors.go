@@ -37,8 +37,9 @@ type FrameError struct {
 	// Event is the iFrame event type, e.g. AUTH_FAILED.
 	Event string
 	// Code is the event's error string, e.g. SESSION_CONSUMED.
-	Code string
-	kind error
+	Code  string
+	kind  error
+	cause error // the transport's error behind a timeout, if any
 }
 
 // Error returns one line, e.g.
@@ -51,8 +52,14 @@ func (e *FrameError) Error() string {
 	return s + ": " + trimPrefix(e.kind.Error())
 }
 
-// Unwrap returns the sentinel.
-func (e *FrameError) Unwrap() error { return e.kind }
+// Unwrap returns the sentinel and, for a timeout, the transport's
+// *visa.RequestError.
+func (e *FrameError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}
 
 func trimPrefix(s string) string {
 	const p = "authframe: "

@@ -117,7 +117,7 @@ func ExampleDirect_cancelled() {
 	fmt.Println(err)
 	fmt.Println("cancelled:", errors.Is(err, authframe.ErrUserCancelled))
 	// Output:
-	// authframe: authenticate: AUTH_CANCELLED USER_CANCELLED: cancelled by the user
+	// visa: authframe.Authenticate: authframe: authenticate: AUTH_CANCELLED USER_CANCELLED: cancelled by the user
 	// cancelled: true
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Relay lets a Bridge's pages be served by any replica of a fleet. Without
@@ -72,7 +73,7 @@ func (b *Bridge) Relayed() bool {
 // OpenCommand is the CREATE_AUTH_SESSION command that opens a session for
 // req's device (journey steps 3 and 10), with its popup flag.
 func (b *Bridge) OpenCommand(req OpenRequest) (RelayCommand, error) {
-	if !visa.ValidClientDeviceID(req.ClientDeviceID) {
+	if check.ClientDeviceID(req.ClientDeviceID) != "" {
 		return RelayCommand{}, visa.NewInputError("ClientDeviceID", "must be 24 characters of [A-Za-z0-9_-]")
 	}
 	cmd := &Message{Type: TypeCreateAuthSession, Version: ProtocolVersion, Client: &ClientInfo{ID: req.ClientDeviceID}}

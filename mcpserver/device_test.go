@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/sandbox"
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 )
@@ -27,7 +28,7 @@ func defaultDevice(t *testing.T, s *Server, userID string) string {
 	var a args
 	d := s.device("device", userID, "US", nil, &a)
 	require.NoError(t, a.err())
-	require.True(t, visa.ValidClientDeviceID(d.ClientDeviceID))
+	require.Empty(t, check.ClientDeviceID(d.ClientDeviceID))
 	return d.ClientDeviceID
 }
 

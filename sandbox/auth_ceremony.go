@@ -10,6 +10,7 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // iFrame events (docs/wire.md §7.1). The same bodies travel as JSON mode
@@ -76,7 +77,7 @@ var outcomeEvents = map[string]authEvent{
 // createSession handles CREATE_AUTH_SESSION. browserData may be nil (the
 // sandbox then synthesizes one); remoteIP fills a missing ipAddress.
 func (a *authState) createSession(requestID, deviceID string, bd *visa.BrowserData, remoteIP string) authEvent {
-	if !visa.ValidClientDeviceID(deviceID) {
+	if check.ClientDeviceID(deviceID) != "" {
 		return failure(evAuthFailed, requestID, codeInvalidClientID)
 	}
 	var data visa.BrowserData

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // Test cards (docs/wire.md §11.6). Any other Luhn-valid PAN starting with
@@ -61,7 +61,7 @@ func checkPAN(pan string) string {
 	if len(pan) < 13 || len(pan) > 19 || !allDigits(pan) {
 		return "accountNumber must be 13 to 19 digits"
 	}
-	if !visa.Luhn(pan) {
+	if !check.Luhn(pan) {
 		return "accountNumber fails the Luhn check"
 	}
 	if pan[0] != '4' {

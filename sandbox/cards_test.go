@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 func TestCardHelpers(t *testing.T) {
 	t.Parallel()
 	for range 200 {
 		pan := newTokenPAN(CardHappy)
-		assert.True(t, visa.Luhn(pan), pan)
+		assert.True(t, check.Luhn(pan), pan)
 		assert.True(t, strings.HasPrefix(pan, "489537"))
 		assert.Len(t, pan, 16)
 		d := randDigits(3)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
 )
@@ -267,8 +267,8 @@ func attestBody(w *wire, secureToken, typ, amount, merchant string) map[string]a
 		"clientReferenceID": "CR-flow", "clientAppID": ClientAppID, "type": typ, "reasonCode": reason,
 		"sessionContext": map[string]any{"secureToken": secureToken}, "browserData": browserData(),
 		"dynamicData": map[string]any{"authenticationAmount": amount, "currencyCode": "840",
-			"merchantIdentifier": map[string]any{"externalClientId": visa.Base64URL("visaagent"),
-				"applicationUrl": visa.Base64URL("https://agent.example.com"), "merchantName": visa.Base64URL(merchant)}},
+			"merchantIdentifier": map[string]any{"externalClientId": check.Base64URL("visaagent"),
+				"applicationUrl": check.Base64URL("https://agent.example.com"), "merchantName": check.Base64URL(merchant)}},
 		"encAuthenticationData":              w.encField(map[string]any{"consumerInfo": map[string]any{"emailAddress": testEmail}}),
 		"authenticationPreferencesRequested": pref,
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/jwe"
 )
 
@@ -155,7 +155,7 @@ func TestProvisioning(t *testing.T) {
 		require.True(t, ok)
 		assert.True(t, strings.HasPrefix(pan, "489537"))
 		assert.Len(t, pan, 16)
-		assert.True(t, visa.Luhn(pan))
+		assert.True(t, check.Luhn(pan))
 		assert.NotEqual(t, CardHappy, pan)
 		assert.Equal(t, pan[12:], info["last4"], "tokenInfo.last4 is the token's")
 		assert.Equal(t, "1111", r.body["paymentInstrument"].(map[string]any)["last4"])
@@ -577,7 +577,7 @@ func TestAttestationOptions(t *testing.T) {
 			b["encAuthenticationData"] = w.encField(map[string]any{"consumerInfo": map[string]any{}})
 		}, false, "emailAddress"},
 		{"base64url user agent", func(b map[string]any) {
-			b["browserData"].(map[string]any)["userAgent"] = visa.Base64URL("Mozilla/5.0 (X11)")
+			b["browserData"].(map[string]any)["userAgent"] = check.Base64URL("Mozilla/5.0 (X11)")
 		}, true, ""},
 	}
 	for _, tc := range cases {

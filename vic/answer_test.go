@@ -68,7 +68,7 @@ func TestPendingAnswerIsTyped(t *testing.T) {
 		assert.Equal(t, StatusPending, pe.Status)
 		assert.Equal(t, "CR-1", pe.ClientReferenceID)
 		assert.Equal(t, []PendingEvent{"CARDHOLDER_ACTION_PENDING", `{"type":"OTHER"}`}, pe.Events, op)
-		assert.Equal(t, op+": cardholder action pending (2 pending events)", err.Error())
+		assert.Equal(t, "visa: "+op+": cardholder action pending (2 pending events)", err.Error(), "one prefix, the operation once")
 	}
 }
 
@@ -93,7 +93,7 @@ func TestMissingMemberIsTyped(t *testing.T) {
 		require.ErrorAs(t, err, &me, op)
 		assert.Equal(t, MissingMemberError{Op: op, Member: member}, *me)
 		assert.ErrorIs(t, err, visa.ErrMalformedResponse)
-		assert.Equal(t, op+": visa: malformed response: required member "+member+" is missing", err.Error())
+		assert.Equal(t, "visa: "+op+": malformed response: required member "+member+" is missing", err.Error(), "one prefix, the operation once")
 	}
 
 	// An instruction id without a status is still missing a member.

@@ -10,6 +10,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/internal/check"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // Consumer identifies the shopper to VIC (docs/wire.md §6.2).
@@ -58,6 +59,7 @@ type EnrollCardRequest struct {
 
 // EnrollCardResponse is the VIC answer to a card enrollment.
 type EnrollCardResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	// Status is StatusActive on success.
 	Status Status
@@ -70,18 +72,20 @@ type EnrollCardResponse struct {
 // token in VIC, redeeming the passkey's fidoBlob. It is not retried after
 // the request may have reached Visa, since the blob is single use.
 func (c *Client) EnrollCard(ctx context.Context, req EnrollCardRequest) (*EnrollCardResponse, error) {
+	const op = "vic.EnrollCard"
 	body, err := c.enrollBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/cards", Body: body}, &out)
 	if err != nil {
 		return nil, err
 	}
-	var out wireStatus
-	if err := c.do(ctx, "vic.EnrollCard", http.MethodPost, "/vacp/v1/cards", nil, body, false, &out); err != nil {
-		return nil, err
+	if err := out.answer(op, "status"); err != nil {
+		return nil, fail(op, meta, err)
 	}
-	if err := out.answer("vic.EnrollCard", "status"); err != nil {
-		return nil, err
-	}
-	return &EnrollCardResponse{ClientReferenceID: out.ClientReferenceID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
+	return &EnrollCardResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
 }
 
 func (c *Client) enrollBody(req EnrollCardRequest) (*wireEnrollCard, error) {

@@ -1,7 +1,7 @@
 package vic
 
 import (
-	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -106,11 +106,11 @@ func verifierFromConfig(cfg visa.Config, now func() time.Time) (*Verifier, error
 		sources = append(sources, keys)
 	}
 	if sp.JWKSURL != "" {
-		hc, err := transport.HTTPClient(cfg)
+		t, err := newJWKSTransport(cfg, sp.JWKSURL)
 		if err != nil {
 			return nil, err
 		}
-		sources = append(sources, NewJWKS(sp.JWKSURL, hc, WithJWKSClock(now)))
+		sources = append(sources, newJWKS(sp.JWKSURL, t, nil, WithJWKSClock(now)))
 	}
 	if len(sources) == 0 {
 		return nil, visa.NewInputError("SignedPayload", "needs a JWKSURL or KeysPEM (or the WithoutVerification option)")
@@ -135,12 +135,17 @@ func verifierFromConfig(cfg visa.Config, now func() time.Time) (*Verifier, error
 	return NewVerifier(src, opts...)
 }
 
-// do is the one call path of every method.
-func (c *Client) do(ctx context.Context, op, method, path string, params []string, body any, idempotent bool, out any) error {
-	_, err := c.t.Do(ctx, &transport.Request{
-		Op: op, Method: method, Path: path, PathParams: params, Body: body, Idempotent: idempotent,
-	}, out)
-	return err
+// fail names the operation of an error found before or after the
+// exchange (refused input, an unverifiable signedPayload), as the
+// transport names the errors of the exchange: one *visa.OperationError
+// carrying the metadata of the answer, if one came.
+func fail(op string, meta visa.ResponseMeta, err error) error {
+	var oe *visa.OperationError
+	if errors.As(err, &oe) && oe.Operation == op {
+		return err
+	}
+	meta.Operation = op
+	return &visa.OperationError{Operation: op, Meta: meta, Err: err}
 }
 
 // epoch formats t as Unix seconds, the timestamp form of VIC bodies.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // Confirmation reports the merchant's result for one credential (Step 16).
@@ -60,6 +61,7 @@ type ConfirmRequest struct {
 
 // ConfirmResponse acknowledges a confirmation.
 type ConfirmResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
 }
@@ -70,19 +72,21 @@ type ConfirmResponse struct {
 // transactionReferenceId (the last one wins), so the call is idempotent
 // and is retried on 429, 5xx and network errors.
 func (c *Client) ConfirmTransaction(ctx context.Context, req ConfirmRequest) (*ConfirmResponse, error) {
+	const op = "vic.ConfirmTransaction"
 	body, err := c.confirmBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/instructions/{instructionId}/confirmations",
+		PathParams: []string{req.InstructionID}, Body: body, Idempotent: true}, &out)
 	if err != nil {
 		return nil, err
 	}
-	var out wireStatus
-	if err := c.do(ctx, "vic.ConfirmTransaction", http.MethodPost, "/vacp/v1/instructions/{}/confirmations",
-		[]string{req.InstructionID}, body, true, &out); err != nil {
-		return nil, err
+	if err := out.answer(op); err != nil {
+		return nil, fail(op, meta, err)
 	}
-	if err := out.answer("vic.ConfirmTransaction"); err != nil {
-		return nil, err
-	}
-	return &ConfirmResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID}, nil
+	return &ConfirmResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID}, nil
 }
 
 func (c *Client) confirmBody(req ConfirmRequest) (*wireConfirmRequest, error) {

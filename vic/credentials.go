@@ -2,12 +2,12 @@ package vic
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/internal/check"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // TransactionData is one transaction to obtain a credential for.
@@ -59,6 +59,7 @@ type CredentialsRequest struct {
 
 // CredentialsResponse carries the decoded, verified credentials.
 type CredentialsResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
 	// Status is StatusCompleted.
@@ -83,17 +84,19 @@ type CredentialsResponse struct {
 // response is reported as an error, and the caller decides (the agent
 // cancels the purchase rather than risk a second credential).
 func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest) (*CredentialsResponse, error) {
+	const op = "vic.RetrieveCredentials"
 	body, err := c.credentialsBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/instructions/{instructionId}/credentials",
+		PathParams: []string{req.InstructionID}, Body: body}, &out)
 	if err != nil {
 		return nil, err
 	}
-	var out wireStatus
-	if err := c.do(ctx, "vic.RetrieveCredentials", http.MethodPost, "/vacp/v1/instructions/{}/credentials",
-		[]string{req.InstructionID}, body, false, &out); err != nil {
-		return nil, err
-	}
-	if err := out.answer("vic.RetrieveCredentials", "signedPayload"); err != nil {
-		return nil, err
+	if err := out.answer(op, "signedPayload"); err != nil {
+		return nil, fail(op, meta, err)
 	}
 	var creds *Credentials
 	if c.verifier != nil {
@@ -102,12 +105,12 @@ func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest
 		creds, err = DecodeCredentialsUnverified(out.SignedPayload)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("vic.RetrieveCredentials: %w", err)
+		return nil, fail(op, meta, err)
 	}
 	if err := creds.checkRequest(body.InstructionID, body.references()); err != nil {
-		return nil, fmt.Errorf("vic.RetrieveCredentials: %w", err)
+		return nil, fail(op, meta, err)
 	}
-	return &CredentialsResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
+	return &CredentialsResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
 		Status: out.Status, Credentials: creds, PendingEvents: out.PendingEvents}, nil
 }
 

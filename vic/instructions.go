@@ -9,6 +9,7 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/internal/check"
+	"github.com/vicgo/visa/internal/transport"
 )
 
 // Mandate is what the shopper allowed the agent to buy (docs/wire.md §6.3).
@@ -78,6 +79,7 @@ type UpdateInstructionRequest struct {
 
 // InstructionResponse is VIC's answer about an instruction.
 type InstructionResponse struct {
+	visa.ResponseMeta
 	ClientReferenceID string
 	InstructionID     string
 	// Status is StatusActive after create or update and StatusCancelled
@@ -98,11 +100,14 @@ type InstructionResponse struct {
 // §6.7) is a *PendingError; an answer without instructionId or status is
 // a *MissingMemberError.
 func (c *Client) CreateInstruction(ctx context.Context, req CreateInstructionRequest) (*InstructionResponse, error) {
+	const op = "vic.CreateInstruction"
 	body, err := c.instructionBody(req, "")
 	if err != nil {
-		return nil, err
+		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
-	return c.instructionCall(ctx, "vic.CreateInstruction", "/vacp/v1/instructions", nil, body, "instructionId", "status")
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPost, Path: "/vacp/v1/instructions", Body: body}, &out)
+	return instructionResponse(op, "", meta, &out, err, "instructionId", "status")
 }
 
 // UpdateInstruction calls PUT /vacp/v1/instructions/{instructionId}: it
@@ -110,8 +115,9 @@ func (c *Client) CreateInstruction(ctx context.Context, req CreateInstructionReq
 // It is not retried once the request may have reached Visa. A pending
 // answer is a *PendingError, as for CreateInstruction.
 func (c *Client) UpdateInstruction(ctx context.Context, req UpdateInstructionRequest) (*InstructionResponse, error) {
+	const op = "vic.UpdateInstruction"
 	if err := checkID("InstructionID", req.InstructionID); err != nil {
-		return nil, err
+		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
 	body, err := c.instructionBody(CreateInstructionRequest{
 		ClientReferenceID: req.ClientReferenceID, ConsumerID: req.ConsumerID, TokenID: req.TokenID,
@@ -119,9 +125,12 @@ func (c *Client) UpdateInstruction(ctx context.Context, req UpdateInstructionReq
 		ConsumerPrompt: req.ConsumerPrompt, AgentID: req.AgentID, IsRecurring: req.IsRecurring, Frequency: req.Frequency,
 	}, req.InstructionID)
 	if err != nil {
-		return nil, err
+		return nil, fail(op, visa.ResponseMeta{}, err)
 	}
-	return c.instructionCall(ctx, "vic.UpdateInstruction", "/vacp/v1/instructions/{}", []string{req.InstructionID}, body, "status")
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPut, Path: "/vacp/v1/instructions/{instructionId}",
+		PathParams: []string{req.InstructionID}, Body: body}, &out)
+	return instructionResponse(op, req.InstructionID, meta, &out, err, "status")
 }
 
 // CancelRequest cancels a purchase instruction.
@@ -139,6 +148,18 @@ type CancelRequest struct {
 // but the second answer is INSTRUCTION_NOT_ACTIVE, so the call is not
 // retried automatically after the request may have reached Visa.
 func (c *Client) CancelInstruction(ctx context.Context, req CancelRequest) (*InstructionResponse, error) {
+	const op = "vic.CancelInstruction"
+	body, err := c.cancelBody(req)
+	if err != nil {
+		return nil, fail(op, visa.ResponseMeta{}, err)
+	}
+	var out wireStatus
+	meta, err := c.t.Do(ctx, &transport.Request{Op: op, Method: http.MethodPut, Path: "/vacp/v1/instructions/{instructionId}/cancel",
+		PathParams: []string{req.InstructionID}, Body: body}, &out)
+	return instructionResponse(op, req.InstructionID, meta, &out, err, "status")
+}
+
+func (c *Client) cancelBody(req CancelRequest) (*wireCancel, error) {
 	if err := firstErr(checkID("InstructionID", req.InstructionID), req.AppInstance.Validate()); err != nil {
 		return nil, err
 	}
@@ -152,25 +173,24 @@ func (c *Client) CancelInstruction(ctx context.Context, req CancelRequest) (*Ins
 			return nil, err
 		}
 	}
-	return c.instructionCall(ctx, "vic.CancelInstruction", "/vacp/v1/instructions/{}/cancel", []string{req.InstructionID}, body, "status")
+	return body, nil
 }
 
-func (c *Client) instructionCall(ctx context.Context, op, path string, params []string, body any, required ...string) (*InstructionResponse, error) {
-	method := http.MethodPost
-	if params != nil {
-		method = http.MethodPut
-	}
-	var out wireStatus
-	if err := c.do(ctx, op, method, path, params, body, false, &out); err != nil {
+// instructionResponse is the answer of create, update and cancel: the
+// required members present, and the instruction named by the request
+// (id) when the answer leaves it out.
+func instructionResponse(op, id string, meta visa.ResponseMeta, out *wireStatus, err error, required ...string) (*InstructionResponse, error) {
+	if err != nil {
 		return nil, err
 	}
 	if err := out.answer(op, required...); err != nil {
-		return nil, err
+		return nil, fail(op, meta, err)
 	}
-	if out.InstructionID == "" && len(params) > 0 {
-		out.InstructionID = params[0] // the answer about a named instruction
+	if out.InstructionID == "" {
+		out.InstructionID = id // the answer about a named instruction
 	}
-	return &InstructionResponse{ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID, Status: out.Status, PendingEvents: out.PendingEvents}, nil
+	return &InstructionResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
+		Status: out.Status, PendingEvents: out.PendingEvents}, nil
 }
 
 // maxMandates bounds the mandates of one instruction.

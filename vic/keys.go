@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -45,8 +44,12 @@ var ErrKeysUnavailable = errors.New("vic: signing keys unavailable")
 // flood of forged kids cannot make it hammer the URL. Responses are
 // bounded in size and in number of keys.
 type JWKS struct {
-	url    string
-	client *http.Client
+	url string
+	// t is the SDK's one transport in its unsigned mode (bounded read,
+	// redaction, retry classifier, Observer); tErr is why it could not be
+	// built, reported by Key.
+	t    *transport.Client
+	tErr error
 
 	mu          sync.Mutex
 	keys        map[string]crypto.PublicKey
@@ -83,13 +86,27 @@ func WithCacheTTL(d time.Duration) JWKSOption { return func(j *JWKS) { j.ttl = d
 // WithJWKSClock sets the clock (for tests).
 func WithJWKSClock(now func() time.Time) JWKSOption { return func(j *JWKS) { j.now = now } }
 
-// NewJWKS returns a key source that fetches url with client (nil means a
-// client with a 10 s timeout).
+// NewJWKS returns a key source that fetches url with client (nil means
+// Go's default client), through the SDK's transport: 10 s per fetch,
+// retries by the SDK's one classifier, the body bounded. A URL or client
+// the transport refuses is reported by Key.
 func NewJWKS(url string, client *http.Client, opts ...JWKSOption) *JWKS {
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	j := &JWKS{url: url, client: client, now: time.Now, minRefresh: 30 * time.Second, ttl: time.Hour}
+	t, err := newJWKSTransport(visa.Config{HTTPClient: client}, url)
+	return newJWKS(url, t, err, opts...)
+}
+
+// jwksTimeout bounds one fetch of the key set, retries included.
+const jwksTimeout = 10 * time.Second
+
+// newJWKSTransport is the unsigned transport of a JWKS fetch with cfg's
+// HTTP settings (TLS, Observer, WrapTransport, retry policy).
+func newJWKSTransport(cfg visa.Config, url string) (*transport.Client, error) {
+	return transport.NewUnsigned(cfg, visa.ProductVIC, url, nil,
+		transport.WithTimeout(jwksTimeout), transport.WithMaxResponseBytes(maxJWKSBytes))
+}
+
+func newJWKS(url string, t *transport.Client, err error, opts ...JWKSOption) *JWKS {
+	j := &JWKS{url: url, t: t, tErr: err, now: time.Now, minRefresh: 30 * time.Second, ttl: time.Hour}
 	for _, o := range opts {
 		o(j)
 	}
@@ -143,44 +160,26 @@ func lookup(keys map[string]crypto.PublicKey, kid string) (crypto.PublicKey, boo
 
 func (j *JWKS) fetchLocked(ctx context.Context, now time.Time) error {
 	j.lastAttempt = now
-	var err error
-	for attempt := 0; attempt < 2; attempt++ {
-		var keys map[string]crypto.PublicKey
-		if keys, err = j.fetchOnce(ctx); err == nil {
-			j.keys, j.fetchedAt = keys, now
-			return nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	keys, err := j.fetch(ctx)
+	if err != nil {
+		return err
 	}
-	return err
+	j.keys, j.fetchedAt = keys, now
+	return nil
 }
 
-// fetchOnce fetches and parses the key set once.
-func (j *JWKS) fetchOnce(ctx context.Context) (map[string]crypto.PublicKey, error) {
+// fetch fetches and parses the key set: one operation (vic.FetchJWKS) of
+// the SDK's transport, which retries it (a GET) by the SDK's classifier.
+// Any failure matches ErrKeysUnavailable; a network failure also
+// visa.ErrNetwork, a non-200 answer *visa.APIError.
+func (j *JWKS) fetch(ctx context.Context) (map[string]crypto.PublicKey, error) {
+	if j.tErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, j.tErr)
+	}
 	j.fetches++
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: jwks: %w", ErrKeysUnavailable, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := j.client.Do(req)
-	if err != nil {
-		// The *url.Error is dropped: keep only the bounded cause.
-		return nil, fmt.Errorf("%w: jwks fetch failed: %w: %w", ErrKeysUnavailable, visa.ErrNetwork, transport.Bound(errors.Unwrap(err)))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil, fmt.Errorf("%w: jwks fetch: HTTP %d", ErrKeysUnavailable, resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: jwks read: %w: %w", ErrKeysUnavailable, visa.ErrNetwork, transport.Bound(err))
-	}
-	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("%w: jwks too large", ErrKeysUnavailable)
+	var body []byte
+	if _, err := j.t.Do(ctx, &transport.Request{Op: "vic.FetchJWKS", Method: http.MethodGet}, &body); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
 	keys, err := parseJWKS(body)
 	if err != nil {

@@ -350,7 +350,7 @@ func TestJWKSUnavailable(t *testing.T) {
 	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, "k", rk[0], claimsAt(t0)))
 	assert.ErrorIs(t, err, ErrPayloadInvalid)
 	assert.ErrorIs(t, err, ErrKeysUnavailable)
-	assert.EqualValues(t, 2, hits.Load(), "one retry")
+	assert.EqualValues(t, visa.DefaultMaxAttempts, hits.Load(), "a GET: retried on 503 by the SDK's one classifier, Config.Retry's attempts")
 
 	// A JWKS that cannot be reached is a network failure too.
 	srv.Close()

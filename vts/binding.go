@@ -37,9 +37,9 @@ func (m MerchantIdentifier) validate() error {
 
 func (m MerchantIdentifier) wire() wireMerchantIdentifier {
 	return wireMerchantIdentifier{
-		ExternalClientID: visa.Base64URL(m.ExternalClientID),
-		ApplicationURL:   visa.Base64URL(m.ApplicationURL),
-		MerchantName:     visa.Base64URL(m.MerchantName),
+		ExternalClientID: check.Base64URL(m.ExternalClientID),
+		ApplicationURL:   check.Base64URL(m.ApplicationURL),
+		MerchantName:     check.Base64URL(m.MerchantName),
 	}
 }
 
@@ -80,7 +80,7 @@ type AttestationOptionsRequest struct {
 // the route: REGISTER (no passkey on this device yet) or AUTHENTICATE.
 // Keep it in memory only.
 type AttestationOptionsResponse struct {
-	Meta
+	visa.ResponseMeta     `json:"-"`
 	AuthenticationContext visa.AuthenticationContext `json:"authenticationContext"`
 }
 
@@ -96,11 +96,11 @@ func (c *Client) AttestationOptions(ctx context.Context, req AttestationOptionsR
 	co := collect(opts)
 	body, err := c.attestationOptionsBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.AttestationOptions", err)
 	}
 	out := new(AttestationOptionsResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.AttestationOptions", Method: http.MethodPost, Path: "/vts/provisionedTokens/{}/attestation/options", PathParams: []string{req.VProvisionedTokenID}, Body: body}, out, co)
-	return finish(out, res, err, out.AuthenticationContext.Action != "")
+	res, err := c.do(ctx, &transport.Request{Op: "vts.AttestationOptions", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/attestation/options", PathParams: []string{req.VProvisionedTokenID}, Body: body}, out, co)
+	return finish(out, &out.ResponseMeta, res, err, out.AuthenticationContext.Action != "")
 }
 
 func (c *Client) attestationOptionsBody(req AttestationOptionsRequest, optRef string) (*wireAttestationOptions, error) {
@@ -233,9 +233,9 @@ type DeviceBindingRequest struct {
 // DeviceBindingResponse says whether a step-up is needed: with
 // BindingChallenge, StepUpRequest lists the methods to offer the consumer.
 type DeviceBindingResponse struct {
-	Meta
-	Status        BindingStatus   `json:"status"`
-	StepUpRequest []StepUpRequest `json:"stepUpRequest"`
+	visa.ResponseMeta `json:"-"`
+	Status            BindingStatus   `json:"status"`
+	StepUpRequest     []StepUpRequest `json:"stepUpRequest"`
 }
 
 // DeviceBinding calls POST /vts/provisionedTokens/{vProvisionedTokenID}/deviceBinding?reasonCode=DEVICE_BINDING
@@ -251,12 +251,12 @@ func (c *Client) DeviceBinding(ctx context.Context, req DeviceBindingRequest, op
 	co := collect(opts)
 	body, err := c.deviceBindingBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.DeviceBinding", err)
 	}
 	out := new(DeviceBindingResponse)
 	q := []transport.QueryParam{{Key: "reasonCode", Value: or(string(req.ReasonCode), string(visa.ReasonDeviceBinding))}}
-	res, err := c.do(ctx, &transport.Request{Op: "vts.DeviceBinding", Method: http.MethodPost, Path: "/vts/provisionedTokens/{}/deviceBinding", PathParams: []string{req.VProvisionedTokenID}, Query: q, Body: body}, out, co)
-	return finish(out, res, err, out.Status == BindingApproved || (out.Status == BindingChallenge && len(out.StepUpRequest) > 0))
+	res, err := c.do(ctx, &transport.Request{Op: "vts.DeviceBinding", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/deviceBinding", PathParams: []string{req.VProvisionedTokenID}, Query: q, Body: body}, out, co)
+	return finish(out, &out.ResponseMeta, res, err, out.Status == BindingApproved || (out.Status == BindingChallenge && len(out.StepUpRequest) > 0))
 }
 
 func (c *Client) deviceBindingBody(req DeviceBindingRequest, optRef string) (*wireDeviceBinding, error) {

@@ -44,8 +44,8 @@ func (c Content) Data() ([]byte, error) {
 
 // GetContentResponse holds the renditions of the content.
 type GetContentResponse struct {
-	Meta
-	Content []Content `json:"content"`
+	visa.ResponseMeta `json:"-"`
+	Content           []Content `json:"content"`
 }
 
 // CardArt returns the CardData entries of m that are card art.
@@ -66,9 +66,9 @@ func (m CardMetaData) CardArt() []CardData {
 // Errors: visa.ErrNotFound (unknown GUID).
 func (c *Client) GetContent(ctx context.Context, req GetContentRequest, opts ...CallOption) (*GetContentResponse, error) {
 	if err := required("GUID", req.GUID); err != nil {
-		return nil, err
+		return nil, fail("vts.GetContent", err)
 	}
 	out := new(GetContentResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.GetContent", Method: http.MethodGet, Path: "/vts/cps/getContent/{}", PathParams: []string{req.GUID}}, out, collect(opts))
-	return finish(out, res, err, len(out.Content) > 0)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.GetContent", Method: http.MethodGet, Path: "/vts/cps/getContent/{guid}", PathParams: []string{req.GUID}}, out, collect(opts))
+	return finish(out, &out.ResponseMeta, res, err, len(out.Content) > 0)
 }

@@ -17,8 +17,8 @@ import (
 // never call them; these follow the shape of delete (docs/wire.md §5.7)
 // and can be replaced with WithLifecyclePaths.
 const (
-	DefaultSuspendPath = "/vts/provisionedTokens/{}/suspend"
-	DefaultResumePath  = "/vts/provisionedTokens/{}/resume"
+	DefaultSuspendPath = "/vts/provisionedTokens/{vProvisionedTokenID}/suspend"
+	DefaultResumePath  = "/vts/provisionedTokens/{vProvisionedTokenID}/resume"
 )
 
 // DefaultLocale is the locale sent when a request leaves Locale empty.
@@ -75,10 +75,12 @@ func WithLifecyclePaths(suspend, resume string) Option {
 	}
 }
 
-// New builds a VTS client from cfg. It needs cfg.VTS complete: APIKey
-// and SharedSecret (signing), ClientAppID and ClientWalletAccountID (in
-// the bodies), EncAPIKey and EncSharedSecret (field encryption) and
-// HashSecret (email hash). A missing one is a *visa.InputError naming it.
+// New builds a VTS client from cfg, validated once by
+// cfg.ValidateFor(visa.ProductVTS): cfg.VTS complete (APIKey and
+// SharedSecret for signing, ClientAppID and ClientWalletAccountID for the
+// bodies, EncAPIKey and EncSharedSecret for field encryption, HashSecret
+// for the email hash) and every set field well formed. Every problem is a
+// *visa.InputError naming the field and its environment variable.
 func New(cfg visa.Config, opts ...Option) (*Client, error) {
 	o := options{now: time.Now, suspendPath: DefaultSuspendPath, resumePath: DefaultResumePath}
 	for _, opt := range opts {
@@ -89,16 +91,13 @@ func New(cfg visa.Config, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	if err := checkCredentials(cfg.VTS); err != nil {
-		return nil, err
-	}
 	t, err := transport.New(cfg, visa.ProductVTS, transport.WithClock(o.now))
 	if err != nil {
 		return nil, err
 	}
 	cipher, err := jwe.NewFieldCipher(cfg.VTS.EncAPIKey.Reveal(), cfg.VTS.EncSharedSecret.Reveal())
 	if err != nil {
-		return nil, visa.NewInputError("Config.VTS.EncAPIKey", "field encryption key is unusable")
+		return nil, visa.NewInputError("VTS.EncAPIKey", "field encryption key is unusable")
 	}
 	return &Client{
 		t: t, cipher: cipher, hashSecret: cfg.VTS.HashSecret,
@@ -107,39 +106,8 @@ func New(cfg visa.Config, opts ...Option) (*Client, error) {
 	}, nil
 }
 
-// checkCredentials names the first missing VTS credential.
-func checkCredentials(v visa.VTSCredentials) error {
-	for _, f := range []struct {
-		name    string
-		missing bool
-	}{
-		{"APIKey", v.APIKey.IsZero()}, {"SharedSecret", v.SharedSecret.IsZero()},
-		{"ClientAppID", v.ClientAppID == ""}, {"ClientWalletAccountID", v.ClientWalletAccountID == ""},
-		{"EncAPIKey", v.EncAPIKey.IsZero()}, {"EncSharedSecret", v.EncSharedSecret.IsZero()},
-		{"HashSecret", v.HashSecret.IsZero()},
-	} {
-		if f.missing {
-			return visa.NewInputError("Config.VTS."+f.name, "is required")
-		}
-	}
-	return nil
-}
-
 // String describes the client without any credential.
 func (c *Client) String() string { return "vts.Client{clientAppID: " + c.clientAppID + "}" }
-
-// Meta is what every response carries besides its body.
-type Meta struct {
-	// CorrelationID is Visa's X-CORRELATION-ID of the exchange; quote it
-	// to Visa support.
-	CorrelationID string `json:"-"`
-}
-
-func (m *Meta) setMeta(r *transport.Response) {
-	if r != nil {
-		m.CorrelationID = r.CorrelationID
-	}
-}
 
 // CallOption varies one call.
 type CallOption func(*callOptions)
@@ -182,7 +150,7 @@ func collect(opts []CallOption) callOptions {
 }
 
 // do sends r with the call options applied and decodes the reply into out.
-func (c *Client) do(ctx context.Context, r *transport.Request, out any, co callOptions) (*transport.Response, error) {
+func (c *Client) do(ctx context.Context, r *transport.Request, out any, co callOptions) (visa.ResponseMeta, error) {
 	r.Header = co.header
 	return c.t.Do(ctx, r, out)
 }

@@ -157,7 +157,7 @@ type CardData struct {
 // EnrollPANResponse is the enrollment: VPanEnrollmentID is single use,
 // lives a few minutes and is kept in memory only, until ProvisionToken.
 type EnrollPANResponse struct {
-	Meta
+	visa.ResponseMeta `json:"-"`
 	VPanEnrollmentID  string            `json:"vPanEnrollmentID"`
 	PaymentInstrument PaymentInstrument `json:"paymentInstrument"`
 	CardMetaData      CardMetaData      `json:"cardMetaData"`
@@ -172,11 +172,11 @@ type EnrollPANResponse struct {
 func (c *Client) EnrollPAN(ctx context.Context, req EnrollPANRequest, opts ...CallOption) (*EnrollPANResponse, error) {
 	body, err := c.enrollPANBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.EnrollPAN", err)
 	}
 	out := new(EnrollPANResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.EnrollPAN", Method: http.MethodPost, Path: "/vts/panEnrollments", Body: body}, out, collect(opts))
-	return finish(out, res, err, out.VPanEnrollmentID != "")
+	return finish(out, &out.ResponseMeta, res, err, out.VPanEnrollmentID != "")
 }
 
 func (c *Client) enrollPANBody(req EnrollPANRequest) (*wireEnrollPAN, error) {
@@ -201,8 +201,8 @@ type GetPANEnrollmentRequest struct {
 
 // GetPANEnrollmentResponse is the enrollment's card metadata.
 type GetPANEnrollmentResponse struct {
-	Meta
-	CardMetaData CardMetaData `json:"cardMetaData"`
+	visa.ResponseMeta `json:"-"`
+	CardMetaData      CardMetaData `json:"cardMetaData"`
 }
 
 // GetPANEnrollment calls GET /vts/panEnrollments/{vPanEnrollmentID} for
@@ -210,9 +210,9 @@ type GetPANEnrollmentResponse struct {
 // 429, 5xx and network errors.
 func (c *Client) GetPANEnrollment(ctx context.Context, req GetPANEnrollmentRequest, opts ...CallOption) (*GetPANEnrollmentResponse, error) {
 	if err := required("VPanEnrollmentID", req.VPanEnrollmentID); err != nil {
-		return nil, err
+		return nil, fail("vts.GetPANEnrollment", err)
 	}
 	out := new(GetPANEnrollmentResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.GetPANEnrollment", Method: http.MethodGet, Path: "/vts/panEnrollments/{}", PathParams: []string{req.VPanEnrollmentID}}, out, collect(opts))
-	return finish(out, res, err, true)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.GetPANEnrollment", Method: http.MethodGet, Path: "/vts/panEnrollments/{vPanEnrollmentID}", PathParams: []string{req.VPanEnrollmentID}}, out, collect(opts))
+	return finish(out, &out.ResponseMeta, res, err, true)
 }

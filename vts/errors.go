@@ -5,7 +5,6 @@ import (
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/internal/check"
-	"github.com/vicgo/visa/internal/transport"
 )
 
 // Visa's answers need no mapping here: the transport returns a
@@ -19,23 +18,28 @@ import (
 // failures and replies that miss what the wire promises.
 
 // finish completes a call: on success it records the response metadata
-// and checks that the reply holds what the wire promises (ok).
-func finish[T any, P interface {
-	*T
-	setMeta(*transport.Response)
-}](out P, res *transport.Response, err error, ok bool) (P, error) {
+// in m (out's) and checks that the reply holds what the wire promises
+// (ok); a reply without it is a *visa.ResponseError (malformed) wrapped in
+// the operation's *visa.OperationError.
+func finish[P any](out P, m *visa.ResponseMeta, res visa.ResponseMeta, err error, ok bool) (P, error) {
+	var zero P
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	out.setMeta(res)
+	*m = res
 	if !ok {
-		id := ""
-		if res != nil && res.CorrelationID != "" {
-			id = " (correlation id " + res.CorrelationID + ")"
-		}
-		return nil, fmt.Errorf("vts: %w: a required member is missing%s", visa.ErrMalformedResponse, id)
+		return zero, &visa.OperationError{Operation: res.Operation, Meta: res, Err: &visa.ResponseError{
+			StatusCode: res.StatusCode, CorrelationID: res.CorrelationID, Kind: visa.ErrMalformedResponse,
+			Detail: "a required member is missing"}}
 	}
 	return out, nil
+}
+
+// fail names the operation of an error found before the exchange
+// (refused input, a local encryption failure), as the transport names the
+// errors of the exchange: one *visa.OperationError.
+func fail(op string, err error) error {
+	return &visa.OperationError{Operation: op, Meta: visa.ResponseMeta{Operation: op}, Err: err}
 }
 
 // encrypt makes one enc* field. The error wraps visa.ErrEncryption and

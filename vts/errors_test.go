@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 )
 
 // TestInputRefusedBeforeSending: bad input gives a *visa.InputError
@@ -324,8 +325,12 @@ func TestErrorsMapToSentinels(t *testing.T) {
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, tt.reason, ae.Reason)
 			assert.Equal(t, tt.status, ae.HTTPStatus)
-			assert.Equal(t, tt.op, ae.Operation)
+			var oe *visa.OperationError
+			require.ErrorAs(t, err, &oe)
+			assert.Equal(t, tt.op, oe.Operation)
 			assert.Equal(t, "corr-1", ae.CorrelationID)
+			assert.Equal(t, "corr-1", oe.Meta.CorrelationID)
+			assert.Equal(t, tt.status, oe.Meta.StatusCode)
 		})
 	}
 }
@@ -395,13 +400,13 @@ func TestNewRequiresCredentials(t *testing.T) {
 		field string
 		clear func(*visa.VTSCredentials)
 	}{
-		{"Config.VTS.ClientAppID", func(v *visa.VTSCredentials) { v.ClientAppID = "" }},
-		{"Config.VTS.ClientWalletAccountID", func(v *visa.VTSCredentials) { v.ClientWalletAccountID = "" }},
-		{"Config.VTS.EncAPIKey", func(v *visa.VTSCredentials) { v.EncAPIKey = visa.Secret{} }},
-		{"Config.VTS.EncSharedSecret", func(v *visa.VTSCredentials) { v.EncSharedSecret = visa.Secret{} }},
-		{"Config.VTS.HashSecret", func(v *visa.VTSCredentials) { v.HashSecret = visa.Secret{} }},
-		{"Config.VTS.APIKey", func(v *visa.VTSCredentials) { v.APIKey = visa.Secret{} }},
-		{"Config.VTS.SharedSecret", func(v *visa.VTSCredentials) { v.SharedSecret = visa.Secret{} }},
+		{"VTS.ClientAppID", func(v *visa.VTSCredentials) { v.ClientAppID = "" }},
+		{"VTS.ClientWalletAccountID", func(v *visa.VTSCredentials) { v.ClientWalletAccountID = "" }},
+		{"VTS.EncAPIKey", func(v *visa.VTSCredentials) { v.EncAPIKey = visa.Secret{} }},
+		{"VTS.EncSharedSecret", func(v *visa.VTSCredentials) { v.EncSharedSecret = visa.Secret{} }},
+		{"VTS.HashSecret", func(v *visa.VTSCredentials) { v.HashSecret = visa.Secret{} }},
+		{"VTS.APIKey", func(v *visa.VTSCredentials) { v.APIKey = visa.Secret{} }},
+		{"VTS.SharedSecret", func(v *visa.VTSCredentials) { v.SharedSecret = visa.Secret{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
@@ -413,6 +418,7 @@ func TestNewRequiresCredentials(t *testing.T) {
 			var ie *visa.InputError
 			require.ErrorAs(t, err, &ie)
 			assert.Equal(t, tt.field, ie.Field)
+			assert.Contains(t, ie.Reason, "(set VISA_", "validated once by visa.Config.ValidateFor, which names the variable")
 		})
 	}
 }
@@ -444,7 +450,7 @@ func TestNewClientReferenceID(t *testing.T) {
 		id := visa.NewClientReferenceID()
 		require.Len(t, id, 35)
 		require.True(t, strings.HasPrefix(id, "CR-"))
-		require.True(t, visa.ValidClientReferenceID(id))
+		require.True(t, check.ReferenceID(id))
 		_, err := resolveRefID(id, "")
 		require.NoError(t, err, "a fresh id passes the wire's rule")
 		require.False(t, seen[id])

@@ -299,5 +299,5 @@ func ExampleClient_GetToken_invalidInput() {
 	fmt.Println(err)
 	// Output:
 	// true VProvisionedTokenID
-	// visa: invalid input: VProvisionedTokenID: is required
+	// visa: vts.GetToken: invalid input: VProvisionedTokenID: is required
 }

@@ -63,7 +63,7 @@ type ProvisionTokenRequest struct {
 // TokenReferenceID, TokenInfo.Last4 and TokenInfo.ExpirationDate are
 // what docs/wire.md §5.2 says to keep; the token starts INACTIVE until step-up.
 type ProvisionTokenResponse struct {
-	Meta
+	visa.ResponseMeta   `json:"-"`
 	VProvisionedTokenID string            `json:"vProvisionedTokenID"`
 	TokenReferenceID    string            `json:"tokenReferenceID"`
 	TokenInfo           TokenInfo         `json:"tokenInfo"`
@@ -81,11 +81,11 @@ type ProvisionTokenResponse struct {
 func (c *Client) ProvisionToken(ctx context.Context, req ProvisionTokenRequest, opts ...CallOption) (*ProvisionTokenResponse, error) {
 	body, err := c.provisionTokenBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.ProvisionToken", err)
 	}
 	out := new(ProvisionTokenResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionToken", Method: http.MethodPost, Path: "/vts/panEnrollments/{}/provisionedTokens", PathParams: []string{req.VPanEnrollmentID}, Body: body}, out, collect(opts))
-	return finish(out, res, err, out.VProvisionedTokenID != "")
+	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionToken", Method: http.MethodPost, Path: "/vts/panEnrollments/{vPanEnrollmentID}/provisionedTokens", PathParams: []string{req.VPanEnrollmentID}, Body: body}, out, collect(opts))
+	return finish(out, &out.ResponseMeta, res, err, out.VProvisionedTokenID != "")
 }
 
 func (c *Client) provisionTokenBody(req ProvisionTokenRequest) (*wireProvisionToken, error) {
@@ -144,11 +144,11 @@ type ProvisionTokenWithPANRequest struct {
 func (c *Client) ProvisionTokenWithPAN(ctx context.Context, req ProvisionTokenWithPANRequest, opts ...CallOption) (*ProvisionTokenResponse, error) {
 	body, err := c.provisionWithPANBody(req)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.ProvisionTokenWithPAN", err)
 	}
 	out := new(ProvisionTokenResponse)
 	res, err := c.do(ctx, &transport.Request{Op: "vts.ProvisionTokenWithPAN", Method: http.MethodPost, Path: "/vts/provisionedTokens", Body: body}, out, collect(opts))
-	return finish(out, res, err, out.VProvisionedTokenID != "")
+	return finish(out, &out.ResponseMeta, res, err, out.VProvisionedTokenID != "")
 }
 
 func (c *Client) provisionWithPANBody(req ProvisionTokenWithPANRequest) (*wireProvisionTokenWithPAN, error) {

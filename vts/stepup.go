@@ -25,7 +25,7 @@ type SelectStepUpMethodRequest struct {
 
 // SelectStepUpMethodResponse gives the OTP limits and the code's expiry.
 type SelectStepUpMethodResponse struct {
-	Meta
+	visa.ResponseMeta `json:"-"`
 	// MaxOTPRequestsAllowed is how many OTPs may be requested per binding.
 	MaxOTPRequestsAllowed int
 	// MaxOTPVerificationAllowed is how many wrong codes are tolerated
@@ -46,12 +46,12 @@ func (c *Client) SelectStepUpMethod(ctx context.Context, req SelectStepUpMethodR
 	co := collect(opts)
 	body, err := c.selectStepUpBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.SelectStepUpMethod", err)
 	}
 	var w wireStepUpMethodResponse
-	res, err := c.do(ctx, &transport.Request{Op: "vts.SelectStepUpMethod", Method: http.MethodPut, Path: "/vts/provisionedTokens/{}/stepUpOptions/method", PathParams: []string{req.VProvisionedTokenID}, Body: body}, &w, co)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.SelectStepUpMethod", Method: http.MethodPut, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/method", PathParams: []string{req.VProvisionedTokenID}, Body: body}, &w, co)
 	out := &SelectStepUpMethodResponse{MaxOTPRequestsAllowed: int(w.MaxOTPRequestsAllowed), MaxOTPVerificationAllowed: int(w.MaxOTPVerificationAllowed), CodeExpiration: codeExpiration(int64(w.CodeExpiration), c.now())}
-	return finish(out, res, err, !out.CodeExpiration.IsZero())
+	return finish(out, &out.ResponseMeta, res, err, !out.CodeExpiration.IsZero())
 }
 
 func (c *Client) selectStepUpBody(req SelectStepUpMethodRequest, optRef string) (*wireSelectStepUpMethod, error) {
@@ -107,7 +107,9 @@ type ValidateOTPRequest struct {
 
 // ValidateOTPResponse acknowledges a correct code: the token is ACTIVE
 // and the device's step-up is satisfied.
-type ValidateOTPResponse struct{ Meta }
+type ValidateOTPResponse struct {
+	visa.ResponseMeta `json:"-"`
+}
 
 // ValidateOTP calls POST /vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/validateOTP
 // (Step 7). An empty 200 body, like {}, is success. A write: never
@@ -120,11 +122,11 @@ func (c *Client) ValidateOTP(ctx context.Context, req ValidateOTPRequest, opts .
 	co := collect(opts)
 	body, err := c.validateOTPBody(req, co.refID)
 	if err != nil {
-		return nil, err
+		return nil, fail("vts.ValidateOTP", err)
 	}
 	out := new(ValidateOTPResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.ValidateOTP", Method: http.MethodPost, Path: "/vts/provisionedTokens/{}/stepUpOptions/validateOTP", PathParams: []string{req.VProvisionedTokenID}, Body: body}, nil, co)
-	return finish(out, res, err, true)
+	res, err := c.do(ctx, &transport.Request{Op: "vts.ValidateOTP", Method: http.MethodPost, Path: "/vts/provisionedTokens/{vProvisionedTokenID}/stepUpOptions/validateOTP", PathParams: []string{req.VProvisionedTokenID}, Body: body}, nil, co)
+	return finish(out, &out.ResponseMeta, res, err, true)
 }
 
 func (c *Client) validateOTPBody(req ValidateOTPRequest, optRef string) (*wireValidateOTP, error) {

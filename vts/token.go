@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/vicgo/visa"
+
 	"github.com/vicgo/visa/internal/transport"
 )
 
@@ -18,7 +20,7 @@ type GetTokenRequest struct {
 
 // GetTokenResponse is a token's status, last four digits and expiry.
 type GetTokenResponse struct {
-	Meta
+	visa.ResponseMeta   `json:"-"`
 	VProvisionedTokenID string    `json:"vProvisionedTokenID"`
 	TokenInfo           TokenInfo `json:"tokenInfo"`
 }
@@ -30,11 +32,11 @@ type GetTokenResponse struct {
 // Errors: visa.ErrNotFound (unknown token).
 func (c *Client) GetToken(ctx context.Context, req GetTokenRequest, opts ...CallOption) (*GetTokenResponse, error) {
 	if err := required("VProvisionedTokenID", req.VProvisionedTokenID); err != nil {
-		return nil, err
+		return nil, fail("vts.GetToken", err)
 	}
 	out := new(GetTokenResponse)
-	res, err := c.do(ctx, &transport.Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{}", PathParams: []string{req.VProvisionedTokenID}}, out, collect(opts))
-	return finish(out, res, err, out.TokenInfo.TokenStatus != "")
+	res, err := c.do(ctx, &transport.Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{vProvisionedTokenID}", PathParams: []string{req.VProvisionedTokenID}}, out, collect(opts))
+	return finish(out, &out.ResponseMeta, res, err, out.TokenInfo.TokenStatus != "")
 }
 
 // DeleteTokenRequest names the token to delete and why.
@@ -45,7 +47,9 @@ type DeleteTokenRequest struct {
 }
 
 // DeleteTokenResponse acknowledges a deletion.
-type DeleteTokenResponse struct{ Meta }
+type DeleteTokenResponse struct {
+	visa.ResponseMeta `json:"-"`
+}
 
 // DeleteToken calls PUT /vts/provisionedTokens/{vProvisionedTokenID}/delete.
 // The token becomes DELETED for good. A write: never retried once it may
@@ -55,8 +59,8 @@ type DeleteTokenResponse struct{ Meta }
 // (tokenDeleted: already deleted).
 func (c *Client) DeleteToken(ctx context.Context, req DeleteTokenRequest, opts ...CallOption) (*DeleteTokenResponse, error) {
 	out := new(DeleteTokenResponse)
-	res, err := c.updateToken(ctx, "vts.DeleteToken", "/vts/provisionedTokens/{}/delete", req.VProvisionedTokenID, req.ReasonCode, opts)
-	return finish(out, res, err, true)
+	res, err := c.updateToken(ctx, "vts.DeleteToken", "/vts/provisionedTokens/{vProvisionedTokenID}/delete", req.VProvisionedTokenID, req.ReasonCode, opts)
+	return finish(out, &out.ResponseMeta, res, err, true)
 }
 
 // SuspendTokenRequest names the token to suspend and why.
@@ -67,7 +71,9 @@ type SuspendTokenRequest struct {
 }
 
 // SuspendTokenResponse acknowledges a suspension.
-type SuspendTokenResponse struct{ Meta }
+type SuspendTokenResponse struct {
+	visa.ResponseMeta `json:"-"`
+}
 
 // SuspendToken calls PUT /vts/provisionedTokens/{vProvisionedTokenID}/suspend
 // (the path is inferred, docs/wire.md §5.7; see WithLifecyclePaths). Only
@@ -80,7 +86,7 @@ type SuspendTokenResponse struct{ Meta }
 func (c *Client) SuspendToken(ctx context.Context, req SuspendTokenRequest, opts ...CallOption) (*SuspendTokenResponse, error) {
 	out := new(SuspendTokenResponse)
 	res, err := c.updateToken(ctx, "vts.SuspendToken", c.suspendPath, req.VProvisionedTokenID, req.ReasonCode, opts)
-	return finish(out, res, err, true)
+	return finish(out, &out.ResponseMeta, res, err, true)
 }
 
 // ResumeTokenRequest names the token to resume and why.
@@ -91,7 +97,9 @@ type ResumeTokenRequest struct {
 }
 
 // ResumeTokenResponse acknowledges a resumption.
-type ResumeTokenResponse struct{ Meta }
+type ResumeTokenResponse struct {
+	visa.ResponseMeta `json:"-"`
+}
 
 // ResumeToken calls PUT /vts/provisionedTokens/{vProvisionedTokenID}/resume
 // (the path is inferred, docs/wire.md §5.7; see WithLifecyclePaths). Only
@@ -103,14 +111,14 @@ type ResumeTokenResponse struct{ Meta }
 func (c *Client) ResumeToken(ctx context.Context, req ResumeTokenRequest, opts ...CallOption) (*ResumeTokenResponse, error) {
 	out := new(ResumeTokenResponse)
 	res, err := c.updateToken(ctx, "vts.ResumeToken", c.resumePath, req.VProvisionedTokenID, req.ReasonCode, opts)
-	return finish(out, res, err, true)
+	return finish(out, &out.ResponseMeta, res, err, true)
 }
 
 // updateToken sends the {"updateReason":{"reasonCode":...}} body shared
 // by delete, suspend and resume.
-func (c *Client) updateToken(ctx context.Context, op, path, id, reason string, opts []CallOption) (*transport.Response, error) {
+func (c *Client) updateToken(ctx context.Context, op, path, id, reason string, opts []CallOption) (visa.ResponseMeta, error) {
 	if err := required("VProvisionedTokenID", id); err != nil {
-		return nil, err
+		return visa.ResponseMeta{Operation: op}, &visa.OperationError{Operation: op, Err: err}
 	}
 	var body wireUpdateToken
 	body.UpdateReason.ReasonCode = or(reason, DefaultUpdateReason)

@@ -1,14 +1,10 @@
 package agenttest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -23,8 +19,11 @@ import (
 // (docs/wire.md §9): POST {url} to charge, GET {url}/{reference} to look a
 // charge up.
 type SandboxMerchant struct {
-	url    string
-	client *http.Client
+	// t is the SDK's one transport in its unsigned mode: bounded read,
+	// error mapping, the retry classifier (a charge, a POST, is repeated
+	// only when it provably never left or was throttled with 429; a
+	// lookup is a read), the Observer.
+	t *transport.Client
 }
 
 // NewSandboxMerchant returns the Merchant at url (the sandbox's
@@ -35,34 +34,54 @@ func NewSandboxMerchant(url string, cfg visa.Config, opts ...MerchantOption) (*S
 	if reason := check.URL(url, check.MaxURL); reason != "" {
 		return nil, visa.NewInputError("MerchantURL", reason)
 	}
-	hc, err := transport.HTTPClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if hc.Timeout == 0 {
-		hc.Timeout = 30 * time.Second
-	}
+	var mo merchantOptions
 	for _, o := range opts {
-		if err := o(hc); err != nil {
+		if err := o(&mo); err != nil {
 			return nil, err
 		}
 	}
-	return &SandboxMerchant{url: url, client: hc}, nil
+	if mo.wrap != nil {
+		// The signer wraps whatever the SDK built (TLS, then the caller's
+		// own wrapping), so it signs the request as sent.
+		inner, outer := cfg.WrapTransport, mo.wrap
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			if inner != nil {
+				rt = inner(rt)
+			}
+			return outer(rt)
+		}
+	}
+	t, err := transport.NewUnsigned(cfg, visa.ProductMerchant, url, nil,
+		transport.WithTimeout(merchantTimeout), transport.WithMaxResponseBytes(maxMerchantBytes))
+	if err != nil {
+		return nil, err
+	}
+	return &SandboxMerchant{t: t}, nil
 }
 
+// Merchant exchange limits.
+const (
+	merchantTimeout  = 30 * time.Second
+	maxMerchantBytes = 64 << 10
+)
+
 // MerchantOption configures a SandboxMerchant.
-type MerchantOption func(*http.Client) error
+type MerchantOption func(*merchantOptions) error
+
+type merchantOptions struct {
+	wrap func(http.RoundTripper) http.RoundTripper
+}
 
 // WithTAP signs every merchant call with s, the agent's Trusted Agent
 // Protocol signer: the charge as the paying agent (tap.TagPayer) unless the
 // call's context says otherwise (tap.WithTag). A sandbox started with
 // sandbox.WithMerchantTAP refuses unsigned charges.
 func WithTAP(s *tap.Signer) MerchantOption {
-	return func(hc *http.Client) error {
+	return func(o *merchantOptions) error {
 		if s == nil {
 			return visa.NewInputError("TAP signer", "is nil")
 		}
-		hc.Transport = s.Transport(hc.Transport)
+		o.wrap = s.Transport
 		return nil
 	}
 }
@@ -94,7 +113,9 @@ type merchantAnswer struct {
 	TransactionTimestamp     string `json:"transactionTimestamp"`
 }
 
-// Authorize posts the charge.
+// Authorize posts the charge (operation merchant.Authorize). A network
+// failure after the charge may have reached the merchant is not repeated:
+// the outcome is then unknown (a *visa.RequestError), and Lookup tells.
 func (m *SandboxMerchant) Authorize(ctx context.Context, c agent.Charge) (*agent.Authorization, error) {
 	body, err := json.Marshal(merchantWire{
 		MerchantName: c.MerchantName, MerchantCountryCode: c.MerchantCountryCode, MerchantURL: c.MerchantURL,
@@ -104,57 +125,33 @@ func (m *SandboxMerchant) Authorize(ctx context.Context, c agent.Charge) (*agent
 		TransactionReferenceID: c.TransactionReferenceID,
 	})
 	if err != nil {
-		return nil, err
+		return nil, &visa.OperationError{Operation: "merchant.Authorize", Err: err}
 	}
-	return m.exchange(ctx, http.MethodPost, m.url, body)
+	return m.exchange(ctx, &transport.Request{Op: "merchant.Authorize", Method: http.MethodPost, Body: body})
 }
 
-// Lookup gets the recorded result of a charge.
+// Lookup gets the recorded result of a charge (operation merchant.Lookup).
 func (m *SandboxMerchant) Lookup(ctx context.Context, ref string) (*agent.Authorization, error) {
 	if ref == "" {
-		return nil, visa.NewInputError("TransactionReferenceID", "is required")
+		return nil, &visa.OperationError{Operation: "merchant.Lookup", Err: visa.NewInputError("TransactionReferenceID", "is required")}
 	}
-	return m.exchange(ctx, http.MethodGet, m.url+"/"+url.PathEscape(ref), nil)
+	a, err := m.exchange(ctx, &transport.Request{Op: "merchant.Lookup", Method: http.MethodGet,
+		Path: "/{transactionReferenceId}", PathParams: []string{ref}})
+	if ae, ok := errors.AsType[*visa.APIError](err); ok && ae.HTTPStatus == http.StatusNotFound {
+		return nil, agent.ErrNoAuthorization
+	}
+	return a, err
 }
 
-func (m *SandboxMerchant) exchange(ctx context.Context, method, u string, body []byte) (*agent.Authorization, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+func (m *SandboxMerchant) exchange(ctx context.Context, req *transport.Request) (*agent.Authorization, error) {
+	var a merchantAnswer
+	meta, err := m.t.Do(ctx, req, &a)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := m.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL carries nothing secret, but keep errors short
-		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("agent: merchant %s: %w", method, err)
-		}
-		return nil, fmt.Errorf("agent: merchant %s: %w: %w", method, visa.ErrNetwork, transport.Bound(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, fmt.Errorf("agent: merchant: %w: %w", visa.ErrNetwork, transport.Bound(err))
-	}
-	if resp.StatusCode == http.StatusNotFound && method == http.MethodGet {
-		return nil, agent.ErrNoAuthorization
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, visa.ParseAPIError("merchant.Authorize", "Merchant", resp.StatusCode, resp.Header, data)
-	}
-	var a merchantAnswer
-	if err := json.Unmarshal(data, &a); err != nil || (a.Status != "APPROVED" && a.Status != "DECLINED") {
-		return nil, fmt.Errorf("agent: merchant: %w", visa.ErrMalformedResponse)
+	if a.Status != "APPROVED" && a.Status != "DECLINED" {
+		return nil, &visa.OperationError{Operation: req.Op, Meta: meta, Err: &visa.ResponseError{StatusCode: meta.StatusCode,
+			Kind: visa.ErrMalformedResponse, Detail: "status is neither APPROVED nor DECLINED"}}
 	}
 	out := &agent.Authorization{
 		Approved: a.Status == "APPROVED", Status: a.Status, ResponseCode: a.ResponseCode, DeclineReason: a.DeclineReason,

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/base64"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -282,3 +283,22 @@ func upper(s string) bool {
 	}
 	return true
 }
+
+// ReferenceID reports whether s has the clientReferenceId form the SDK
+// makes and sends (visa.NewClientReferenceID): 1 to 36 characters of
+// [A-Za-z0-9-].
+func ReferenceID(s string) bool {
+	if len(s) == 0 || len(s) > 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '-' && !alnum(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Base64URL returns base64url of s without padding, the form of the
+// merchantIdentifier fields (docs/wire.md §2.5).
+func Base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

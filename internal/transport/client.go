@@ -2,6 +2,7 @@ package transport
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -9,9 +10,11 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
 )
 
@@ -26,16 +29,24 @@ const (
 	maxIdleConnsPerHost = 32
 )
 
-// Client is the signed HTTP transport of one Visa product (VIC or VTS).
-// It is built once from a visa.Config by New and is safe for concurrent
-// use; every service method calls Do.
+// Client is the one HTTP path of the SDK. New builds a signed client for
+// VIC or VTS (X-Pay-Token, api key, MLE for VIC); NewUnsigned builds one
+// for the SDK's other exchanges (the Auth iFrame handshake, the sandbox
+// merchant, the signedPayload JWKS). Both share Do: the bounded read,
+// redaction, error mapping, metadata, observer and retry classifier. A
+// Client is safe for concurrent use.
 type Client struct {
 	product visa.Product
-	base    string // scheme://host[/prefix], no trailing slash
+	signed  bool
+	base    string // scheme://host[/prefix], no trailing slash, no query
+	host    string // base's host[:port], for the observer
+	// fixedQuery starts every query: "apikey=K" (signed) or the query of
+	// an unsigned base URL (the iFrame's apikey and clientAppID, a JWKS
+	// URL's own parameters).
+	fixedQuery string
 
-	apiKey       string // query parameter apikey, never logged
-	apiKeyQuery  string // "apikey=" + form-escaped api key
-	sharedSecret string // X-Pay HMAC key, never logged
+	sharedSecret string    // X-Pay HMAC key (signed only), never logged
+	macs         sync.Pool // of xpay.NewMAC(sharedSecret): crypto/hmac keyed once, reset per attempt
 	basicUser    string
 	basicPass    string
 
@@ -46,18 +57,17 @@ type Client struct {
 
 	hc *http.Client
 	// rhc is hc as retryablehttp sees it: the same transport behind a
-	// wrapper without CloseIdleConnections, because retryablehttp closes
-	// the idle connections of its client after every failed call, which
+	// wrapper without CloseIdleConnections. retryablehttp closes the idle
+	// connections of its client after every call that ends in an error
+	// (a 4xx included, since our response handler reads the body); that
 	// would drop the pooled connections of every concurrent caller.
 	rhc       *http.Client
 	policy    visa.RetryPolicy
 	timeout   time.Duration
 	maxBody   int64
-	userAgent string
-	// userAgentValue is a header value shared by every request (len ==
-	// cap, so never appended to in place).
-	userAgentValue []string
-	log            *slog.Logger // nil: no logging
+	obs       visa.Observer // nil: none
+	log       *slog.Logger  // nil: no logging
+	userAgent []string      // shared header value, len == cap
 
 	now      func() time.Time
 	waitHook func(time.Duration) time.Duration // test seam: observes and may replace a backoff wait
@@ -68,79 +78,120 @@ type Client struct {
 	secrets []string
 }
 
-// Option configures a Client. Options validate their argument and may
-// fail.
-type Option func(*options) error
-
-type options struct {
-	now      func() time.Time
-	waitHook func(time.Duration) time.Duration
-	jitter   func(n int64) int64
-}
+// Option configures a Client.
+type Option func(*Client)
 
 // WithClock sets the clock used for X-Pay-Token timestamps and MLE iat
-// (default time.Now). The sandbox and tests use it to control time.
+// (default time.Now). A nil clock is ignored.
 func WithClock(now func() time.Time) Option {
-	return func(o *options) error {
-		if now == nil {
-			return visa.NewInputError("transport.WithClock", "clock is nil")
+	return func(c *Client) {
+		if now != nil {
+			c.now = now
 		}
-		o.now = now
-		return nil
+	}
+}
+
+// WithTimeout bounds each call, retries included, instead of
+// Config.Timeout (positive values only).
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithMaxResponseBytes bounds each response body instead of
+// Config.MaxResponseBytes (positive values only).
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.maxBody = n
+		}
 	}
 }
 
 // withWaitHook is a test seam: every backoff wait the client decides on
 // goes through f, which may record it and return a shorter one.
 func withWaitHook(f func(time.Duration) time.Duration) Option {
-	return func(o *options) error { o.waitHook = f; return nil }
+	return func(c *Client) { c.waitHook = f }
 }
 
-// New builds the transport of product (visa.ProductVIC or
-// visa.ProductVTS) from cfg. It validates the parts of cfg the product
-// needs, parses the MLE keys once (VIC), and builds or copies the HTTP
-// client: a caller's cfg.HTTPClient is copied, never modified.
+// New builds the signed transport of product (visa.ProductVIC or
+// visa.ProductVTS) from cfg, after cfg.ValidateFor(product): every field
+// the product needs present, every set field well formed.
 //
 // VIC: base URL cfg.VICBaseURL, credentials cfg.VIC, MLE on requests and
-// responses, header keyId, X-Pay resource path without "vacp/".
-// VTS: base URL cfg.VTSBaseURL, credentials cfg.VTS, no MLE.
+// responses, header keyId. VTS: base URL cfg.VTSBaseURL, credentials
+// cfg.VTS, no MLE.
 func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error) {
-	var o options
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
-	}
-	c := &Client{
-		product:  product,
-		now:      o.now,
-		waitHook: o.waitHook,
-		jitter:   o.jitter,
-		log:      cfg.Logger,
-		policy:   cfg.Retry.WithDefaults(),
-		timeout:  cfg.Timeout,
-		maxBody:  cfg.MaxResponseBytes,
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.jitter == nil {
-		c.jitter = cryptoJitter
-	}
-	switch product {
-	case visa.ProductVIC, visa.ProductVTS:
-		// Everything the product needs, and every set field well formed.
-		if err := cfg.ValidateFor(product); err != nil {
-			return nil, err
-		}
-	default:
+	if product != visa.ProductVIC && product != visa.ProductVTS {
 		return nil, visa.NewInputError("product", "must be VIC or VTS")
 	}
-	if err := validateCommon(cfg); err != nil {
+	if err := cfg.ValidateFor(product); err != nil {
 		return nil, err
+	}
+	vicBase, vtsBase, _ := cfg.BaseURLs()
+	base, key, secret := vtsBase, cfg.VTS.APIKey, cfg.VTS.SharedSecret
+	if product == visa.ProductVIC {
+		base, key, secret = vicBase, cfg.VIC.APIKey, cfg.VIC.SharedSecret
+	}
+	c, err := build(cfg, product, base, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.signed = true
+	c.sharedSecret = secret.Reveal()
+	c.macs.New = func() any { return xpay.NewMAC(c.sharedSecret) }
+	c.fixedQuery = "apikey=" + url.QueryEscape(key.Reveal())
+	if product == visa.ProductVIC {
+		if err := c.setMLE(cfg.VIC); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// NewUnsigned builds the transport of the SDK's unsigned exchanges with
+// base (an absolute URL; its query, if any, starts every request's
+// query): product is what errors and the observer name (visa.ProductAuth
+// for the iFrame, visa.ProductMerchant, visa.ProductVIC for the JWKS). cfg
+// is validated with cfg.ValidateFor(products...) (none: only the
+// well-formedness of what is set).
+func NewUnsigned(cfg visa.Config, product visa.Product, base string, products []visa.Product, opts ...Option) (*Client, error) {
+	if err := cfg.ValidateFor(products...); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" ||
+		(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return nil, visa.NewInputError(string(product)+" URL", "must be an https URL (plain http only for loopback hosts), without user information or fragment")
+	}
+	q := u.RawQuery
+	u.RawQuery, u.ForceQuery = "", false
+	c, err := build(cfg, product, u.String(), opts)
+	if err != nil {
+		return nil, err
+	}
+	c.fixedQuery = q
+	if k := cfg.VTS.AuthFrameAPIKey; k != "" {
+		c.addSecret(k)
+	}
+	return c, nil
+}
+
+// build holds what both modes share.
+func build(cfg visa.Config, product visa.Product, base string, opts []Option) (*Client, error) {
+	c := &Client{
+		product: product,
+		base:    strings.TrimRight(base, "/"),
+		policy:  cfg.Retry.WithDefaults(),
+		timeout: cfg.Timeout,
+		maxBody: cfg.MaxResponseBytes,
+		obs:     cfg.Observer,
+		log:     cfg.Logger,
+		now:     time.Now,
+		jitter:  cryptoJitter,
 	}
 	if c.timeout == 0 {
 		c.timeout = visa.DefaultTimeout
@@ -148,70 +199,52 @@ func New(cfg visa.Config, product visa.Product, opts ...Option) (*Client, error)
 	if c.maxBody == 0 {
 		c.maxBody = visa.DefaultMaxResponseBytes
 	}
-
-	vicBase, vtsBase, _ := cfg.BaseURLs()
-	var base string
-	switch product {
-	case visa.ProductVIC:
-		base = vicBase
-		if err := c.setCredentials("VIC", cfg.VIC.APIKey, cfg.VIC.SharedSecret); err != nil {
-			return nil, err
+	for _, o := range opts {
+		if o != nil {
+			o(c)
 		}
-		if err := c.setMLE(cfg.VIC); err != nil {
-			return nil, err
-		}
-	case visa.ProductVTS:
-		base = vtsBase
-		if err := c.setCredentials("VTS", cfg.VTS.APIKey, cfg.VTS.SharedSecret); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, visa.NewInputError("product", "must be VIC or VTS")
 	}
-	field := "Config.VICBaseURL"
-	if product == visa.ProductVTS {
-		field = "Config.VTSBaseURL"
+	if u, err := url.Parse(c.base); err == nil {
+		c.host = u.Host
 	}
-	b, err := checkBaseURL(field, base)
-	if err != nil {
-		return nil, err
-	}
-	c.base = b
-
 	if cfg.TLS.UserID != "" {
 		c.basicUser, c.basicPass = cfg.TLS.UserID, cfg.TLS.Password.Reveal()
-		c.secrets = append(c.secrets, c.basicPass)
 	}
-	// Everything else secret in the config, so that error text from a
-	// foreign RoundTripper can never carry it out (see scrub).
+	// Every secret of the config, so that error text from a foreign
+	// RoundTripper can never carry it out (see scrub).
 	for _, s := range []visa.Secret{cfg.VIC.APIKey, cfg.VIC.SharedSecret, cfg.VIC.MLEClientPrivateKeyPEM,
 		cfg.VTS.APIKey, cfg.VTS.SharedSecret, cfg.VTS.EncAPIKey, cfg.VTS.EncSharedSecret, cfg.VTS.HashSecret,
 		cfg.TLS.ClientKeyPEM, cfg.TLS.Password} {
-		if v := s.Reveal(); v != "" {
-			c.secrets = append(c.secrets, v)
-		}
+		c.addSecret(s.Reveal())
 	}
-
-	c.hc, err = buildHTTPClient(cfg)
+	hc, err := buildHTTPClient(cfg, c.host)
 	if err != nil {
 		return nil, err
 	}
-	rhc := *c.hc
+	c.hc = hc
+	rhc := *hc
 	rt := rhc.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
 	rhc.Transport = keepIdle{rt}
 	c.rhc = &rhc
-	c.userAgent = "vicgo/" + Version + " (" + runtime.Version() + ")"
+	ua := "vicgo/" + Version + " (" + runtime.Version() + ")"
 	if s := strings.TrimSpace(cfg.UserAgentSuffix); s != "" {
-		if strings.ContainsAny(s, "\r\n") {
-			return nil, visa.NewInputError("Config.UserAgentSuffix", "must be one line")
-		}
-		c.userAgent += " " + s
+		ua += " " + s // ValidateFor refused control characters
 	}
-	c.userAgentValue = []string{c.userAgent}
+	c.userAgent = []string{ua}
 	return c, nil
+}
+
+func (c *Client) addSecret(s string) {
+	if s == "" {
+		return
+	}
+	c.secrets = append(c.secrets, s)
+	if esc := url.QueryEscape(s); esc != s {
+		c.secrets = append(c.secrets, esc)
+	}
 }
 
 // keepIdle hides the CloseIdleConnections method of a RoundTripper.
@@ -230,23 +263,6 @@ func (c *Client) Now() time.Time { return c.now() }
 // BaseURL returns the base URL requests are sent to.
 func (c *Client) BaseURL() string { return c.base }
 
-func (c *Client) setCredentials(prefix string, apiKey, secret visa.Secret) error {
-	if apiKey.IsZero() {
-		return visa.NewInputError("Config."+prefix+".APIKey", "is empty")
-	}
-	if secret.IsZero() {
-		return visa.NewInputError("Config."+prefix+".SharedSecret", "is empty")
-	}
-	c.apiKey = apiKey.Reveal()
-	c.sharedSecret = secret.Reveal()
-	c.apiKeyQuery = "apikey=" + url.QueryEscape(c.apiKey)
-	c.secrets = append(c.secrets, c.apiKey, c.sharedSecret)
-	if esc := url.QueryEscape(c.apiKey); esc != c.apiKey {
-		c.secrets = append(c.secrets, esc)
-	}
-	return nil
-}
-
 // configError is a refused configuration: it matches visa.ErrInvalidInput
 // and wraps the parser's error (whose text never holds key material).
 type configError struct {
@@ -264,57 +280,6 @@ func (e *configError) Error() string {
 
 func (e *configError) Unwrap() []error { return []error{visa.ErrInvalidInput, e.err} }
 
-func validateCommon(cfg visa.Config) error {
-	if cfg.Timeout < 0 {
-		return visa.NewInputError("Config.Timeout", "is negative")
-	}
-	if cfg.MaxResponseBytes < 0 {
-		return visa.NewInputError("Config.MaxResponseBytes", "is negative")
-	}
-	r := cfg.Retry
-	if r.MaxAttempts < 0 || r.MinBackoff < 0 || r.MaxBackoff < 0 || r.MaxRetryAfter < 0 {
-		return visa.NewInputError("Config.Retry", "has a negative value")
-	}
-	if v := cfg.TLS.MinVersion; v != 0 && (v < tls.VersionTLS12 || v > tls.VersionTLS13) {
-		return visa.NewInputError("Config.TLS.MinVersion", "must be TLS 1.2 or TLS 1.3")
-	}
-	if (len(cfg.TLS.ClientCertPEM) == 0) != cfg.TLS.ClientKeyPEM.IsZero() {
-		return visa.NewInputError("Config.TLS", "ClientCertPEM and ClientKeyPEM must be set together")
-	}
-	if strings.ContainsAny(cfg.TLS.UserID, ":\r\n") {
-		return visa.NewInputError("Config.TLS.UserID", "must not contain ':' or line breaks")
-	}
-	return nil
-}
-
-// checkBaseURL accepts https URLs, and plain http only for loopback hosts
-// (the local sandbox). It returns the URL without a trailing slash.
-func checkBaseURL(field, s string) (string, error) {
-	if s == "" {
-		return "", visa.NewInputError(field, "is empty (the environment has no default)")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", visa.NewInputError(field, "is not a URL")
-	}
-	if u.Host == "" {
-		return "", visa.NewInputError(field, "has no host")
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", visa.NewInputError(field, "must not carry user info, a query or a fragment")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return "", visa.NewInputError(field, "plain http is allowed only for loopback hosts")
-		}
-	default:
-		return "", visa.NewInputError(field, "scheme must be https")
-	}
-	return strings.TrimRight(s, "/"), nil
-}
-
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -323,19 +288,23 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// buildHTTPClient returns the client requests go through.
+// buildHTTPClient returns the client requests to host go through.
 //
 // With cfg.HTTPClient nil it is a new client with production timeouts
 // (dial and TLS handshake 10 s, idle 90 s), a connection pool sized for
 // concurrent use, and TLS from cfg.TLS (minimum 1.2, roots, client
 // certificate). A caller's client is shallow-copied; its *http.Transport,
-// if TLS settings must be applied, is cloned.
+// if TLS settings must be applied, is cloned. Certificate verification
+// switched off (InsecureSkipVerify, or an empty root pool) is refused in
+// production and, in sandbox mode, for any host but a loopback one, where
+// it is logged once (see insecureTLS). cfg.WrapTransport, when set, wraps
+// the result last, so an instrumenting RoundTripper works with cfg.TLS.
 //
 // Redirects are never followed: Visa's APIs do not redirect, and
 // following one would resend the signed request (and, for 307/308, its
 // body) to wherever the Location points. The 3xx response comes back to
 // Do, which reports it as a *visa.APIError.
-func buildHTTPClient(cfg visa.Config) (*http.Client, error) {
+func buildHTTPClient(cfg visa.Config, host string) (*http.Client, error) {
 	tc, needTLS, err := tlsConfig(cfg.TLS)
 	if err != nil {
 		return nil, err
@@ -353,6 +322,9 @@ func buildHTTPClient(cfg visa.Config) (*http.Client, error) {
 		}
 		hc.Transport = newTransport(tc)
 	case *http.Transport:
+		if err := insecureTLS(cfg, host, t.TLSClientConfig); err != nil {
+			return nil, err
+		}
 		if needTLS || (t.TLSClientConfig != nil && t.TLSClientConfig.MinVersion != 0 && t.TLSClientConfig.MinVersion < tc.MinVersion) {
 			t = t.Clone()
 			t.TLSClientConfig = mergeTLS(t.TLSClientConfig, tc)
@@ -360,11 +332,57 @@ func buildHTTPClient(cfg visa.Config) (*http.Client, error) {
 		}
 	default:
 		if needTLS {
-			return nil, visa.NewInputError("Config.TLS", "roots, client certificate or minimum version need the HTTPClient's Transport to be an *http.Transport")
+			return nil, visa.NewInputError("HTTPClient", "roots, client certificate or minimum version need the HTTPClient's Transport to be an *http.Transport (to instrument it, use Config.WrapTransport)")
+		}
+	}
+	if cfg.WrapTransport != nil {
+		rt := hc.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		if hc.Transport = cfg.WrapTransport(rt); hc.Transport == nil {
+			return nil, visa.NewInputError("WrapTransport", "returned a nil RoundTripper")
 		}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &hc, nil
+}
+
+// insecureTLS enforces the rule on a caller's TLS settings that switch
+// certificate verification off: InsecureSkipVerify, or a root pool with
+// no certificate in it (nothing could be trusted, so only a custom
+// verifier would decide). Production: refused. Sandbox: refused unless
+// host is a loopback host, where a warning is logged once (at
+// construction) on cfg.Logger, or slog's default logger.
+func insecureTLS(cfg visa.Config, host string, tc *tls.Config) error {
+	if tc == nil {
+		return nil
+	}
+	what := ""
+	switch {
+	case tc.InsecureSkipVerify:
+		what = "InsecureSkipVerify"
+	case tc.RootCAs != nil && tc.RootCAs.Equal(x509.NewCertPool()):
+		what = "an empty RootCAs pool"
+	default:
+		return nil
+	}
+	hostname := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		hostname = h
+	}
+	switch {
+	case cfg.Environment == visa.Production:
+		return &visa.InsecureTLSError{Setting: what, Host: host, Reason: "certificate verification cannot be switched off in production"}
+	case !isLoopback(hostname):
+		return &visa.InsecureTLSError{Setting: what, Host: host, Reason: "certificate verification can be switched off only for a loopback host in sandbox mode"}
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	lg.Warn("visa: TLS certificate verification is off (sandbox, loopback host only)", slog.String("setting", what), slog.String("host", host))
+	return nil
 }
 
 func newTransport(tc *tls.Config) *http.Transport {

@@ -91,11 +91,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		_, err = New(cfg, visa.ProductVTS)
 		require.NoError(t, err)
 	})
-	t.Run("nil clock option", func(t *testing.T) {
-		t.Parallel()
-		_, err := New(testConfig("https://api.example.test"), visa.ProductVTS, WithClock(nil))
-		require.ErrorIs(t, err, visa.ErrInvalidInput)
-	})
 }
 
 func TestNewAcceptsGoodConfig(t *testing.T) {

@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -25,81 +23,97 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/retry"
 	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
 )
 
-// Do sends req and decodes the answer into out (a pointer, or nil to
-// discard it). It is the one path every service method takes:
+// Do sends req and decodes the answer into out: a pointer to decode JSON
+// into, a *[]byte to receive the raw body (unsigned exchanges parse their
+// own), or nil to discard it. It is the one path every HTTP exchange of
+// the SDK takes, and it reads top to bottom:
 //
-//   - builds the URL (escaped path parameters, apikey first, then the
-//     extras in order), encodes the body once, and for VIC wraps it in an
-//     MLE envelope once;
-//   - signs every attempt afresh (X-Pay-Token with a new timestamp, a new
-//     x-request-id) and retries through go-retryablehttp under the safe
-//     policy described in the package documentation;
-//   - reads the response through a bounded reader, unwraps MLE (error
-//     bodies too), and decodes a 2xx body into out or a non-2xx body into
-//     a *visa.APIError.
+//  1. check the request (method, path parameters, headers) and encode the
+//     body once (MLE-wrapped once for VIC);
+//  2. bound the call by the client's timeout (unless the caller's
+//     deadline is earlier) and tell the Observer the operation starts;
+//  3. hand the request to go-retryablehttp, whose hooks are this file's
+//     methods, in the order they run for each attempt:
+//     beforeAttempt (sign afresh, Observer.AttemptStart), the HTTP
+//     exchange, checkRetry (the one classifier, internal/retry),
+//     readResponse (the bounded read of an answer not retried), backoff;
+//  4. map the outcome: a 2xx body into out, a non-2xx into
+//     *visa.APIError, a network failure into *visa.RequestError, an
+//     unusable answer into *visa.ResponseError;
+//  5. end the last attempt and the operation (log, Observer) and return
+//     the metadata, which every error carries too.
 //
-// An empty 2xx body (or "{}") leaves out untouched and succeeds. Errors:
-// *visa.InputError before anything is sent; *visa.APIError for a non-2xx
-// answer (3xx included: redirects are never followed); errors wrapping
-// visa.ErrResponseTooLarge or visa.ErrMalformedResponse; *RequestError
-// for network failures and cancellation (unwrapping to the cause, e.g.
-// context.Canceled). No error text holds the api key or any other secret.
-//
-// The returned *Response is non-nil whenever the request was sent.
-func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, error) {
+// Every error is a *visa.OperationError naming req.Op. No error text
+// holds the api key or any other secret.
+func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMeta, error) {
 	if req == nil {
-		return nil, visa.NewInputError("transport.Request", "is nil")
+		return visa.ResponseMeta{}, &visa.OperationError{Operation: "transport.Do", Err: visa.NewInputError("transport.Request", "is nil")}
 	}
-	op := req.Op
-	if op == "" {
-		op = "transport.Do"
+	meta := visa.ResponseMeta{Operation: req.Op}
+	if meta.Operation == "" {
+		meta.Operation = "transport.Do"
 	}
+	// 1. Check and encode.
 	if !validMethod(req.Method) {
-		return nil, visa.NewInputError(op+": method", "must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
+		return meta, c.opError(meta, visa.NewInputError("method", "must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS"))
 	}
-	path, err := buildPath(op, req.Path, req.PathParams)
+	path, err := buildPath(req.Path, req.PathParams, !c.signed)
 	if err != nil {
-		return nil, err
+		return meta, c.opError(meta, err)
 	}
 	for k := range req.Header {
 		if ownedHeaders[http.CanonicalHeaderKey(k)] {
-			return nil, visa.NewInputError(op+": header "+http.CanonicalHeaderKey(k), "is set by the transport")
+			return meta, c.opError(meta, visa.NewInputError("header "+http.CanonicalHeaderKey(k), "is set by the transport"))
 		}
 	}
 	cl := callPool.Get().(*call)
 	defer cl.release()
 	enc := c.mle.Encrypter() // one key for the body and the keyId header
-	body, err := c.encodeBody(op, enc, req.Body, &cl.scratch)
+	body, err := c.encodeBody(enc, req.Body, &cl.scratch)
 	if err != nil {
-		return nil, err
+		return meta, c.opError(meta, err)
 	}
-	cl.c, cl.op, cl.method = c, op, req.Method
+	cl.c, cl.meta, cl.method = c, meta, req.Method
 	cl.path, cl.query = path, c.buildQuery(req.Query)
-	cl.idempotent = req.Idempotent || idempotentMethod(req.Method)
-	cl.resourcePath = xpay.ResourcePath(path)
+	cl.idempotent = req.Idempotent || retry.Safe(req.Method)
+	if c.signed {
+		cl.resourcePath = xpay.ResourcePath(path)
+	}
 	cl.body = body
 
-	if c.timeout > 0 {
+	// 2. Deadline and operation start.
+	if dl, ok := ctx.Deadline(); c.timeout > 0 && (!ok || time.Until(dl) > c.timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
+	start := time.Now() // durations are real time, whatever the signing clock
+	if c.obs != nil {
+		cl.info = visa.OperationInfo{Operation: meta.Operation, Product: c.product, Method: req.Method, Route: req.Path, Host: c.host}
+		ctx = c.obs.OperationStart(ctx, cl.info)
+		cl.opCtx = ctx
+	}
 	ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 
-	start := time.Now() // durations are real time, whatever the signing clock
-	cl.attemptStart = start
-	cl.attempt = 1
+	// 3. The attempts.
 	var rawBody any // untyped nil: no body at all (GET)
 	if body != nil {
 		rawBody = body
 	}
-	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, c.base+path+"?"+cl.query, rawBody)
+	var u string
+	if cl.query != "" {
+		u = c.base + path + "?" + cl.query
+	} else {
+		u = c.base + path
+	}
+	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, u, rawBody)
 	if err != nil {
-		return nil, visa.NewInputError(op+": URL", "cannot be built")
+		return cl.meta, c.endOperation(cl, start, visa.NewInputError("URL", "cannot be built"))
 	}
 	h := make(http.Header, 8+len(req.Header))
 	rreq.Header = h
@@ -108,7 +122,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	}
 	// Shared value slices with len == cap: an append by anyone copies.
 	h["Accept"] = jsonValue
-	h["User-Agent"] = c.userAgentValue
+	h["User-Agent"] = c.userAgent
 	if body != nil {
 		h["Content-Type"] = jsonValue
 	}
@@ -120,42 +134,243 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	if c.basicUser != "" {
 		rreq.SetBasicAuth(c.basicUser, c.basicPass)
 	}
-	cl.sign(h)
 	rreq.SetResponseHandler(cl.onResponse)
-
 	rc := &cl.rc
 	rc.HTTPClient = c.rhc
 	rc.RetryMax = c.policy.MaxAttempts - 1
 	resp, doErr := rc.Do(rreq)
 
-	res := &Response{Attempts: cl.attempt, Duration: time.Since(start)}
+	// 4. The outcome.
+	cl.meta.Attempts = cl.attempt
 	if resp != nil {
-		res.StatusCode = resp.StatusCode
-		res.Header = resp.Header
-		res.CorrelationID = resp.Header.Get("X-Correlation-Id")
+		cl.meta.StatusCode = resp.StatusCode
+		cl.meta.CorrelationID = resp.Header.Get("X-Correlation-Id")
 	}
-	if doErr != nil {
+	var result error
+	switch {
+	case doErr != nil:
 		if resp != nil && cl.bodyResp != resp {
 			closeBody(resp.Body)
 		}
-		err := cl.finalError(doErr, res)
-		return res, err
-	}
-	if resp == nil { // cannot happen: retryablehttp returns one or an error
-		return res, cl.requestError(errors.New("no response"), res)
-	}
-	raw := cl.respBody
-	if cl.bodyResp != resp {
-		// The body of a response retryablehttp gave up on (retries
-		// exhausted, or a status our policy stops on) is still unread.
-		raw, err = c.readBody(resp, &cl.buf)
-		if err != nil {
-			return res, cl.finalError(err, res)
+		result = cl.transportError(doErr)
+	case resp == nil: // cannot happen: retryablehttp returns one or an error
+		result = cl.transportError(errors.New("no response"))
+	default:
+		raw := cl.respBody
+		if cl.bodyResp != resp {
+			// The body of a response retryablehttp gave up on (retries
+			// exhausted, or a status our policy stops on) is unread.
+			if raw, err = c.readBody(resp, &cl.buf, &cl.lr); err != nil {
+				result = cl.transportError(err)
+				break
+			}
 		}
+		result = c.decode(resp, raw, out)
 	}
-	err = c.decode(op, resp, raw, out)
-	cl.logOutcome(ctx, res, err)
-	return res, err
+	// 5. End of the last attempt and of the operation.
+	cl.endAttempt(resp, result, false, 0)
+	return cl.meta, c.endOperation(cl, start, result)
+}
+
+// beforeAttempt runs before every attempt (retryablehttp's
+// RequestLogHook; it logs nothing): a fresh X-Pay-Token (new timestamp)
+// and x-request-id on a copy of the header map (the previous attempt's
+// request may still be referenced by the transport), and the Observer's
+// AttemptStart.
+func (cl *call) beforeAttempt(_ retryablehttp.Logger, r *http.Request, i int) {
+	c := cl.c
+	cl.attempt = i + 1
+	cl.gotConn.Store(false)
+	cl.attemptStart = time.Now()
+	if c.signed {
+		if i > 0 {
+			r.Header = r.Header.Clone()
+		}
+		// One allocation for both values, each with len == cap.
+		h := c.macs.Get().(hash.Hash)
+		v := []string{xpay.SignMAC(h, c.now().Unix(), cl.resourcePath, cl.query, cl.body), uuid.NewString()}
+		c.macs.Put(h)
+		r.Header["X-Pay-Token"], r.Header["X-Request-Id"] = v[0:1:1], v[1:2:2]
+	}
+	if c.obs != nil {
+		cl.attemptCtx = c.obs.AttemptStart(cl.opCtx, visa.AttemptInfo{OperationInfo: cl.info, Attempt: cl.attempt})
+	}
+}
+
+// checkRetry is retryablehttp's CheckRetry: it runs after every attempt
+// (and again after readResponse) and asks the one classifier. An attempt
+// to be retried ends here; the last one ends in Do.
+func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	again, wait, reason := cl.decide(ctx, resp, err)
+	cl.nextWait, cl.reason = wait, reason
+	if again {
+		cl.endAttempt(resp, err, true, wait)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	return again, nil
+}
+
+// decide applies the classifier (internal/retry; docs/wire.md §10.3) and
+// the limits on top of it: attempts, Retry-After cap, the call's deadline.
+func (cl *call) decide(ctx context.Context, resp *http.Response, err error) (bool, time.Duration, string) {
+	if errors.Is(err, errTooLarge) {
+		return false, 0, retry.ReasonResponseError
+	}
+	status := 0
+	if err == nil && resp != nil {
+		status = resp.StatusCode
+	}
+	d := retry.Classify(status, cl.idempotent, err != nil && !cl.gotConn.Load(), err)
+	switch {
+	case !d.Retry:
+		return false, 0, d.Reason
+	case ctx.Err() != nil:
+		return false, 0, retry.ReasonCanceled
+	case cl.attempt >= cl.c.policy.MaxAttempts:
+		return false, 0, retry.ReasonAttempts
+	}
+	wait := time.Duration(0)
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if ra > cl.c.policy.MaxRetryAfter {
+			return false, 0, retry.ReasonRetryAfter // the server asks for longer than we wait: report it
+		}
+		wait = ra
+	}
+	if wait == 0 {
+		wait = cl.jittered()
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		return false, 0, retry.ReasonDeadline // the call would time out while waiting
+	}
+	return true, wait, d.Reason
+}
+
+// readResponse is retryablehttp's response handler: it consumes the body
+// of a response the policy does not retry, inside the retry loop, so that
+// a read failure of an idempotent call is retried like any network error.
+func (cl *call) readResponse(resp *http.Response) error {
+	b, err := cl.c.readBody(resp, &cl.buf, &cl.lr)
+	cl.bodyResp = resp
+	cl.respBody = b
+	return err
+}
+
+// backoff hands retryablehttp the wait decide chose; its own min/max and
+// (uncapped) Retry-After handling are not used. retryablehttp sleeps in a
+// select on the request context, so the wait ends as soon as ctx is done.
+func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+	w := cl.nextWait
+	if cl.c.waitHook != nil {
+		w = cl.c.waitHook(w)
+	}
+	return w
+}
+
+// endAttempt reports one attempt, once: a debug log record and the
+// Observer's AttemptEnd. Never a body, never a header other than the
+// correlation id, the URL redacted.
+func (cl *call) endAttempt(resp *http.Response, err error, again bool, wait time.Duration) {
+	if cl.ended == cl.attempt || cl.attempt == 0 {
+		return
+	}
+	cl.ended = cl.attempt
+	c := cl.c
+	status, corr := 0, ""
+	if resp != nil {
+		status, corr = resp.StatusCode, resp.Header.Get("X-Correlation-Id")
+	}
+	dur := time.Since(cl.attemptStart)
+	if c.obs != nil {
+		r := visa.AttemptResult{StatusCode: status, CorrelationID: corr, Duration: dur, Retry: again, RetryReason: cl.reason, Err: err}
+		if ae, ok := errors.AsType[*visa.APIError](err); ok {
+			r.Code = ae.Code
+			if r.Code == "" {
+				r.Code = ae.Reason
+			}
+		}
+		c.obs.AttemptEnd(cl.attemptCtx, visa.AttemptInfo{OperationInfo: cl.info, Attempt: cl.attempt}, r)
+	}
+	lg := c.log
+	if lg == nil || !lg.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 11)
+	attrs = append(attrs,
+		slog.String("op", cl.meta.Operation),
+		slog.String("method", cl.method),
+		slog.String("url", cl.redactedURL()),
+		slog.Int("attempt", cl.attempt),
+		slog.Duration("duration", dur),
+		slog.Int("status", status),
+	)
+	if corr != "" {
+		attrs = append(attrs, slog.String("correlation_id", corr))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", c.scrub(errText(err))))
+	}
+	attrs = append(attrs, slog.Bool("retry", again), slog.String("reason", cl.reason))
+	if again {
+		attrs = append(attrs, slog.Duration("wait", wait))
+	}
+	lg.LogAttrs(context.Background(), slog.LevelDebug, "visa http attempt", attrs...)
+}
+
+// endOperation wraps a failure in a *visa.OperationError, logs it (Warn
+// for transport failures, undecodable answers and 5xx; Debug for other API
+// errors, ordinary outcomes such as a wrong OTP) and tells the Observer.
+func (c *Client) endOperation(cl *call, start time.Time, err error) error {
+	meta := cl.meta
+	if err != nil {
+		err = c.opError(meta, err)
+	}
+	if c.obs != nil {
+		c.obs.OperationEnd(cl.opCtx, cl.info, visa.OperationResult{Meta: meta, Duration: time.Since(start), Err: err})
+	}
+	if c.log == nil || err == nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if ae, ok := errors.AsType[*visa.APIError](err); ok && ae.HTTPStatus < 500 && !errors.Is(err, visa.ErrMalformedResponse) {
+		level = slog.LevelDebug
+	}
+	if c.log.Enabled(context.Background(), level) {
+		c.log.LogAttrs(context.Background(), level, "visa http call failed",
+			slog.String("op", meta.Operation),
+			slog.String("method", cl.method),
+			slog.String("url", cl.redactedURL()),
+			slog.Int("status", meta.StatusCode),
+			slog.Int("attempts", meta.Attempts),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("correlation_id", meta.CorrelationID),
+			slog.String("error", c.scrub(err.Error())),
+		)
+	}
+	return err
+}
+
+// opError wraps err with the operation and its metadata.
+func (c *Client) opError(meta visa.ResponseMeta, err error) error {
+	return &visa.OperationError{Operation: meta.Operation, Meta: meta, Err: err}
+}
+
+// transportError maps what retryablehttp returned (or a failed read)
+// into *visa.ResponseError (too large) or *visa.RequestError.
+func (cl *call) transportError(err error) error {
+	if errors.Is(err, errTooLarge) {
+		return &visa.ResponseError{StatusCode: cl.meta.StatusCode, CorrelationID: cl.meta.CorrelationID,
+			Kind: visa.ErrResponseTooLarge, Detail: "body exceeds " + strconv.FormatInt(cl.c.maxBody, 10) + " bytes"}
+	}
+	// *url.Error carries the full URL, api key included: keep its cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &visa.RequestError{Method: cl.method, URL: cl.redactedURL(), Attempts: cl.meta.Attempts,
+		Unsent: !cl.gotConn.Load(), Err: cl.c.scrubError(err)}
 }
 
 // jsonValue is the shared header value "application/json".
@@ -175,14 +390,13 @@ func validMethod(m string) bool {
 // The MLE envelope is made once per logical call, not per attempt: the
 // JWE iat only has to be within ±300 s of Visa's clock and attempts of one
 // call fall within the call's timeout (60 s by default), while X-Pay,
-// which covers the envelope bytes, is recomputed for every attempt. One
-// RSA-OAEP encryption per call instead of per attempt.
+// which covers the envelope bytes, is recomputed for every attempt.
 //
 // The JSON is encoded into scratch (pooled) and copied out only when it
 // is sent as is (VTS): the bytes handed to net/http must not be reused,
 // since a transport may still read a request body after RoundTrip
 // returns.
-func (c *Client) encodeBody(op string, mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer) ([]byte, error) {
+func (c *Client) encodeBody(mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -199,7 +413,7 @@ func (c *Client) encodeBody(op string, mle *jwe.MLEEncrypter, v any, scratch *by
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
 			// json errors name the type, never a value.
-			return nil, visa.NewInputError(op+": body", "cannot be encoded as JSON: "+jsonErrorKind(err))
+			return nil, visa.NewInputError("body", "cannot be encoded as JSON: "+jsonErrorKind(err))
 		}
 		plain = bytes.TrimSuffix(scratch.Bytes(), []byte{'\n'})
 		owned = true
@@ -212,7 +426,7 @@ func (c *Client) encodeBody(op string, mle *jwe.MLEEncrypter, v any, scratch *by
 	}
 	compact, err := mle.Encrypt(plain, c.now())
 	if err != nil {
-		return nil, fmt.Errorf("visa: %s: MLE encryption: %w: %w", op, visa.ErrEncryption, err)
+		return nil, fmt.Errorf("visa: MLE encryption: %w: %w", visa.ErrEncryption, err)
 	}
 	return marshalEnvelope(compact), nil
 }
@@ -233,8 +447,9 @@ func marshalEnvelope(compact string) []byte {
 	return append(out, post...)
 }
 
-// readBody reads resp.Body up to the client's limit and closes it.
-func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error) {
+// readBody reads resp.Body up to the client's limit and closes it. The
+// buffer is sized from Content-Length when the server sent one.
+func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer, lr *io.LimitedReader) ([]byte, error) {
 	defer resp.Body.Close()
 	buf.Reset()
 	if n := resp.ContentLength; n > c.maxBody {
@@ -242,7 +457,9 @@ func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error
 	} else if n > 0 {
 		buf.Grow(int(n) + 1)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBody+1))
+	lr.R, lr.N = resp.Body, c.maxBody+1
+	n, err := buf.ReadFrom(lr)
+	lr.R = nil
 	if n > c.maxBody {
 		return nil, errTooLarge
 	}
@@ -253,30 +470,34 @@ func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error
 }
 
 // errTooLarge is the internal marker of an oversize body; Do reports it
-// wrapping visa.ErrResponseTooLarge.
+// as a *visa.ResponseError matching visa.ErrResponseTooLarge.
 var errTooLarge = errors.New("response body too large")
 
 // decode turns a complete response into out or an error.
-func (c *Client) decode(op string, resp *http.Response, raw []byte, out any) error {
+func (c *Client) decode(resp *http.Response, raw []byte, out any) error {
 	plain, mleErr := c.unwrap(raw)
 	status := resp.StatusCode
 	if status >= 200 && status < 300 {
 		if mleErr != nil {
-			return c.malformed(op, resp, "MLE", mleErr)
+			return c.malformed(resp, "MLE", mleErr)
+		}
+		if p, ok := out.(*[]byte); ok {
+			*p = bytes.Clone(plain)
+			return nil
 		}
 		if out == nil || isEmptyJSON(plain) {
 			return nil
 		}
 		if err := json.Unmarshal(plain, out); err != nil {
-			return c.malformed(op, resp, "JSON", errors.New(jsonErrorKind(err)))
+			return c.malformed(resp, "JSON", errors.New(jsonErrorKind(err)))
 		}
 		return nil
 	}
-	apiErr := visa.ParseAPIError(op, c.product, status, resp.Header, plain)
+	apiErr := parseAPIError(c.product, status, resp.Header, plain, time.Now())
 	if mleErr != nil {
 		// The status is still worth having: errors.As finds the
 		// *visa.APIError, errors.Is finds ErrMalformedResponse.
-		return fmt.Errorf("%w (%w)", apiErr, c.malformed(op, resp, "MLE", mleErr))
+		return fmt.Errorf("%w (%w)", apiErr, c.malformed(resp, "MLE", mleErr))
 	}
 	return apiErr
 }
@@ -320,9 +541,9 @@ func parseEnvelope(raw []byte) (string, bool) {
 	return s, true
 }
 
-func (c *Client) malformed(op string, resp *http.Response, what string, cause error) error {
-	return &responseError{op: op, status: resp.StatusCode, correlationID: resp.Header.Get("X-Correlation-Id"),
-		sentinel: visa.ErrMalformedResponse, detail: what, cause: cause}
+func (c *Client) malformed(resp *http.Response, what string, cause error) error {
+	return &visa.ResponseError{StatusCode: resp.StatusCode, CorrelationID: resp.Header.Get("X-Correlation-Id"),
+		Kind: visa.ErrMalformedResponse, Detail: what, Err: cause}
 }
 
 func isEmptyJSON(b []byte) bool {
@@ -370,11 +591,15 @@ func typeString(t interface{ String() string }) string {
 // transport goroutines, hence the atomic.
 type call struct {
 	c            *Client
-	op, method   string
+	meta         visa.ResponseMeta // filled as the call goes; returned
+	method       string
 	path, query  string
 	resourcePath string
 	body         []byte
 	idempotent   bool
+
+	info              visa.OperationInfo // Observer only
+	opCtx, attemptCtx context.Context    // Observer only
 
 	trace        httptrace.ClientTrace
 	rc           retryablehttp.Client
@@ -382,13 +607,15 @@ type call struct {
 	scratch      bytes.Buffer // request JSON before MLE; never sent as is
 	gotConn      atomic.Bool  // a connection was obtained in this attempt
 	attempt      int
+	ended        int // last attempt reported by endAttempt
 	attemptStart time.Time
-	logged       int           // last attempt logged
 	nextWait     time.Duration // wait decided by checkRetry, returned by backoff
+	reason       string        // the classifier's reason for the last decision
 
 	bodyResp *http.Response // response whose body readResponse consumed
 	respBody []byte
 	buf      bytes.Buffer
+	lr       io.LimitedReader // the bounded reader of buf, reused
 }
 
 // callPool recycles call states, each with its retryablehttp.Client and
@@ -398,12 +625,12 @@ var callPool = sync.Pool{New: func() any {
 	cl.trace.GotConn = cl.onGotConn
 	cl.onResponse = cl.readResponse
 	cl.rc = retryablehttp.Client{
-		CheckRetry:   cl.checkRetry,
-		Backoff:      cl.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		PrepareRetry: cl.prepareRetry,
-		// Logger, RequestLogHook and ResponseLogHook stay nil:
-		// retryablehttp would print the URL, api key included.
+		CheckRetry:     cl.checkRetry,
+		Backoff:        cl.backoff,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: cl.beforeAttempt,
+		// Logger and ResponseLogHook stay nil: retryablehttp would print
+		// the URL, api key included.
 	}
 	return cl
 }}
@@ -411,11 +638,13 @@ var callPool = sync.Pool{New: func() any {
 func (cl *call) onGotConn(httptrace.GotConnInfo) { cl.gotConn.Store(true) }
 
 // release clears the call and returns it to the pool. The response bytes
-// have been decoded by then; out never aliases them (json copies).
+// have been decoded by then; out never aliases them (json copies, *[]byte
+// gets a clone).
 func (cl *call) release() {
-	cl.c, cl.body, cl.bodyResp, cl.respBody = nil, nil, nil, nil
-	cl.op, cl.method, cl.path, cl.query, cl.resourcePath = "", "", "", "", ""
-	cl.idempotent, cl.attempt, cl.logged, cl.nextWait = false, 0, 0, 0
+	cl.c, cl.meta, cl.body, cl.bodyResp, cl.respBody = nil, visa.ResponseMeta{}, nil, nil, nil
+	cl.method, cl.path, cl.query, cl.resourcePath, cl.reason = "", "", "", "", ""
+	cl.info, cl.opCtx, cl.attemptCtx = visa.OperationInfo{}, nil, nil
+	cl.idempotent, cl.attempt, cl.ended, cl.nextWait = false, 0, 0, 0
 	cl.gotConn.Store(false)
 	cl.attemptStart = time.Time{}
 	cl.rc.HTTPClient = nil
@@ -426,92 +655,6 @@ func (cl *call) release() {
 		b.Reset()
 	}
 	callPool.Put(cl)
-}
-
-// sign sets the per-attempt headers: a fresh X-Pay-Token (new timestamp)
-// and a fresh x-request-id.
-func (cl *call) sign(h http.Header) {
-	c := cl.c
-	h["X-Pay-Token"] = []string{xpay.Sign(c.sharedSecret, c.now().Unix(), cl.resourcePath, cl.query, cl.body)}
-	h["X-Request-Id"] = []string{uuid.NewString()}
-}
-
-// prepareRetry runs before every retry: it re-signs on a copy of the
-// header map (the previous attempt's request may still be referenced by
-// the transport) and resets the per-attempt state.
-func (cl *call) prepareRetry(r *http.Request) error {
-	r.Header = r.Header.Clone()
-	cl.sign(r.Header)
-	cl.attempt++
-	cl.gotConn.Store(false)
-	cl.attemptStart = time.Now()
-	return nil
-}
-
-// readResponse is retryablehttp's response handler: it consumes the body
-// of a response the policy does not retry, inside the retry loop, so that
-// a read failure of an idempotent call can be retried like any network
-// error.
-func (cl *call) readResponse(resp *http.Response) error {
-	b, err := cl.c.readBody(resp, &cl.buf)
-	cl.bodyResp = resp
-	cl.respBody = b
-	return err
-}
-
-// checkRetry is the retry policy (see doc.go). It runs after every
-// attempt, and again after readResponse; it logs each attempt once.
-func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	retry, wait := cl.decide(ctx, resp, err)
-	cl.nextWait = wait
-	if cl.logged != cl.attempt {
-		cl.logged = cl.attempt
-		cl.logAttempt(ctx, resp, err, retry, wait)
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return false, ctxErr
-	}
-	return retry, nil
-}
-
-func (cl *call) decide(ctx context.Context, resp *http.Response, err error) (bool, time.Duration) {
-	if ctx.Err() != nil || cl.attempt >= cl.c.policy.MaxAttempts {
-		return false, 0
-	}
-	var wait time.Duration
-	if err != nil {
-		if !retryableNetError(err) {
-			return false, 0
-		}
-		// A write is retried only when it provably never left: no
-		// connection was obtained in this attempt (DNS, dial or TLS
-		// handshake failure), so not a byte of it was written.
-		if !cl.idempotent && cl.gotConn.Load() {
-			return false, 0
-		}
-		wait = cl.jittered()
-	} else {
-		s := resp.StatusCode
-		if s != http.StatusTooManyRequests && (s < 500 || s == http.StatusNotImplemented) {
-			return false, 0
-		}
-		if !cl.idempotent {
-			return false, 0 // it reached the server: never repeat a write
-		}
-		ra := visa.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		switch {
-		case ra > cl.c.policy.MaxRetryAfter:
-			return false, 0 // the server asks for longer than we wait: report it
-		case ra > 0:
-			wait = ra
-		default:
-			wait = cl.jittered()
-		}
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-		return false, 0 // the call would time out while waiting
-	}
-	return true, wait
 }
 
 // jittered returns the full-jitter backoff of the current attempt: a
@@ -530,40 +673,6 @@ func (cl *call) jittered() time.Duration {
 	return p.MinBackoff + time.Duration(cl.c.jitter(int64(ceil-p.MinBackoff)+1))
 }
 
-// backoff hands retryablehttp the wait checkRetry decided on; its own
-// min/max and Retry-After handling (which is uncapped) are not used.
-// retryablehttp sleeps in a select on the request context, so the wait
-// ends as soon as ctx is done.
-func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
-	w := cl.nextWait
-	if cl.c.waitHook != nil {
-		w = cl.c.waitHook(w)
-	}
-	return w
-}
-
-// retryableNetError reports transport failures that a new attempt may
-// cure; certificate, protocol and TLS-alert failures are permanent.
-func retryableNetError(err error) bool {
-	if errors.Is(err, errTooLarge) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var invalidCert x509.CertificateInvalidError
-	var recErr tls.RecordHeaderError
-	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) ||
-		errors.As(err, &invalidCert) || errors.As(err, &recErr) {
-		return false
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "remote error" { // a TLS alert from the server
-		return false
-	}
-	return true
-}
-
 // cryptoJitter returns a uniform value in [0, n) from crypto/rand.
 func cryptoJitter(n int64) int64 {
 	if n <= 1 {
@@ -574,90 +683,12 @@ func cryptoJitter(n int64) int64 {
 	return int64(binary.LittleEndian.Uint64(b[:]) % uint64(n))
 }
 
-// finalError maps what retryablehttp returned into our error types.
-func (cl *call) finalError(err error, res *Response) error {
-	if errors.Is(err, errTooLarge) {
-		e := &responseError{op: cl.op, status: res.StatusCode, correlationID: res.CorrelationID,
-			sentinel: visa.ErrResponseTooLarge, detail: "body exceeds " + strconv.FormatInt(cl.c.maxBody, 10) + " bytes"}
-		cl.logOutcome(context.Background(), res, e)
-		return e
-	}
-	e := cl.requestError(err, res)
-	cl.logOutcome(context.Background(), res, e)
-	return e
-}
-
-func (cl *call) requestError(err error, res *Response) *RequestError {
-	// *url.Error carries the full URL, api key included: keep only its
-	// cause.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return &RequestError{Op: cl.op, Method: cl.method, URL: cl.redactedURL(), Attempts: res.Attempts,
-		StatusCode: res.StatusCode, Err: cl.c.scrubError(err)}
-}
-
 func (cl *call) redactedURL() string {
-	return cl.c.base + cl.path + "?" + RedactURL("?" + cl.query)[1:]
-}
-
-// logAttempt writes the per-attempt debug record: never a body, never a
-// header other than the correlation id, and the URL redacted.
-func (cl *call) logAttempt(ctx context.Context, resp *http.Response, err error, retry bool, wait time.Duration) {
-	lg := cl.c.log
-	if lg == nil || !lg.Enabled(ctx, slog.LevelDebug) {
-		return
+	u := cl.c.base + cl.path
+	if cl.query == "" {
+		return u
 	}
-	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs,
-		slog.String("op", cl.op),
-		slog.String("method", cl.method),
-		slog.String("url", cl.redactedURL()),
-		slog.Int("attempt", cl.attempt),
-		slog.Duration("duration", time.Since(cl.attemptStart)),
-	)
-	if resp != nil {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("correlation_id", resp.Header.Get("X-Correlation-Id")))
-	} else {
-		attrs = append(attrs, slog.Int("status", 0))
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", cl.c.scrub(errText(err))))
-	}
-	attrs = append(attrs, slog.Bool("retry", retry))
-	if retry {
-		attrs = append(attrs, slog.Duration("wait", wait))
-	}
-	lg.LogAttrs(ctx, slog.LevelDebug, "visa http attempt", attrs...)
-}
-
-// logOutcome writes one record per failed call: Warn for transport
-// failures, undecodable answers and 5xx, Debug for other API errors
-// (they are ordinary outcomes such as a wrong OTP).
-func (cl *call) logOutcome(ctx context.Context, res *Response, err error) {
-	lg := cl.c.log
-	if lg == nil || err == nil {
-		return
-	}
-	level := slog.LevelWarn
-	var apiErr *visa.APIError
-	if errors.As(err, &apiErr) && apiErr.HTTPStatus < 500 && !errors.Is(err, visa.ErrMalformedResponse) {
-		level = slog.LevelDebug
-	}
-	if !lg.Enabled(ctx, level) {
-		return
-	}
-	lg.LogAttrs(ctx, level, "visa http call failed",
-		slog.String("op", cl.op),
-		slog.String("method", cl.method),
-		slog.String("url", cl.redactedURL()),
-		slog.Int("status", res.StatusCode),
-		slog.Int("attempts", res.Attempts),
-		slog.Duration("duration", res.Duration),
-		slog.String("correlation_id", res.CorrelationID),
-		slog.String("error", cl.c.scrub(err.Error())),
-	)
+	return u + "?" + RedactURL("?" + cl.query)[1:]
 }
 
 // errText is the text of an attempt error without the *url.Error URL.

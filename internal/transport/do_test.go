@@ -183,7 +183,11 @@ func TestDoRetryCountPerMethodAndStatus(t *testing.T) {
 		{http.MethodGet, false, 200, 1},
 		{http.MethodPost, false, 503, 1},
 		{http.MethodPost, false, 500, 1},
-		{http.MethodPost, false, 429, 1},
+		{http.MethodPost, false, 429, 3}, // throttled before processing: a write is retried
+		{http.MethodPut, false, 429, 3},
+		{http.MethodPost, false, 408, 1},
+		{http.MethodGet, false, 408, 3},
+		{http.MethodGet, false, 505, 1},
 		{http.MethodPut, false, 503, 1},
 		{http.MethodDelete, false, 503, 1},
 		{http.MethodPost, true, 503, 3},
@@ -371,7 +375,7 @@ func TestDoCancelDuringBackoffReturnsAtOnce(t *testing.T) {
 	select {
 	case err := <-done:
 		require.ErrorIs(t, err, context.Canceled)
-		var re *RequestError
+		var re *visa.RequestError
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, 1, re.Attempts)
 	case <-time.After(5 * time.Second): // a guard, not a speed assert: the backoff is 10 s
@@ -437,7 +441,10 @@ func TestDoErrorBodies(t *testing.T) {
 			assert.Equal(t, tc.product, apiErr.Product)
 			assert.Equal(t, tc.code, apiErr.Code)
 			assert.Equal(t, tc.reason, apiErr.Reason)
-			assert.Equal(t, "svc.Op", apiErr.Operation)
+			var opErr *visa.OperationError
+			require.ErrorAs(t, err, &opErr)
+			assert.Equal(t, "svc.Op", opErr.Operation)
+			assert.Equal(t, "corr-1", opErr.Meta.CorrelationID)
 			assert.Equal(t, "corr-1", apiErr.CorrelationID)
 			assert.Equal(t, "corr-1", res.CorrelationID)
 			assert.ErrorIs(t, err, tc.sentinel)
@@ -571,7 +578,7 @@ func TestDoRefusesBadInput(t *testing.T) {
 			require.ErrorIs(t, err, visa.ErrInvalidInput)
 			var ie *visa.InputError
 			assert.ErrorAs(t, err, &ie)
-			assert.Nil(t, res)
+			assert.Zero(t, res.Attempts)
 		})
 	}
 	assert.Empty(t, f.requests(), "nothing is sent for refused input")
@@ -589,9 +596,10 @@ func TestBuildPathEscapes(t *testing.T) {
 		{"/a/{}", []string{"%2F"}, "/a/%252F"},
 		{"/a/{}", []string{"..."}, "/a/..."},
 		{"/a", nil, "/a"},
+		{"/vacp/v1/instructions/{instructionId}/cancel", []string{"I 1"}, "/vacp/v1/instructions/I%201/cancel"},
 	}
 	for _, tc := range cases {
-		got, err := buildPath("op", tc.tmpl, tc.params)
+		got, err := buildPath(tc.tmpl, tc.params, false)
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, got)
 	}
@@ -618,13 +626,15 @@ func TestDoRequestErrorUnwraps(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, testConfig(closedPortURL(t)), visa.ProductVTS, withWaitHook((&waits{}).hook))
 	_, err := c.Do(bg, &Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/provisionedTokens/{}", PathParams: []string{"T1"}}, nil)
-	var re *RequestError
+	var re *visa.RequestError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "vts.GetToken", re.Op)
+	var opErr *visa.OperationError
+	require.ErrorAs(t, err, &opErr)
+	assert.Equal(t, "vts.GetToken", opErr.Operation)
 	assert.Equal(t, 3, re.Attempts)
 	assert.Contains(t, re.URL, "apikey=REDACTED")
-	var opErr *net.OpError
-	assert.ErrorAs(t, err, &opErr, "the cause stays reachable")
+	var netErr *net.OpError
+	assert.ErrorAs(t, err, &netErr, "the cause stays reachable")
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 	assert.NotContains(t, err.Error(), testVTSKey)
 	assert.Contains(t, err.Error(), "(3 attempts)")
@@ -691,7 +701,7 @@ func TestDoTimeoutBoundsTheCall(t *testing.T) {
 	c := newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook))
 	res, err := c.Do(bg, &Request{Op: "vts.GetToken", Method: http.MethodGet, Path: "/vts/x"}, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	var re *RequestError
+	var re *visa.RequestError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, res.Attempts, "no retry once the call's deadline has passed")
 	assert.NotContains(t, err.Error(), testVTSKey)

@@ -13,12 +13,12 @@ import (
 
 func TestRequestErrorIsNetwork(t *testing.T) {
 	t.Parallel()
-	reset := &RequestError{Op: "op", Err: syscall.ECONNRESET}
+	reset := &visa.RequestError{Err: syscall.ECONNRESET}
 	if !errors.Is(reset, visa.ErrNetwork) || !errors.Is(reset, syscall.ECONNRESET) {
 		t.Fatal("a reset is a network failure and unwraps to its cause")
 	}
 	for _, cause := range []error{context.Canceled, context.DeadlineExceeded} {
-		e := &RequestError{Op: "op", Err: cause}
+		e := &visa.RequestError{Err: cause}
 		if errors.Is(e, visa.ErrNetwork) || !errors.Is(e, cause) {
 			t.Fatalf("%v: a context error is not a network failure", cause)
 		}
@@ -28,7 +28,7 @@ func TestRequestErrorIsNetwork(t *testing.T) {
 func TestRequestErrorBoundsItsCause(t *testing.T) {
 	t.Parallel()
 	long := errors.New("malformed MIME header line: \"Retry-After: " + strings.Repeat("\x00\xff\n junk", 500) + "\"")
-	msg := (&RequestError{Op: "vts.GetToken", Method: "GET", URL: "http://x/?apikey=REDACTED", Attempts: 1, Err: long}).Error()
+	msg := (&visa.RequestError{Method: "GET", URL: "http://x/?apikey=REDACTED", Attempts: 1, Err: long}).Error()
 	if len(msg) > 700 || strings.ContainsAny(msg, "\n\x00") || !utf8.ValidString(msg) {
 		t.Fatalf("unbounded or unprintable error (%d bytes): %q", len(msg), msg)
 	}

@@ -6,17 +6,14 @@ import (
 	"github.com/vicgo/visa"
 )
 
-// HTTPClient returns a new *http.Client with the TLS settings, timeouts and
-// redirect policy of cfg, for the few requests that are not signed Visa
-// calls (for example fetching the signedPayload JWKS, the Auth iFrame, the
-// sandbox merchant). It is built exactly as New builds the transport's: TLS
-// 1.2 minimum, cfg.TLS roots and client certificate, redirects not followed
-// (a 3xx comes back as the response), a caller's cfg.HTTPClient copied and
-// never modified. Each call returns a fresh client that belongs to the
-// caller, who may adjust it (Timeout, CheckRedirect).
+// HTTPClient returns a new *http.Client with the TLS settings, timeouts,
+// TLS-verification rule and redirect policy of cfg, built exactly as the
+// transport's own. The SDK's packages never send with it (every exchange
+// goes through Client.Do); the sandbox's tests and tools use it to talk to
+// a sandbox as the SDK would.
 func HTTPClient(cfg visa.Config) (*http.Client, error) {
-	if err := validateCommon(cfg); err != nil {
+	if err := cfg.ValidateFor(); err != nil {
 		return nil, err
 	}
-	return buildHTTPClient(cfg)
+	return buildHTTPClient(cfg, "")
 }

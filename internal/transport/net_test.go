@@ -112,7 +112,7 @@ func TestDoWriteRetriedOnlyWhenItNeverLeft(t *testing.T) {
 			}
 			var out map[string]any
 			res, err := c.Do(bg, &Request{Op: "op", Method: tc.method, Path: "/vts/x", Body: body, Idempotent: tc.idempotent}, &out)
-			var re *RequestError
+			var re *visa.RequestError
 			require.ErrorAs(t, err, &re)
 			assert.Equal(t, tc.attempts, res.Attempts)
 			assert.Len(t, f.requests(), tc.attempts)
@@ -138,7 +138,7 @@ func tlsServer(t *testing.T, cfg *tls.Config) (*httptest.Server, []byte) {
 
 func TestDoTLS(t *testing.T) {
 	t.Parallel()
-	get := func(c *Client) (string, *Response, error) {
+	get := func(c *Client) (string, visa.ResponseMeta, error) {
 		var out struct{ V string }
 		res, err := c.Do(bg, &Request{Op: "op", Method: http.MethodGet, Path: "/x"}, &out)
 		return out.V, res, err
@@ -159,7 +159,7 @@ func TestDoTLS(t *testing.T) {
 		cfg.TLS.RootCAsPEM = ca
 		cfg.TLS.MinVersion = tls.VersionTLS13
 		_, res, err := get(newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook)))
-		var re *RequestError
+		var re *visa.RequestError
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, 1, res.Attempts, "a protocol mismatch is permanent")
 	})
@@ -171,7 +171,7 @@ func TestDoTLS(t *testing.T) {
 		cfg := testConfig(srv.URL)
 		cfg.TLS.RootCAsPEM = ca
 		_, res, err := get(newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook)))
-		var re *RequestError
+		var re *visa.RequestError
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, 1, res.Attempts)
 		assert.Contains(t, err.Error(), "protocol version")
@@ -201,7 +201,7 @@ func TestDoTLS(t *testing.T) {
 
 		cfg.TLS.ClientCertPEM, cfg.TLS.ClientKeyPEM = nil, visa.Secret{}
 		_, res, err = get(newClient(t, cfg, visa.ProductVTS, withWaitHook((&waits{}).hook)))
-		var re *RequestError
+		var re *visa.RequestError
 		require.ErrorAs(t, err, &re, "no client certificate: the server refuses the handshake")
 		assert.Equal(t, 1, res.Attempts)
 		assert.NotContains(t, err.Error(), string(clientKeyPEM))

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/vicgo/visa"
 )
@@ -18,21 +17,25 @@ type Request struct {
 	// Method is the HTTP method ("GET", "POST", "PUT", "DELETE").
 	Method string
 	// Path is the API path template, e.g.
-	// "/vts/panEnrollments/{}/provisionedTokens"; each "{}" is replaced by
-	// the next PathParams value, path-escaped.
+	// "/vts/panEnrollments/{vPanEnrollmentID}/provisionedTokens": each
+	// placeholder ("{name}" or "{}") is replaced by the next PathParams
+	// value, path-escaped. The template itself is the route the Observer
+	// sees. An unsigned client may leave it empty (its base URL).
 	Path string
-	// PathParams fill the "{}" of Path in order. An empty value, "." or
-	// "..", or one containing "/" is refused with a *visa.InputError.
+	// PathParams fill the placeholders of Path in order. An empty value,
+	// "." or "..", or one containing "/" is refused with a
+	// *visa.InputError.
 	PathParams []string
-	// Query parameters follow apikey=... in this order, form-escaped. The
-	// query string is built by hand and signed exactly as sent.
+	// Query parameters follow apikey=... (signed) or the base URL's query
+	// (unsigned) in this order, form-escaped. The query string is built by
+	// hand and signed exactly as sent.
 	Query []QueryParam
 	// Body is JSON-encoded once per call (HTML escaping off); nil sends no
 	// body. A []byte or json.RawMessage is sent as is.
 	Body any
 	// Idempotent marks a write the server deduplicates (for example a
-	// confirmation keyed by transactionReferenceId), so it may be retried
-	// like a read. GET, HEAD and OPTIONS are always idempotent.
+	// confirmation keyed by transactionReferenceId), so it is retried
+	// like a read (docs/wire.md §10.3). GET, HEAD and OPTIONS always are.
 	Idempotent bool
 	// Header holds extra request headers. It cannot replace the headers
 	// the transport owns (signature, request id, content type, keyId).
@@ -42,21 +45,6 @@ type Request struct {
 // QueryParam is one query parameter, in wire order.
 type QueryParam struct{ Key, Value string }
 
-// Response is what Do learned about the exchange. Do returns it with
-// errors too, as far as it got.
-type Response struct {
-	// StatusCode is the HTTP status of the last attempt (0 if no response).
-	StatusCode int
-	// CorrelationID is the X-CORRELATION-ID response header.
-	CorrelationID string
-	// Header is the response header of the last attempt.
-	Header http.Header
-	// Attempts is the number of HTTP attempts made.
-	Attempts int
-	// Duration is the time the whole call took, backoff included.
-	Duration time.Duration
-}
-
 // ownedHeaders are set by the transport and cannot be overridden through
 // Request.Header.
 var ownedHeaders = map[string]bool{
@@ -64,50 +52,56 @@ var ownedHeaders = map[string]bool{
 	"Keyid": true, "Authorization": true, "Content-Length": true, "Host": true, "User-Agent": true,
 }
 
-// idempotentMethod reports the methods RFC 9110 calls safe to repeat
-// without server-side deduplication that this SDK uses as reads.
-func idempotentMethod(m string) bool {
-	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-// buildPath replaces each "{}" of tmpl by the next param, path-escaped.
-// It returns the escaped path as sent and signed.
-func buildPath(op, tmpl string, params []string) (string, error) {
+// buildPath replaces each placeholder ("{...}") of tmpl by the next
+// param, path-escaped. It returns the escaped path as sent and signed.
+func buildPath(tmpl string, params []string, unsigned bool) (string, error) {
+	if tmpl == "" && unsigned && len(params) == 0 {
+		return "", nil
+	}
 	if tmpl == "" || tmpl[0] != '/' {
-		return "", visa.NewInputError(op+": path", "must start with /")
+		return "", visa.NewInputError("path", "must start with /")
 	}
-	n := strings.Count(tmpl, "{}")
-	if n != len(params) {
-		return "", visa.NewInputError(op+": path", "has a different number of {} than parameters")
-	}
-	if n == 0 {
+	if strings.IndexByte(tmpl, '{') < 0 {
+		if len(params) != 0 {
+			return "", visa.NewInputError("path", "has fewer placeholders than parameters")
+		}
 		return tmpl, nil
 	}
 	var b strings.Builder
-	b.Grow(len(tmpl) + 16*n)
+	b.Grow(len(tmpl) + 16*len(params))
 	rest := tmpl
 	for _, p := range params {
-		if p == "" || p == "." || p == ".." || strings.Contains(p, "/") {
-			return "", visa.NewInputError(op+": path parameter", `must not be empty, ".", ".." or contain "/"`)
+		i := strings.IndexByte(rest, '{')
+		j := strings.IndexByte(rest[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			return "", visa.NewInputError("path", "has fewer placeholders than parameters")
 		}
-		i := strings.Index(rest, "{}")
+		if p == "" || p == "." || p == ".." || strings.Contains(p, "/") {
+			return "", visa.NewInputError("path parameter", `must not be empty, ".", ".." or contain "/"`)
+		}
 		b.WriteString(rest[:i])
 		b.WriteString(url.PathEscape(p))
-		rest = rest[i+2:]
+		rest = rest[i+j+1:]
+	}
+	if strings.IndexByte(rest, '{') >= 0 {
+		return "", visa.NewInputError("path", "has more placeholders than parameters")
 	}
 	b.WriteString(rest)
 	return b.String(), nil
 }
 
-// buildQuery returns "apikey=K" followed by the extras in order.
+// buildQuery returns the fixed query ("apikey=K", or the unsigned base
+// URL's) followed by the extras in order.
 func (c *Client) buildQuery(extra []QueryParam) string {
 	if len(extra) == 0 {
-		return c.apiKeyQuery
+		return c.fixedQuery
 	}
 	var b strings.Builder
-	b.WriteString(c.apiKeyQuery)
-	for _, q := range extra {
-		b.WriteByte('&')
+	b.WriteString(c.fixedQuery)
+	for i, q := range extra {
+		if i > 0 || c.fixedQuery != "" {
+			b.WriteByte('&')
+		}
 		b.WriteString(url.QueryEscape(q.Key))
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(q.Value))

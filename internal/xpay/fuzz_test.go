@@ -39,7 +39,8 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// FuzzSignMatchesHMAC holds the hand-written HMAC to crypto/hmac, for keys
+// FuzzSignMatchesHMAC holds Sign, and SignMAC with one MAC reused (as the
+// transport pools them), to a fresh HMAC-SHA256 per message, for keys
 // shorter than, equal to and longer than the SHA-256 block.
 func FuzzSignMatchesHMAC(f *testing.F) {
 	f.Add("sbx-vic-shared-secret", int64(1767225600), "v1/x", "apikey=K", []byte(`{"a":1}`))
@@ -54,6 +55,11 @@ func FuzzSignMatchesHMAC(f *testing.F) {
 		want := "xv2:" + strconv.FormatInt(ts, 10) + ":" + refMAC(secret, strconv.FormatInt(ts, 10)+path+query+string(body))
 		if got := Sign(secret, ts, path, query, body); got != want {
 			t.Fatalf("Sign = %s, want %s", got, want)
+		}
+		h := NewMAC(secret)
+		_ = SignMAC(h, ts+1, query, path, body) // leaves state behind that Reset must clear
+		if got := SignMAC(h, ts, path, query, body); got != want {
+			t.Fatalf("SignMAC with a reused MAC = %s, want %s", got, want)
 		}
 	})
 }

@@ -8,18 +8,17 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/authframe"
-	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/vic"
 )
 
 // ErrorClass names the typed family of an error returned by the SDK's
 // clients or the agent: a *visa.APIError with its status, a visa or agent
-// sentinel, a network failure (visa.ErrNetwork; *transport.RequestError
+// sentinel, a network failure (visa.ErrNetwork; *visa.RequestError
 // inside the module), an authframe failure or a context error. "" means the error is none of the types the SDK
 // documents, which the chaos and fuzz tests treat as a failure.
 func ErrorClass(err error) string {
 	var api *visa.APIError
-	var req *transport.RequestError
+	var req *visa.RequestError
 	var fe *authframe.FrameError
 	switch {
 	case err == nil:
@@ -45,7 +44,7 @@ func ErrorClass(err error) string {
 	case errors.As(err, &api):
 		return fmt.Sprintf("*visa.APIError %d", api.HTTPStatus)
 	case errors.As(err, &req):
-		return "*transport.RequestError (visa.ErrNetwork)"
+		return "*visa.RequestError (visa.ErrNetwork)"
 	case errors.Is(err, visa.ErrNetwork):
 		return "visa.ErrNetwork"
 	case errors.As(err, &fe):

@@ -160,7 +160,7 @@ func TestTransportRefusesOldTLS(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			var re *transport.RequestError
+			var re *visa.RequestError
 			require.ErrorAs(t, err, &re, "a typed transport error: %v", err)
 			assert.Contains(t, strings.ToLower(err.Error()), "protocol version")
 			assert.Zero(t, h.n.Load(), "no request reached the server")
@@ -222,7 +222,7 @@ func TestTransportMutualTLS(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			var re *transport.RequestError
+			var re *visa.RequestError
 			require.ErrorAs(t, err, &re, "a typed transport error: %v", err)
 			assert.Equal(t, before, h.n.Load(), "no request reached the sandbox")
 			assert.NotContains(t, err.Error(), string(goodKey))
@@ -321,7 +321,7 @@ func TestTransportSlowLoris(t *testing.T) {
 			case err := <-done:
 				require.Error(t, err)
 				assert.ErrorIs(t, err, context.DeadlineExceeded, "%v", err)
-				var re *transport.RequestError
+				var re *visa.RequestError
 				assert.ErrorAs(t, err, &re)
 			case <-time.After(10 * time.Second):
 				t.Fatal("the call outlived its 300 ms timeout by far")
