@@ -45,7 +45,7 @@ func ExampleNewObserver() {
 	fmt.Println("not found:", errors.Is(err, visa.ErrNotFound))
 
 	ended := spans.Ended()
-	sort.Slice(ended, func(i, j int) bool { return ended[i].StartTime().Before(ended[j].StartTime()) })
+	sort.SliceStable(ended, func(i, j int) bool { return ended[i].StartTime().Before(ended[j].StartTime()) })
 	for _, s := range ended {
 		a := map[attribute.Key]attribute.Value{}
 		for _, kv := range s.Attributes() {
@@ -61,6 +61,11 @@ func ExampleNewObserver() {
 			fmt.Println(s.Name(), s.SpanKind(), a["error.type"].AsString(), a[votel.ErrorCodeKey].AsString())
 		}
 	}
+	// Output:
+	// not found: true
+	// vts.GetPANEnrollment internal 404 enrollmentNotFound
+	//   attempt 1 client 404 Error
+	//   HTTP span: client query recorded: false
 }
 
 // WrapTransport on any http.Client: the span's url.full has no query, so
