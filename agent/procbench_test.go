@@ -87,7 +87,7 @@ func startSandboxProcess(b *testing.B) *sandboxProcess {
 
 // parseShellEnv reads the "export NAME='value'" lines cmd/visa-sandbox
 // writes; a single-quoted value may span lines (PEM) and spells a quote
-// as '\''.
+// as '\”.
 func parseShellEnv(s string) map[string]string {
 	env := map[string]string{}
 	for {
