@@ -25,11 +25,14 @@ import (
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/agent/agenttest"
+	"github.com/vicgo/visa/authframe"
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/postgres"
 	"github.com/vicgo/visa/store/sqlite"
+	"github.com/vicgo/visa/vic"
+	"github.com/vicgo/visa/vts"
 )
 
 // sandboxProcess is cmd/visa-sandbox built and running as its own process,
@@ -282,22 +285,32 @@ func (f *purchaseFloor) run(b *testing.B) {
 	_ = f.gcm256.Seal(nil, nonce, f.buf[:32], nil)
 	_ = f.gcm256.Seal(nil, nonce, f.buf[:f.field], nil)
 	hm(f.vts.reqBody)
-	for i, c := range f.vic {
-		f.buf = f.buf[:max(c.reqBody, c.reqJWE, c.resJWE)]
-		if _, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, f.server, f.buf[:16], nil); err != nil {
-			b.Fatal(err)
-		}
-		_ = f.gcm128.Seal(nil, nonce, f.buf[:c.reqJWE], nil)
-		hm(c.reqBody)
-		if _, err := rsa.DecryptOAEP(sha256.New(), nil, f.key, f.wrappedKey, nil); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := f.gcm128.Open(f.buf[:0], nonce, f.sealed[i], nil); err != nil {
-			b.Fatal(err)
-		}
+	for i := range f.vic {
+		f.vicCall(b, i)
 	}
 	d := sha256.Sum256(f.signed)
 	if err := rsa.VerifyPKCS1v15(&f.key.PublicKey, crypto.SHA256, d[:], f.sig); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// vicCall does the client cryptography of the i-th VIC call of a
+// purchase (0: CreateInstruction): MLE both ways and the X-Pay HMAC.
+func (f *purchaseFloor) vicCall(b *testing.B, i int) {
+	c := f.vic[i]
+	nonce := make([]byte, 12)
+	f.buf = f.buf[:max(c.reqBody, c.reqJWE, c.resJWE)]
+	if _, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, f.server, f.buf[:16], nil); err != nil {
+		b.Fatal(err)
+	}
+	_ = f.gcm128.Seal(nil, nonce, f.buf[:c.reqJWE], nil)
+	m := hmac.New(sha256.New, f.hmacKey)
+	m.Write(f.buf[:c.reqBody])
+	_ = m.Sum(nil)
+	if _, err := rsa.DecryptOAEP(sha256.New(), nil, f.key, f.wrappedKey, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.gcm128.Open(f.buf[:0], nonce, f.sealed[i], nil); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -313,7 +326,9 @@ func cpuNow() time.Duration {
 // the floor sized from a purchase it made.
 type procEnv struct {
 	a     *agent.Agent
+	cfg   visa.Config
 	req   agent.PurchaseRequest
+	email string
 	floor *purchaseFloor
 }
 
@@ -359,7 +374,7 @@ func newProcEnv(b *testing.B, sp *sandboxProcess, st store.Store, n int) *procEn
 	if _, err := a.Purchase(context.Background(), req); err != nil {
 		b.Fatal(err)
 	}
-	return &procEnv{a: a, req: req, floor: newPurchaseFloor(b, sizes.seen)}
+	return &procEnv{a: a, cfg: cfg, req: req, email: u.Email, floor: newPurchaseFloor(b, sizes.seen)}
 }
 
 // BenchmarkPurchaseProcess runs whole purchases (steps 10 to 16) through
@@ -436,4 +451,93 @@ func BenchmarkPurchaseProcess(b *testing.B) {
 			b.ReportMetric(float64(purchaseCPU)/float64(floorCPU), "ratio")
 		})
 	}
+}
+
+// BenchmarkCreateInstructionProcess measures the client CPU (getrusage of
+// this process, user+system) of one vic.CreateInstruction (step 13)
+// against cmd/visa-sandbox running as its own process (plain HTTP over
+// loopback), next to that call's crypto floor (purchaseFloor.vicCall: one
+// RSA-2048 OAEP private decrypt, one public encrypt, AES-128-GCM both ways,
+// the X-Pay HMAC, at the sizes of the run), in alternated blocks. The
+// passkey assertion each instruction consumes (steps 10 to 12) is made
+// outside both the timer and the CPU window. ns/op is the wall time of the
+// calls.
+func BenchmarkCreateInstructionProcess(b *testing.B) {
+	sp := startSandboxProcess(b)
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "agent.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	env := newProcEnv(b, sp, st, 7100)
+	vc, err := vic.New(env.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vt, err := vts.New(env.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	frame, err := authframe.NewDirect(env.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	req := env.req
+	assertion := func() vic.CreateInstructionRequest {
+		s, err := frame.Open(ctx, authframe.OpenRequest{ClientDeviceID: req.Device.ClientDeviceID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ao, err := vt.AttestationOptions(ctx, vts.AttestationOptionsRequest{VProvisionedTokenID: req.TokenID,
+			ClientReferenceID: visa.NewClientReferenceID(), Type: visa.ActionAuthenticate, SessionContext: s.SessionContext,
+			BrowserData: s.BrowserData, Amount: req.Amount, Email: env.email,
+			MerchantIdentifier: vts.MerchantIdentifier{ExternalClientID: env.cfg.VIC.ExternalClientID, ApplicationURL: req.Merchant.URL, MerchantName: req.Merchant.Name}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		as, err := frame.Authenticate(ctx, s, ao.AuthenticationContext)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = frame.Close(ctx, s)
+		ai := req.Device.AppInstance
+		ai.ClientDeviceID = req.Device.ClientDeviceID
+		return vic.CreateInstructionRequest{ConsumerID: req.UserID, TokenID: req.TokenID, AppInstance: ai,
+			Assurance: as, DFPSessionID: s.DFPSessionID, ConsumerPrompt: req.ConsumerPrompt,
+			Mandates: []vic.Mandate{{Description: req.Description, DeclineThreshold: req.Amount, PreferredMerchantName: req.Merchant.Name}}}
+	}
+	// One call before the timer: the connection open.
+	if _, err := vc.CreateInstruction(ctx, assertion()); err != nil {
+		b.Fatal(err)
+	}
+	const block = 4
+	var callCPU, floorCPU time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		n := min(block, b.N-done)
+		for range n {
+			b.StopTimer()
+			ins := assertion()
+			b.StartTimer()
+			c0 := cpuNow()
+			if _, err := vc.CreateInstruction(ctx, ins); err != nil {
+				b.Fatal(err)
+			}
+			callCPU += cpuNow() - c0
+		}
+		b.StopTimer()
+		c1 := cpuNow()
+		for range n {
+			env.floor.vicCall(b, 0)
+		}
+		floorCPU += cpuNow() - c1
+		b.StartTimer()
+		done += n
+	}
+	per := func(d time.Duration) float64 { return float64(d) / float64(b.N) / 1e6 }
+	b.ReportMetric(per(callCPU), "cpu-ms/call")
+	b.ReportMetric(per(floorCPU), "floor-ms/call")
+	b.ReportMetric(float64(callCPU)/float64(floorCPU), "ratio")
 }
