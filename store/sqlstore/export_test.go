@@ -10,3 +10,13 @@ const (
 	NonFinalTxCond    = nonFinalTxCond
 	UnconfirmedTxCond = unconfirmedTxCond
 )
+
+// CachedStatements is how many prepared statements s keeps.
+func CachedStatements(s *Store) int {
+	if s.db.stmts == nil {
+		return 0
+	}
+	s.db.stmts.mu.Lock()
+	defer s.db.stmts.mu.Unlock()
+	return len(s.db.stmts.m)
+}

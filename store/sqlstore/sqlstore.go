@@ -247,7 +247,11 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owns, memdb bool, opts
 			return nil, err
 		}
 	}
-	s := &Store{db: tracedDB{DB: db}, dialect: d, now: cfg.now, pageSize: cfg.pageSize, ownsDB: owns}
+	tdb := tracedDB{DB: db}
+	if d == SQLite {
+		tdb.stmts = &stmtCache{}
+	}
+	s := &Store{db: tdb, dialect: d, now: cfg.now, pageSize: cfg.pageSize, ownsDB: owns}
 	extra := 0
 	if memdb {
 		extra = 1 // the connection that pins the in-memory database
@@ -329,7 +333,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeConns() error {
-	var errs []error
+	errs := []error{s.db.stmts.close()}
 	if s.keep != nil {
 		errs = append(errs, s.keep.Close())
 	}

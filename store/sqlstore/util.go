@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vicgo/visa/store"
@@ -85,15 +86,80 @@ func wrap(op string, err error) error {
 }
 
 // tracedDB is the Store's *sql.DB with a hook that sees every statement the
-// Store runs outside migrations (the tests read the SQL to check its plans).
+// Store runs outside migrations (the tests read the SQL to check its plans),
+// and, for SQLite, a cache of prepared statements.
 type tracedDB struct {
 	*sql.DB
 	trace func(query string, args []any)
+	stmts *stmtCache // nil: every statement is sent as text
+}
+
+// stmtCache keeps a *sql.Stmt per SQL text. SQLite (modernc) parses and
+// plans a statement's text in this process on every call that is not
+// prepared: a tenth of an agent's CPU per purchase in the profile
+// (docs/benchmarks.md, agent-process CPU per purchase). A *sql.Stmt is
+// prepared once per connection and reused. PostgreSQL's driver (pgx)
+// already caches statements per connection, and parsing happens in the
+// server, so it goes without. The Store's SQL texts are few (built from
+// fixed parts); past maxCachedStmts a text is sent unprepared.
+type stmtCache struct {
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	closed bool
+}
+
+// maxCachedStmts bounds the cache; the Store builds far fewer texts.
+const maxCachedStmts = 256
+
+// stmt returns the prepared statement of q, preparing it on first use, or
+// nil to run q unprepared (no cache, cache full or closed, or the prepare
+// failed: the unprepared call then reports the error).
+func (d tracedDB) stmt(ctx context.Context, q string) *sql.Stmt {
+	c := d.stmts
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st
+	}
+	if c.closed || len(c.m) >= maxCachedStmts {
+		return nil
+	}
+	st, err := d.DB.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return st
+}
+
+// close closes the prepared statements; later statements run unprepared.
+func (c *stmtCache) close() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var errs []error
+	for q, st := range c.m {
+		errs = append(errs, st.Close())
+		delete(c.m, q)
+	}
+	return errors.Join(errs...)
 }
 
 func (d tracedDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	if d.trace != nil {
 		d.trace(q, args)
+	}
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
 	return d.DB.QueryRowContext(ctx, q, args...)
 }
@@ -102,12 +168,18 @@ func (d tracedDB) QueryContext(ctx context.Context, q string, args ...any) (*sql
 	if d.trace != nil {
 		d.trace(q, args)
 	}
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return d.DB.QueryContext(ctx, q, args...)
 }
 
 func (d tracedDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if d.trace != nil {
 		d.trace(q, args)
+	}
+	if st := d.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return d.DB.ExecContext(ctx, q, args...)
 }
