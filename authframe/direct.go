@@ -235,7 +235,9 @@ func (d *Direct) exchange(ctx context.Context, step, method string, cmd *Message
 		body = b
 	}
 	var data []byte
-	meta, err := d.t.Do(ctx, &transport.Request{Op: op, Method: method, Body: body, Idempotent: idempotent, Header: d.header}, &data)
+	// A garbled answer to a step that may be repeated is repeated, within
+	// the transport's one retry loop and policy (checkMessage).
+	meta, err := d.t.Do(ctx, &transport.Request{Op: op, Method: method, Body: body, Idempotent: idempotent, Header: d.header, Check: checkMessage}, &data)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			// Our own timeout, not the caller's deadline.
@@ -251,4 +253,11 @@ func (d *Direct) exchange(ctx context.Context, step, method string, cmd *Message
 		return nil, &visa.OperationError{Operation: op, Meta: meta, Err: err}
 	}
 	return m, nil
+}
+
+// checkMessage is the transport's Request.Check for iFrame answers: an
+// answer that does not parse as an iFrame event is unusable.
+func checkMessage(b []byte) error {
+	_, err := ParseMessage(b)
+	return err
 }

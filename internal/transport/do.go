@@ -81,6 +81,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	cl.c, cl.meta, cl.method = c, meta, req.Method
 	cl.path, cl.query = path, c.buildQuery(req.Query)
 	cl.idempotent = req.Idempotent || retry.Safe(req.Method)
+	cl.check = req.Check
 	if c.signed {
 		cl.resourcePath = xpay.ResourcePath(path)
 	}
@@ -148,6 +149,10 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 	}
 	var result error
 	switch {
+	case errors.Is(doErr, errUnusable) && resp != nil && cl.bodyResp == resp:
+		// The last answer was refused by Request.Check and not repeated:
+		// decode it as any answer, so the caller's parser names the problem.
+		result = c.decode(resp, cl.respBody, out)
 	case doErr != nil:
 		if resp != nil && cl.bodyResp != resp {
 			closeBody(resp.Body)
@@ -218,6 +223,21 @@ func (cl *call) decide(ctx context.Context, resp *http.Response, err error) (boo
 	if errors.Is(err, errTooLarge) {
 		return false, 0, retry.ReasonResponseError
 	}
+	if errors.Is(err, errUnusable) {
+		switch {
+		case !cl.idempotent:
+			return false, 0, retry.ReasonResponseError
+		case ctx.Err() != nil:
+			return false, 0, retry.ReasonCanceled
+		case cl.attempt >= cl.c.policy.MaxAttempts:
+			return false, 0, retry.ReasonAttempts
+		}
+		wait := cl.jittered()
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return false, 0, retry.ReasonDeadline
+		}
+		return true, wait, retry.ReasonResponseError
+	}
 	status := 0
 	if err == nil && resp != nil {
 		status = resp.StatusCode
@@ -255,6 +275,9 @@ func (cl *call) readResponse(resp *http.Response) error {
 	b, err := cl.c.readBody(resp, &cl.buf, &cl.lr)
 	cl.bodyResp = resp
 	cl.respBody = b
+	if err == nil && cl.check != nil && resp.StatusCode/100 == 2 && cl.check(b) != nil {
+		return errUnusable
+	}
 	return err
 }
 
@@ -473,6 +496,9 @@ func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer, lr *io.Limited
 // as a *visa.ResponseError matching visa.ErrResponseTooLarge.
 var errTooLarge = errors.New("response body too large")
 
+// errUnusable marks an answer Request.Check refused.
+var errUnusable = errors.New("answer refused by the request's check")
+
 // decode turns a complete response into out or an error.
 func (c *Client) decode(resp *http.Response, raw []byte, out any) error {
 	plain, mleErr := c.unwrap(raw)
@@ -597,6 +623,7 @@ type call struct {
 	resourcePath string
 	body         []byte
 	idempotent   bool
+	check        func([]byte) error
 
 	info              visa.OperationInfo // Observer only
 	opCtx, attemptCtx context.Context    // Observer only
@@ -645,6 +672,7 @@ func (cl *call) release() {
 	cl.method, cl.path, cl.query, cl.resourcePath, cl.reason = "", "", "", "", ""
 	cl.info, cl.opCtx, cl.attemptCtx = visa.OperationInfo{}, nil, nil
 	cl.idempotent, cl.attempt, cl.ended, cl.nextWait = false, 0, 0, 0
+	cl.check = nil
 	cl.gotConn.Store(false)
 	cl.attemptStart = time.Time{}
 	cl.rc.HTTPClient = nil

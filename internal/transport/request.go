@@ -37,6 +37,12 @@ type Request struct {
 	// confirmation keyed by transactionReferenceId), so it is retried
 	// like a read (docs/wire.md §10.3). GET, HEAD and OPTIONS always are.
 	Idempotent bool
+	// Check, when set, vets the body of a 2xx answer before it is
+	// accepted. An answer it refuses is unusable: an idempotent request is
+	// then repeated like one whose answer was lost (docs/wire.md §10.3);
+	// a write is not, and its last answer is decoded as usual. Check never
+	// sees a secret-bearing error path: it returns only a reason.
+	Check func(body []byte) error
 	// Header holds extra request headers. It cannot replace the headers
 	// the transport owns (signature, request id, content type, keyId).
 	Header http.Header
