@@ -154,6 +154,9 @@ func (s *Server) addCardRequest(ctx context.Context, in *AddCardInput, a *args) 
 }
 
 func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, error) {
+	if r, ok, err := s.resumeRound(ctx); ok {
+		return r, err
+	}
 	var a args
 	req := s.addCardRequest(ctx, in, &a)
 	switch {
@@ -182,6 +185,40 @@ func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, er
 // method and code through form elicitation. It returns where the journey
 // stands.
 func (s *Server) addCardSteps(ctx context.Context, j *agent.Journey, preferred string) (*FlowResult, error) {
+	return s.addCardRound(ctx, j, preferred, 0)
+}
+
+// resumeRound goes on with the journey of a multi round-trip call's retry
+// (a call carrying the RequestState of an earlier input-required answer):
+// the retry repeats the first call's arguments, which are not applied
+// again. ok is false for a call that is not such a retry.
+func (s *Server) resumeRound(ctx context.Context) (_ *FlowResult, ok bool, _ error) {
+	c := callerFrom(ctx)
+	if c.state == "" {
+		return nil, false, nil
+	}
+	p, err := s.openState(ctx, c.state)
+	if err != nil {
+		return nil, true, err
+	}
+	if p.Link != "" {
+		ec, err := s.openEntry(p.Link)
+		if err != nil {
+			return nil, true, argErr("requestState", "names a card-entry link that has expired: call add-card again")
+		}
+		r, err := s.cardEntryRound(ctx, ec, p.Link, p.Round)
+		return r, true, err
+	}
+	j, err := s.journeyOf(ctx, p.Journey, store.JourneyAddCard)
+	if err != nil {
+		return nil, true, err
+	}
+	r, err := s.addCardRound(ctx, j, "", p.Round)
+	return r, true, err
+}
+
+// addCardRound is addCardSteps at round round of a multi round-trip call.
+func (s *Server) addCardRound(ctx context.Context, j *agent.Journey, preferred string, round int) (*FlowResult, error) {
 	if j.Status == store.JourneyWaiting && j.Next != nil && j.Next.Action == agent.ActionChooseOTPMethod && preferred != "" {
 		for _, m := range j.Next.Methods {
 			if m.Method == preferred {
@@ -194,8 +231,13 @@ func (s *Server) addCardSteps(ctx context.Context, j *agent.Journey, preferred s
 			}
 		}
 	}
-	j = s.elicitSteps(ctx, j)
-	return s.journeyResult(j), nil
+	j, note, err := s.elicitSteps(ctx, j, round)
+	if err != nil {
+		return nil, err
+	}
+	r := s.journeyResult(j)
+	r.Next = note + r.Next
+	return r, nil
 }
 
 // addCardError is the answer to a step API error: a result where the
@@ -251,6 +293,9 @@ func kindName(k store.JourneyKind) string {
 }
 
 func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowResult, error) {
+	if r, ok, err := s.resumeRound(ctx); ok {
+		return r, err
+	}
 	var a args
 	if in.FlowID == "" {
 		a.add("flowId", "is required")
