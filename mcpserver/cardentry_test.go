@@ -1,12 +1,14 @@
 package mcpserver_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,11 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/mcpserver"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/store/sqlite"
 )
 
 // pages serves a Server's PagesHandler on a local HTTP server, mounted
@@ -351,4 +356,71 @@ func TestCardEntryConcurrentPosts(t *testing.T) {
 	require.Equal(t, mcpserver.StatusCompleted, next.Status, "%+v", next)
 	assert.Len(t, ok[mcpserver.ListCardsResult](t, e, "list-cards", map[string]any{"userId": u.id}).Cards, 1)
 	e.assertClean(t, nil, p.all()...)
+}
+
+// TestCardEntryAcrossInstances: the card-entry page posted to instance B
+// moves the journey that instance A's call is waiting for (a URL
+// elicitation) or that A's add-card-continue reads: the progress comes
+// from the journey record in the shared store, not from B's memory.
+func TestCardEntryAcrossInstances(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "visa.db")
+	st, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	sealer, err := fido.NewSealer("k", map[string][]byte{"k": make([]byte, 32)})
+	require.NoError(t, err)
+	shared := []mcpserver.Option{mcpserver.WithStore(st), mcpserver.WithSealer(sealer),
+		mcpserver.WithDeviceKey([]byte(strings.Repeat("d", mcpserver.MinDeviceKeyLen)))}
+	a, pa := newPagesEnv(t, shared...)
+	pb := newPages(t)
+	b, err := mcpserver.New(a.cfg, append(shared, mcpserver.WithFrame(a.frame), mcpserver.WithMerchant(a.merchant),
+		mcpserver.WithPublicURL(pb.publicURL()))...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, b.Close()) })
+	pb.serve(b)
+	onB := func(link string) string {
+		require.True(t, strings.HasPrefix(link, pa.ts.URL), link)
+		return pb.ts.URL + strings.TrimPrefix(link, pa.ts.URL)
+	}
+
+	for i, pv := range protocols {
+		t.Run("elicitation/"+pv.name, func(t *testing.T) {
+			form := answerForm(t, sandbox.GoldenOTP)
+			var typed sync.WaitGroup
+			el := &elicitor{answer: func(q *mcp.ElicitParams) *mcp.ElicitResult {
+				if q.Mode != "url" {
+					return form(q)
+				}
+				typed.Go(func() {
+					r := pb.post(t, onB(q.URL), cardForm(testPAN, testCVV2), nil)
+					assert.Equal(t, http.StatusOK, r.status)
+				})
+				return &mcp.ElicitResult{Action: "accept"}
+			}}
+			r := okOn[mcpserver.FlowResult](t, a, el.connect(t, a.srv, pv.version, formAndURL), "add-card", map[string]any{"user": newUser(130 + i).args()})
+			typed.Wait()
+			require.Equal(t, mcpserver.StatusCompleted, r.Status, "%+v", r)
+			require.Len(t, el.questions(), 3)
+			assert.Equal(t, []string{el.questions()[0].ElicitationID}, el.completions(), "A told its client the page is done")
+			noCard(t, a, el.transcript())
+		})
+	}
+
+	t.Run("continue", func(t *testing.T) {
+		u := newUser(135)
+		r := ok[mcpserver.FlowResult](t, a, "add-card", map[string]any{"user": u.args()})
+		require.Equal(t, mcpserver.StatusCardEntryRequired, r.Status)
+		done := pb.post(t, onB(r.CardEntryURL), cardForm(testPAN, testCVV2), nil)
+		require.Equal(t, http.StatusOK, done.status, done.body)
+		// Used on B is used on A.
+		assert.Equal(t, http.StatusGone, pa.get(t, r.CardEntryURL).status)
+		next := ok[mcpserver.FlowResult](t, a, "add-card-continue", map[string]any{"flowId": r.FlowID})
+		require.Equal(t, mcpserver.StatusChooseStepUp, next.Status, "%+v", next)
+		next = ok[mcpserver.FlowResult](t, a, "add-card-continue", map[string]any{"flowId": r.FlowID, "method": next.Methods[0].Method})
+		require.Equal(t, mcpserver.StatusOTPRequired, next.Status, "%+v", next)
+		next = ok[mcpserver.FlowResult](t, a, "add-card-continue", map[string]any{"flowId": r.FlowID, "otp": sandbox.GoldenOTP})
+		require.Equal(t, mcpserver.StatusCompleted, next.Status, "%+v", next)
+	})
+	a.assertClean(t, nil, append(pa.all(), pb.all()...)...)
 }
