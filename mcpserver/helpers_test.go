@@ -119,6 +119,9 @@ func newEnv(t *testing.T, opts ...mcpserver.Option) *env {
 	e.sbx = sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	e.cfg = e.sbx.Config()
 	e.cfg.Logger = logger
+	// Retries back off for milliseconds, not the default 200 ms and more:
+	// the tests count attempts and outcomes, never time.
+	e.cfg.Retry.MinBackoff, e.cfg.Retry.MaxBackoff = 2*time.Millisecond, 10*time.Millisecond
 	d, err := authframe.NewDirect(e.cfg)
 	require.NoError(t, err)
 	e.frame = &recordingFrame{Frame: d}

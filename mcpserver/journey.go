@@ -382,13 +382,25 @@ func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowR
 }
 
 // awaitMove waits, polling the store, up to the wait timeout for a journey
-// another request works on to move on.
+// another request works on to move on. A running journey nobody holds
+// (its process left it to the reconciler: a charge to confirm, an outcome
+// to ask the merchant) is not waited for: it is answered as it stands.
 func (s *Server) awaitMove(ctx context.Context, j *agent.Journey) *agent.Journey {
 	deadline := time.NewTimer(s.waitTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		rec, err := s.store.GetJourney(ctx, j.ID)
+		if err != nil {
+			return j
+		}
+		if rec.Status != store.JourneyRunning || !rec.Leased("", s.now()) {
+			if cur, err := s.agent.GetJourney(ctx, j.ID); err == nil {
+				return cur
+			}
+			return j
+		}
 		select {
 		case <-ctx.Done():
 			return j
@@ -396,14 +408,40 @@ func (s *Server) awaitMove(ctx context.Context, j *agent.Journey) *agent.Journey
 			return j
 		case <-tick.C:
 		}
-		cur, err := s.agent.GetJourney(ctx, j.ID)
-		if err != nil {
-			return j
-		}
-		if cur.Status != store.JourneyRunning {
-			return cur
-		}
 	}
+}
+
+// pastMerchant says the stored purchase has reached the merchant (or
+// ended): it can no longer be cancelled, so a cancel is not even tried;
+// trying would take the journey's lease from the reconciler settling it.
+func (s *Server) pastMerchant(ctx context.Context, id string) bool {
+	tx, err := s.store.GetTransaction(ctx, id)
+	return err == nil && (tx.Status == store.TxAuthorizing || tx.Status == store.TxAuthorized || tx.Status.Final())
+}
+
+// withStoredTx gives a purchase journey that has not ended the stored
+// transaction as its receipt, so its result tells what the record says
+// (charged and unconfirmed, sent to the merchant) rather than only
+// "under way".
+func (s *Server) withStoredTx(ctx context.Context, j *agent.Journey) *agent.Journey {
+	if j == nil || j.Kind != store.JourneyPurchase || j.Receipt != nil {
+		return j
+	}
+	tx, err := s.store.GetTransaction(ctx, j.ID)
+	if err != nil {
+		return j
+	}
+	cp := *j
+	cp.Receipt = &agent.Receipt{Transaction: tx}
+	if tx.ResponseCode != "" {
+		status, approved := "APPROVED", tx.Status != store.TxDeclined
+		if !approved {
+			status = "DECLINED"
+		}
+		cp.Receipt.Authorization = &agent.Authorization{Approved: approved, Status: status, ResponseCode: tx.ResponseCode,
+			AuthorizationCode: tx.AuthorizationCode}
+	}
+	return &cp
 }
 
 func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, error) {
@@ -465,7 +503,7 @@ func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput
 	if err != nil {
 		return nil, err
 	}
-	if in.Cancel && !j.Status.Final() {
+	if in.Cancel && !j.Status.Final() && !s.pastMerchant(ctx, j.ID) {
 		c, err := s.agent.CancelJourney(ctx, j.ID)
 		switch {
 		case err == nil:
@@ -475,8 +513,10 @@ func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput
 				Next: "the purchase is under way and cannot be cancelled now; call purchase-continue with flowId to read its outcome"}, nil
 		}
 		if cur, gerr := s.agent.GetJourney(ctx, j.ID); gerr == nil {
-			r := s.purchaseResult(cur, cur.Err)
-			if r.Status == StatusChargedUnconfirmed || r.Status == StatusOutcomeUnknown || r.Status == StatusCompleted {
+			cur = s.withStoredTx(ctx, cur)
+			// Too late to cancel (the merchant was called, or the
+			// journey ended meanwhile): the record tells the outcome.
+			if r := s.purchaseResult(cur, cur.Err); r.Status != StatusInProgress {
 				return r, nil
 			}
 		}
@@ -485,6 +525,7 @@ func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput
 	if j.Status == store.JourneyRunning {
 		j = s.awaitMove(ctx, j)
 	}
+	j = s.withStoredTx(ctx, j)
 	return s.purchaseResult(j, j.Err), nil
 }
 

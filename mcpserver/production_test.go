@@ -2,8 +2,11 @@ package mcpserver_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -174,8 +177,20 @@ func TestOutcomesAfterTheMerchant(t *testing.T) {
 			assert.NotEqual(t, mcpserver.StatusFailed, again.Status)
 			assert.Equal(t, p.FlowID, again.FlowID)
 			assert.Equal(t, 1, e.sbx.Inspect().ApprovalsTotal, "charged once")
-			follow := ok[mcpserver.FlowResult](t, e, "purchase-continue", map[string]any{"flowId": p.FlowID})
-			assert.NotEqual(t, mcpserver.StatusFailed, follow.Status)
+			// Followed, and even asked to cancel, it is what the record says
+			// (the repeated purchase may have settled it: the merchant
+			// answers now): at once, since nobody holds it, never FAILED or
+			// CANCELLED, and the charge stays.
+			for _, args := range []map[string]any{{"flowId": p.FlowID}, {"flowId": p.FlowID, "cancel": true}} {
+				follow := ok[mcpserver.FlowResult](t, e, "purchase-continue", args)
+				assert.Equal(t, again.Status, follow.Status, "%v: %+v", args, follow)
+				require.NotNil(t, follow.Transaction)
+				if follow.Status != mcpserver.StatusCompleted {
+					assert.Equal(t, c.status, follow.Status)
+					assert.Contains(t, follow.Next, "Do NOT purchase again")
+				}
+			}
+			assert.Equal(t, 1, e.sbx.Inspect().ApprovalsTotal, "charged once")
 			e.sbx.ClearFaults()
 		})
 	}
@@ -283,4 +298,115 @@ func isJourneyTool(where string) bool {
 		}
 	}
 	return false
+}
+
+// TestPurchaseContinueWithReconciler: purchase-continue (following, and
+// trying to cancel) races two reconcilers (this instance's agent and
+// another's, sharing the store) settling a purchase left charged and
+// unconfirmed, or with its merchant answer lost. Leases keep them apart:
+// the card is charged once, every answer on the way is one the record
+// allows, a cancel never takes back a charge, and the end is COMPLETED.
+func TestPurchaseContinueWithReconciler(t *testing.T) {
+	t.Parallel()
+	confirmations := "POST /vacp/v1/instructions/{id}/confirmations"
+	for i, c := range []struct {
+		name    string
+		rules   []sandbox.FaultRule
+		status  string
+		allowed []string
+	}{
+		{"charged unconfirmed", []sandbox.FaultRule{{Endpoint: confirmations, Kind: sandbox.Status503}}, mcpserver.StatusChargedUnconfirmed,
+			[]string{mcpserver.StatusChargedUnconfirmed, mcpserver.StatusInProgress, mcpserver.StatusCompleted}},
+		{"merchant answer lost", []sandbox.FaultRule{
+			{Endpoint: "POST /sandbox/v1/merchant/authorizations", Kind: sandbox.DropAfterProcessing, Count: 1},
+			{Endpoint: "GET /sandbox/v1/merchant/authorizations/{transactionReferenceId}", Kind: sandbox.Status500, Count: 1},
+		}, mcpserver.StatusOutcomeUnknown,
+			[]string{mcpserver.StatusOutcomeUnknown, mcpserver.StatusChargedUnconfirmed, mcpserver.StatusInProgress, mcpserver.StatusCompleted}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			other, err := mcpserver.New(e.cfg, mcpserver.WithStore(e.st), mcpserver.WithFrame(e.frame), mcpserver.WithMerchant(e.merchant))
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, other.Close()) })
+			u := newUser(140 + i)
+			card := e.addCard(t, u, testPAN)
+			require.NoError(t, e.sbx.SetFaults(sandbox.FaultPlan{Rules: c.rules}))
+			p := ok[mcpserver.FlowResult](t, e, "purchase", purchaseArgs(u, card.Card.TokenID, "42.00"))
+			require.Equal(t, c.status, p.Status, "%+v", p)
+			require.Equal(t, 1, e.sbx.Inspect().ApprovalsTotal)
+			e.sbx.ClearFaults()
+
+			ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+			defer stop()
+			var (
+				wg     sync.WaitGroup
+				mu     sync.Mutex
+				seen   = map[string]int{}
+				passes = 0
+			)
+			settled := func() bool {
+				rec, err := e.st.GetJourney(ctx, p.FlowID)
+				return err == nil && rec.Status.Final()
+			}
+			for _, a := range []*mcpserver.Server{e.srv, other} {
+				wg.Go(func() {
+					for !settled() && ctx.Err() == nil {
+						if _, err := a.Agent().Reconcile(ctx); err != nil && ctx.Err() == nil {
+							t.Errorf("reconcile: %v", err)
+							return
+						}
+						mu.Lock()
+						passes++
+						mu.Unlock()
+					}
+				})
+			}
+			for g := range 4 {
+				wg.Go(func() {
+					for n := 0; ctx.Err() == nil; n++ {
+						args := map[string]any{"flowId": p.FlowID, "cancel": (g+n)%2 == 0}
+						res, err := e.client.CallTool(ctx, &mcp.CallToolParams{Name: "purchase-continue", Arguments: args})
+						if err != nil {
+							t.Errorf("purchase-continue: %v", err)
+							return
+						}
+						if res.IsError {
+							t.Errorf("purchase-continue %v: %s", args, text(res))
+							return
+						}
+						var r mcpserver.FlowResult
+						data, _ := json.Marshal(res.StructuredContent)
+						if err := json.Unmarshal(data, &r); err != nil {
+							t.Errorf("purchase-continue: %v", err)
+							return
+						}
+						mu.Lock()
+						seen[r.Status]++
+						mu.Unlock()
+						if r.Status == mcpserver.StatusCompleted {
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			require.NoError(t, ctx.Err(), "the purchase settled")
+			for status := range seen {
+				assert.Contains(t, c.allowed, status, "purchase-continue answered %s (all: %v)", status, seen)
+			}
+			t.Logf("answers %v, reconcile passes %d", seen, passes)
+			final := ok[mcpserver.FlowResult](t, e, "purchase-continue", map[string]any{"flowId": p.FlowID, "cancel": true})
+			assert.Equal(t, mcpserver.StatusCompleted, final.Status, "%+v", final)
+			snap := e.sbx.Inspect()
+			assert.Equal(t, 1, snap.ApprovalsTotal, "charged once")
+			for id, n := range snap.ApprovalsPerCredential {
+				assert.Equal(t, 1, n, "credential %s approved once", id)
+			}
+			txs := ok[mcpserver.ListTransactionsResult](t, e, "list-transactions", map[string]any{"userId": u.id}).Transactions
+			require.Len(t, txs, 1)
+			assert.Equal(t, "COMPLETED", txs[0].Status)
+			e.assertNoSecrets(t)
+		})
+	}
 }
