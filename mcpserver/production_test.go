@@ -17,6 +17,7 @@ import (
 	"github.com/vicgo/visa/fido"
 	"github.com/vicgo/visa/mcpserver"
 	"github.com/vicgo/visa/sandbox"
+	"github.com/vicgo/visa/store"
 	"github.com/vicgo/visa/store/sqlite"
 )
 
@@ -28,8 +29,7 @@ func connectAs(t *testing.T, srv *mcpserver.Server, sub string, scopes ...string
 	st, ct := mcp.NewInMemoryTransports()
 	ss, err := srv.MCP().Connect(ctx, st, nil)
 	require.NoError(t, err)
-	users := registerSession(srv, ss, sub, scopes)
-	_ = users
+	registerSession(srv, ss, sub, scopes)
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agent-" + sub, Version: "v0.0.1"}, nil).Connect(ctx, ct, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cs.Close(); _ = ss.Wait() })
@@ -41,11 +41,16 @@ type identity struct {
 	scopes []string
 }
 
-var sessions = map[*mcpserver.Server]map[*mcp.ServerSession]identity{}
+var (
+	sessionsMu sync.Mutex
+	sessions   = map[*mcpserver.Server]map[*mcp.ServerSession]identity{}
+)
 
 // registerSession installs (once per server) a middleware giving each
 // session's tool calls the TokenInfo of its identity.
-func registerSession(srv *mcpserver.Server, ss *mcp.ServerSession, sub string, scopes []string) map[*mcp.ServerSession]identity {
+func registerSession(srv *mcpserver.Server, ss *mcp.ServerSession, sub string, scopes []string) {
+	sessionsMu.Lock()
+	defer sessionsMu.Unlock()
 	m, ok := sessions[srv]
 	if !ok {
 		m = map[*mcp.ServerSession]identity{}
@@ -53,7 +58,10 @@ func registerSession(srv *mcpserver.Server, ss *mcp.ServerSession, sub string, s
 		srv.MCP().AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
 			return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 				if r, ok := req.(*mcp.CallToolRequest); ok {
-					if id, ok := m[r.Session]; ok {
+					sessionsMu.Lock()
+					id, ok := m[r.Session]
+					sessionsMu.Unlock()
+					if ok {
 						r.Extra = &mcp.RequestExtra{TokenInfo: &auth.TokenInfo{UserID: id.sub, Scopes: id.scopes}}
 					}
 				}
@@ -62,7 +70,6 @@ func registerSession(srv *mcpserver.Server, ss *mcp.ServerSession, sub string, s
 		})
 	}
 	m[ss] = identity{sub: sub, scopes: scopes}
-	return m
 }
 
 // TestUsersAreIsolated: with authentication, user B cannot see or use user
@@ -83,7 +90,6 @@ func TestUsersAreIsolated(t *testing.T) {
 		props, _ := tl.InputSchema.(map[string]any)["properties"].(map[string]any)
 		assert.NotContains(t, props, "userId", tl.Name)
 		assert.NotContains(t, props, "consumerId", tl.Name)
-		assert.NotEqual(t, "provision-token-given-pan-data", tl.Name)
 	}
 
 	user := map[string]any{"email": "alice@example.com", "country": "US"}
@@ -409,4 +415,69 @@ func TestPurchaseContinueWithReconciler(t *testing.T) {
 			e.assertNoSecrets(t)
 		})
 	}
+}
+
+// TestProvisionTokenBoundToCaller: with authentication and card arguments
+// turned on, the token provision-token-given-pan-data makes is the
+// caller's card: listed for the caller, usable by the low-level tools for
+// the caller alone ("not a card of yours" to anyone else), recorded as
+// enrolled once enroll-card succeeds. Without card arguments the tool is
+// not offered at all.
+func TestProvisionTokenBoundToCaller(t *testing.T) {
+	t.Parallel()
+	off := newEnv(t, mcpserver.WithRequireAuth(true))
+	tools, err := connectAs(t, off.srv, "alice").ListTools(context.Background(), nil)
+	require.NoError(t, err)
+	for _, tl := range tools.Tools {
+		assert.NotEqual(t, "provision-token-given-pan-data", tl.Name, "card arguments are off by default with authentication")
+	}
+
+	e := newEnv(t, mcpserver.WithRequireAuth(true), mcpserver.WithCardArguments(true))
+	alice, bob := connectAs(t, e.srv, "alice"), connectAs(t, e.srv, "bob")
+	p := okOn[mcpserver.ProvisionResult](t, e, alice, "provision-token-given-pan-data", map[string]any{"card": cardArgs(testPAN), "email": "alice@example.com"})
+	tok, crid := p.VProvisionedTokenID, p.ClientReferenceID
+	cards := okOn[mcpserver.ListCardsResult](t, e, alice, "list-cards", map[string]any{}).Cards
+	require.Len(t, cards, 1)
+	assert.Equal(t, tok, cards[0].TokenID)
+	assert.Empty(t, okOn[mcpserver.ListCardsResult](t, e, bob, "list-cards", map[string]any{}).Cards)
+	stored, err := e.st.GetCard(context.Background(), tok)
+	require.NoError(t, err)
+	assert.Equal(t, "alice", stored.UserID)
+	assert.Equal(t, store.VICNone, stored.VICEnrollment)
+
+	for _, tool := range []string{"get-token-status", "delete-token"} {
+		res := e.callOn(t, bob, tool, map[string]any{"vProvisionedTokenId": tok})
+		require.True(t, res.IsError, tool)
+		assert.Contains(t, text(res), "not a card of yours", tool)
+	}
+	res := e.callOn(t, bob, "get-device-attestation-options", map[string]any{"vProvisionedTokenId": tok, "clientReferenceId": crid,
+		"action": "AUTHENTICATE", "email": "bob@example.com"})
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "not a card of yours")
+
+	// Alice onboards it with the low-level tools (steps 3-9).
+	a := okOn[mcpserver.AttestationResult](t, e, alice, "get-device-attestation-options", map[string]any{"vProvisionedTokenId": tok,
+		"clientReferenceId": crid, "action": "AUTHENTICATE", "email": "alice@example.com"})
+	b := okOn[mcpserver.DeviceBindingResult](t, e, alice, "device-binding-request", map[string]any{"vProvisionedTokenId": tok,
+		"clientReferenceId": crid, "sessionHandle": a.SessionHandle, "email": "alice@example.com", "expiryMonth": 12, "expiryYear": 2030})
+	require.Equal(t, "CHALLENGE", b.Status)
+	okOn[mcpserver.StepUpResult](t, e, alice, "submit-idv-step-up-method", map[string]any{"vProvisionedTokenId": tok,
+		"clientReferenceId": crid, "stepUpRequestId": b.StepUpMethods[0].StepUpRequestID})
+	okOn[mcpserver.StatusResult](t, e, alice, "validate-otp", map[string]any{"vProvisionedTokenId": tok, "clientReferenceId": crid, "otp": sandbox.GoldenOTP})
+	reg := okOn[mcpserver.AttestationResult](t, e, alice, "get-device-attestation-options", map[string]any{"vProvisionedTokenId": tok,
+		"clientReferenceId": crid, "action": "REGISTER", "sessionHandle": a.SessionHandle, "email": "alice@example.com"})
+	pk := okOn[mcpserver.PasskeyResult](t, e, alice, "authenticate-passkey", map[string]any{"sessionHandle": reg.SessionHandle})
+	en := okOn[mcpserver.EnrollCardResult](t, e, alice, "enroll-card", map[string]any{"vProvisionedTokenId": tok,
+		"assuranceHandle": pk.AssuranceHandle, "consumer": map[string]any{"email": "alice@example.com", "country": "US", "language": "en"}})
+	assert.Equal(t, "ACTIVE", en.Status)
+	stored, err = e.st.GetCard(context.Background(), tok)
+	require.NoError(t, err)
+	assert.Equal(t, store.VICEnrolled, stored.VICEnrollment, "the reconciler keeps an enrolled card")
+	assert.Equal(t, store.TokenActive, stored.TokenStatus)
+
+	// Deleting it removes the caller's record too.
+	d := okOn[mcpserver.DeleteTokenResult](t, e, alice, "delete-token", map[string]any{"vProvisionedTokenId": tok})
+	assert.True(t, d.RemovedFromStore)
+	assert.Empty(t, okOn[mcpserver.ListCardsResult](t, e, alice, "list-cards", map[string]any{}).Cards)
+	e.assertNoSecrets(t)
 }

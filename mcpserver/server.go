@@ -248,7 +248,9 @@ func WithRequireAuth(require bool) Option {
 // tool arguments (and provision-token-given-pan-data is offered), for
 // headless use. Arguments pass through the agent and the model's context;
 // the card-entry page (PagesHandler) keeps them out. Default: true, or
-// false with WithRequireAuth.
+// false with WithRequireAuth. With both, a token
+// provision-token-given-pan-data makes is recorded as the signed-in
+// caller's card (only the caller may use it).
 func WithCardArguments(allow bool) Option {
 	return func(o *options) error { o.cardArgs = &allow; return nil }
 }
