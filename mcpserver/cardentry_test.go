@@ -53,7 +53,7 @@ func newPages(t *testing.T) *pages {
 
 // serve mounts srv's pages.
 func (p *pages) serve(srv *mcpserver.Server) {
-	var h http.Handler = http.StripPrefix("/pages", srv.PagesHandler())
+	h := http.Handler(http.StripPrefix("/pages", srv.PagesHandler()))
 	p.handler.Store(&h)
 }
 
