@@ -325,7 +325,9 @@ func TestPurchaseContinueWithReconciler(t *testing.T) {
 			[]string{mcpserver.StatusChargedUnconfirmed, mcpserver.StatusInProgress, mcpserver.StatusCompleted}},
 		{"merchant answer lost", []sandbox.FaultRule{
 			{Endpoint: "POST /sandbox/v1/merchant/authorizations", Kind: sandbox.DropAfterProcessing, Count: 1},
-			{Endpoint: "GET /sandbox/v1/merchant/authorizations/{transactionReferenceId}", Kind: sandbox.Status500, Count: 1},
+			// Every attempt of the look-up fails until the faults are
+			// cleared (the retry classifier repeats a GET on a 500).
+			{Endpoint: "GET /sandbox/v1/merchant/authorizations/{transactionReferenceId}", Kind: sandbox.Status500},
 		}, mcpserver.StatusOutcomeUnknown,
 			[]string{mcpserver.StatusOutcomeUnknown, mcpserver.StatusChargedUnconfirmed, mcpserver.StatusInProgress, mcpserver.StatusCompleted}},
 	} {
