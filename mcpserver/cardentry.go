@@ -2,11 +2,8 @@ package mcpserver
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -50,32 +47,11 @@ func (c entryClaims) flowID() string {
 	return entryPrefix + base64.RawURLEncoding.EncodeToString([]byte(c.User)) + "." + c.Nonce
 }
 
-func (s *Server) signEntry(c entryClaims) string {
-	body, _ := json.Marshal(c)
-	m := hmac.New(sha256.New, s.entryKey)
-	m.Write(body)
-	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
 var errEntryLink = errors.New("this card-entry link is not valid or has expired")
 
 func (s *Server) openEntry(token string) (entryClaims, error) {
-	b64, sig, ok := strings.Cut(token, ".")
-	if !ok || len(token) > 4096 {
-		return entryClaims{}, errEntryLink
-	}
-	body, err1 := base64.RawURLEncoding.DecodeString(b64)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil {
-		return entryClaims{}, errEntryLink
-	}
-	m := hmac.New(sha256.New, s.entryKey)
-	m.Write(body)
-	if !hmac.Equal(mac, m.Sum(nil)) {
-		return entryClaims{}, errEntryLink
-	}
 	var c entryClaims
-	if json.Unmarshal(body, &c) != nil || s.now().Unix() >= c.Expires {
+	if openSigned(s.entryKey, token, &c) != nil || s.now().Unix() >= c.Expires || c.Nonce == "" || c.User == "" {
 		return entryClaims{}, errEntryLink
 	}
 	return c, nil
@@ -91,30 +67,74 @@ func (s *Server) startCardEntry(ctx context.Context, req agent.AddCardRequest, s
 		c.Device = &DeviceInput{ClientDeviceID: req.Device.ClientDeviceID, UserAgent: req.Device.AppInstance.UserAgent,
 			IPAddress: req.Device.AppInstance.IPAddress, CountryCode: req.Device.AppInstance.CountryCode}
 	}
-	link := s.publicURL + "/card/" + s.signEntry(c)
+	return s.cardEntryRound(ctx, c, sign(s.entryKey, c), 0)
+}
+
+// cardEntryRound offers the card-entry link: through a URL elicitation
+// where the client supports it (then it waits a while, reading the
+// journey record, for the card to arrive and goes on with the journey),
+// else in the result for the agent to show the user.
+func (s *Server) cardEntryRound(ctx context.Context, c entryClaims, token string, round int) (*FlowResult, error) {
+	link := s.publicURL + "/card/" + token
 	r := &FlowResult{Status: StatusCardEntryRequired, FlowID: c.flowID(), ExpiresAt: stamp(time.Unix(c.Expires, 0)), CardEntryURL: link,
 		Next: "give the user cardEntryUrl: they type the card there, never in this chat. When they say it is done, call add-card-continue with flowId"}
-	if ss := callerFrom(ctx).session; urlElicitation(ss) {
-		s.elicits.add(c.Nonce, ss)
-		ectx, cancel := context.WithTimeout(ctx, elicitTimeout)
-		res, err := ss.Elicit(ectx, &mcp.ElicitParams{Mode: "url", URL: link, ElicitationID: c.Nonce,
-			Message: "Enter your card on Visa's secure card-entry page (the number never passes through the assistant)."})
-		cancel()
-		if err == nil && res != nil && res.Action == "accept" {
-			r.CardEntryURL = ""
-			r.Next = "the user is entering the card on the page their client opened; when they are done, call add-card-continue with flowId"
-			// The user may be done already: go on where the journey stands.
-			if j := s.entryJourney(ctx, c.User, c.Nonce); j != nil {
-				return s.addCardSteps(ctx, j, "")
-			}
+	if _, url := clientElicitation(callerFrom(ctx)); !url || round >= maxElicitRounds {
+		return r, nil
+	}
+	res, err := s.ask(ctx, "card:"+c.Nonce, &mcp.ElicitParams{Mode: "url", URL: link, ElicitationID: c.Nonce,
+		Message: "Enter your card on the secure card-entry page (the number never passes through the assistant)."},
+		pending{Link: token, User: owner(ctx), Round: round + 1})
+	if err != nil || res == nil {
+		return r, err
+	}
+	if res.Action != "accept" {
+		r.Next = "the user did not open the card-entry page in their client. Offer them cardEntryUrl to open themselves " +
+			"(they type the card there, never in this chat), then call add-card-continue with flowId; or leave it: the link expires unused"
+		return r, nil
+	}
+	r.CardEntryURL = ""
+	r.Next = "the user is entering the card on the page their client opened; when they say it is done, call add-card-continue with flowId"
+	j := s.awaitEntry(ctx, c)
+	if j == nil {
+		return r, nil
+	}
+	if ss := callerFrom(ctx).session; ss != nil {
+		// Best effort: the client may close the page it opened.
+		_ = ss.NotifyElicitationComplete(ctx, &mcp.ElicitationCompleteParams{ElicitationID: c.Nonce})
+	}
+	return s.addCardRound(ctx, j, "", round+1)
+}
+
+// awaitEntry waits, reading the journey record, until the card-entry
+// link c has started its journey and the journey has stopped running
+// (tokenized, waiting for the user or ended), or the wait timeout passes,
+// or the link expires. It works whichever server instance the page was
+// posted to. It returns the journey as it stands, or nil when no card
+// came.
+func (s *Server) awaitEntry(ctx context.Context, c entryClaims) *agent.Journey {
+	wait := min(s.waitTimeout, time.Unix(c.Expires, 0).Sub(s.now()))
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(entryPoll)
+	defer tick.Stop()
+	for {
+		j := s.entryJourney(ctx, c.User, c.Nonce)
+		if j != nil && j.Status != store.JourneyRunning {
+			return j
+		}
+		select {
+		case <-ctx.Done():
+			return j
+		case <-deadline.C:
+			return j
+		case <-tick.C:
 		}
 	}
-	return r, nil
 }
 
 // entryJourney is the journey a card-entry link started, or nil.
 func (s *Server) entryJourney(ctx context.Context, userID, nonce string) *agent.Journey {
-	rec, err := s.store.GetJourneyByKey(ctx, userID, store.JourneyAddCard, "card-entry:"+nonce)
+	rec, err := s.store.GetJourneyByKey(ctx, userID, store.JourneyAddCard, entryClaims{Nonce: nonce}.key())
 	if err != nil {
 		return nil
 	}
@@ -125,7 +145,9 @@ func (s *Server) entryJourney(ctx context.Context, userID, nonce string) *agent.
 	return j
 }
 
-// continueCardEntry answers add-card-continue for a card-entry flowId.
+// continueCardEntry answers add-card-continue for a card-entry flowId,
+// from the journey record: the page may have been posted to any server
+// instance sharing the store.
 func (s *Server) continueCardEntry(ctx context.Context, in *ContinueInput) (*FlowResult, error) {
 	rest := strings.TrimPrefix(in.FlowID, entryPrefix)
 	b64, nonce, ok := strings.Cut(rest, ".")
@@ -146,8 +168,7 @@ func (s *Server) continueCardEntry(ctx context.Context, in *ContinueInput) (*Flo
 	}
 	in2 := *in
 	in2.FlowID = j.ID
-	r, err := s.addCardContinue(ctx, &in2)
-	return r, err
+	return s.addCardContinue(ctx, &in2)
 }
 
 // PagesHandler serves the pages for the shopper's browser: the card-entry
@@ -157,12 +178,19 @@ func (s *Server) continueCardEntry(ctx context.Context, in *ContinueInput) (*Flo
 //	mux.Handle("/pages/", http.StripPrefix("/pages", s.PagesHandler()))
 //
 // with WithPublicURL("https://mcp.example.com/pages"). The link is the
-// capability: the page needs no bearer token.
+// capability: the page needs no bearer token. A link adds at most one
+// card; a cross-site POST is refused (http.CrossOriginProtection).
 func (s *Server) PagesHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /card/{link}", s.cardPage)
 	mux.HandleFunc("POST /card/{link}", s.cardPage)
-	return mux
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		w.WriteHeader(http.StatusForbidden)
+		_ = cardPageTmpl.Execute(w, cardPageData{Fatal: "This form may only be sent from its own page."})
+	}))
+	return cop.Handler(mux)
 }
 
 // maxCardForm bounds the card-entry form's body.
@@ -191,28 +219,49 @@ type cardPageData struct {
 	Errors      []string
 }
 
-func (s *Server) cardPage(w http.ResponseWriter, r *http.Request) {
+// pageHeaders are the security headers of every page: nothing loads but
+// the page's own style, nothing frames it, nothing caches it.
+func pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Content-Type", "text/html; charset=utf-8")
+}
+
+// pageUsed is the page of a link that already started a journey.
+const pageUsed = "This link was already used for a card. Return to your assistant (or ask it for a new link)."
+
+func (s *Server) cardPage(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	page := func(status int, d cardPageData) {
+		w.WriteHeader(status)
+		_ = cardPageTmpl.Execute(w, d)
+	}
 	c, err := s.openEntry(r.PathValue("link"))
 	if err != nil {
-		w.WriteHeader(http.StatusNotFound)
-		_ = cardPageTmpl.Execute(w, cardPageData{Fatal: "This card-entry link is not valid or has expired. Ask your assistant for a new one."})
+		page(http.StatusNotFound, cardPageData{Fatal: "This card-entry link is not valid or has expired. Ask your assistant for a new one."})
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if s.entryJourney(ctx, c.User, c.Nonce) != nil {
+		page(http.StatusGone, cardPageData{Fatal: pageUsed})
 		return
 	}
 	if r.Method == http.MethodGet {
-		_ = cardPageTmpl.Execute(w, cardPageData{})
+		page(http.StatusOK, cardPageData{})
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxCardForm)
 	if err := r.ParseForm(); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		_ = cardPageTmpl.Execute(w, cardPageData{Errors: []string{"The form could not be read; try again."}})
+		status := http.StatusBadRequest
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			status = http.StatusRequestEntityTooLarge
+		}
+		page(status, cardPageData{Errors: []string{"The form could not be read; try again."}})
 		return
 	}
 	month, _ := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("month")))
@@ -227,26 +276,22 @@ func (s *Server) cardPage(w http.ResponseWriter, r *http.Request) {
 	u := UserInput{ID: c.User, Email: c.Email, Country: c.Country, Language: c.Language}.user("user", c.User, &a)
 	dev := s.device("device", c.User, c.Country, c.Device, &a)
 	if !a.ok() {
-		var msgs []string
-		for _, e := range a.errs {
-			msgs = append(msgs, pageField(e.Field)+" "+e.Reason+".")
-		}
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		_ = cardPageTmpl.Execute(w, cardPageData{Errors: msgs})
+		page(http.StatusUnprocessableEntity, cardPageData{Errors: pageErrors(a)})
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
 	j, err := s.agent.StartAddCard(ctx, agent.AddCardRequest{IdempotencyKey: c.key(), User: u, Card: card, Device: dev})
+	var fields args
 	switch {
 	case errors.Is(err, agent.ErrIdempotencyMismatch):
-		w.WriteHeader(http.StatusConflict)
-		_ = cardPageTmpl.Execute(w, cardPageData{Fatal: "This link was already used for a card. Ask your assistant for a new one."})
+		page(http.StatusGone, cardPageData{Fatal: pageUsed})
+		return
+	case err != nil && j == nil && fields.library(err, agentFields):
+		page(http.StatusUnprocessableEntity, cardPageData{Errors: pageErrors(fields)})
 		return
 	case err != nil && j == nil:
 		code, why := plain(err)
 		s.logger.WarnContext(ctx, "mcpserver: card entry failed", "code", code)
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		_ = cardPageTmpl.Execute(w, cardPageData{Errors: []string{why}})
+		page(http.StatusUnprocessableEntity, cardPageData{Errors: []string{why}})
 		return
 	}
 	// The preferred step-up method needs no question.
@@ -260,7 +305,6 @@ func (s *Server) cardPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.elicits.done(ctx, c.Nonce)
 	msg := "Your card was received. Return to your assistant to finish"
 	switch r := s.journeyResult(j); r.Status {
 	case StatusCompleted:
@@ -272,7 +316,17 @@ func (s *Server) cardPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		msg += "."
 	}
-	_ = cardPageTmpl.Execute(w, cardPageData{Done: msg})
+	page(http.StatusOK, cardPageData{Done: msg})
+}
+
+// pageErrors are the problems of a card form, one sentence each, naming
+// the field and never its value.
+func pageErrors(a args) []string {
+	var msgs []string
+	for _, e := range a.errs {
+		msgs = append(msgs, pageField(e.Field)+" "+e.Reason+".")
+	}
+	return msgs
 }
 
 func pageField(f string) string {

@@ -37,7 +37,10 @@
 // elicitation, the step-up method and code are asked through a form; the
 // card itself is typed on the card-entry page PagesHandler serves
 // (CARD_ENTRY_REQUIRED with a one-time link, or a URL-mode elicitation),
-// never in the model's context. Card arguments remain for headless use
+// never in the model's context. A client on protocol 2026-07-28 or later
+// is asked through input-required results and answers by repeating the
+// call (multi round-trip requests, with a signed requestState naming the
+// journey); an older one through elicitation/create during the call. Card arguments remain for headless use
 // (WithCardArguments).
 //
 // WithRequireAuth makes the caller the user: the auth.TokenInfo the HTTP

@@ -2,7 +2,12 @@ package mcpserver
 
 import (
 	"context"
-	"sync"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -17,144 +22,217 @@ import (
 // card through the card-entry page in URL mode), so the answers never pass
 // through the model. The card number and CVV2 are never asked through a
 // form. Without elicitation, the -continue tools remain.
+//
+// How a question reaches the user depends on the protocol version the
+// client speaks. Before 2026-07-28 the server sends elicitation/create
+// while the tool call runs (ServerSession.Elicit). From 2026-07-28 on a
+// server may not: the tool answers "input required" with the questions
+// (CallToolResult.InputRequests) and a signed RequestState naming the
+// journey, and the client calls the tool again with the answers
+// (multi round-trip requests). The retry may reach any server instance
+// sharing the store: the journey is read from the store, and the state
+// carries nothing but its id, its owner, a round count and an expiry.
 
-// elicitTimeout bounds one question to the user.
+// elicitTimeout bounds one question to the user (a synchronous
+// elicitation, before protocol 2026-07-28).
 const elicitTimeout = 5 * time.Minute
 
-// maxElicitRounds bounds the questions of one tool call.
+// maxElicitRounds bounds the questions of one tool call (counting the
+// rounds of a multi round-trip call).
 const maxElicitRounds = 6
 
-func formElicitation(ss *mcp.ServerSession) bool {
-	if ss == nil {
-		return false
+// entryPoll is how often a call waiting for the card-entry page reads the
+// journey record.
+const entryPoll = 100 * time.Millisecond
+
+// clientElicitation says which elicitation modes the caller's client
+// declared.
+func clientElicitation(c caller) (form, url bool) {
+	if c.caps == nil || c.caps.Elicitation == nil {
+		return false, false
 	}
-	p := ss.InitializeParams()
-	if p == nil || p.Capabilities == nil || p.Capabilities.Elicitation == nil {
-		return false
-	}
-	e := p.Capabilities.Elicitation
-	return e.Form != nil || e.URL == nil
+	e := c.caps.Elicitation
+	// A client declaring neither mode supports forms (the capability
+	// before modes existed).
+	return e.Form != nil || e.URL == nil, e.URL != nil
 }
 
-func urlElicitation(ss *mcp.ServerSession) bool {
-	if ss == nil {
-		return false
-	}
-	p := ss.InitializeParams()
-	return p != nil && p.Capabilities != nil && p.Capabilities.Elicitation != nil && p.Capabilities.Elicitation.URL != nil
+// inputRequired is the answer of a tool that needs the user's input on a
+// client that speaks protocol 2026-07-28 or later: the questions and the
+// state to echo. The tool handler turns it into an input-required result.
+type inputRequired struct {
+	requests mcp.InputRequestMap
+	state    string
 }
+
+func (e *inputRequired) Error() string { return "the tool needs the user's input" }
+
+// pending is what a multi round-trip call carries between its rounds
+// (signed, in RequestState): the journey (or card-entry link) it works
+// on, whose it is, how many questions it asked and until when it holds.
+type pending struct {
+	// Journey is the journey id, or empty with Link.
+	Journey string `json:"j,omitempty"`
+	// Link is the card-entry link's token, while the card is awaited.
+	Link    string `json:"l,omitempty"`
+	User    string `json:"u"`
+	Round   int    `json:"r"`
+	Expires int64  `json:"x"`
+}
+
+func (s *Server) signState(p pending) string {
+	p.Expires = s.now().Add(elicitTimeout).Unix()
+	return sign(s.stateKey, p)
+}
+
+// sign is v as JSON, base64url, a dot and its HMAC-SHA-256 under key.
+func sign(key []byte, v any) string {
+	body, _ := json.Marshal(v)
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+var errSigned = errors.New("not signed by this server")
+
+// openSigned checks token's HMAC under key and decodes it into v.
+func openSigned(key []byte, token string, v any) error {
+	b64, sig, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 4096 {
+		return errSigned
+	}
+	body, err1 := base64.RawURLEncoding.DecodeString(b64)
+	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil {
+		return errSigned
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	if !hmac.Equal(mac, m.Sum(nil)) || json.Unmarshal(body, v) != nil {
+		return errSigned
+	}
+	return nil
+}
+
+// openState verifies a RequestState this server family signed for the
+// caller.
+func (s *Server) openState(ctx context.Context, token string) (pending, error) {
+	var p pending
+	if err := openSigned(s.stateKey, token, &p); err != nil || s.now().Unix() >= p.Expires {
+		return pending{}, argErr("requestState", "is not a state of this server or has expired: call the tool again without it")
+	}
+	if p.User != owner(ctx) {
+		return pending{}, argErr("requestState", "is not a state of this server or has expired: call the tool again without it")
+	}
+	return p, nil
+}
+
+// ask puts one question to the user: at once before protocol 2026-07-28,
+// else as an input request of this call, answered by the call's retry.
+// st is the state the retry needs. A nil result means the user could not
+// be asked (the client failed).
+func (s *Server) ask(ctx context.Context, id string, params *mcp.ElicitParams, st pending) (*mcp.ElicitResult, error) {
+	c := callerFrom(ctx)
+	if c.roundTrips {
+		if r, ok := c.responses[id].(*mcp.ElicitResult); ok {
+			return r, nil
+		}
+		return nil, &inputRequired{requests: mcp.InputRequestMap{id: params}, state: s.signState(st)}
+	}
+	if c.session == nil {
+		return nil, nil
+	}
+	ectx, cancel := context.WithTimeout(ctx, elicitTimeout)
+	defer cancel()
+	r, err := c.session.Elicit(ectx, params)
+	if err != nil {
+		s.logger.WarnContext(ctx, "mcpserver: elicitation failed", "mode", params.Mode, "error", errorText(err))
+		return nil, nil
+	}
+	return r, nil
+}
+
+// dismissed is the note of a result whose question the user dismissed.
+const dismissed = "The user dismissed the question in their client: the journey still waits. "
 
 // elicitSteps asks the user, through form elicitation, the step-up method
 // and the code an add-card journey waits for, and continues it with the
-// answers. It stops at the first question the user dismisses or the
-// client fails, and returns where the journey stands.
-func (s *Server) elicitSteps(ctx context.Context, j *agent.Journey) *agent.Journey {
-	ss := callerFrom(ctx).session
-	if !formElicitation(ss) {
-		return j
+// answers. It stops at the first question the user dismisses (note says
+// so) or the client fails, and returns where the journey stands; err is
+// an *inputRequired for a client that answers by calling again.
+func (s *Server) elicitSteps(ctx context.Context, j *agent.Journey, round int) (_ *agent.Journey, note string, err error) {
+	if form, _ := clientElicitation(callerFrom(ctx)); !form {
+		return j, "", nil
 	}
-	for range maxElicitRounds {
+	for ; round < maxElicitRounds; round++ {
 		if j.Status != store.JourneyWaiting || j.Next == nil {
-			return j
+			return j, "", nil
 		}
 		var ans agent.Answer
+		st := pending{Journey: j.ID, User: owner(ctx), Round: round + 1}
 		switch n := j.Next; n.Action {
 		case agent.ActionChooseOTPMethod:
 			var names []any
-			for _, m := range n.Methods {
-				names = append(names, m.Method)
-			}
 			msg := "Where should Visa send your one-time code?"
 			for _, m := range n.Methods {
+				names = append(names, m.Method)
 				msg += "\n" + m.Method + ": " + m.Value
 			}
-			res, ok := elicit(ctx, ss, msg, map[string]any{"type": "object", "required": []any{"method"},
-				"properties": map[string]any{"method": map[string]any{"type": "string", "title": "Send the code by", "enum": names}}})
-			if !ok {
-				return j
+			res, err := s.ask(ctx, "method:"+n.PromptID, &mcp.ElicitParams{Mode: "form", Message: msg,
+				RequestedSchema: map[string]any{"type": "object", "required": []any{"method"},
+					"properties": map[string]any{"method": map[string]any{"type": "string", "title": "Send the code by", "enum": names}}}}, st)
+			if err != nil || res == nil {
+				return j, "", err
 			}
-			name, _ := res["method"].(string)
+			if res.Action != "accept" {
+				return j, dismissed, nil
+			}
+			name, _ := res.Content["method"].(string)
 			for _, m := range n.Methods {
 				if m.Method == name {
 					ans.Method = m.Identifier
 				}
 			}
 			if ans.Method == "" {
-				return j
+				return j, "", nil
 			}
 		case agent.ActionEnterOTP:
 			if n.AttemptsLeft == 0 {
-				return j // only a new code helps: the agent decides with the user
+				return j, "", nil // only a new code helps: the agent decides with the user
 			}
 			msg := "Enter the code Visa sent to " + n.Destination + "."
 			if n.LastError != nil {
 				_, why := plain(n.LastError)
 				msg = why + " " + msg
 			}
-			res, ok := elicit(ctx, ss, msg, map[string]any{"type": "object", "required": []any{"code"},
-				"properties": map[string]any{"code": map[string]any{"type": "string", "title": "One-time code",
-					"minLength": 4, "maxLength": 8, "pattern": "^[0-9]+$"}}})
-			if !ok {
-				return j
+			res, err := s.ask(ctx, "code:"+n.PromptID, &mcp.ElicitParams{Mode: "form", Message: msg,
+				RequestedSchema: map[string]any{"type": "object", "required": []any{"code"},
+					"properties": map[string]any{"code": map[string]any{"type": "string", "title": "One-time code",
+						"minLength": 4, "maxLength": 8, "pattern": "^[0-9]+$"}}}}, st)
+			if err != nil || res == nil {
+				return j, "", err
 			}
-			code, _ := res["code"].(string)
-			otp, err := visa.ParseOTP(code)
-			if err != nil {
-				return j
+			if res.Action != "accept" {
+				return j, dismissed, nil
+			}
+			code, _ := res.Content["code"].(string)
+			otp, perr := visa.ParseOTP(code)
+			if perr != nil {
+				return j, "", nil
 			}
 			ans.OTP = otp
 		default:
-			return j
+			return j, "", nil
 		}
 		ans.PromptID, ans.UserID = j.Next.PromptID, owner(ctx)
-		next, err := s.agent.Continue(ctx, j.ID, ans)
-		if err != nil {
+		next, cerr := s.agent.Continue(ctx, j.ID, ans)
+		if cerr != nil {
 			if cur, gerr := s.agent.GetJourney(ctx, j.ID); gerr == nil {
-				return cur
+				return cur, "", nil
 			}
-			return j
+			return j, "", nil
 		}
 		j = next
 	}
-	return j
-}
-
-// elicit asks one form question; ok is false unless the user answered.
-func elicit(ctx context.Context, ss *mcp.ServerSession, msg string, schema map[string]any) (map[string]any, bool) {
-	ctx, cancel := context.WithTimeout(ctx, elicitTimeout)
-	defer cancel()
-	res, err := ss.Elicit(ctx, &mcp.ElicitParams{Mode: "form", Message: msg, RequestedSchema: schema})
-	if err != nil || res == nil || res.Action != "accept" {
-		return nil, false
-	}
-	return res.Content, true
-}
-
-// elicitations remembers the sessions that opened a card-entry page in URL
-// mode, to tell them when the card arrived (best effort: only the instance
-// that asked can notify).
-type elicitations struct {
-	mu sync.Mutex
-	m  map[string]*mcp.ServerSession
-}
-
-func newElicitations() *elicitations { return &elicitations{m: map[string]*mcp.ServerSession{}} }
-
-func (e *elicitations) add(id string, ss *mcp.ServerSession) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.m) > 10000 {
-		clear(e.m)
-	}
-	e.m[id] = ss
-}
-
-func (e *elicitations) done(ctx context.Context, id string) {
-	e.mu.Lock()
-	ss := e.m[id]
-	delete(e.m, id)
-	e.mu.Unlock()
-	if ss != nil {
-		_ = ss.NotifyElicitationComplete(ctx, &mcp.ElicitationCompleteParams{ElicitationID: id})
-	}
+	return j, "", nil
 }

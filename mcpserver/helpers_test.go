@@ -119,6 +119,9 @@ func newEnv(t *testing.T, opts ...mcpserver.Option) *env {
 	e.sbx = sandboxtest.Start(t, sandbox.WithPlainHTTP())
 	e.cfg = e.sbx.Config()
 	e.cfg.Logger = logger
+	// Retries back off for milliseconds, not the default 200 ms and more:
+	// the tests count attempts and outcomes, never time.
+	e.cfg.Retry.MinBackoff, e.cfg.Retry.MaxBackoff = 2*time.Millisecond, 10*time.Millisecond
 	d, err := authframe.NewDirect(e.cfg)
 	require.NoError(t, err)
 	e.frame = &recordingFrame{Frame: d}
@@ -210,32 +213,54 @@ func text(res *mcp.CallToolResult) string {
 	return b.String()
 }
 
-// secrets lists every value that must never appear in a result or a log.
-func (e *env) secrets() []string {
-	s := []string{testPAN, testCVV2, sandbox.GoldenOTP,
-		sandbox.VICAPIKey, sandbox.VICSharedSecret, sandbox.VTSAPIKey, sandbox.VTSSharedSecret,
-		sandbox.EncAPIKey, sandbox.EncSharedSecret, sandbox.HashSecret}
-	s = append(s, e.frame.seen()...)
-	return append(s, e.merchant.seen()...)
+// secrets is the scanner of every value that must never appear in a
+// result, a page, an elicitation or a log line.
+func (e *env) secrets(extra ...string) *testutil.Secrets {
+	sec := testutil.NewSecrets()
+	for name, v := range map[string]string{"PAN": testPAN, "CVV2": testCVV2, "OTP": sandbox.GoldenOTP,
+		"VIC api key": sandbox.VICAPIKey, "VIC shared secret": sandbox.VICSharedSecret, "VTS api key": sandbox.VTSAPIKey,
+		"VTS shared secret": sandbox.VTSSharedSecret, "encryption api key": sandbox.EncAPIKey,
+		"encryption shared secret": sandbox.EncSharedSecret, "hash secret": sandbox.HashSecret} {
+		sec.Add(name, v)
+	}
+	for _, v := range e.frame.seen() {
+		sec.Add("secureToken or fidoBlob", v)
+	}
+	for _, v := range e.merchant.seen() {
+		if len(v) <= 4 {
+			sec.AddDynamic("dynamic value", v)
+		} else {
+			sec.Add("clear credential", v)
+		}
+	}
+	for _, v := range extra {
+		sec.Add("test secret", v)
+	}
+	return sec
 }
 
-// assertNoSecrets proves no secret reached a tool result or a log line.
+// assertNoSecrets proves no secret (nor any of extra) reached a tool
+// result or a log line.
 func (e *env) assertNoSecrets(t *testing.T, extra ...string) {
+	t.Helper()
+	e.assertClean(t, extra)
+}
+
+// assertClean proves no secret (nor any of extra) reached a tool result or
+// a log line (JSON, one document a line), nor any of texts (plain text:
+// pages, elicitations).
+func (e *env) assertClean(t *testing.T, extra []string, texts ...string) {
 	t.Helper()
 	e.mu.Lock()
 	all := strings.Join(e.results, "\n")
 	e.mu.Unlock()
 	logs := e.logs.String()
 	require.NotEmpty(t, logs)
-	for _, sec := range append(e.secrets(), extra...) {
-		if sec == "" {
-			continue
-		}
-		if len(sec) < 8 {
-			sec = `"` + sec + `"` // a short value is a secret only as a whole JSON string
-		}
-		assert.NotContains(t, all, sec, "a secret reached a tool result")
-		assert.NotContains(t, logs, sec, "a secret reached the logs")
+	sec := e.secrets(extra...)
+	sec.Check(t, "a tool result", all, testutil.JSON)
+	sec.Check(t, "the logs", logs, testutil.JSON)
+	for _, text := range texts {
+		sec.Check(t, "a page", text, testutil.Text)
 	}
 }
 

@@ -154,6 +154,9 @@ func (s *Server) addCardRequest(ctx context.Context, in *AddCardInput, a *args) 
 }
 
 func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, error) {
+	if r, ok, err := s.resumeRound(ctx); ok {
+		return r, err
+	}
 	var a args
 	req := s.addCardRequest(ctx, in, &a)
 	switch {
@@ -182,6 +185,40 @@ func (s *Server) addCard(ctx context.Context, in *AddCardInput) (*FlowResult, er
 // method and code through form elicitation. It returns where the journey
 // stands.
 func (s *Server) addCardSteps(ctx context.Context, j *agent.Journey, preferred string) (*FlowResult, error) {
+	return s.addCardRound(ctx, j, preferred, 0)
+}
+
+// resumeRound goes on with the journey of a multi round-trip call's retry
+// (a call carrying the RequestState of an earlier input-required answer):
+// the retry repeats the first call's arguments, which are not applied
+// again. ok is false for a call that is not such a retry.
+func (s *Server) resumeRound(ctx context.Context) (_ *FlowResult, ok bool, _ error) {
+	c := callerFrom(ctx)
+	if c.state == "" {
+		return nil, false, nil
+	}
+	p, err := s.openState(ctx, c.state)
+	if err != nil {
+		return nil, true, err
+	}
+	if p.Link != "" {
+		ec, err := s.openEntry(p.Link)
+		if err != nil {
+			return nil, true, argErr("requestState", "names a card-entry link that has expired: call add-card again")
+		}
+		r, err := s.cardEntryRound(ctx, ec, p.Link, p.Round)
+		return r, true, err
+	}
+	j, err := s.journeyOf(ctx, p.Journey, store.JourneyAddCard)
+	if err != nil {
+		return nil, true, err
+	}
+	r, err := s.addCardRound(ctx, j, "", p.Round)
+	return r, true, err
+}
+
+// addCardRound is addCardSteps at round round of a multi round-trip call.
+func (s *Server) addCardRound(ctx context.Context, j *agent.Journey, preferred string, round int) (*FlowResult, error) {
 	if j.Status == store.JourneyWaiting && j.Next != nil && j.Next.Action == agent.ActionChooseOTPMethod && preferred != "" {
 		for _, m := range j.Next.Methods {
 			if m.Method == preferred {
@@ -194,8 +231,13 @@ func (s *Server) addCardSteps(ctx context.Context, j *agent.Journey, preferred s
 			}
 		}
 	}
-	j = s.elicitSteps(ctx, j)
-	return s.journeyResult(j), nil
+	j, note, err := s.elicitSteps(ctx, j, round)
+	if err != nil {
+		return nil, err
+	}
+	r := s.journeyResult(j)
+	r.Next = note + r.Next
+	return r, nil
 }
 
 // addCardError is the answer to a step API error: a result where the
@@ -251,6 +293,9 @@ func kindName(k store.JourneyKind) string {
 }
 
 func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowResult, error) {
+	if r, ok, err := s.resumeRound(ctx); ok {
+		return r, err
+	}
 	var a args
 	if in.FlowID == "" {
 		a.add("flowId", "is required")
@@ -337,13 +382,25 @@ func (s *Server) addCardContinue(ctx context.Context, in *ContinueInput) (*FlowR
 }
 
 // awaitMove waits, polling the store, up to the wait timeout for a journey
-// another request works on to move on.
+// another request works on to move on. A running journey nobody holds
+// (its process left it to the reconciler: a charge to confirm, an outcome
+// to ask the merchant) is not waited for: it is answered as it stands.
 func (s *Server) awaitMove(ctx context.Context, j *agent.Journey) *agent.Journey {
 	deadline := time.NewTimer(s.waitTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		rec, err := s.store.GetJourney(ctx, j.ID)
+		if err != nil {
+			return j
+		}
+		if rec.Status != store.JourneyRunning || !rec.Leased("", s.now()) {
+			if cur, err := s.agent.GetJourney(ctx, j.ID); err == nil {
+				return cur
+			}
+			return j
+		}
 		select {
 		case <-ctx.Done():
 			return j
@@ -351,14 +408,40 @@ func (s *Server) awaitMove(ctx context.Context, j *agent.Journey) *agent.Journey
 			return j
 		case <-tick.C:
 		}
-		cur, err := s.agent.GetJourney(ctx, j.ID)
-		if err != nil {
-			return j
-		}
-		if cur.Status != store.JourneyRunning {
-			return cur
-		}
 	}
+}
+
+// pastMerchant says the stored purchase has reached the merchant (or
+// ended): it can no longer be cancelled, so a cancel is not even tried;
+// trying would take the journey's lease from the reconciler settling it.
+func (s *Server) pastMerchant(ctx context.Context, id string) bool {
+	tx, err := s.store.GetTransaction(ctx, id)
+	return err == nil && (tx.Status == store.TxAuthorizing || tx.Status == store.TxAuthorized || tx.Status.Final())
+}
+
+// withStoredTx gives a purchase journey that has not ended the stored
+// transaction as its receipt, so its result tells what the record says
+// (charged and unconfirmed, sent to the merchant) rather than only
+// "under way".
+func (s *Server) withStoredTx(ctx context.Context, j *agent.Journey) *agent.Journey {
+	if j == nil || j.Kind != store.JourneyPurchase || j.Receipt != nil {
+		return j
+	}
+	tx, err := s.store.GetTransaction(ctx, j.ID)
+	if err != nil {
+		return j
+	}
+	cp := *j
+	cp.Receipt = &agent.Receipt{Transaction: tx}
+	if tx.ResponseCode != "" {
+		status, approved := "APPROVED", tx.Status != store.TxDeclined
+		if !approved {
+			status = "DECLINED"
+		}
+		cp.Receipt.Authorization = &agent.Authorization{Approved: approved, Status: status, ResponseCode: tx.ResponseCode,
+			AuthorizationCode: tx.AuthorizationCode}
+	}
+	return &cp
 }
 
 func (s *Server) purchase(ctx context.Context, in *PurchaseInput) (*FlowResult, error) {
@@ -420,7 +503,7 @@ func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput
 	if err != nil {
 		return nil, err
 	}
-	if in.Cancel && !j.Status.Final() {
+	if in.Cancel && !j.Status.Final() && !s.pastMerchant(ctx, j.ID) {
 		c, err := s.agent.CancelJourney(ctx, j.ID)
 		switch {
 		case err == nil:
@@ -430,8 +513,10 @@ func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput
 				Next: "the purchase is under way and cannot be cancelled now; call purchase-continue with flowId to read its outcome"}, nil
 		}
 		if cur, gerr := s.agent.GetJourney(ctx, j.ID); gerr == nil {
-			r := s.purchaseResult(cur, cur.Err)
-			if r.Status == StatusChargedUnconfirmed || r.Status == StatusOutcomeUnknown || r.Status == StatusCompleted {
+			cur = s.withStoredTx(ctx, cur)
+			// Too late to cancel (the merchant was called, or the
+			// journey ended meanwhile): the record tells the outcome.
+			if r := s.purchaseResult(cur, cur.Err); r.Status != StatusInProgress {
 				return r, nil
 			}
 		}
@@ -440,6 +525,7 @@ func (s *Server) purchaseContinue(ctx context.Context, in *PurchaseContinueInput
 	if j.Status == store.JourneyRunning {
 		j = s.awaitMove(ctx, j)
 	}
+	j = s.withStoredTx(ctx, j)
 	return s.purchaseResult(j, j.Err), nil
 }
 

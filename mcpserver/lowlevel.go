@@ -337,9 +337,37 @@ func (s *Server) provisionToken(ctx context.Context, in *ProvisionInput) (*Provi
 	if err != nil {
 		return nil, err
 	}
+	if user := owner(ctx); user != "" {
+		if err := s.bindToken(ctx, user, in.Email, tok.VProvisionedTokenID, tok.TokenReferenceID, tok.TokenInfo); err != nil {
+			// A token nobody owns must not stay usable at Visa.
+			if _, derr := s.vts.DeleteToken(context.WithoutCancel(ctx), vts.DeleteTokenRequest{VProvisionedTokenID: tok.VProvisionedTokenID}); derr != nil {
+				s.logger.WarnContext(ctx, "mcpserver: deleting a token that could not be recorded failed", "token", tok.VProvisionedTokenID)
+			}
+			return nil, errors.New("the card was tokenized, but recording it as yours failed, so the token was deleted; try again")
+		}
+	}
 	return &ProvisionResult{Status: string(tok.TokenInfo.TokenStatus), VProvisionedTokenID: tok.VProvisionedTokenID,
 		TokenReferenceID: tok.TokenReferenceID, Last4: tok.TokenInfo.Last4, ExpiryMonth: tok.TokenInfo.ExpirationDate.Month,
 		ExpiryYear: tok.TokenInfo.ExpirationDate.Year, ClientReferenceID: visa.NewClientReferenceID()}, nil
+}
+
+// bindToken records a token provision-token-given-pan-data made for a
+// signed-in caller as the caller's card (and the caller as a user, with
+// the email given, when unknown): ownToken then lets the caller, and only
+// the caller, use it. It is not enrolled in VIC until enroll-card says so;
+// the reconciler removes a card left unenrolled (a half-added card) after
+// an hour.
+func (s *Server) bindToken(ctx context.Context, userID, email, tokenID, tokenRef string, info vts.TokenInfo) error {
+	if _, err := s.store.GetUser(ctx, userID); errors.Is(err, store.ErrNotFound) {
+		if err := s.store.PutUser(ctx, store.User{ID: userID, Email: email}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return s.store.PutCard(ctx, store.Card{TokenID: tokenID, UserID: userID, TokenReferenceID: tokenRef, Last4: info.Last4,
+		ExpiryMonth: info.ExpirationDate.Month, ExpiryYear: info.ExpirationDate.Year,
+		TokenStatus: store.TokenStatus(info.TokenStatus), VICEnrollment: store.VICNone})
 }
 
 // errBridgeLowLevel: the low-level passkey tools drive the iFrame from the
@@ -601,6 +629,16 @@ func (s *Server) enrollCard(ctx context.Context, in *EnrollCardInput) (*EnrollCa
 		Consumer: vic.Consumer{ConsumerID: u.ID, Email: u.Email, CountryCode: u.Country, LanguageCode: u.Language}})
 	if err != nil {
 		return nil, err
+	}
+	if owner(ctx) != "" && r.Status == vic.StatusActive {
+		// The caller's card (bound by provision-token-given-pan-data) is
+		// enrolled now: the reconciler keeps it.
+		if c, err := s.store.GetCard(ctx, in.VProvisionedTokenID); err == nil {
+			c.TokenStatus, c.VICEnrollment = store.TokenActive, store.VICEnrolled
+			if err := s.store.PutCard(ctx, c); err != nil {
+				return nil, errors.New("the card is enrolled at Visa, but recording it on this server failed; call enroll-card again")
+			}
+		}
 	}
 	return &EnrollCardResult{Status: string(r.Status), ClientReferenceID: r.ClientReferenceID}, nil
 }

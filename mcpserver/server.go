@@ -76,6 +76,7 @@ type Server struct {
 	passkeyBase  string
 	cardEntryTTL time.Duration
 	entryKey     []byte
+	stateKey     []byte
 	logger       *slog.Logger
 	now          func() time.Time
 
@@ -87,7 +88,6 @@ type Server struct {
 	handleTTL   time.Duration
 
 	handles *handleSet
-	elicits *elicitations
 
 	closed sync.Once
 }
@@ -248,7 +248,9 @@ func WithRequireAuth(require bool) Option {
 // tool arguments (and provision-token-given-pan-data is offered), for
 // headless use. Arguments pass through the agent and the model's context;
 // the card-entry page (PagesHandler) keeps them out. Default: true, or
-// false with WithRequireAuth.
+// false with WithRequireAuth. With both, a token
+// provision-token-given-pan-data makes is recorded as the signed-in
+// caller's card (only the caller may use it).
 func WithCardArguments(allow bool) Option {
 	return func(o *options) error { o.cardArgs = &allow; return nil }
 }
@@ -364,11 +366,11 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 		s.deviceKey = make([]byte, MinDeviceKeyLen)
 		_, _ = rand.Read(s.deviceKey)
 	}
-	// The card-entry links are keyed by a key derived from the device key:
-	// replicas sharing the device key accept each other's links.
-	m := hmac.New(sha256.New, s.deviceKey)
-	m.Write([]byte("vicgo visa-mcp card entry"))
-	s.entryKey = m.Sum(nil)
+	// The card-entry links and the multi round-trip states are signed with
+	// keys derived from the device key: replicas sharing the device key
+	// accept each other's.
+	s.entryKey = derive(s.deviceKey, "vicgo visa-mcp card entry")
+	s.stateKey = derive(s.deviceKey, "vicgo visa-mcp request state")
 	s.frame = o.frame
 	if s.frame == nil {
 		if s.frame, err = authframe.NewDirect(cfg); err != nil {
@@ -404,13 +406,18 @@ func New(cfg visa.Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
 	s.handles = newHandleSet(s.now)
-	s.elicits = newElicitations()
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: Name, Title: "Visa Intelligent Commerce", Version: Version},
 		&mcp.ServerOptions{Logger: logger, Instructions: instructions})
 	for _, t := range s.tools() {
 		s.mcp.AddTool(t.tool, t.handler)
 	}
 	return s, nil
+}
+
+func derive(key []byte, label string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 const instructions = `Tools to pay with Visa cards on the user's behalf.

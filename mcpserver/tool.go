@@ -97,6 +97,16 @@ type caller struct {
 	scopes []string
 	// session is the MCP session of the call, for elicitation.
 	session *mcp.ServerSession
+	// caps are the client's declared capabilities (elicitation modes).
+	caps *mcp.ClientCapabilities
+	// roundTrips says the client speaks protocol 2026-07-28 or later: the
+	// server asks the user by answering "input required" (multi round-trip
+	// requests), never by an elicitation request of its own.
+	roundTrips bool
+	// responses and state are the answers and the RequestState of a
+	// multi round-trip call's retry.
+	responses mcp.InputResponseMap
+	state     string
 }
 
 type callerKey struct{}
@@ -116,6 +126,11 @@ func (c caller) has(scope string) bool {
 	return false
 }
 
+// roundTripProtocol is the first MCP protocol version in which a server
+// asks the client for input by answering "input required" rather than by
+// sending elicitation/create during a tool call.
+const roundTripProtocol = "2026-07-28"
+
 // errUnauthenticated is the answer to a tool call without an identity on a
 // server that requires one.
 var errUnauthenticated = errors.New("this server requires a signed-in caller: send a bearer token")
@@ -125,6 +140,11 @@ func (s *Server) identify(req *mcp.CallToolRequest) (caller, error) {
 	var c caller
 	if req != nil {
 		c.session = req.Session
+		c.caps = req.ClientCapabilities()
+		c.roundTrips = req.ProtocolVersion() >= roundTripProtocol
+		if req.Params != nil {
+			c.responses, c.state = req.Params.InputResponses, req.Params.RequestState
+		}
 		if req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
 			c.authed, c.user, c.scopes = true, storeUserID(req.Extra.TokenInfo.UserID), req.Extra.TokenInfo.Scopes
 		}
@@ -322,6 +342,10 @@ func (s *Server) call(ctx context.Context, req *mcp.CallToolRequest, body func(c
 		raw = req.Params.Arguments
 	}
 	out, err := body(ctx, raw)
+	var ir *inputRequired
+	if errors.As(err, &ir) {
+		return &mcp.CallToolResult{InputRequests: ir.requests, RequestState: ir.state}, "input required"
+	}
 	if err != nil {
 		msg := errorText(err)
 		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}, "error: " + firstLine(msg)

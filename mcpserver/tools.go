@@ -34,8 +34,7 @@ type toolSpec struct {
 	// cardArgs name the card-number arguments: dropped when the server
 	// does not accept card arguments (WithCardArguments).
 	cardArgs []string
-	// needsCardArgs: the tool is offered only with card arguments and
-	// without authentication (its token would belong to nobody).
+	// needsCardArgs: the tool is offered only with card arguments.
 	needsCardArgs bool
 	build         func(*Server, toolSpec) toolDef
 }
@@ -96,7 +95,9 @@ var toolTable = []toolSpec{
 		build:    tool((*Server).listCards)},
 	{name: "provision-token-given-pan-data", title: "Tokenize a card (VTS)",
 		description: "VTS: tokenize a card (steps 1-2). Returns the token id and a clientReferenceId for the onboarding calls that follow; " +
-			"the card number is never returned. Takes the card number as an argument, so it passes through the agent: prefer add-card's card-entry page.",
+			"the card number is never returned. For a signed-in caller the token is recorded as the caller's card, usable by the caller alone; " +
+			"one not enrolled with enroll-card within an hour is deleted. " +
+			"Takes the card number as an argument, so it passes through the agent: prefer add-card's card-entry page.",
 		needsCardArgs: true,
 		outEnums:      map[string][]any{"status": tokenStatuses},
 		build:         tool((*Server).provisionToken)},
@@ -182,7 +183,7 @@ func addCardDescription(s *Server) string {
 
 // ToolNames lists every tool name in the order they are registered,
 // aliases included. A server that does not accept card arguments
-// (WithCardArguments(false)), or requires authentication, leaves
+// (WithCardArguments(false), the default with WithRequireAuth) leaves
 // provision-token-given-pan-data out.
 func ToolNames() []string {
 	var names []string
@@ -197,7 +198,7 @@ func ToolNames() []string {
 func (s *Server) tools() []toolDef {
 	var out []toolDef
 	for _, spec := range toolTable {
-		if spec.needsCardArgs && (!s.cardArgs || s.requireAuth) {
+		if spec.needsCardArgs && !s.cardArgs {
 			continue
 		}
 		out = append(out, spec.build(s, spec))
