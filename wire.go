@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+
+	"github.com/vicgo/visa/internal/jsontext"
 )
 
 // Action is the route an attestation options call chooses
@@ -210,7 +212,7 @@ func (b *BrowserData) UnmarshalJSON(data []byte) error {
 		case t == "null":
 			*dst = ""
 		case t != "" && (t[0] == '"' || t[0] == 't' || t[0] == 'f' || t[0] == '-' || (t[0] >= '0' && t[0] <= '9')):
-			*dst = jsonText(v)
+			*dst = jsontext.Text(v)
 		default:
 			return NewInputError("BrowserData."+k, "must be a string, boolean or number")
 		}

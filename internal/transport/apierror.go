@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/jsontext"
 	"github.com/vicgo/visa/internal/retry"
 )
 
@@ -30,13 +31,13 @@ func parseAPIError(product visa.Product, status int, header http.Header, body []
 	if json.Unmarshal(body, &top) == nil {
 		var f map[string]json.RawMessage
 		if json.Unmarshal(top["responseStatus"], &f) == nil && f != nil {
-			e.Code, e.Severity = jsonText(f["code"]), jsonText(f["severity"])
-			e.Message, e.Info = jsonText(f["message"]), jsonText(f["info"])
+			e.Code, e.Severity = jsontext.Text(f["code"]), jsontext.Text(f["severity"])
+			e.Message, e.Info = jsontext.Text(f["message"]), jsontext.Text(f["info"])
 		} else if json.Unmarshal(top["errorResponse"], &f) == nil && f != nil {
-			e.Reason, e.Message = jsonText(f["reason"]), jsonText(f["message"])
+			e.Reason, e.Message = jsontext.Text(f["reason"]), jsontext.Text(f["message"])
 		}
 		if e.HTTPStatus == 0 && f != nil {
-			if n, err := strconv.Atoi(jsonText(f["status"])); err == nil && n >= 100 && n <= 599 {
+			if n, err := strconv.Atoi(jsontext.Text(f["status"])); err == nil && n >= 100 && n <= 599 {
 				e.HTTPStatus = n
 			}
 		}
@@ -52,33 +53,6 @@ func parseAPIError(product visa.Product, status int, header http.Header, body []
 // X-Pay-Token, MLE envelope), which both products share.
 func isGatewayCode(code string) bool {
 	return strings.HasPrefix(code, "APIKEY_") || strings.HasPrefix(code, "XPAY_") || strings.HasPrefix(code, "MLE_")
-}
-
-// jsonText returns a JSON string's value, a number's or boolean's text,
-// and "" for anything else (null, objects, arrays, garbage).
-func jsonText(raw json.RawMessage) string {
-	raw = json.RawMessage(strings.TrimSpace(string(raw)))
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	case 't', 'f':
-		var b bool
-		if json.Unmarshal(raw, &b) == nil {
-			return strconv.FormatBool(b)
-		}
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		var n json.Number
-		if json.Unmarshal(raw, &n) == nil {
-			return n.String()
-		}
-	}
-	return ""
 }
 
 // parseRetryAfter reads a Retry-After value in delta-seconds or HTTP-date
