@@ -26,7 +26,7 @@ package repotest
 //
 // Claims that fail, for example:
 //
-//	visa-wire.md   docs/x.md   foo/bar.go   sandbox/nope   github.com/vicgo/visa/nope
+//	docs/x.md   foo/bar.go   sandbox/nope   github.com/vicgo/visa/nope
 //
 // Words that are not claims: URLs and anything after a host (a first
 // segment with a dot, as in a Go import path); absolute and API paths,
@@ -58,12 +58,11 @@ package repotest
 // to M of the journey" must name steps that docs/journey.md defines; it
 // must define each of the 16 steps exactly once.
 //
-// Private shorthand. The phrases below name a private product brief or a
-// document outside the repository and must not appear (a fuzzer's or a
-// PRNG's seed is fine, as in "a seed", "seed corpus" or "the seed of the
-// PRNG"):
-//
-//	the seed   seed step   (seed)   visa-wire
+// Private shorthand. The phrases of shorthandRes name a private product
+// brief, its step numbers, or a document outside the repository, and must
+// not appear; a fuzzer's or a PRNG's seed is fine ("a seed", "a seed
+// corpus"). They are assembled from parts (privateSeed, privateWire) so
+// that the repository never spells them itself.
 
 import (
 	"bytes"
@@ -405,12 +404,19 @@ var (
 		regexp.MustCompile(`(?i)\bsteps?\s+` + stepList + `\s+of\s+the\s+journey\b`),
 	}
 	shorthandRes = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)\bthe seed\b`),
-		regexp.MustCompile(`(?i)\bseed steps?\b`),
-		regexp.MustCompile(`(?i)\(seed[),]`),
-		regexp.MustCompile(`(?i)\bvisa-wire\b`),
+		regexp.MustCompile(`(?i)\bthe ` + privateSeed + `\b`),
+		regexp.MustCompile(`(?i)\b` + privateSeed + ` steps?\b`),
+		regexp.MustCompile(`(?i)\(` + privateSeed + `[),]`),
+		regexp.MustCompile(`(?i)\b` + privateWire + `\b`),
 	}
 	lowerSeg = regexp.MustCompile(`^(?:[a-z0-9_-]+|\{[^/]*\}|\*)$`)
+)
+
+// The words of the private shorthand, assembled from parts (see the
+// package comment's "Private shorthand").
+const (
+	privateSeed = "se" + "ed"
+	privateWire = "visa" + "-wire"
 )
 
 // fileExts are the extensions this repository uses for its own files.
@@ -427,7 +433,7 @@ func (r *repo) check(f, text string) []string {
 	var out []string
 	lower := strings.ToLower(text)
 	for _, re := range shorthandRes {
-		if !strings.Contains(lower, "seed") && !strings.Contains(lower, "visa-wire") {
+		if !strings.Contains(lower, privateSeed) && !strings.Contains(lower, privateWire) {
 			break
 		}
 		for _, loc := range re.FindAllStringIndex(text, -1) {

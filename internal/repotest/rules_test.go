@@ -44,7 +44,7 @@ func TestRules(t *testing.T) {
 		{"a comment about a standard", "x.go", "one component (RFC 9421 §2), with the parameters of §2.1 and §2.2.8", nil},
 		{"a wire citation beside a standard", "x.go", "RFC 7518 §4.7, as docs/wire.md §6.9 says", []string{"§6.9 is not a section"}},
 		{"the wire reference's own sections", "docs/wire.md", "RFC 7518 §4.3 and §5.3; see §9.9", []string{"§9.9 is not a section"}},
-		{"a file outside the repository", "x.go", "see visa-wire.md", []string{"private shorthand", "visa-wire.md: no such file"}},
+		{"a file outside the repository", "x.go", "see " + privateWire + ".md", []string{"private shorthand", privateWire + ".md: no such file"}},
 		{"a missing doc", "x.go", "docs/x.md", []string{"docs/x.md: no such file"}},
 		{"a missing Go file", "x.go", "foo/bar.go", []string{"foo/bar.go: no such file"}},
 		{"a missing bare Go file", "x.go", "see client.go", []string{"client.go: no such file"}},
@@ -72,9 +72,9 @@ func TestRules(t *testing.T) {
 		{"a step out of range", "x.go", "journey step 17", []string{"journey step 17"}},
 		{"a step list out of range", "x.go", "steps 15 and 0 of the journey", []string{"journey step 0"}},
 		{"steps not of the journey", "x.go", "step 17 of the retry loop", nil},
-		{"the private brief", "x.go", "as the seed says", []string{`private shorthand "the seed"`}},
-		{"a private step number", "x.go", "seed step 7 (seed)", []string{`"seed step"`, `"(seed)"`}},
-		{"fuzzing and PRNG seeds", "x.go", "a seed corpus; seeded with Seed; the seed of the PRNG; the seed corpus", nil},
+		{"the private brief", "x.go", "as the " + privateSeed + " says", []string{`private shorthand "the ` + privateSeed + `"`}},
+		{"a private step number", "x.go", privateSeed + " step 7 (" + privateSeed + ")", []string{`"` + privateSeed + ` step"`, `"(` + privateSeed + `)"`}},
+		{"fuzzing and PRNG seeds", "x.go", "a seed corpus; seeded with Seed; the " + privateSeed + " of the PRNG; the " + privateSeed + " corpus", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
