@@ -236,8 +236,18 @@ func (d *Direct) exchange(ctx context.Context, step, method string, cmd *Message
 	}
 	var data []byte
 	// A garbled answer to a step that may be repeated is repeated, within
-	// the transport's one retry loop and policy (checkMessage).
-	meta, err := d.t.Do(ctx, &transport.Request{Op: op, Method: method, Body: body, Idempotent: idempotent, Header: d.header, Check: checkMessage}, &data)
+	// the transport's one retry loop and policy: Check parses each 2xx
+	// answer once, and the last good parse is the result.
+	var parsed *Message
+	check := func(b []byte) error {
+		m, err := ParseMessage(b)
+		if err != nil {
+			m = nil
+		}
+		parsed = m
+		return err
+	}
+	meta, err := d.t.Do(ctx, &transport.Request{Op: op, Method: method, Body: body, Idempotent: idempotent, Header: d.header, Check: check}, &data)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			// Our own timeout, not the caller's deadline.
@@ -248,16 +258,12 @@ func (d *Direct) exchange(ctx context.Context, step, method string, cmd *Message
 		}
 		return nil, err
 	}
-	m, err := ParseMessage(data)
+	if parsed != nil {
+		return parsed, nil
+	}
+	m, err := ParseMessage(data) // not a 2xx, or refused by check: name the problem
 	if err != nil {
 		return nil, &visa.OperationError{Operation: op, Meta: meta, Err: err}
 	}
 	return m, nil
-}
-
-// checkMessage is the transport's Request.Check for iFrame answers: an
-// answer that does not parse as an iFrame event is unusable.
-func checkMessage(b []byte) error {
-	_, err := ParseMessage(b)
-	return err
 }
