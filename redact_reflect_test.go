@@ -50,7 +50,7 @@ func (f *fakeT) Errorf(format string, args ...any) {
 	f.msgs = append(f.msgs, fmt.Sprintf(format, args...))
 }
 
-// TestTestifyDiffShowsOnlyTheMask is the reproducer of issue 16: a failed
+// TestTestifyDiffShowsOnlyTheMask is the reproducer of a leak through testify: a failed
 // assert.Equal of a struct holding a PAN printed the clear number in its
 // diff, because testify's printer follows pointers.
 func TestTestifyDiffShowsOnlyTheMask(t *testing.T) {

@@ -109,7 +109,7 @@ func (f *resealFixture) openAll(t *testing.T, s *fido.Sealer) []error {
 	return errs
 }
 
-// TestResealAfterRotationOpensWithNewKeyOnly is issue 16's case: after the
+// TestResealAfterRotationOpensWithNewKeyOnly is the rotation case: after the
 // keyring rotates and Reseal runs, every passkey opens with the new key
 // alone and none with the old one; the legacy blob is bound to its device.
 func TestResealAfterRotationOpensWithNewKeyOnly(t *testing.T) {

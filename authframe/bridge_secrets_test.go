@@ -91,7 +91,7 @@ func configWithEverySecret(t *testing.T, names []string, extra map[string]string
 	return cfg, sec
 }
 
-// TestBridgePageHoldsNoReadmeSecret is issue 16's case: the page served
+// TestBridgePageHoldsNoReadmeSecret is the leak it guards against: the page served
 // to the cardholder carried the VTS api key, which the README calls
 // secret. With the iFrame's own key configured, nothing the README calls
 // secret reaches the browser.

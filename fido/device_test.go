@@ -22,7 +22,7 @@ import (
 	"github.com/vicgo/visa/internal/testutil"
 )
 
-// TestSealedBlobDoesNotOpenForAnotherDevice is issue 16's case: the
+// TestSealedBlobDoesNotOpenForAnotherDevice is the copied-row case: the
 // device id is part of the passkey's key, so a sealed blob copied to the
 // same user's and token's row of another device must not open.
 func TestSealedBlobDoesNotOpenForAnotherDevice(t *testing.T) {

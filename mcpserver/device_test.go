@@ -15,7 +15,7 @@ import (
 	"github.com/vicgo/visa/sandbox/sandboxtest"
 )
 
-// predictable is the default device id before issue 16: an unkeyed hash
+// predictable is the default device id of version 0.1.0: an unkeyed hash
 // of the user id, the same in every deployment, so anyone who knew a user
 // id knew the device its passkeys were bound to.
 func predictable(userID string) string {

@@ -177,7 +177,7 @@ func BenchmarkSign(b *testing.B) {
 // BenchmarkBareVerify's bare signature check of the same algorithm in one
 // run, alternating blocks of 32 operations (A, B, A, B...) so that the
 // machine's drift hits both sides, and reports process CPU time per
-// operation of each and their ratio (issue 18's bound is 1.2).
+// operation of each and their ratio (the bound is 1.2).
 func BenchmarkVerifyRatio(b *testing.B) {
 	keys := benchKeys(b)
 	now := time.Unix(1767225600, 0)

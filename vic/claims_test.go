@@ -49,8 +49,8 @@ func payloadClient(t *testing.T, claims jwt.MapClaims, opts ...VerifierOption) *
 
 func dynamicData(c jwt.MapClaims) []any { return c["dynamicData"].([]any) }
 
-// TestRetrieveCredentialsBindsThePayloadToTheRequest is issue 16's
-// reproducer: a correctly signed payload without an instructionId, with
+// TestRetrieveCredentialsBindsThePayloadToTheRequest is the
+// reproducer of the payload-binding flaw: a correctly signed payload without an instructionId, with
 // another instruction's, or with a credential for a transaction the
 // request never named, was accepted; each is now refused with a typed
 // error, and no credential reaches the caller.

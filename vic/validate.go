@@ -12,7 +12,7 @@ import (
 // Every caller-supplied value is checked here, with the SDK's one
 // validation vocabulary (internal/check), before anything is sent: ids in
 // a path or body, references, text, email, countries. A value that holds
-// a card number is refused whatever the field (issue 13's screen), and a
+// a card number is refused whatever the field (the card-number screen), and a
 // refusal names the field, never the value.
 
 // maxIDLen bounds every id the SDK passes through (docs/wire.md §11.7:

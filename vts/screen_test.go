@@ -15,7 +15,7 @@ import (
 // TestIDsAreScreened pastes a card number into every id, reference, email
 // and merchant field that goes into a path or a body: each is refused with
 // a *visa.InputError naming the field and not the number, and nothing is
-// sent (issue 13).
+// sent.
 func TestIDsAreScreened(t *testing.T) {
 	t.Parallel()
 	c, f := setup(t, 200, tokenReply)

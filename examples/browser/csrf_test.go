@@ -37,7 +37,7 @@ func startShop(t *testing.T) string {
 	return ""
 }
 
-// TestCrossSitePostIsRefused is issue 16's case: a form on another site
+// TestCrossSitePostIsRefused is the cross-site case: a form on another site
 // posting to /add or /buy started a flow and sent the shopper to the
 // passkey page. The shop now answers 403 and starts nothing; a post from
 // its own page still works.

@@ -62,7 +62,10 @@ package repotest
 // brief, its step numbers, or a document outside the repository, and must
 // not appear; a fuzzer's or a PRNG's seed is fine ("a seed", "a seed
 // corpus"). They are assembled from parts (privateSeed, privateWire) so
-// that the repository never spells them itself.
+// that the repository never spells them itself. A bare "issue N" names a
+// ticket of the project's private tracker, which readers cannot open: say
+// what the case is instead (an issue of another project is named with its
+// repository, "visa/x#12", and is not matched).
 
 import (
 	"bytes"
@@ -409,6 +412,9 @@ var (
 		regexp.MustCompile(`(?i)\(` + privateSeed + `[),]`),
 		regexp.MustCompile(`(?i)\b` + privateWire + `\b`),
 	}
+	// issueRe is a bare ticket number: the word issue (or issues), an
+	// optional #, and a number.
+	issueRe  = regexp.MustCompile(`(?i)\bissues?\s+#?\d+`)
 	lowerSeg = regexp.MustCompile(`^(?:[a-z0-9_-]+|\{[^/]*\}|\*)$`)
 )
 
@@ -432,6 +438,9 @@ var bareExts = map[string]bool{".go": true, ".md": true}
 func (r *repo) check(f, text string) []string {
 	var out []string
 	lower := strings.ToLower(text)
+	for _, loc := range issueRe.FindAllStringIndex(text, -1) {
+		out = append(out, fmt.Sprintf("private shorthand %q: a tracker's ticket readers cannot open; say what the case is", text[loc[0]:loc[1]]))
+	}
 	for _, re := range shorthandRes {
 		if !strings.Contains(lower, privateSeed) && !strings.Contains(lower, privateWire) {
 			break

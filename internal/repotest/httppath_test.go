@@ -18,7 +18,7 @@ import (
 )
 
 // TestOneHTTPPath keeps every HTTP exchange of the SDK on the one path,
-// internal/transport (issue 17). It type-checks every package of the
+// internal/transport. It type-checks every package of the
 // module (non-test files) and fails on any call of:
 //
 //   - (*net/http.Client).Do, Get, Head, Post or PostForm;

@@ -74,6 +74,8 @@ func TestRules(t *testing.T) {
 		{"steps not of the journey", "x.go", "step 17 of the retry loop", nil},
 		{"the private brief", "x.go", "as the " + privateSeed + " says", []string{`private shorthand "the ` + privateSeed + `"`}},
 		{"a private step number", "x.go", privateSeed + " step 7 (" + privateSeed + ")", []string{`"` + privateSeed + ` step"`, `"(` + privateSeed + `)"`}},
+		{"a tracker's ticket", "x.go", "is issue 16's case; see Issue #7", []string{`"issue 16"`, `"Issue #7"`}},
+		{"issues in prose", "x.md", "an open issue on visa/trusted-agent-protocol; issues with keys; the issue's 3 steps", nil},
 		{"fuzzing and PRNG seeds", "x.go", "a seed corpus; seeded with Seed; the " + privateSeed + " of the PRNG; the " + privateSeed + " corpus", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -194,7 +194,7 @@ func TestWrapTransportWithTLS(t *testing.T) {
 	assert.Contains(t, err.Error(), "WrapTransport")
 }
 
-// TestInsecureSkipVerify is issue 16's reproducer: a caller's HTTPClient
+// TestInsecureSkipVerify is the reproducer of an insecure client: a caller's HTTPClient
 // that switches certificate verification off never sends a signed request
 // with the api key to a server whose certificate is not trusted, in
 // production; in sandbox mode only a loopback host is allowed, with one
