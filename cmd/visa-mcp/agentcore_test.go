@@ -47,6 +47,8 @@ func TestAgentCoreProfileDefaults(t *testing.T) {
 		{"VISA_MCP_PROFILE": "lambda"},
 		{"VISA_MCP_STATELESS": "perhaps"},
 		{"VISA_MCP_MAX_SESSIONS": "0"},
+		{"VISA_MCP_MAX_IN_FLIGHT": "-3"},
+		{"VISA_MCP_MAX_IN_FLIGHT": "many"},
 		{"VISA_MCP_SESSION_TIMEOUT": "soon"},
 	} {
 		f, err := parseFlags(nil, &strings.Builder{})

@@ -36,6 +36,7 @@ var mcpVars = []mcpVar{
 	{name: "VISA_MCP_ALLOWED_ORIGINS", desc: "as -allowed-origins: comma-separated browser origins allowed besides the server's own"},
 	{name: "VISA_MCP_ALLOWED_HOSTS", desc: "as -allowed-hosts: comma-separated Host names served besides loopback ones (* for any, with auth)"},
 	{name: "VISA_MCP_MAX_SESSIONS", desc: "as -max-sessions"},
+	{name: "VISA_MCP_MAX_IN_FLIGHT", desc: "as -max-in-flight"},
 	{name: "VISA_MCP_CARD_ARGUMENTS", desc: "as -card-arguments (true or false)"},
 	{name: "VISA_MCP_SESSION_TIMEOUT", desc: "as -session-timeout (a Go duration such as 30m)"},
 	{name: "VISA_MCP_TOKEN", desc: "static bearer token of -auth token (at least 32 characters); without it one is generated and printed once", file: true},

@@ -49,7 +49,7 @@ func planHTTP(f flags, lookup func(string) (string, bool)) (*httpPlan, error) {
 			p.mode = authOAuth
 		}
 	}
-	p.opts = mcphttp.Options{Stateless: f.stateless, MaxSessions: f.maxSessions, SessionTimeout: f.sessionTimeout,
+	p.opts = mcphttp.Options{Stateless: f.stateless, MaxSessions: f.maxSessions, MaxInFlight: f.maxInFlight, SessionTimeout: f.sessionTimeout,
 		AllowedOrigins: list(f.allowedOrigins), AllowedHosts: list(f.allowedHosts), PublicURL: f.publicURL}
 	switch p.mode {
 	case authNone:
@@ -195,7 +195,7 @@ func (p *httpPlan) handler(srv *mcpserver.Server, logger *slog.Logger) (*mcphttp
 		return nil, &usageError{err}
 	}
 	logger.Info("visa-mcp: HTTP authentication", "mode", p.mode, "stateless", o.Stateless,
-		"max_sessions", o.MaxSessions, "session_timeout", o.SessionTimeout.String(), "public_url", o.PublicURL)
+		"max_sessions", o.MaxSessions, "max_in_flight", o.MaxInFlight, "session_timeout", o.SessionTimeout.String(), "public_url", o.PublicURL)
 	if p.mode == authNone {
 		logger.Warn("visa-mcp: -auth none: any local process can use the tools (loopback only)")
 	}

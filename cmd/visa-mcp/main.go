@@ -59,6 +59,7 @@ type flags struct {
 	allowedOrigins string
 	allowedHosts   string
 	maxSessions    int
+	maxInFlight    int
 	sessionTimeout time.Duration
 	cardArgs       bool
 	// given names the flags set on the command line or by a variable.
@@ -96,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the server's own (any other Origin gets 403)")
 	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", "comma-separated Host names served besides loopback ones and the public URL's (* for any, with authentication)")
 	fs.IntVar(&f.maxSessions, "max-sessions", mcphttp.DefaultMaxSessions, "live HTTP sessions at most (a new one beyond gets 503)")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", mcphttp.DefaultMaxInFlight, "HTTP POST requests served at once at most (one beyond gets 503)")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", mcphttp.DefaultSessionTimeout, "close an HTTP session idle this long")
 	fs.BoolVar(&f.cardArgs, "card-arguments", false, "accept card numbers as add-card arguments, for headless agents: they pass through the model's context "+
 		"(default: on for stdio, off with HTTP authentication, where the shopper types the card on the card-entry page)")
@@ -154,6 +156,13 @@ func (f *flags) complete(lookup func(string) (string, bool)) error {
 		}
 		f.maxSessions, f.given["max-sessions"] = n, true
 	}
+	if v, ok := get("VISA_MCP_MAX_IN_FLIGHT"); ok && !f.given["max-in-flight"] {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return &usageError{visa.NewInputError("VISA_MCP_MAX_IN_FLIGHT", "must be a positive number")}
+		}
+		f.maxInFlight, f.given["max-in-flight"] = n, true
+	}
 	if v, ok := get("VISA_MCP_SESSION_TIMEOUT"); ok && !f.given["session-timeout"] {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -194,6 +203,9 @@ func (f *flags) complete(lookup func(string) (string, bool)) error {
 	}
 	if f.maxSessions < 1 {
 		return &usageError{errors.New("-max-sessions must be positive")}
+	}
+	if f.maxInFlight < 1 {
+		return &usageError{errors.New("-max-in-flight must be positive")}
 	}
 	if f.sessionTimeout <= 0 {
 		return &usageError{errors.New("-session-timeout must be positive")}

@@ -293,6 +293,11 @@ func TestFlags(t *testing.T) {
 	assert.True(t, f.verbose)
 	assert.False(t, f.stateless)
 	assert.Equal(t, mcphttp.DefaultMaxSessions, f.maxSessions)
+	assert.Equal(t, mcphttp.DefaultMaxInFlight, f.maxInFlight)
+	f, err = parseFlags([]string{"-max-in-flight", "0"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	var ue *usageError
+	assert.ErrorAs(t, f.complete(noEnv), &ue, "-max-in-flight 0 is refused")
 	_, err = parseFlags([]string{"extra"}, &bytes.Buffer{})
 	assert.Error(t, err)
 	_, err = parseFlags([]string{"-nope"}, &bytes.Buffer{})

@@ -29,6 +29,11 @@ const (
 	DefaultSessionTimeout = 30 * time.Minute
 	// DefaultMaxSessions bounds the live sessions of a stateful server.
 	DefaultMaxSessions = 100
+	// DefaultMaxInFlight bounds the POST requests (tool calls and other
+	// messages) served at once, in either mode. A tool call may wait on
+	// Visa, the merchant and the store for tens of seconds; the bound keeps
+	// a burst from holding every goroutine, connection and store session.
+	DefaultMaxInFlight = 256
 	// DefaultMaxBodyBytes bounds a request body. Tool arguments are small;
 	// the largest is a purchase with its mandates.
 	DefaultMaxBodyBytes = 1 << 20
@@ -90,6 +95,13 @@ type Options struct {
 	// MaxSessions bounds live sessions (default DefaultMaxSessions): a
 	// new session beyond it gets 503 with Retry-After.
 	MaxSessions int
+	// MaxInFlight bounds the POST requests to the endpoint being served
+	// at once (default DefaultMaxInFlight): one beyond gets 503 with
+	// Retry-After, before its body is read, and changes nothing. It is the
+	// cap of a stateless server, which has no sessions to count; GET
+	// streams and DELETE are not counted. A request refused by
+	// authentication never takes a place.
+	MaxInFlight int
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes):
 	// 413 beyond it.
 	MaxBodyBytes int64
@@ -144,6 +156,11 @@ func New(server *mcp.Server, o Options) (*Handler, error) {
 		o.MaxSessions = DefaultMaxSessions
 	} else if o.MaxSessions < 0 {
 		return nil, visa.NewInputError("MaxSessions", "must not be negative")
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	} else if o.MaxInFlight < 0 {
+		return nil, visa.NewInputError("MaxInFlight", "must not be negative")
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
@@ -207,6 +224,7 @@ func New(server *mcp.Server, o Options) (*Handler, error) {
 	if !o.Stateless && o.MaxSessions > 0 {
 		mcpHandler = &sessionCap{next: mcpHandler, server: server, max: o.MaxSessions, logger: logger}
 	}
+	mcpHandler = &inFlightCap{next: mcpHandler, slots: make(chan struct{}, o.MaxInFlight), logger: logger}
 
 	mux := http.NewServeMux()
 	metadataURL := ""
@@ -440,6 +458,31 @@ func (s *sessionCap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer done()
 	s.next.ServeHTTP(&onWrite{ResponseWriter: w, f: done}, r)
+}
+
+// inFlightCap refuses a POST when max POSTs are being served: at once,
+// with 503 and Retry-After, so that a burst is shed rather than queued.
+type inFlightCap struct {
+	next   http.Handler
+	slots  chan struct{}
+	logger *slog.Logger
+}
+
+func (c *inFlightCap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	select {
+	case c.slots <- struct{}{}:
+	default:
+		c.logger.Warn("mcphttp: request refused: the in-flight cap is reached", "max", cap(c.slots))
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "Service Unavailable: too many requests in flight", http.StatusServiceUnavailable)
+		return
+	}
+	defer func() { <-c.slots }()
+	c.next.ServeHTTP(w, r)
 }
 
 // onWrite calls f before the response's header is written.

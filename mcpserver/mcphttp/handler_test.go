@@ -397,6 +397,7 @@ func TestBadOptions(t *testing.T) {
 		"AllowedOrigins": {AllowedOrigins: []string{"https://app.example.com/path"}},
 		"MaxSessions":    {MaxSessions: -1},
 		"MaxBodyBytes":   {MaxBodyBytes: -1},
+		"MaxInFlight":    {MaxInFlight: -1},
 		"Verifier":       {PublicURL: "https://mcp.example.com/mcp", AuthorizationServers: []string{"https://id.example.com"}},
 	} {
 		_, err := mcphttp.New(newMCPServer(), o)
@@ -406,4 +407,63 @@ func TestBadOptions(t *testing.T) {
 	}
 	_, err = mcphttp.New(nil, mcphttp.Options{})
 	assert.Error(t, err)
+}
+
+// TestInFlightCap: with MaxInFlight POSTs being served, one more gets 503
+// with Retry-After before anything runs, also in stateless mode; a
+// request without a token is still 401, and the place is free again when
+// the held call ends.
+func TestInFlightCap(t *testing.T) {
+	t.Parallel()
+	token := mcphttp.GenerateToken()
+	v, err := mcphttp.StaticToken(token, "local", nil)
+	require.NoError(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "hold", Description: "waits to be released"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, struct{}, error) {
+			if calls.Add(1) == 1 {
+				close(entered)
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return nil, struct{}{}, nil
+		})
+	base := serve(t, func(string) (*mcphttp.Handler, error) {
+		return mcphttp.New(s, mcphttp.Options{Verifier: v, Stateless: true, MaxInFlight: 1})
+	})
+	h := map[string]string{"Authorization": "Bearer " + token, "Mcp-Protocol-Version": "2025-06-18"}
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hold","arguments":{}}}`
+	held := make(chan int, 1)
+	go func() { // not post: require must not stop the test from here
+		req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(call))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			held <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		held <- resp.StatusCode
+	}()
+	<-entered
+	resp, _ := post(t, base+"/mcp", call, h)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+	resp, _ = post(t, base+"/mcp", call, map[string]string{"Mcp-Protocol-Version": "2025-06-18"})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, int32(1), calls.Load(), "a refused call ran its tool")
+	close(release)
+	assert.Equal(t, http.StatusOK, <-held)
+	resp, body := post(t, base+"/mcp", call, h)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, int32(2), calls.Load())
 }
