@@ -380,6 +380,9 @@ func hostOf(r *http.Request) string {
 // (RFC 9421 §2.2.3).
 func authority(r *http.Request) string {
 	h := strings.ToLower(hostOf(r))
+	if strings.IndexByte(h, ':') < 0 {
+		return h // what SplitHostPort's "missing port" error leads to, without making the error
+	}
 	host, port, err := net.SplitHostPort(h)
 	if err != nil {
 		return h

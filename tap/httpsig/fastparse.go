@@ -86,10 +86,22 @@ func unescape(s string) string {
 	return string(b)
 }
 
-// bare reads a string or a canonical integer.
-func (f *fastScanner) bare() (any, bool) {
+// A fastParam is one ";key[=value]" parameter: a bare flag (value true),
+// a string or a canonical integer. Typed fields rather than an interface
+// value, so that reading a parameter allocates nothing.
+type fastParam struct {
+	name string
+	kind byte // 'f' bare flag, 's' string, 'i' integer
+	str  string
+	num  int64
+}
+
+// bare reads a string or a canonical integer into p.
+func (f *fastScanner) bare(p *fastParam) bool {
 	if f.peek() == '"' {
-		return f.str()
+		s, ok := f.str()
+		p.kind, p.str = 's', s
+		return ok
 	}
 	start := f.off
 	for !f.eof() && f.s[f.off] >= '0' && f.s[f.off] <= '9' {
@@ -97,15 +109,11 @@ func (f *fastScanner) bare() (any, bool) {
 	}
 	digits := f.s[start:f.off]
 	if len(digits) == 0 || len(digits) > 15 || len(digits) > 1 && digits[0] == '0' {
-		return nil, false
+		return false
 	}
 	n, err := strconv.ParseInt(digits, 10, 64)
-	return n, err == nil
-}
-
-type fastParam struct {
-	name  string
-	value any // string, int64, or true for a bare flag
+	p.kind, p.num = 'i', n
+	return err == nil
 }
 
 // params reads ";key[=value]" parameters, refusing a repeated key.
@@ -121,16 +129,34 @@ func (f *fastScanner) params(dst []fastParam) ([]fastParam, bool) {
 				return nil, false
 			}
 		}
-		var v any = true
+		p := fastParam{name: k, kind: 'f'}
 		if f.peek() == '=' {
 			f.off++
-			if v, ok = f.bare(); !ok {
+			if !f.bare(&p) {
 				return nil, false
 			}
 		}
-		dst = append(dst, fastParam{k, v})
+		dst = append(dst, p)
 	}
 	return dst, true
+}
+
+// inlineComps and inlineValue size the allocation a fast parse makes for
+// one signature: its Signature, room for this many components (TAP covers
+// two, Web Bot Auth two or three) and for a signature value of this many
+// bytes (Ed25519 and ECDSA P-256 64, HMAC-SHA256 32). Longer lists and
+// values (RSA) take their own allocation.
+const (
+	inlineComps = 4
+	inlineValue = 64
+)
+
+// fastBlock is the one allocation of a fast parse per signature.
+type fastBlock struct {
+	sig   Signature
+	comps [inlineComps]Component
+	value [inlineValue]byte
+	list  [1]*Signature // the []*Signature of a parse whose first signature this is
 }
 
 // fastInputs reads a canonical Signature-Input.
@@ -153,7 +179,9 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 		}
 		f.off++
 		valueStart := f.off - 1
-		s := &Signature{Label: label}
+		blk := &fastBlock{}
+		s := &blk.sig
+		s.Label, s.Components, s.scratch = label, blk.comps[:0], blk.value[:]
 		for f.peek() != ')' {
 			if len(s.Components) > 0 {
 				if f.peek() != ' ' {
@@ -166,7 +194,8 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 			if !ok {
 				return nil, false
 			}
-			ps, ok := f.params(nil)
+			var pbuf [4]fastParam
+			ps, ok := f.params(pbuf[:0])
 			if !ok {
 				return nil, false
 			}
@@ -194,6 +223,9 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 			}
 		}
 		s.params = f.s[valueStart:f.off]
+		if out == nil {
+			out = blk.list[:0]
+		}
 		out = append(out, s)
 		if f.eof() {
 			return out, true
@@ -213,7 +245,7 @@ func fastComponent(name string, ps []fastParam) (Component, bool) {
 	for _, p := range ps {
 		switch p.name {
 		case "sf", "bs", "req":
-			if p.value != true {
+			if p.kind != 'f' {
 				return c, false
 			}
 			switch p.name {
@@ -225,14 +257,13 @@ func fastComponent(name string, ps []fastParam) (Component, bool) {
 				c.Req = true
 			}
 		case "key", "name":
-			v, ok := p.value.(string)
-			if !ok {
+			if p.kind != 's' {
 				return c, false
 			}
 			if p.name == "key" {
-				c.Key = v
+				c.Key = p.str
 			} else {
-				c.QueryName = v
+				c.QueryName = p.str
 			}
 		default:
 			return c, false
@@ -244,33 +275,36 @@ func fastComponent(name string, ps []fastParam) (Component, bool) {
 func fastSetParam(p *Params, fp fastParam) bool {
 	switch fp.name {
 	case "created", "expires":
-		n, ok := fp.value.(int64)
-		if !ok {
+		if fp.kind != 'i' {
 			return false
 		}
 		if fp.name == "created" {
-			p.Created = time.Unix(n, 0)
+			p.Created = time.Unix(fp.num, 0)
 		} else {
-			p.Expires = time.Unix(n, 0)
+			p.Expires = time.Unix(fp.num, 0)
 		}
 	case "keyid", "nonce", "tag", "alg":
-		v, ok := fp.value.(string)
-		if !ok {
+		if fp.kind != 's' {
 			return false
 		}
 		switch fp.name {
 		case "keyid":
-			p.KeyID = v
+			p.KeyID = fp.str
 		case "nonce":
-			p.Nonce = v
+			p.Nonce = fp.str
 		case "tag":
-			p.Tag = v
+			p.Tag = fp.str
 		default:
-			p.Alg = Algorithm(v)
+			p.Alg = Algorithm(fp.str)
 		}
 	}
 	return true
 }
+
+// maxFastValue bounds the base64 text of a signature value the fast path
+// decodes through a buffer on the stack (an RSA-4096 signature is 684
+// characters); a longer one goes through DecodeString.
+const maxFastValue = 704
 
 // fastValues reads a canonical Signature field into values by label.
 func fastValues(text string, sigs []*Signature) bool {
@@ -315,8 +349,8 @@ func fastValues(text string, sigs []*Signature) bool {
 		}
 		for _, s := range sigs {
 			if s.Label == label {
-				v, err := base64.StdEncoding.DecodeString(enc)
-				if err != nil || len(v) == 0 {
+				v, ok := decodeValue(enc, s.scratch)
+				if !ok {
 					return false
 				}
 				s.Value = v
@@ -331,9 +365,31 @@ func fastValues(text string, sigs []*Signature) bool {
 		f.off += 2
 	}
 	for _, s := range sigs {
+		s.scratch = nil
 		if s.Value == nil {
 			return false
 		}
 	}
 	return true
+}
+
+// decodeValue decodes a non-empty standard base64 signature value, into
+// scratch when it fits (the result then shares scratch's memory), into a
+// new slice otherwise: exactly base64.StdEncoding.DecodeString's result.
+func decodeValue(enc string, scratch []byte) ([]byte, bool) {
+	if len(enc) > maxFastValue {
+		v, err := base64.StdEncoding.DecodeString(enc)
+		return v, err == nil && len(v) > 0
+	}
+	var src [maxFastValue]byte
+	n := copy(src[:], enc)
+	dst := scratch
+	if need := base64.StdEncoding.DecodedLen(n); need > len(dst) {
+		dst = make([]byte, need)
+	}
+	m, err := base64.StdEncoding.Decode(dst, src[:n])
+	if err != nil || m == 0 {
+		return nil, false
+	}
+	return dst[:m:m], true
 }
