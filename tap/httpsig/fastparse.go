@@ -2,7 +2,6 @@ package httpsig
 
 import (
 	"encoding/base64"
-	"strconv"
 	"time"
 )
 
@@ -31,45 +30,45 @@ func (f *fastScanner) peek() byte {
 
 // key reads a structured-field key.
 func (f *fastScanner) key() (string, bool) {
-	start := f.off
-	for !f.eof() {
-		c := f.s[f.off]
-		if c >= 'a' && c <= 'z' || c == '*' || f.off > start && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			f.off++
+	s, start := f.s, f.off
+	i := start
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c == '*' || i > start && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
 			continue
 		}
 		break
 	}
-	return f.s[start:f.off], f.off > start
+	f.off = i
+	return s[start:i], i > start
 }
 
 // str reads a string item; escapes are only \" and \\.
 func (f *fastScanner) str() (string, bool) {
-	if f.peek() != '"' {
+	s, i := f.s, f.off
+	if i >= len(s) || s[i] != '"' {
 		return "", false
 	}
-	f.off++
-	start, plain := f.off, true
-	for !f.eof() {
-		c := f.s[f.off]
+	i++
+	start, plain := i, true
+	for ; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case c == '"':
-			v := f.s[start:f.off]
-			f.off++
+			v := s[start:i]
+			f.off = i + 1
 			if !plain {
 				v = unescape(v)
 			}
 			return v, true
 		case c == '\\':
-			if f.off+1 >= len(f.s) || f.s[f.off+1] != '"' && f.s[f.off+1] != '\\' {
+			if i+1 >= len(s) || s[i+1] != '"' && s[i+1] != '\\' {
 				return "", false
 			}
 			plain = false
-			f.off += 2
+			i++
 		case c < 0x20 || c > 0x7e:
 			return "", false
-		default:
-			f.off++
 		}
 	}
 	return "", false
@@ -103,17 +102,19 @@ func (f *fastScanner) bare(p *fastParam) bool {
 		p.kind, p.str = 's', s
 		return ok
 	}
-	start := f.off
-	for !f.eof() && f.s[f.off] >= '0' && f.s[f.off] <= '9' {
-		f.off++
+	s, start := f.s, f.off
+	i := start
+	var n int64 // at most 15 digits: no overflow, what strconv.ParseInt gives
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n = n*10 + int64(s[i]-'0')
 	}
-	digits := f.s[start:f.off]
+	f.off = i
+	digits := s[start:i]
 	if len(digits) == 0 || len(digits) > 15 || len(digits) > 1 && digits[0] == '0' {
 		return false
 	}
-	n, err := strconv.ParseInt(digits, 10, 64)
 	p.kind, p.num = 'i', n
-	return err == nil
+	return true
 }
 
 // params reads ";key[=value]" parameters, refusing a repeated key.
@@ -144,11 +145,12 @@ func (f *fastScanner) params(dst []fastParam) ([]fastParam, bool) {
 // inlineComps and inlineValue size the allocation a fast parse makes for
 // one signature: its Signature, room for this many components (TAP covers
 // two, Web Bot Auth two or three) and for a signature value of this many
-// bytes (Ed25519 and ECDSA P-256 64, HMAC-SHA256 32). Longer lists and
+// bytes (Ed25519 and ECDSA P-256 64, HMAC-SHA256 32; Decode needs two
+// bytes more for 64). Longer lists and
 // values (RSA) take their own allocation.
 const (
 	inlineComps = 4
-	inlineValue = 64
+	inlineValue = 66 // base64.StdEncoding.DecodedLen of a 64-byte value
 )
 
 // fastBlock is the one allocation of a fast parse per signature.
@@ -199,17 +201,26 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 			if !ok {
 				return nil, false
 			}
-			c, ok := fastComponent(name, ps)
-			if !ok || len(s.Components) >= maxComps {
+			if len(s.Components) >= maxComps {
 				return nil, false
 			}
-			c.id = f.s[itemStart:f.off]
-			for _, o := range s.Components {
-				if o.id == c.id {
+			id := f.s[itemStart:f.off]
+			for i := range s.Components {
+				if s.Components[i].id == id {
 					return nil, false
 				}
 			}
-			s.Components = append(s.Components, c)
+			n := len(s.Components)
+			if n < cap(s.Components) {
+				s.Components = s.Components[:n+1] // built in place: no copy of a Component
+			} else {
+				s.Components = append(s.Components, Component{})
+			}
+			c := &s.Components[n]
+			if !fastComponent(c, name, ps) {
+				return nil, false
+			}
+			c.id = id
 		}
 		f.off++
 		var buf [8]fastParam
@@ -237,16 +248,21 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 	}
 }
 
-func fastComponent(name string, ps []fastParam) (Component, bool) {
-	c := Component{Name: name}
+// fastComponent sets *c, a zero Component, to the component name with
+// parameters ps.
+func fastComponent(c *Component, name string, ps []fastParam) bool {
+	c.Name = name
+	if len(ps) == 0 && name != "" && name[0] == '@' { // the common case: a derived component without parameters
+		return isDerived(name)
+	}
 	if c.validName() != nil {
-		return c, false
+		return false
 	}
 	for _, p := range ps {
 		switch p.name {
 		case "sf", "bs", "req":
 			if p.kind != 'f' {
-				return c, false
+				return false
 			}
 			switch p.name {
 			case "sf":
@@ -258,7 +274,7 @@ func fastComponent(name string, ps []fastParam) (Component, bool) {
 			}
 		case "key", "name":
 			if p.kind != 's' {
-				return c, false
+				return false
 			}
 			if p.name == "key" {
 				c.Key = p.str
@@ -266,10 +282,10 @@ func fastComponent(name string, ps []fastParam) (Component, bool) {
 				c.QueryName = p.str
 			}
 		default:
-			return c, false
+			return false
 		}
 	}
-	return c, c.validParams() == nil
+	return c.validParams() == nil
 }
 
 func fastSetParam(p *Params, fp fastParam) bool {
@@ -377,17 +393,24 @@ func fastValues(text string, sigs []*Signature) bool {
 // scratch when it fits (the result then shares scratch's memory), into a
 // new slice otherwise: exactly base64.StdEncoding.DecodeString's result.
 func decodeValue(enc string, scratch []byte) ([]byte, bool) {
-	if len(enc) > maxFastValue {
-		v, err := base64.StdEncoding.DecodeString(enc)
-		return v, err == nil && len(v) > 0
+	switch {
+	case len(enc) <= 88: // up to 64 bytes: Ed25519, ECDSA, HMAC
+		var src [88]byte
+		return decodeInto(src[:copy(src[:], enc)], scratch)
+	case len(enc) <= maxFastValue:
+		var src [maxFastValue]byte
+		return decodeInto(src[:copy(src[:], enc)], scratch)
 	}
-	var src [maxFastValue]byte
-	n := copy(src[:], enc)
+	v, err := base64.StdEncoding.DecodeString(enc)
+	return v, err == nil && len(v) > 0
+}
+
+func decodeInto(src, scratch []byte) ([]byte, bool) {
 	dst := scratch
-	if need := base64.StdEncoding.DecodedLen(n); need > len(dst) {
+	if need := base64.StdEncoding.DecodedLen(len(src)); need > len(dst) {
 		dst = make([]byte, need)
 	}
-	m, err := base64.StdEncoding.Decode(dst, src[:n])
+	m, err := base64.StdEncoding.Decode(dst, src)
 	if err != nil || m == 0 {
 		return nil, false
 	}

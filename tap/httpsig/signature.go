@@ -98,20 +98,25 @@ func (s *Signature) Base(m Message) ([]byte, error) {
 }
 
 func buildBase(m Message, comps []Component, params string, pathWithQuery bool) ([]byte, error) {
-	return appendBase(make([]byte, 0, 64*len(comps)+len(params)+24), m, comps, params, pathWithQuery)
+	b, err := appendBase(make([]byte, 0, 64*len(comps)+len(params)+24), m, comps, params, pathWithQuery)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
-// appendBase appends the signature base to dst.
+// appendBase appends the signature base to dst. On an error it returns
+// what it appended so far with the error.
 func appendBase(dst []byte, m Message, comps []Component, params string, pathWithQuery bool) ([]byte, error) {
 	b := dst
 	for i := range comps {
 		c := &comps[i]
 		v, err := c.value(m, pathWithQuery)
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 		if strings.ContainsAny(v, "\r\n") {
-			return nil, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
+			return b, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
 		}
 		b = append(b, c.String()...)
 		b = append(b, ": "...)
@@ -141,20 +146,20 @@ func (s *Signature) Verify(m Message, key *VerifyingKey) error {
 	if s.Params.Alg != "" && s.Params.Alg != key.alg {
 		return fmt.Errorf("%w: signature %s declares %s, the key is %s", ErrAlgorithmMismatch, s.Label, s.Params.Alg, key.alg)
 	}
-	bp := basePool.Get().(*[]byte)
+	bp, used := basePool.Get().(*[]byte), 0
 	defer func() {
 		if cap(*bp) <= maxPooledBase {
-			clear((*bp)[:cap(*bp)])
+			clear((*bp)[:used]) // the request's data does not stay in the pool
 			*bp = (*bp)[:0]
 			basePool.Put(bp)
 		}
 	}()
 	check := func(c candidate) error {
 		base, err := appendBase((*bp)[:0], m, s.Components, c.params, c.pathWithQuery)
+		*bp, used = base, max(used, len(base))
 		if err != nil {
 			return err
 		}
-		*bp = base
 		return key.Verify(base, s.Value)
 	}
 	if !s.lenient {
