@@ -260,7 +260,13 @@ func (v *Verifier) Verify(r *http.Request, tags ...Tag) (*Identity, error) {
 		return fail(fromHTTPSig(err), httpsigDetail(err), err)
 	}
 	if p.Nonce != "" {
-		if err := v.nonces.Use(r.Context(), nonceKey(rk.Source, p.KeyID, p.Nonce), p.Expires.Add(v.skew)); err != nil {
+		var err error
+		if ms, ok := v.nonces.(*MemoryNonceStore); ok {
+			err = ms.useNonce(rk.Source, p.KeyID, p.Nonce, p.Expires.Add(v.skew))
+		} else {
+			err = v.nonces.Use(r.Context(), nonceKey(rk.Source, p.KeyID, p.Nonce), p.Expires.Add(v.skew))
+		}
+		if err != nil {
 			if errors.Is(err, ErrReplay) {
 				return fail(ErrReplay, "", nil)
 			}
@@ -299,7 +305,7 @@ func (v *Verifier) checkComponents(r *http.Request, sig *httpsig.Signature, tag 
 	if err != nil {
 		return "", err
 	}
-	if agent == "" && len(r.Header.Values("Signature-Agent")) > 0 {
+	if agent == "" && len(r.Header["Signature-Agent"]) > 0 { // the canonical name: what Values looks up
 		return bad(`the signature must cover its Signature-Agent member`)
 	}
 	return agent, nil
@@ -313,7 +319,7 @@ func (v *Verifier) coveredAgent(r *http.Request, sig *httpsig.Signature) (string
 		if c.Name != "signature-agent" || c.Req {
 			continue
 		}
-		lines := r.Header.Values("Signature-Agent")
+		lines := r.Header["Signature-Agent"] // the canonical name: what Values looks up
 		malformed := &VerifyError{Reason: ErrMalformed, Label: sig.Label, Detail: "Signature-Agent is malformed"}
 		if len(lines) == 0 {
 			return "", &VerifyError{Reason: ErrInvalidSignature, Label: sig.Label, Detail: "covered component signature-agent missing"}
@@ -347,13 +353,17 @@ func (v *Verifier) coveredAgent(r *http.Request, sig *httpsig.Signature) (string
 	return "", nil
 }
 
-// nonceKey scopes a nonce to the key that signed it, in a fixed length.
+// nonceKey scopes a nonce to the key that signed it, in a fixed length: the
+// key a NonceStore shared by a fleet (tapsql) stores, stable across
+// processes. A MemoryNonceStore is given the parts instead (useNonce).
 func nonceKey(source, keyID, nonce string) string {
 	var buf [256]byte // on the stack for the usual sizes
 	b := buf[:0]
 	b = append(append(append(append(append(append(b, source...), 0), keyID...), 0), nonce...), 0)
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // labelPrefix is the label httpsig puts before a cause; VerifyError

@@ -41,6 +41,16 @@ var derived = map[string]bool{
 	"@request-target": true, "@path": true, "@query": true, "@query-param": true, "@status": true,
 }
 
+// isDerived reports whether name is a derived component name: the derived
+// map's keys, as a switch (no string hashing on the parser's fast path).
+func isDerived(name string) bool {
+	switch name {
+	case "@method", "@target-uri", "@authority", "@scheme", "@request-target", "@path", "@query", "@query-param", "@status":
+		return true
+	}
+	return false
+}
+
 // structuredFields names the fields whose structured type is known, for
 // the sf and key parameters.
 var structuredFields = map[string]string{
@@ -380,6 +390,9 @@ func hostOf(r *http.Request) string {
 // (RFC 9421 §2.2.3).
 func authority(r *http.Request) string {
 	h := strings.ToLower(hostOf(r))
+	if strings.IndexByte(h, ':') < 0 {
+		return h // what SplitHostPort's "missing port" error leads to, without making the error
+	}
 	host, port, err := net.SplitHostPort(h)
 	if err != nil {
 		return h

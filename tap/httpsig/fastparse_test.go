@@ -2,6 +2,7 @@ package httpsig
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -15,6 +16,9 @@ func FuzzFastParse(f *testing.F) {
 	f.Add(`a=("x");created=1;created=2`, `a=:AA==:`)
 	f.Add(`a=(), a=()`, `a=:AA==:`)
 	f.Add(`a=();x=1.5`, `a=:AA==:;p=1`)
+	f.Add(`a=("@path");created=999999999999999;expires=1000000000000000;nonce="x"`, `a=:`+strings.Repeat("QUJD", 86)+`:`)
+	f.Add(`a=("@authority" "@path" "@method" "@query" "@scheme");tag="t"`, `a=:`+strings.Repeat("QUJD", 22)+`:`)
+	f.Add(`a=("@status";req);created=0`, `a=:`+strings.Repeat("QUJD", 171)+`Qg==:, b=:AA==:`)
 	f.Fuzz(func(t *testing.T, input, signature string) {
 		h := http.Header{"Signature-Input": {input}, "Signature": {signature}}
 		fast, ok := fastInputs(input, DefaultMaxComponents)

@@ -12,9 +12,11 @@ import (
 	"crypto/sha512"
 	"encoding/asn1"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math/big"
+	"sync"
 )
 
 // Algorithm is an HTTP signature algorithm name (RFC 9421 §3.3, plus
@@ -160,7 +162,7 @@ func (k *SigningKey) Public() crypto.PublicKey {
 // VerifyingKey returns the key that verifies this key's signatures.
 func (k *SigningKey) VerifyingKey() *VerifyingKey {
 	if k.alg == HMACSHA256 {
-		return &VerifyingKey{alg: k.alg, secret: k.secret}
+		return &VerifyingKey{alg: k.alg, secret: k.secret, macs: newMACPool(k.secret)}
 	}
 	return &VerifyingKey{alg: k.alg, pub: k.signer.Public()}
 }
@@ -215,6 +217,26 @@ type VerifyingKey struct {
 	alg    Algorithm
 	pub    crypto.PublicKey
 	secret []byte
+	// macs holds keyed HMAC-SHA256 states of secret (see macState).
+	macs *sync.Pool
+}
+
+// macState is a keyed HMAC-SHA256 and room for its sum. crypto/hmac keeps
+// the hash state after the key's inner and outer pads once Reset has been
+// called, and Reset and Sum restore it (FIPS 198-1 §6 allows this
+// precomputation), so a pooled state checks a signature without setting
+// the key up again: it holds what the secret itself is, no more.
+type macState struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+}
+
+func newMACPool(secret []byte) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		m := &macState{mac: hmac.New(sha256.New, secret)}
+		m.mac.Reset() // precomputes the keyed state
+		return m
+	}}
 }
 
 // NewVerifyingKey returns a key that verifies alg signatures with pub. An
@@ -254,9 +276,18 @@ func (k *VerifyingKey) Verify(base, sig []byte) error {
 	ok := false
 	switch k.alg {
 	case HMACSHA256:
-		m := hmac.New(sha256.New, k.secret)
-		m.Write(base)
-		ok = hmac.Equal(m.Sum(nil), sig)
+		if k.macs == nil {
+			m := hmac.New(sha256.New, k.secret)
+			m.Write(base)
+			ok = hmac.Equal(m.Sum(nil), sig)
+			break
+		}
+		m := k.macs.Get().(*macState) // keyed, nothing written
+		m.mac.Write(base)
+		ok = hmac.Equal(m.mac.Sum(m.sum[:0]), sig)
+		m.mac.Reset()
+		m.sum = [sha256.Size]byte{} // the right MAC of a base that may be forged
+		k.macs.Put(m)
 	case Ed25519:
 		ok = len(sig) == ed25519.SignatureSize && ed25519.Verify(k.pub.(ed25519.PublicKey), base, sig)
 	case ECDSAP256SHA256:

@@ -58,21 +58,17 @@ func (p Parser) Parse(h http.Header) ([]*Signature, error) {
 	if maxComps <= 0 {
 		maxComps = DefaultMaxComponents
 	}
-	in, sig := h.Values("Signature-Input"), h.Values("Signature")
+	// The names are in canonical form: indexing the map is what h.Values
+	// does after canonicalizing them, without that work.
+	in, sig := h["Signature-Input"], h["Signature"]
 	if len(in) == 0 && len(sig) == 0 {
 		return nil, ErrNoSignature
 	}
 	if len(in) == 0 || len(sig) == 0 {
 		return nil, fmt.Errorf("%w: Signature-Input and Signature must come together", ErrMalformed)
 	}
-	for _, f := range [][]string{in, sig} {
-		n := 0
-		for _, l := range f {
-			n += len(l) + 2
-		}
-		if n > maxBytes+2 {
-			return nil, fmt.Errorf("%w: a signature field is over %d bytes", ErrTooLarge, maxBytes)
-		}
+	if fieldBytes(in) > maxBytes+2 || fieldBytes(sig) > maxBytes+2 {
+		return nil, fmt.Errorf("%w: a signature field is over %d bytes", ErrTooLarge, maxBytes)
 	}
 	if !p.Lenient && !p.slow {
 		if sigs, ok := fastInputs(joinLines(in), maxComps); ok && len(sigs) <= maxSigs && fastValues(joinLines(sig), sigs) {
@@ -132,6 +128,15 @@ func (p Parser) Parse(h http.Header) ([]*Signature, error) {
 		return nil, ErrNoSignature
 	}
 	return out, nil
+}
+
+// fieldBytes is the length of a field's lines joined with ", ", plus 2.
+func fieldBytes(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n += len(l) + 2
+	}
+	return n
 }
 
 // joinLines joins field lines as httpsfv does.

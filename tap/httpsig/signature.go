@@ -1,11 +1,11 @@
 package httpsig
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dunglas/httpsfv"
@@ -75,6 +75,9 @@ type Signature struct {
 	// lenient allows the readings of Visa's sample (raw parameters, @path
 	// with the query).
 	lenient bool
+	// scratch is room for Value in the fast parse's allocation, while it
+	// parses; nil after.
+	scratch []byte
 }
 
 // SignatureInput returns the Signature-Input member of s ("label=(...)...").
@@ -95,26 +98,42 @@ func (s *Signature) Base(m Message) ([]byte, error) {
 }
 
 func buildBase(m Message, comps []Component, params string, pathWithQuery bool) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(64*len(comps) + len(params) + 24)
+	b, err := appendBase(make([]byte, 0, 64*len(comps)+len(params)+24), m, comps, params, pathWithQuery)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// appendBase appends the signature base to dst. On an error it returns
+// what it appended so far with the error.
+func appendBase(dst []byte, m Message, comps []Component, params string, pathWithQuery bool) ([]byte, error) {
+	b := dst
 	for i := range comps {
 		c := &comps[i]
 		v, err := c.value(m, pathWithQuery)
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 		if strings.ContainsAny(v, "\r\n") {
-			return nil, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
+			return b, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
 		}
-		b.WriteString(c.String())
-		b.WriteString(": ")
-		b.WriteString(v)
-		b.WriteByte('\n')
+		b = append(b, c.String()...)
+		b = append(b, ": "...)
+		b = append(b, v...)
+		b = append(b, '\n')
 	}
-	b.WriteString(`"@signature-params": `)
-	b.WriteString(params)
-	return b.Bytes(), nil
+	b = append(b, `"@signature-params": `...)
+	b = append(b, params...)
+	return b, nil
 }
+
+// basePool holds the buffers Verify builds signature bases in; a base
+// never leaves Verify.
+var basePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBase: a larger buffer is left to the garbage collector.
+const maxPooledBase = 16 << 10
 
 // Verify checks s over m with key. The alg parameter, when present, must
 // name key's algorithm (ErrAlgorithmMismatch). A lenient signature (see
@@ -127,12 +146,31 @@ func (s *Signature) Verify(m Message, key *VerifyingKey) error {
 	if s.Params.Alg != "" && s.Params.Alg != key.alg {
 		return fmt.Errorf("%w: signature %s declares %s, the key is %s", ErrAlgorithmMismatch, s.Label, s.Params.Alg, key.alg)
 	}
+	bp, used := basePool.Get().(*[]byte), 0
+	defer func() {
+		if cap(*bp) <= maxPooledBase {
+			clear((*bp)[:used]) // the request's data does not stay in the pool
+			*bp = (*bp)[:0]
+			basePool.Put(bp)
+		}
+	}()
+	check := func(c candidate) error {
+		base, err := appendBase((*bp)[:0], m, s.Components, c.params, c.pathWithQuery)
+		*bp, used = base, max(used, len(base))
+		if err != nil {
+			return err
+		}
+		return key.Verify(base, s.Value)
+	}
+	if !s.lenient {
+		if err := check(candidate{s.params, false}); err != nil {
+			return fmt.Errorf("signature %s: %w", s.Label, err)
+		}
+		return nil
+	}
 	var firstErr error
 	for _, c := range s.candidates() {
-		base, err := buildBase(m, s.Components, c.params, c.pathWithQuery)
-		if err == nil {
-			err = key.Verify(base, s.Value)
-		}
+		err := check(c)
 		if err == nil {
 			return nil
 		}
