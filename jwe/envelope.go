@@ -1,9 +1,6 @@
 package jwe
 
-import (
-	"encoding/json"
-	"io"
-)
+import "encoding/json"
 
 // envelope's fixed parts: {"encData":"<compact>"}.
 const envPre, envPost = `{"encData":"`, `"}`
@@ -14,90 +11,19 @@ const envPre, envPost = `{"encData":"`, `"}`
 // encoder.
 func MarshalEnvelope(compact string) []byte {
 	if !compactChars(compact) {
-		return marshalEnvelopeJSON(compact)
-	}
-	return AppendEnvelope(make([]byte, 0, len(envPre)+len(compact)+len(envPost)), compact)
-}
-
-// AppendEnvelope appends MarshalEnvelope(compact) to dst and returns the
-// extended slice; it allocates only when dst is too small (or compact is
-// not a compact JWE).
-func AppendEnvelope(dst []byte, compact string) []byte {
-	if !compactChars(compact) {
-		return append(dst, marshalEnvelopeJSON(compact)...)
-	}
-	dst = append(dst, envPre...)
-	dst = append(dst, compact...)
-	return append(dst, envPost...)
-}
-
-func marshalEnvelopeJSON(compact string) []byte {
-	b, err := marshalJSON(struct {
-		EncData string `json:"encData"`
-	}{compact})
-	if err != nil { // cannot happen for a struct of one string
-		panic("jwe: marshal envelope: " + err.Error())
-	}
-	return b
-}
-
-// EnvelopeReader reads MarshalEnvelope(compact) without building it: the
-// fixed parts and compact are copied straight into the caller's buffer,
-// so a request body is never held twice. Each reader is read once; make
-// one per send.
-type EnvelopeReader struct {
-	compact string
-	off     int    // bytes of the envelope read so far
-	other   []byte // MarshalEnvelope's bytes when compact is not a compact JWE
-}
-
-// NewEnvelopeReader returns a reader of MarshalEnvelope(compact).
-func NewEnvelopeReader(compact string) *EnvelopeReader {
-	r := &EnvelopeReader{compact: compact}
-	if !compactChars(compact) {
-		r.other = marshalEnvelopeJSON(compact)
-	}
-	return r
-}
-
-// Len returns the number of bytes not yet read.
-func (r *EnvelopeReader) Len() int {
-	if r.other != nil {
-		return len(r.other) - r.off
-	}
-	return len(envPre) + len(r.compact) + len(envPost) - r.off
-}
-
-// Read implements io.Reader.
-func (r *EnvelopeReader) Read(p []byte) (int, error) {
-	if r.Len() == 0 {
-		return 0, io.EOF
-	}
-	if r.other != nil {
-		n := copy(p, r.other[r.off:])
-		r.off += n
-		return n, nil
-	}
-	n := 0
-	for n < len(p) && r.Len() > 0 {
-		var k int
-		switch off := r.off; {
-		case off < len(envPre):
-			k = copy(p[n:], envPre[off:])
-		case off < len(envPre)+len(r.compact):
-			k = copy(p[n:], r.compact[off-len(envPre):])
-		default:
-			k = copy(p[n:], envPost[off-len(envPre)-len(r.compact):])
+		b, err := marshalJSON(struct {
+			EncData string `json:"encData"`
+		}{compact})
+		if err != nil { // cannot happen for a struct of one string
+			panic("jwe: marshal envelope: " + err.Error())
 		}
-		n += k
-		r.off += k
+		return b
 	}
-	return n, nil
+	out := make([]byte, 0, len(envPre)+len(compact)+len(envPost))
+	out = append(out, envPre...)
+	out = append(out, compact...)
+	return append(out, envPost...)
 }
-
-// Close does nothing; it makes the reader an io.ReadCloser (a request
-// body).
-func (r *EnvelopeReader) Close() error { return nil }
 
 // compactChars reports whether s holds only base64url characters and dots.
 func compactChars[T string | []byte](s T) bool {

@@ -15,10 +15,9 @@ import (
 	"github.com/vicgo/visa/jwe"
 )
 
-// TestDoMLEBodySentWithLengthOnEveryAttempt: the MLE envelope, read
-// straight from the compact JWE rather than built, goes out with a
-// Content-Length (never chunked), byte for byte the same on a retried
-// attempt, and X-Pay covers exactly those bytes each time.
+// TestDoMLEBodySentWithLengthOnEveryAttempt: the MLE envelope goes out
+// with a Content-Length (never chunked), byte for byte the same on a
+// retried attempt, and X-Pay covers exactly those bytes each time.
 func TestDoMLEBodySentWithLengthOnEveryAttempt(t *testing.T) {
 	t.Parallel()
 	type wire struct {
