@@ -73,12 +73,12 @@ func (c *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// allocTarget is issue 20's bound on the bytes one VIC call allocates:
+// allocTarget is the performance target for the bytes one VIC call allocates:
 // 3 x (request + response body) + 16 KiB.
 func allocTarget(req, resp int) float64 { return 3*float64(req+resp) + 16<<10 }
 
 // allocCeiling is what this test enforces today, per payload byte beyond
-// the fixed 16 KiB: issue 20's target is 3, but a call measures 7.9 to
+// the fixed 16 KiB: the target is 3, but a call measures 7.9 to
 // 9.4 B per byte on RetrieveCredentials (8.6 to 10.0 before the transport
 // stopped copying the response envelope and growing its read buffer).
 // What is left is go-jose's (base64 both ways, the AEAD output, the
@@ -143,7 +143,7 @@ func TestVICCallAllocationsPerPayloadByte(t *testing.T) {
 			perCall := float64(after.TotalAlloc-before.TotalAlloc) / runs
 			payload := rp.reqSize + len(rp.body)
 			perByte := (perCall - 16<<10) / float64(payload)
-			t.Logf("%d transactions: request %d B, response %d B, allocated %.0f B per call (%.2f B per payload byte beyond 16 KiB; issue 20's target %.0f B)",
+			t.Logf("%d transactions: request %d B, response %d B, allocated %.0f B per call (%.2f B per payload byte beyond 16 KiB; target %.0f B)",
 				k, rp.reqSize, len(rp.body), perCall, perByte, allocTarget(rp.reqSize, len(rp.body)))
 			require.LessOrEqual(t, perCall, allocCeiling*float64(payload)+16<<10,
 				"bytes allocated per call rose above %.1f per payload byte + 16 KiB", allocCeiling)
