@@ -459,8 +459,8 @@ func (c *Client) encodeBody(mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer)
 	return jwe.MarshalEnvelope(compact), nil
 }
 
-// readBody reads resp.Body up to the client's limit into a buffer of
-// the call's (bodyBuf), closes it and returns the bytes. The buffer is
+// readBody reads resp.Body up to the client's limit into the call's
+// buffer (rbuf), closes it and returns the bytes. The buffer is
 // taken from the size-class pools: sized from Content-Length when the
 // server sent one (one spare byte sees the end of the body), else grown
 // class by class. The buffer of an earlier attempt goes back first.
