@@ -158,7 +158,7 @@ func validB64(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if b64Value(s[i]) < 0 {
+		if b64Table[s[i]] < 0 {
 			return false
 		}
 	}
@@ -176,21 +176,32 @@ func validB64(s string) bool {
 }
 
 // b64Value returns the 6-bit value of a base64url character, or -1.
-func b64Value(c byte) int {
-	switch {
-	case c >= 'A' && c <= 'Z':
-		return int(c - 'A')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 26
-	case c >= '0' && c <= '9':
-		return int(c-'0') + 52
-	case c == '-':
-		return 62
-	case c == '_':
-		return 63
+func b64Value(c byte) int { return int(b64Table[c]) }
+
+// b64Table maps every byte to its base64url value, or -1; compactTable
+// marks the base64url characters and '.'. A table lookup per byte keeps
+// the scans of a whole compact JWE (envelope check, part check) cheap.
+var b64Table, compactTable = func() (v [256]int8, c [256]bool) {
+	for i := range v {
+		b := byte(i)
+		switch {
+		case b >= 'A' && b <= 'Z':
+			v[i] = int8(b - 'A')
+		case b >= 'a' && b <= 'z':
+			v[i] = int8(b-'a') + 26
+		case b >= '0' && b <= '9':
+			v[i] = int8(b-'0') + 52
+		case b == '-':
+			v[i] = 62
+		case b == '_':
+			v[i] = 63
+		default:
+			v[i] = -1
+		}
+		c[i] = v[i] >= 0 || b == '.'
 	}
-	return -1
-}
+	return v, c
+}()
 
 // parseProtectedHeader decodes a protected header strictly: a single JSON
 // object, no duplicate names, string "alg"/"enc"/"kid".

@@ -28,7 +28,7 @@ func MarshalEnvelope(compact string) []byte {
 // compactChars reports whether s holds only base64url characters and dots.
 func compactChars[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && b64Value(c) < 0 {
+		if !compactTable[s[i]] {
 			return false
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"math/bits"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -165,7 +166,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (visa.ResponseMe
 		if cl.bodyResp != resp {
 			// The body of a response retryablehttp gave up on (retries
 			// exhausted, or a status our policy stops on) is unread.
-			if raw, err = c.readBody(resp, &cl.buf, &cl.lr); err != nil {
+			if raw, err = cl.readBody(resp); err != nil {
 				result = cl.transportError(err)
 				break
 			}
@@ -272,7 +273,7 @@ func (cl *call) decide(ctx context.Context, resp *http.Response, err error) (boo
 // of a response the policy does not retry, inside the retry loop, so that
 // a read failure of an idempotent call is retried like any network error.
 func (cl *call) readResponse(resp *http.Response) error {
-	b, err := cl.c.readBody(resp, &cl.buf, &cl.lr)
+	b, err := cl.readBody(resp)
 	cl.bodyResp = resp
 	cl.respBody = b
 	if err == nil && cl.check != nil && resp.StatusCode/100 == 2 && cl.check(b) != nil {
@@ -451,46 +452,120 @@ func (c *Client) encodeBody(mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer)
 	if err != nil {
 		return nil, fmt.Errorf("visa: MLE encryption: %w: %w", visa.ErrEncryption, err)
 	}
-	return marshalEnvelope(compact), nil
+	// The envelope is one []byte, not a reader over the compact string:
+	// net/http writes the headers of a body it does not know to be in
+	// memory (*bytes.Reader, *strings.Reader) in a write of their own,
+	// one more system call per attempt than the copy saves.
+	return jwe.MarshalEnvelope(compact), nil
 }
 
-// marshalEnvelope returns {"encData":"<compact>"}. A compact JWE is
-// base64url and dots, which JSON needs no escaping for; anything else
-// goes through jwe.MarshalEnvelope.
-func marshalEnvelope(compact string) []byte {
-	const pre, post = `{"encData":"`, `"}`
-	for i := 0; i < len(compact); i++ {
-		if b := compact[i]; !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.') {
-			return jwe.MarshalEnvelope(compact)
+// readBody reads resp.Body up to the client's limit into the call's
+// buffer (rbuf), closes it and returns the bytes. The buffer is
+// taken from the size-class pools: sized from Content-Length when the
+// server sent one (one spare byte sees the end of the body), else grown
+// class by class. The buffer of an earlier attempt goes back first.
+func (cl *call) readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	putBody(cl.rbuf)
+	cl.rbuf = nil
+	maxBody := cl.c.maxBody
+	size := minBodyClass
+	if n := resp.ContentLength; n > maxBody {
+		return nil, errTooLarge
+	} else if n >= 0 {
+		size = int(n) + 1
+	}
+	b := getBody(size)
+	for {
+		if len(b) == cap(b) { // below the limit (checked after each read)
+			nb := getBody(2 * cap(b))
+			nb = append(nb, b...)
+			putBody(b)
+			b = nb
+		}
+		// Never more than maxBody+1 bytes: one past the limit tells.
+		end := cap(b)
+		if room := maxBody + 1 - int64(len(b)); int64(end-len(b)) > room {
+			end = len(b) + int(room)
+		}
+		n, err := resp.Body.Read(b[len(b):end])
+		b = b[:len(b)+n]
+		cl.rbuf = b
+		if int64(len(b)) > maxBody {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	out := make([]byte, 0, len(pre)+len(compact)+len(post))
-	out = append(out, pre...)
-	out = append(out, compact...)
-	return append(out, post...)
 }
 
-// readBody reads resp.Body up to the client's limit and closes it. The
-// buffer is sized from Content-Length when the server sent one.
-func (c *Client) readBody(resp *http.Response, buf *bytes.Buffer, lr *io.LimitedReader) ([]byte, error) {
-	defer resp.Body.Close()
-	buf.Reset()
-	if n := resp.ContentLength; n > c.maxBody {
-		return nil, errTooLarge
-	} else if n > 0 {
-		buf.Grow(int(n) + 1)
+// Response buffers are pooled by size class: class i holds buffers of
+// capacity minBodyClass<<i, up to maxBodyClass; larger ones are not kept.
+// A call takes one per read and returns it when it ends, so no call state
+// pins a large buffer and a large answer does not make every later one
+// cost a large buffer.
+const (
+	minBodyClass  = 4 << 10
+	maxBodyClass  = 16 << 20
+	numBodyClass  = 13 // 4 KiB << 12 == 16 MiB
+	bodyClassBits = 12 // log2(minBodyClass)
+)
+
+var bodyPools [numBodyClass]sync.Pool
+
+// bodyClass returns the smallest class whose buffers hold n bytes, or -1
+// when n is above maxBodyClass.
+func bodyClass(n int) int {
+	if n <= minBodyClass {
+		return 0
 	}
-	lr.R, lr.N = resp.Body, c.maxBody+1
-	n, err := buf.ReadFrom(lr)
-	lr.R = nil
-	if n > c.maxBody {
-		return nil, errTooLarge
+	if n > maxBodyClass {
+		return -1
 	}
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return bits.Len(uint(n-1)) - bodyClassBits
 }
+
+// getBody returns an empty buffer of capacity at least n.
+func getBody(n int) []byte {
+	i := bodyClass(n)
+	if i < 0 {
+		return make([]byte, 0, n)
+	}
+	if p, ok := bodyPools[i].Get().(*[]byte); ok {
+		b := (*p)[:0]
+		*p = nil
+		bodyPtrs.Put(p)
+		return b
+	}
+	return make([]byte, 0, minBodyClass<<i)
+}
+
+// putBody returns b to its class's pool, if it has the exact capacity of
+// one (buffers from getBody do, except those above maxBodyClass).
+func putBody(b []byte) {
+	c := cap(b)
+	if c == 0 {
+		return
+	}
+	i := bodyClass(c)
+	if i < 0 || minBodyClass<<i != c {
+		return
+	}
+	p, _ := bodyPtrs.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
+	}
+	*p = b[:0]
+	bodyPools[i].Put(p)
+}
+
+// bodyPtrs recycles the *[]byte boxes the class pools hold, so that
+// putting a buffer back costs no allocation.
+var bodyPtrs sync.Pool
 
 // errTooLarge is the internal marker of an oversize body; Do reports it
 // as a *visa.ResponseError matching visa.ErrResponseTooLarge.
@@ -534,7 +609,7 @@ func (c *Client) unwrap(raw []byte) ([]byte, error) {
 	if c.mle == nil || len(raw) == 0 {
 		return raw, nil
 	}
-	compact, ok := parseEnvelope(raw)
+	compact, ok := jwe.ParseEnvelope(raw)
 	if !ok {
 		return raw, nil
 	}
@@ -543,28 +618,6 @@ func (c *Client) unwrap(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	return pt, nil
-}
-
-// parseEnvelope returns the string member "encData" of a JSON object.
-// Like jwe.ParseEnvelope it ignores other members and refuses trailing
-// data; unlike it, it does not look for duplicate member names (the last
-// one wins, as encoding/json decides), which is cheaper and harmless here:
-// whatever it returns must still decrypt with our private key.
-func parseEnvelope(raw []byte) (string, bool) {
-	var env struct {
-		EncData json.RawMessage `json:"encData"`
-	}
-	if json.Unmarshal(raw, &env) != nil || len(env.EncData) < 2 || env.EncData[0] != '"' {
-		return "", false
-	}
-	if inner := env.EncData[1 : len(env.EncData)-1]; bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner), true
-	}
-	var s string
-	if json.Unmarshal(env.EncData, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 func (c *Client) malformed(resp *http.Response, what string, cause error) error {
@@ -641,8 +694,7 @@ type call struct {
 
 	bodyResp *http.Response // response whose body readResponse consumed
 	respBody []byte
-	buf      bytes.Buffer
-	lr       io.LimitedReader // the bounded reader of buf, reused
+	rbuf     []byte // the pooled buffer respBody lies in (getBody); returned by release
 }
 
 // callPool recycles call states, each with its retryablehttp.Client and
@@ -676,12 +728,12 @@ func (cl *call) release() {
 	cl.gotConn.Store(false)
 	cl.attemptStart = time.Time{}
 	cl.rc.HTTPClient = nil
-	for _, b := range []*bytes.Buffer{&cl.buf, &cl.scratch} {
-		if b.Cap() > 64<<10 {
-			*b = bytes.Buffer{} // do not pin large buffers
-		}
-		b.Reset()
+	putBody(cl.rbuf)
+	cl.rbuf = nil
+	if cl.scratch.Cap() > 64<<10 {
+		cl.scratch = bytes.Buffer{} // do not pin large buffers
 	}
+	cl.scratch.Reset()
 	callPool.Put(cl)
 }
 
