@@ -43,17 +43,7 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 	if err := s.begin(ctx, op); err != nil {
 		return store.Journey{}, err
 	}
-	now := s.stamp()
-	var completed any
-	if j.Status.Final() {
-		completed = s.timeArg(now)
-	}
-	out, err := scanJourney(s.db.QueryRowContext(ctx, `INSERT INTO journeys (`+journeyCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17)
-		ON CONFLICT DO NOTHING RETURNING `+journeyCols,
-		j.ID, j.Kind, j.UserID, j.IdempotencyKey, j.RequestHash, j.Status, j.Step, j.NextAction, blob(j.State),
-		j.ResultID, j.FailureCode, j.FailureReason, j.LeaseOwner, s.timeArg(store.Stamp(j.LeaseExpiresAt)),
-		s.timeArg(store.Stamp(j.ExpiresAt)), s.timeArg(now), completed))
+	out, err := scanJourney(s.db.QueryRowContext(ctx, insertJourney, s.journeyArgs(j, s.stamp())...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Journey{}, s.createConflict(ctx, op, "journeys", j.ID)
 	}
@@ -61,6 +51,23 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 		return store.Journey{}, wrap(op, err)
 	}
 	return out, nil
+}
+
+// insertJourney is CreateJourney's statement, with the arguments
+// journeyArgs gives.
+const insertJourney = `INSERT INTO journeys (` + journeyCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17)
+		ON CONFLICT DO NOTHING RETURNING ` + journeyCols
+
+// journeyArgs are the arguments of insertJourney for j, created at now.
+func (s *Store) journeyArgs(j store.Journey, now time.Time) []any {
+	var completed any
+	if j.Status.Final() {
+		completed = s.timeArg(now)
+	}
+	return []any{j.ID, j.Kind, j.UserID, j.IdempotencyKey, j.RequestHash, j.Status, j.Step, j.NextAction, blob(j.State),
+		j.ResultID, j.FailureCode, j.FailureReason, j.LeaseOwner, s.timeArg(store.Stamp(j.LeaseExpiresAt)),
+		s.timeArg(store.Stamp(j.ExpiresAt)), s.timeArg(now), completed}
 }
 
 // GetJourney implements store.Store.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"time"
 
 	"github.com/vicgo/visa/store"
 )
@@ -37,17 +38,7 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	now := s.stamp()
-	var completed any
-	if t.Status.Final() {
-		completed = s.timeArg(now)
-	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO transactions (`+txCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL, $19, $20)
-		ON CONFLICT DO NOTHING`,
-		t.ID, t.UserID, t.TokenID, t.InstructionID, t.ClientReferenceID, t.TransactionReferenceID,
-		t.MandateID, t.Amount, t.Currency, t.MerchantName, t.MerchantURL, t.Status, t.ResponseCode,
-		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed, t.IdempotencyKey, t.FailureCode)
+	res, err := s.db.ExecContext(ctx, insertTx+` ON CONFLICT DO NOTHING`, s.txArgs(t, s.stamp())...)
 	if isForeignKey(err) {
 		return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
 	}
@@ -60,6 +51,22 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 		return s.createConflict(ctx, op, "transactions", t.ID)
 	}
 	return nil
+}
+
+// insertTx is CreateTransaction's statement (without its ON CONFLICT
+// clause), with the arguments txArgs gives.
+const insertTx = `INSERT INTO transactions (` + txCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL, $19, $20)`
+
+// txArgs are the arguments of insertTx for t, created at now.
+func (s *Store) txArgs(t store.Transaction, now time.Time) []any {
+	var completed any
+	if t.Status.Final() {
+		completed = s.timeArg(now)
+	}
+	return []any{t.ID, t.UserID, t.TokenID, t.InstructionID, t.ClientReferenceID, t.TransactionReferenceID,
+		t.MandateID, t.Amount, t.Currency, t.MerchantName, t.MerchantURL, t.Status, t.ResponseCode,
+		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed, t.IdempotencyKey, t.FailureCode}
 }
 
 // createConflict says why an INSERT ... ON CONFLICT DO NOTHING inserted

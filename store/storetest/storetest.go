@@ -45,6 +45,9 @@ type NewStore func(tb testing.TB, clock store.Clock) store.Store
 //   - Journeys: create, read by id and by key, compare-and-swap on the
 //     version, leases (claim, renew, lapse, take-over), final journeys
 //     frozen, and races on one create, one claim and one update.
+//   - CreatePurchase (Stores that implement store.PurchaseCreator): the
+//     journey and its transaction stored together; a taken id or key of
+//     either, or a missing user, leaves neither; bad pairs refused.
 //   - ListJourneys: all and non-final journeys, oldest first across pages,
 //     by user, with a limit.
 //
@@ -96,6 +99,9 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("JourneyUpdate", h(testJourneyUpdate))
 	t.Run("JourneyClaim", h(testJourneyClaim))
 	t.Run("RaceJourneys", h(testRaceJourneys))
+	t.Run("CreatePurchase", h(testCreatePurchase))
+	t.Run("CreatePurchaseConflicts", h(testCreatePurchaseConflicts))
+	t.Run("CreatePurchaseValidation", h(testCreatePurchaseValidation))
 	t.Run("ListJourneys", h(testListJourneys))
 }
 
