@@ -103,14 +103,15 @@ func (a *Agent) Purchase(ctx context.Context, req PurchaseRequest) (*Receipt, er
 	if err != nil {
 		return nil, err
 	}
-	j, replay, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate")
+	tx := req.transaction()
+	j, replay, recorded, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate", &tx)
 	if err != nil {
 		return nil, err
 	}
 	if replay {
 		return a.replayPurchase(ctx, j)
 	}
-	p := &purchase{a: a, req: req, card: card, j: j}
+	p := &purchase{a: a, req: req, card: card, j: j, tx: tx, recorded: recorded}
 	rec, err := p.start(ctx)
 	if !p.waiting {
 		return rec, err
@@ -130,7 +131,8 @@ func (a *Agent) StartPurchase(ctx context.Context, req PurchaseRequest) (*Journe
 	if err != nil {
 		return nil, err
 	}
-	j, replay, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate")
+	tx := req.transaction()
+	j, replay, recorded, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate", &tx)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +148,7 @@ func (a *Agent) StartPurchase(ctx context.Context, req PurchaseRequest) (*Journe
 		v.Receipt, v.Err = rec, err
 		return v, err
 	}
-	p := &purchase{a: a, req: req, card: card, j: j}
+	p := &purchase{a: a, req: req, card: card, j: j, tx: tx, recorded: recorded}
 	rec, err := p.start(ctx)
 	return p.view(ctx, rec, err)
 }
@@ -249,12 +251,14 @@ func (req PurchaseRequest) hash() string {
 
 // purchase is one Purchase in progress.
 type purchase struct {
-	a     *Agent
-	req   PurchaseRequest
-	card  store.Card
-	j     store.Journey
-	tx    store.Transaction
-	lease *lease
+	a    *Agent
+	req  PurchaseRequest
+	card store.Card
+	j    store.Journey
+	tx   store.Transaction
+	// recorded says tx was stored with the journey (store.PurchaseCreator).
+	recorded bool
+	lease    *lease
 	// frame is the conversation with the cardholder's Bridge page (relay
 	// mode), ans the page's event being handled, and waiting says the run
 	// ended waiting for the page.
@@ -270,21 +274,30 @@ type purchase struct {
 	auth      *Authorization
 }
 
-// start records the transaction (the journey's twin, same ID) and runs the
-// table from PENDING.
-func (p *purchase) start(ctx context.Context) (*Receipt, error) {
-	a, req := p.a, p.req
-	p.lease = a.hold(ctx, p.j)
-	defer p.lease.release()
-	p.tx = store.Transaction{
-		ID: p.j.ID, UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
+// transaction is the record of the purchase req asks for, PENDING, its ID
+// still to be set (the journey's).
+func (req PurchaseRequest) transaction() store.Transaction {
+	return store.Transaction{
+		UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
 		MandateID: newID(), Amount: req.Amount.Value(), Currency: req.Amount.Currency().Alpha,
 		MerchantName: req.Merchant.Name, MerchantURL: req.Merchant.URL, Status: store.TxPending,
 		IdempotencyKey: req.IdempotencyKey,
 	}
-	if err := a.store.CreateTransaction(ctx, p.tx); err != nil {
-		a.endJourney(context.WithoutCancel(ctx), &p.j, store.JourneyFailed, "", err)
-		return nil, fmt.Errorf("agent: recording the purchase: %w", err)
+}
+
+// start records the transaction (the journey's twin, same ID) unless
+// beginJourney recorded it with the journey, and runs the table from
+// PENDING.
+func (p *purchase) start(ctx context.Context) (*Receipt, error) {
+	a := p.a
+	p.lease = a.hold(ctx, p.j)
+	defer p.lease.release()
+	if !p.recorded {
+		p.tx.ID = p.j.ID
+		if err := a.store.CreateTransaction(ctx, p.tx); err != nil {
+			a.endJourney(context.WithoutCancel(ctx), &p.j, store.JourneyFailed, "", err)
+			return nil, fmt.Errorf("agent: recording the purchase: %w", err)
+		}
 	}
 	if a.crashed(string(boundaryAfterPending)) {
 		return nil, ErrInterrupted
