@@ -19,7 +19,7 @@ import (
 // replay it.
 //
 // twin, when not nil, is a purchase's transaction: if the Store is a
-// store.PurchaseCreator, it is recorded with the journey in one write (its
+// store.PurchaseWriter, it is recorded with the journey in one write (its
 // ID set to the journey's) and recorded reports it; otherwise the caller
 // records it.
 func (a *Agent) beginJourney(ctx context.Context, kind store.JourneyKind, userID, key, hash, step string, twin *store.Transaction) (j store.Journey, replay, recorded bool, err error) {
@@ -37,7 +37,7 @@ func (a *Agent) beginJourney(ctx context.Context, kind store.JourneyKind, userID
 		ID: newID(), Kind: kind, UserID: userID, IdempotencyKey: key, RequestHash: hash,
 		Status: store.JourneyRunning, Step: step, LeaseOwner: a.runOwner(), LeaseExpiresAt: a.now().Add(a.leaseTTL),
 	}
-	pc, both := a.store.(store.PurchaseCreator)
+	pc, both := a.store.(store.PurchaseWriter)
 	both = both && twin != nil
 	if both {
 		twin.ID = j.ID

@@ -256,7 +256,7 @@ type purchase struct {
 	card store.Card
 	j    store.Journey
 	tx   store.Transaction
-	// recorded says tx was stored with the journey (store.PurchaseCreator).
+	// recorded says tx was stored with the journey (store.PurchaseWriter).
 	recorded bool
 	lease    *lease
 	// frame is the conversation with the cardholder's Bridge page (relay

@@ -12,7 +12,7 @@ import (
 )
 
 // callCounter counts a Store's calls that record a purchase. With
-// creator, it is a store.PurchaseCreator too (forwarding to the Store it
+// creator, it is a store.PurchaseWriter too (forwarding to the Store it
 // wraps); without, the agent sees a Store that is not one.
 type callCounter struct {
 	store.Store
@@ -55,11 +55,11 @@ type creatorCounter struct{ *callCounter }
 
 func (c creatorCounter) CreatePurchase(ctx context.Context, j store.Journey, t store.Transaction) (store.Journey, error) {
 	c.count("CreatePurchase")
-	return c.Store.(store.PurchaseCreator).CreatePurchase(ctx, j, t)
+	return c.Store.(store.PurchaseWriter).CreatePurchase(ctx, j, t)
 }
 
 // TestPurchaseRecordsJourneyAndTransactionTogether: with a Store that is a
-// store.PurchaseCreator, a purchase records its journey and transaction in
+// store.PurchaseWriter, a purchase records its journey and transaction in
 // one call; with one that is not, in two, as before; the outcome and the
 // records are the same either way.
 func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
@@ -71,7 +71,7 @@ func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
 		creator bool
 		want    map[string]int
 	}{
-		{"PurchaseCreator", true, map[string]int{"CreatePurchase": 1, "UpdateJourney": 1}},
+		{"PurchaseWriter", true, map[string]int{"CreatePurchase": 1, "UpdateJourney": 1}},
 		{"plain Store", false, map[string]int{"CreateJourney": 1, "CreateTransaction": 1, "UpdateJourney": 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
 
 // TestPurchaseRecordFailsLeavesNothing: when the transaction cannot be
 // recorded (its idempotency key is taken by a transaction without a
-// journey), a PurchaseCreator Store leaves no journey behind, and the
+// journey), a PurchaseWriter Store leaves no journey behind, and the
 // purchase fails before anything is sent to Visa.
 func TestPurchaseRecordFailsLeavesNothing(t *testing.T) {
 	t.Parallel()

@@ -26,7 +26,7 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 	return s.insertJourney(j), nil
 }
 
-// CreatePurchase implements store.PurchaseCreator: under the one lock, both
+// CreatePurchase implements store.PurchaseWriter: under the one lock, both
 // records are checked before either is written.
 func (s *Store) CreatePurchase(ctx context.Context, j store.Journey, t store.Transaction) (store.Journey, error) {
 	if err := store.ValidatePurchase(j, t); err != nil {
@@ -121,6 +121,11 @@ func (s *Store) UpdateJourney(ctx context.Context, j store.Journey) (store.Journ
 		return store.Journey{}, err
 	}
 	defer s.mu.Unlock()
+	return s.updateJourney(j)
+}
+
+// updateJourney is UpdateJourney's compare-and-swap. s.mu is held.
+func (s *Store) updateJourney(j store.Journey) (store.Journey, error) {
 	cur, ok := s.journeys[j.ID]
 	switch {
 	case !ok:
@@ -142,6 +147,27 @@ func (s *Store) UpdateJourney(ctx context.Context, j store.Journey) (store.Journ
 	cur = stampJourney(cur)
 	s.journeys[j.ID] = cur
 	return cloneJourney(cur), nil
+}
+
+// FinishPurchase implements store.PurchaseWriter: under the one lock, the
+// move, then, if it was made, the journey's update.
+func (s *Store) FinishPurchase(ctx context.Context, j store.Journey, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, store.Journey, error) {
+	if err := j.Validate(); err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	if err := store.CheckTransition(j.ID, from, to, upd); err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	if err := s.begin(ctx, "finish purchase"); err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	defer s.mu.Unlock()
+	t, err := s.transition(j.ID, from, to, upd)
+	if err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	out, err := s.updateJourney(j)
+	return t, out, err
 }
 
 // ClaimJourney implements store.Store.

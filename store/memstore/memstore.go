@@ -406,6 +406,11 @@ func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to s
 		return store.Transaction{}, err
 	}
 	defer s.mu.Unlock()
+	return s.transition(id, from, to, upd)
+}
+
+// transition is TransitionTransaction's move. s.mu is held.
+func (s *Store) transition(id string, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, error) {
 	t, ok := s.txs[id]
 	switch {
 	case !ok:

@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/vicgo/visa/store"
 )
 
-var _ store.PurchaseCreator = (*Store)(nil)
+var _ store.PurchaseWriter = (*Store)(nil)
 
 // insertPurchase is CreatePurchase's one statement on PostgreSQL: the
 // journey's insert (insertJourney's arguments), then the transaction's
@@ -22,7 +25,7 @@ const insertPurchase = `WITH j AS (` + insertJourney + `),
 			$34::timestamptz, $34::timestamptz, $35::timestamptz, NULL, $36, $37 FROM j RETURNING id)
 	SELECT ` + journeyCols + ` FROM j`
 
-// CreatePurchase implements store.PurchaseCreator. On PostgreSQL it is one
+// CreatePurchase implements store.PurchaseWriter. On PostgreSQL it is one
 // statement (insertPurchase), one round trip; on SQLite one immediate
 // transaction of the two inserts, one commit instead of two. Either way a
 // failure of either insert leaves nothing.
@@ -152,4 +155,120 @@ func (s *Store) inTx(ctx context.Context, op string, qs []string, fn func(txQuer
 		return err
 	}
 	return wrap(op, tx.Commit())
+}
+
+// placeholder matches a statement's numbered parameters.
+var placeholder = regexp.MustCompile(`\$([0-9]+)`)
+
+// shiftParams renumbers q's parameters $n as $(n+by).
+func shiftParams(q string, by int) string {
+	return placeholder.ReplaceAllStringFunc(q, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+by)
+	})
+}
+
+// finishJourneyCols are the journey's columns as FinishPurchase's statement
+// on PostgreSQL selects them from its LEFT JOIN: NULL (no update) read as
+// the zero values, and a last column saying whether the journey was
+// updated.
+var finishJourneyCols = func() string {
+	var cols []string
+	for _, c := range strings.Split(journeyCols, ",") {
+		c = strings.TrimSpace(c)
+		switch {
+		case c == "state":
+			cols = append(cols, "COALESCE(j.state, ''::bytea)")
+		case c == "version":
+			cols = append(cols, "COALESCE(j.version, 0)")
+		case strings.HasSuffix(c, "_at"):
+			cols = append(cols, "j."+c)
+		default:
+			cols = append(cols, "COALESCE(j."+c+", '')")
+		}
+	}
+	return strings.Join(cols, ", ") + ", j.id IS NOT NULL"
+}()
+
+// txColsOf is txCols qualified with the alias a.
+func txColsOf(a string) string {
+	var cols []string
+	for _, c := range strings.Split(txCols, ",") {
+		cols = append(cols, a+"."+strings.TrimSpace(c))
+	}
+	return strings.Join(cols, ", ")
+}
+
+var finishTxCols = txColsOf("t")
+
+// FinishPurchase implements store.PurchaseWriter. On PostgreSQL it is one
+// statement, one round trip: the transition's UPDATE, and the journey's
+// UPDATE conditioned on the transition's having matched (EXISTS on its
+// RETURNING rows). On SQLite it is one immediate transaction of the two
+// UPDATEs, one commit instead of two; it commits the move even when the
+// journey's compare-and-swap matches nothing.
+func (s *Store) FinishPurchase(ctx context.Context, j store.Journey, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, store.Journey, error) {
+	var zt store.Transaction
+	var zj store.Journey
+	if err := j.Validate(); err != nil {
+		return zt, zj, err
+	}
+	if err := store.CheckTransition(j.ID, from, to, upd); err != nil {
+		return zt, zj, err
+	}
+	const op = "finish purchase"
+	if err := s.begin(ctx, op); err != nil {
+		return zt, zj, err
+	}
+	now := s.timeArg(s.stamp())
+	tq, targs := s.transitionSQL(j.ID, from, to, upd, now)
+	jargs := s.updateJourneyArgs(j, now)
+	if s.dialect == Postgres {
+		jq := strings.Replace(shiftParams(updateJourney, len(targs)), ` RETURNING `,
+			` AND EXISTS (SELECT 1 FROM t) RETURNING `, 1)
+		q := `WITH t AS (` + tq + `), j AS (` + jq + `) SELECT ` + finishTxCols + `, ` + finishJourneyCols +
+			` FROM t LEFT JOIN j ON true`
+		var t store.Transaction
+		var out store.Journey
+		var updated bool
+		err := s.db.QueryRowContext(ctx, q, append(targs, jargs...)...).
+			Scan(append(append(txDest(&t), journeyDest(&out)...), &updated)...)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return zt, zj, s.transitionConflict(ctx, op, j.ID, from, upd)
+		case err != nil:
+			return zt, zj, wrap(op, err)
+		case !updated:
+			return t, zj, s.versionConflict(ctx, op, j)
+		}
+		if len(out.State) == 0 {
+			out.State = nil
+		}
+		return t, out, nil
+	}
+	var t store.Transaction
+	var out store.Journey
+	var jerr error
+	err := s.inTx(ctx, op, []string{tq, updateJourney}, func(q txQuerier) error {
+		var err error
+		t, err = scanTx(q.QueryRowContext(ctx, 0, targs...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errRolledBack{func() error { return s.transitionConflict(ctx, op, j.ID, from, upd) }}
+		}
+		if err != nil {
+			return wrap(op, err)
+		}
+		out, jerr = scanJourney(q.QueryRowContext(ctx, 1, jargs...))
+		if jerr != nil && !errors.Is(jerr, sql.ErrNoRows) {
+			return wrap(op, jerr) // a database error: the move is rolled back too
+		}
+		return nil // the move stands, whether or not the journey matched
+	})
+	switch {
+	case err != nil:
+		return zt, zj, err
+	case jerr != nil:
+		return t, zj, s.versionConflict(ctx, op, j)
+	}
+	return t, out, nil
 }

@@ -12,13 +12,13 @@ import (
 	"github.com/vicgo/visa/store"
 )
 
-// purchaseCreator is s as a store.PurchaseCreator; the test is skipped when
+// purchaseWriter is s as a store.PurchaseWriter; the test is skipped when
 // s is not one (the interface is optional).
-func purchaseCreator(t *testing.T, s store.Store) store.PurchaseCreator {
+func purchaseWriter(t *testing.T, s store.Store) store.PurchaseWriter {
 	t.Helper()
-	pc, ok := s.(store.PurchaseCreator)
+	pc, ok := s.(store.PurchaseWriter)
 	if !ok {
-		t.Skip("the Store does not implement store.PurchaseCreator")
+		t.Skip("the Store does not implement store.PurchaseWriter")
 	}
 	return pc
 }
@@ -46,7 +46,7 @@ func countRecords(t *testing.T, e *env, userID string) (journeys, txs int) {
 }
 
 func testCreatePurchase(t *testing.T, e *env) {
-	pc := purchaseCreator(t, e.s)
+	pc := purchaseWriter(t, e.s)
 	e.seed(t, "alice", "tok-1")
 	j := purchaseJourney("p-1", "alice", "order-1")
 	at := store.Stamp(e.clock.Peek())
@@ -72,7 +72,7 @@ func testCreatePurchase(t *testing.T, e *env) {
 }
 
 func testCreatePurchaseConflicts(t *testing.T, e *env) {
-	pc := purchaseCreator(t, e.s)
+	pc := purchaseWriter(t, e.s)
 	e.seed(t, "alice", "tok-1")
 	first := purchaseJourney("p-1", "alice", "order-1")
 	_, err := pc.CreatePurchase(e.ctx, first, purchaseTx(first, "tok-1", "order-1"))
@@ -118,7 +118,7 @@ func testCreatePurchaseConflicts(t *testing.T, e *env) {
 }
 
 func testCreatePurchaseValidation(t *testing.T, e *env) {
-	pc := purchaseCreator(t, e.s)
+	pc := purchaseWriter(t, e.s)
 	e.seed(t, "alice", "tok-1")
 	j := purchaseJourney("p-1", "alice", "")
 	x := purchaseTx(j, "tok-1", "")
@@ -149,11 +149,11 @@ func testCreatePurchaseValidation(t *testing.T, e *env) {
 // the losers get ErrConflict (ErrDuplicateKey for the key) and leave
 // nothing.
 func testSharedRacePurchase(t *testing.T, a, b *env) {
-	purchaseCreator(t, a.s)
+	purchaseWriter(t, a.s)
 	a.seed(t, "alice", "tok-1")
 	create := func(i int, id, key string) error {
 		j := purchaseJourney(id, "alice", key)
-		_, err := pick(a, b, i).(store.PurchaseCreator).CreatePurchase(a.ctx, j, purchaseTx(j, "tok-1", key))
+		_, err := pick(a, b, i).(store.PurchaseWriter).CreatePurchase(a.ctx, j, purchaseTx(j, "tok-1", key))
 		return err
 	}
 	winners := race(t, func(i int) error { return create(i, fmt.Sprintf("p-%02d", i), "order-1") })
@@ -182,4 +182,161 @@ func testSharedRacePurchase(t *testing.T, a, b *env) {
 	js, txs := countRecords(t, a, "alice")
 	assert.Equal(t, 2, js)
 	assert.Equal(t, 2, txs)
+}
+
+// startedPurchase creates a purchase through w and moves its transaction to
+// AUTHORIZED, as a purchase stands before its confirmation.
+func startedPurchase(t *testing.T, e *env, w store.PurchaseWriter, id string) store.Journey {
+	t.Helper()
+	j, err := w.CreatePurchase(e.ctx, purchaseJourney(id, "alice", ""), purchaseTx(purchaseJourney(id, "alice", ""), "tok-1", ""))
+	require.NoError(t, err)
+	_, err = e.s.TransitionTransaction(e.ctx, id, store.TxPending, store.TxAuthorized, store.TxUpdate{ResponseCode: store.Ptr("00")})
+	require.NoError(t, err)
+	return j
+}
+
+// closed is j as the agent closes it after its purchase completed.
+func closed(j store.Journey) store.Journey {
+	j.Status, j.ResultID, j.LeaseOwner, j.LeaseExpiresAt = store.JourneySucceeded, j.ID, "", time.Time{}
+	return j
+}
+
+func testFinishPurchase(t *testing.T, e *env) {
+	w := purchaseWriter(t, e.s)
+	e.seed(t, "alice", "tok-1")
+	j := startedPurchase(t, e, w, "p-1")
+	at := store.Stamp(e.clock.Peek())
+	x, got, err := w.FinishPurchase(e.ctx, closed(j), store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+	require.NoError(t, err)
+	assert.Equal(t, store.TxCompleted, x.Status)
+	assert.Equal(t, "00", x.ResponseCode)
+	assert.False(t, x.CompletedAt.Before(at))
+	assert.False(t, x.ConfirmedAt.IsZero())
+	assert.Equal(t, store.JourneySucceeded, got.Status)
+	assert.Equal(t, j.Version+1, got.Version)
+	assert.False(t, got.CompletedAt.IsZero())
+	assert.Empty(t, got.LeaseOwner)
+	back, err := e.s.GetJourney(e.ctx, "p-1")
+	require.NoError(t, err)
+	assert.Equal(t, got, back, "the journey reads back as returned")
+	backTx, err := e.s.GetTransaction(e.ctx, "p-1")
+	require.NoError(t, err)
+	assert.Equal(t, x, backTx, "the transaction reads back as returned")
+}
+
+func testFinishPurchaseConflicts(t *testing.T, e *env) {
+	w := purchaseWriter(t, e.s)
+	e.seed(t, "alice", "tok-1")
+
+	t.Run("move refused: nothing written", func(t *testing.T) {
+		j := startedPurchase(t, e, w, "p-move")
+		x, got, err := w.FinishPurchase(e.ctx, closed(j), store.TxAuthorizing, store.TxAuthorized, store.TxUpdate{})
+		require.ErrorIs(t, err, store.ErrConflict)
+		assert.Zero(t, x, "no move")
+		assert.Zero(t, got)
+		cur, err := e.s.GetJourney(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, j, cur, "the journey is untouched")
+		tx, err := e.s.GetTransaction(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, store.TxAuthorized, tx.Status)
+	})
+	t.Run("confirmed twice: nothing written", func(t *testing.T) {
+		j := startedPurchase(t, e, w, "p-twice")
+		_, err := e.s.TransitionTransaction(e.ctx, j.ID, store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		require.NoError(t, err)
+		x, _, err := w.FinishPurchase(e.ctx, closed(j), store.TxCompleted, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		require.ErrorIs(t, err, store.ErrConflict)
+		assert.Zero(t, x)
+		cur, err := e.s.GetJourney(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, j, cur, "the journey is untouched")
+	})
+	t.Run("no transaction", func(t *testing.T) {
+		j, err := e.s.CreateJourney(e.ctx, purchaseJourney("p-none", "alice", ""))
+		require.NoError(t, err)
+		x, _, err := w.FinishPurchase(e.ctx, closed(j), store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		require.ErrorIs(t, err, store.ErrNotFound)
+		assert.Zero(t, x)
+		cur, err := e.s.GetJourney(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, j, cur, "the journey is untouched")
+	})
+	t.Run("journey moved on: the move stands", func(t *testing.T) {
+		j := startedPurchase(t, e, w, "p-stale")
+		moved := j
+		moved.Step = "elsewhere"
+		moved, err := e.s.UpdateJourney(e.ctx, moved)
+		require.NoError(t, err)
+		x, got, err := w.FinishPurchase(e.ctx, closed(j), store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		require.ErrorIs(t, err, store.ErrConflict)
+		assert.Equal(t, store.TxCompleted, x.Status, "the moved transaction is returned")
+		assert.Zero(t, got)
+		tx, err := e.s.GetTransaction(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, x, tx, "the move stands")
+		cur, err := e.s.GetJourney(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, moved, cur, "the journey is as the other writer left it")
+	})
+	t.Run("journey final: the move stands", func(t *testing.T) {
+		j := startedPurchase(t, e, w, "p-final")
+		ended := j
+		ended.Status, ended.LeaseOwner, ended.LeaseExpiresAt = store.JourneyFailed, "", time.Time{}
+		_, err := e.s.UpdateJourney(e.ctx, ended)
+		require.NoError(t, err)
+		j.Version++ // even with the right version, a final journey never changes
+		x, _, err := w.FinishPurchase(e.ctx, closed(j), store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		require.ErrorIs(t, err, store.ErrConflict)
+		assert.Equal(t, store.TxCompleted, x.Status)
+		cur, err := e.s.GetJourney(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, store.JourneyFailed, cur.Status)
+	})
+	t.Run("refused input writes nothing", func(t *testing.T) {
+		j := startedPurchase(t, e, w, "p-bad")
+		bad := closed(j)
+		bad.Step = ""
+		_, _, err := w.FinishPurchase(e.ctx, bad, store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		isValidation(t, err, "Step")
+		_, _, err = w.FinishPurchase(e.ctx, closed(j), store.TxAuthorized, store.TxPending, store.TxUpdate{})
+		require.ErrorIs(t, err, store.ErrConflict, "a move the status graph refuses")
+		ctx, cancel := context.WithCancel(e.ctx)
+		cancel()
+		_, _, err = w.FinishPurchase(ctx, closed(j), store.TxAuthorized, store.TxCompleted, store.TxUpdate{Confirmed: true})
+		require.ErrorIs(t, err, context.Canceled)
+		tx, err := e.s.GetTransaction(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, store.TxAuthorized, tx.Status)
+		cur, err := e.s.GetJourney(e.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, j, cur)
+	})
+}
+
+// testSharedRaceFinish: racers on both Stores finish one purchase: exactly
+// one moves it and closes the journey; the others get ErrConflict and
+// write nothing.
+func testSharedRaceFinish(t *testing.T, a, b *env) {
+	w := purchaseWriter(t, a.s)
+	a.seed(t, "alice", "tok-1")
+	j := startedPurchase(t, a, w, "p-race")
+	winners := race(t, func(i int) error {
+		next := closed(j)
+		next.Step = fmt.Sprintf("done-%02d", i)
+		_, _, err := pick(a, b, i).(store.PurchaseWriter).FinishPurchase(a.ctx, next, store.TxAuthorized, store.TxCompleted,
+			store.TxUpdate{Confirmed: true, AuthorizationCode: store.Ptr(fmt.Sprintf("A%02d", i))})
+		return err
+	})
+	require.Len(t, winners, 1, "finish")
+	for _, s := range []*env{a, b} {
+		x, err := s.s.GetTransaction(s.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, store.TxCompleted, x.Status)
+		assert.Equal(t, fmt.Sprintf("A%02d", winners[0]), x.AuthorizationCode, "the winner's move is the stored one")
+		cur, err := s.s.GetJourney(s.ctx, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("done-%02d", winners[0]), cur.Step, "the winner's close is the stored one")
+		assert.Equal(t, j.Version+1, cur.Version)
+	}
 }
