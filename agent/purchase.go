@@ -256,9 +256,10 @@ type purchase struct {
 	card store.Card
 	j    store.Journey
 	tx   store.Transaction
-	// recorded says tx was stored with the journey (store.PurchaseWriter).
-	recorded bool
-	lease    *lease
+	// recorded says tx was stored with the journey, closed that the
+	// journey was closed with the last move (store.PurchaseWriter).
+	recorded, closed bool
+	lease            *lease
 	// frame is the conversation with the cardholder's Bridge page (relay
 	// mode), ans the page's event being handled, and waiting says the run
 	// ended waiting for the page.
@@ -413,7 +414,7 @@ func (p *purchase) exec(ctx context.Context, s *purchaseStep) error {
 	if a.crashed(string(s.effectBoundary)) {
 		return ErrInterrupted
 	}
-	if err := p.move(ctx, from, to, upd); err != nil {
+	if err := p.record(ctx, from, to, upd); err != nil {
 		return err
 	}
 	if a.crashed(string(s.doneBoundary)) {
@@ -474,7 +475,9 @@ func (p *purchase) finish(ctx context.Context, err error) (*Receipt, error) {
 			p.tx = cur
 		}
 	}
-	a.closeJourney(ctx, &p.j, p.tx, err)
+	if !p.closed {
+		a.closeJourney(ctx, &p.j, p.tx, err)
+	}
 	rec := &Receipt{Transaction: p.tx, Authorization: p.auth}
 	if p.cred != nil {
 		rec.Credential = *p.cred
@@ -504,17 +507,54 @@ func declineOf(auth *Authorization, tx store.Transaction) error {
 func (p *purchase) move(ctx context.Context, from, to store.TxStatus, upd store.TxUpdate) error {
 	tx, err := p.a.store.TransitionTransaction(ctx, p.tx.ID, from, to, upd)
 	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			if merchantCalled(from) {
-				p.a.logger.ErrorContext(ctx, "agent: another process moved a purchase after the merchant was called",
-					"transaction", p.tx.ID, "from", string(from), "to", string(to))
-				return &OutcomeError{Outcome: ErrOwnershipLost, TransactionID: p.tx.ID, Status: from, Cause: err}
-			}
-			return fmt.Errorf("%w: %s → %s: %w", ErrSuperseded, from, to, err)
-		}
-		return fmt.Errorf("agent: recording %s: %w", to, err)
+		return p.notMoved(ctx, from, to, err)
 	}
 	p.tx = tx
+	return nil
+}
+
+// notMoved is move's error for a compare-and-swap that failed with err.
+func (p *purchase) notMoved(ctx context.Context, from, to store.TxStatus, err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		if merchantCalled(from) {
+			p.a.logger.ErrorContext(ctx, "agent: another process moved a purchase after the merchant was called",
+				"transaction", p.tx.ID, "from", string(from), "to", string(to))
+			return &OutcomeError{Outcome: ErrOwnershipLost, TransactionID: p.tx.ID, Status: from, Cause: err}
+		}
+		return fmt.Errorf("%w: %s → %s: %w", ErrSuperseded, from, to, err)
+	}
+	return fmt.Errorf("agent: recording %s: %w", to, err)
+}
+
+// record makes the move that ends a step. The move of the confirmation
+// (step 16), which completes the purchase, closes the journey in the same
+// write when the Store is a store.PurchaseWriter, as finish would close it
+// right after; the journey never closes without the move. Every other move
+// is move's.
+func (p *purchase) record(ctx context.Context, from, to store.TxStatus, upd store.TxUpdate) error {
+	w, ok := p.a.store.(store.PurchaseWriter)
+	if !ok || !upd.Confirmed || (to != store.TxCompleted && to != store.TxDeclined) {
+		return p.move(ctx, from, to, upd)
+	}
+	next := p.j
+	next.Status, next.NextAction, next.ResultID = store.JourneySucceeded, "", p.tx.ID
+	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
+	tx, j, err := w.FinishPurchase(ctx, next, from, to, upd)
+	switch {
+	case tx.ID == "" && errors.Is(err, store.ErrInvalid):
+		return p.move(ctx, from, to, upd) // the journey as held cannot be written: move alone
+	case tx.ID == "":
+		return p.notMoved(ctx, from, to, err)
+	}
+	p.tx = tx
+	if err != nil {
+		// As saveJourney: the move stands; the journey is left to
+		// whoever took it, or to the reconciler.
+		p.a.logger.WarnContext(ctx, "agent: recording the journey failed; the reconciler will see it",
+			"journey", p.j.ID, "error", err.Error())
+		return nil
+	}
+	p.j, p.closed = j, true
 	return nil
 }
 

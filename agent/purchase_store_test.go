@@ -2,12 +2,14 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vicgo/visa/agent"
 	"github.com/vicgo/visa/store"
 )
 
@@ -46,6 +48,11 @@ func (c *callCounter) CreateTransaction(ctx context.Context, t store.Transaction
 	return c.Store.CreateTransaction(ctx, t)
 }
 
+func (c *callCounter) TransitionTransaction(ctx context.Context, id string, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, error) {
+	c.count("TransitionTransaction")
+	return c.Store.TransitionTransaction(ctx, id, from, to, upd)
+}
+
 func (c *callCounter) UpdateJourney(ctx context.Context, j store.Journey) (store.Journey, error) {
 	c.count("UpdateJourney")
 	return c.Store.UpdateJourney(ctx, j)
@@ -58,10 +65,16 @@ func (c creatorCounter) CreatePurchase(ctx context.Context, j store.Journey, t s
 	return c.Store.(store.PurchaseWriter).CreatePurchase(ctx, j, t)
 }
 
+func (c creatorCounter) FinishPurchase(ctx context.Context, j store.Journey, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, store.Journey, error) {
+	c.count("FinishPurchase")
+	return c.Store.(store.PurchaseWriter).FinishPurchase(ctx, j, from, to, upd)
+}
+
 // TestPurchaseRecordsJourneyAndTransactionTogether: with a Store that is a
 // store.PurchaseWriter, a purchase records its journey and transaction in
-// one call; with one that is not, in two, as before; the outcome and the
-// records are the same either way.
+// one call, and its last move with the journey's close in one; with one
+// that is not, in two each, as before; the outcome and the records are the
+// same either way.
 func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -69,14 +82,17 @@ func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
 	for i, c := range []struct {
 		name    string
 		creator bool
+		pan     string
 		want    map[string]int
 	}{
-		{"PurchaseWriter", true, map[string]int{"CreatePurchase": 1, "UpdateJourney": 1}},
-		{"plain Store", false, map[string]int{"CreateJourney": 1, "CreateTransaction": 1, "UpdateJourney": 1}},
+		{"PurchaseWriter", true, "4111111111111111", map[string]int{"CreatePurchase": 1, "TransitionTransaction": 6, "FinishPurchase": 1}},
+		{"plain Store", false, "4111111111111111", map[string]int{"CreateJourney": 1, "CreateTransaction": 1, "TransitionTransaction": 7, "UpdateJourney": 1}},
+		{"decline, PurchaseWriter", true, "4000000000009995", map[string]int{"CreatePurchase": 1, "TransitionTransaction": 6, "FinishPurchase": 1}},
+		{"decline, plain Store", false, "4000000000009995", map[string]int{"CreateJourney": 1, "CreateTransaction": 1, "TransitionTransaction": 7, "UpdateJourney": 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			u, dev := user(90+i), deviceN(90+i)
-			card := e.addCard(t, u, "4111111111111111", dev)
+			card := e.addCard(t, u, c.pan, dev)
 			cc := &callCounter{Store: e.st, calls: map[string]int{}}
 			var st store.Store = cc
 			if c.creator {
@@ -84,10 +100,17 @@ func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
 			}
 			a := newReplica(t, e, st)
 			req := purchaseReq(u, card, dev, "20.00")
-			req.IdempotencyKey = "order-" + c.name[:5]
+			req.IdempotencyKey = fmt.Sprintf("order-%d", i)
 			rec, err := a.Purchase(ctx, req)
-			require.NoError(t, err)
-			assert.Equal(t, store.TxCompleted, rec.Transaction.Status)
+			want := store.TxCompleted
+			if c.pan == "4000000000009995" {
+				require.ErrorIs(t, err, agent.ErrDeclined)
+				want = store.TxDeclined
+				assert.False(t, rec.Transaction.ConfirmedAt.IsZero(), "the decline is confirmed")
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, want, rec.Transaction.Status)
 			assert.Equal(t, c.want, cc.snapshot())
 			j, err := e.st.GetJourneyByKey(ctx, u.ID, store.JourneyPurchase, req.IdempotencyKey)
 			require.NoError(t, err)
@@ -96,7 +119,11 @@ func TestPurchaseRecordsJourneyAndTransactionTogether(t *testing.T) {
 			assert.Equal(t, req.IdempotencyKey, rec.Transaction.IdempotencyKey)
 
 			again, err := a.Purchase(ctx, req)
-			require.NoError(t, err)
+			if want == store.TxCompleted {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, agent.ErrDeclined, "the replay gives the same typed error")
+			}
 			assert.True(t, again.Replayed, "the key replays the purchase")
 			assert.Equal(t, rec.Transaction.ID, again.Transaction.ID)
 		})
