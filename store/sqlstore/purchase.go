@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vicgo/visa/store"
 )
@@ -168,6 +169,23 @@ func shiftParams(q string, by int) string {
 	})
 }
 
+// finishSQL caches FinishPurchase's statement on PostgreSQL per
+// transition statement (TransitionTransaction builds few distinct ones).
+var finishSQL sync.Map // transition SQL → statement
+
+// finishStatement is FinishPurchase's statement on PostgreSQL around the
+// transition tq with its nArgs arguments.
+func finishStatement(tq string, nArgs int) string {
+	if q, ok := finishSQL.Load(tq); ok {
+		return q.(string)
+	}
+	jq := strings.Replace(shiftParams(updateJourney, nArgs), ` RETURNING `, ` AND EXISTS (SELECT 1 FROM t) RETURNING `, 1)
+	q := `WITH t AS (` + tq + `), j AS (` + jq + `) SELECT ` + finishTxCols + `, ` + finishJourneyCols +
+		` FROM t LEFT JOIN j ON true`
+	finishSQL.Store(tq, q)
+	return q
+}
+
 // finishJourneyCols are the journey's columns as FinishPurchase's statement
 // on PostgreSQL selects them from its LEFT JOIN: NULL (no update) read as
 // the zero values, and a last column saying whether the journey was
@@ -224,10 +242,7 @@ func (s *Store) FinishPurchase(ctx context.Context, j store.Journey, from, to st
 	tq, targs := s.transitionSQL(j.ID, from, to, upd, now)
 	jargs := s.updateJourneyArgs(j, now)
 	if s.dialect == Postgres {
-		jq := strings.Replace(shiftParams(updateJourney, len(targs)), ` RETURNING `,
-			` AND EXISTS (SELECT 1 FROM t) RETURNING `, 1)
-		q := `WITH t AS (` + tq + `), j AS (` + jq + `) SELECT ` + finishTxCols + `, ` + finishJourneyCols +
-			` FROM t LEFT JOIN j ON true`
+		q := finishStatement(tq, len(targs))
 		var t store.Transaction
 		var out store.Journey
 		var updated bool
