@@ -199,7 +199,7 @@ func (a *Agent) StartAddCard(ctx context.Context, req AddCardRequest) (*Journey,
 	if err := a.checkAddCard(req); err != nil {
 		return nil, err
 	}
-	j, replay, err := a.beginJourney(ctx, store.JourneyAddCard, req.User.ID, req.IdempotencyKey, req.hash(), "tokenize")
+	j, replay, _, err := a.beginJourney(ctx, store.JourneyAddCard, req.User.ID, req.IdempotencyKey, req.hash(), "tokenize", nil)
 	if err != nil {
 		return nil, err
 	}

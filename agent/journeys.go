@@ -17,30 +17,48 @@ import (
 // ErrIdempotencyMismatch, and changes nothing. Of racing requests with one
 // key, exactly one creates the journey (the Store's unique key); the others
 // replay it.
-func (a *Agent) beginJourney(ctx context.Context, kind store.JourneyKind, userID, key, hash, step string) (store.Journey, bool, error) {
+//
+// twin, when not nil, is a purchase's transaction: if the Store is a
+// store.PurchaseWriter, it is recorded with the journey in one write (its
+// ID set to the journey's) and recorded reports it; otherwise the caller
+// records it.
+func (a *Agent) beginJourney(ctx context.Context, kind store.JourneyKind, userID, key, hash, step string, twin *store.Transaction) (j store.Journey, replay, recorded bool, err error) {
 	if key != "" {
 		j, err := a.store.GetJourneyByKey(ctx, userID, kind, key)
 		switch {
 		case err == nil:
-			return a.sameRequest(j, hash)
+			j, replay, err := a.sameRequest(j, hash)
+			return j, replay, false, err
 		case !errors.Is(err, store.ErrNotFound):
-			return store.Journey{}, false, fmt.Errorf("agent: looking up the idempotency key: %w", err)
+			return store.Journey{}, false, false, fmt.Errorf("agent: looking up the idempotency key: %w", err)
 		}
 	}
-	j, err := a.store.CreateJourney(ctx, store.Journey{
+	j = store.Journey{
 		ID: newID(), Kind: kind, UserID: userID, IdempotencyKey: key, RequestHash: hash,
 		Status: store.JourneyRunning, Step: step, LeaseOwner: a.runOwner(), LeaseExpiresAt: a.now().Add(a.leaseTTL),
-	})
-	if errors.Is(err, store.ErrDuplicateKey) {
+	}
+	pc, both := a.store.(store.PurchaseWriter)
+	both = both && twin != nil
+	if both {
+		twin.ID = j.ID
+		j, err = pc.CreatePurchase(ctx, j, *twin)
+	} else {
+		j, err = a.store.CreateJourney(ctx, j)
+	}
+	if errors.Is(err, store.ErrDuplicateKey) && key != "" {
 		// Another request with the same key won the race.
-		if j, err = a.store.GetJourneyByKey(ctx, userID, kind, key); err == nil {
-			return a.sameRequest(j, hash)
+		if got, gerr := a.store.GetJourneyByKey(ctx, userID, kind, key); gerr == nil {
+			j, replay, err := a.sameRequest(got, hash)
+			return j, replay, false, err
 		}
 	}
 	if err != nil {
-		return store.Journey{}, false, fmt.Errorf("agent: recording the journey: %w", err)
+		if both {
+			return store.Journey{}, false, false, fmt.Errorf("agent: recording the purchase: %w", err)
+		}
+		return store.Journey{}, false, false, fmt.Errorf("agent: recording the journey: %w", err)
 	}
-	return j, false, nil
+	return j, false, both, nil
 }
 
 func (a *Agent) sameRequest(j store.Journey, hash string) (store.Journey, bool, error) {

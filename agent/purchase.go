@@ -103,14 +103,15 @@ func (a *Agent) Purchase(ctx context.Context, req PurchaseRequest) (*Receipt, er
 	if err != nil {
 		return nil, err
 	}
-	j, replay, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate")
+	tx := req.transaction()
+	j, replay, recorded, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate", &tx)
 	if err != nil {
 		return nil, err
 	}
 	if replay {
 		return a.replayPurchase(ctx, j)
 	}
-	p := &purchase{a: a, req: req, card: card, j: j}
+	p := &purchase{a: a, req: req, card: card, j: j, tx: tx, recorded: recorded}
 	rec, err := p.start(ctx)
 	if !p.waiting {
 		return rec, err
@@ -130,7 +131,8 @@ func (a *Agent) StartPurchase(ctx context.Context, req PurchaseRequest) (*Journe
 	if err != nil {
 		return nil, err
 	}
-	j, replay, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate")
+	tx := req.transaction()
+	j, replay, recorded, err := a.beginJourney(ctx, store.JourneyPurchase, req.UserID, req.IdempotencyKey, req.hash(), "authenticate", &tx)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +148,7 @@ func (a *Agent) StartPurchase(ctx context.Context, req PurchaseRequest) (*Journe
 		v.Receipt, v.Err = rec, err
 		return v, err
 	}
-	p := &purchase{a: a, req: req, card: card, j: j}
+	p := &purchase{a: a, req: req, card: card, j: j, tx: tx, recorded: recorded}
 	rec, err := p.start(ctx)
 	return p.view(ctx, rec, err)
 }
@@ -249,12 +251,15 @@ func (req PurchaseRequest) hash() string {
 
 // purchase is one Purchase in progress.
 type purchase struct {
-	a     *Agent
-	req   PurchaseRequest
-	card  store.Card
-	j     store.Journey
-	tx    store.Transaction
-	lease *lease
+	a    *Agent
+	req  PurchaseRequest
+	card store.Card
+	j    store.Journey
+	tx   store.Transaction
+	// recorded says tx was stored with the journey, closed that the
+	// journey was closed with the last move (store.PurchaseWriter).
+	recorded, closed bool
+	lease            *lease
 	// frame is the conversation with the cardholder's Bridge page (relay
 	// mode), ans the page's event being handled, and waiting says the run
 	// ended waiting for the page.
@@ -270,21 +275,30 @@ type purchase struct {
 	auth      *Authorization
 }
 
-// start records the transaction (the journey's twin, same ID) and runs the
-// table from PENDING.
-func (p *purchase) start(ctx context.Context) (*Receipt, error) {
-	a, req := p.a, p.req
-	p.lease = a.hold(ctx, p.j)
-	defer p.lease.release()
-	p.tx = store.Transaction{
-		ID: p.j.ID, UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
+// transaction is the record of the purchase req asks for, PENDING, its ID
+// still to be set (the journey's).
+func (req PurchaseRequest) transaction() store.Transaction {
+	return store.Transaction{
+		UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
 		MandateID: newID(), Amount: req.Amount.Value(), Currency: req.Amount.Currency().Alpha,
 		MerchantName: req.Merchant.Name, MerchantURL: req.Merchant.URL, Status: store.TxPending,
 		IdempotencyKey: req.IdempotencyKey,
 	}
-	if err := a.store.CreateTransaction(ctx, p.tx); err != nil {
-		a.endJourney(context.WithoutCancel(ctx), &p.j, store.JourneyFailed, "", err)
-		return nil, fmt.Errorf("agent: recording the purchase: %w", err)
+}
+
+// start records the transaction (the journey's twin, same ID) unless
+// beginJourney recorded it with the journey, and runs the table from
+// PENDING.
+func (p *purchase) start(ctx context.Context) (*Receipt, error) {
+	a := p.a
+	p.lease = a.hold(ctx, p.j)
+	defer p.lease.release()
+	if !p.recorded {
+		p.tx.ID = p.j.ID
+		if err := a.store.CreateTransaction(ctx, p.tx); err != nil {
+			a.endJourney(context.WithoutCancel(ctx), &p.j, store.JourneyFailed, "", err)
+			return nil, fmt.Errorf("agent: recording the purchase: %w", err)
+		}
 	}
 	if a.crashed(string(boundaryAfterPending)) {
 		return nil, ErrInterrupted
@@ -400,7 +414,7 @@ func (p *purchase) exec(ctx context.Context, s *purchaseStep) error {
 	if a.crashed(string(s.effectBoundary)) {
 		return ErrInterrupted
 	}
-	if err := p.move(ctx, from, to, upd); err != nil {
+	if err := p.record(ctx, from, to, upd); err != nil {
 		return err
 	}
 	if a.crashed(string(s.doneBoundary)) {
@@ -461,7 +475,9 @@ func (p *purchase) finish(ctx context.Context, err error) (*Receipt, error) {
 			p.tx = cur
 		}
 	}
-	a.closeJourney(ctx, &p.j, p.tx, err)
+	if !p.closed {
+		a.closeJourney(ctx, &p.j, p.tx, err)
+	}
 	rec := &Receipt{Transaction: p.tx, Authorization: p.auth}
 	if p.cred != nil {
 		rec.Credential = *p.cred
@@ -491,17 +507,54 @@ func declineOf(auth *Authorization, tx store.Transaction) error {
 func (p *purchase) move(ctx context.Context, from, to store.TxStatus, upd store.TxUpdate) error {
 	tx, err := p.a.store.TransitionTransaction(ctx, p.tx.ID, from, to, upd)
 	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			if merchantCalled(from) {
-				p.a.logger.ErrorContext(ctx, "agent: another process moved a purchase after the merchant was called",
-					"transaction", p.tx.ID, "from", string(from), "to", string(to))
-				return &OutcomeError{Outcome: ErrOwnershipLost, TransactionID: p.tx.ID, Status: from, Cause: err}
-			}
-			return fmt.Errorf("%w: %s → %s: %w", ErrSuperseded, from, to, err)
-		}
-		return fmt.Errorf("agent: recording %s: %w", to, err)
+		return p.notMoved(ctx, from, to, err)
 	}
 	p.tx = tx
+	return nil
+}
+
+// notMoved is move's error for a compare-and-swap that failed with err.
+func (p *purchase) notMoved(ctx context.Context, from, to store.TxStatus, err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		if merchantCalled(from) {
+			p.a.logger.ErrorContext(ctx, "agent: another process moved a purchase after the merchant was called",
+				"transaction", p.tx.ID, "from", string(from), "to", string(to))
+			return &OutcomeError{Outcome: ErrOwnershipLost, TransactionID: p.tx.ID, Status: from, Cause: err}
+		}
+		return fmt.Errorf("%w: %s → %s: %w", ErrSuperseded, from, to, err)
+	}
+	return fmt.Errorf("agent: recording %s: %w", to, err)
+}
+
+// record makes the move that ends a step. The move of the confirmation
+// (step 16), which completes the purchase, closes the journey in the same
+// write when the Store is a store.PurchaseWriter, as finish would close it
+// right after; the journey never closes without the move. Every other move
+// is move's.
+func (p *purchase) record(ctx context.Context, from, to store.TxStatus, upd store.TxUpdate) error {
+	w, ok := p.a.store.(store.PurchaseWriter)
+	if !ok || !upd.Confirmed || (to != store.TxCompleted && to != store.TxDeclined) {
+		return p.move(ctx, from, to, upd)
+	}
+	next := p.j
+	next.Status, next.NextAction, next.ResultID = store.JourneySucceeded, "", p.tx.ID
+	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
+	tx, j, err := w.FinishPurchase(ctx, next, from, to, upd)
+	switch {
+	case tx.ID == "" && errors.Is(err, store.ErrInvalid):
+		return p.move(ctx, from, to, upd) // the journey as held cannot be written: move alone
+	case tx.ID == "":
+		return p.notMoved(ctx, from, to, err)
+	}
+	p.tx = tx
+	if err != nil {
+		// As saveJourney: the move stands; the journey is left to
+		// whoever took it, or to the reconciler.
+		p.a.logger.WarnContext(ctx, "agent: recording the journey failed; the reconciler will see it",
+			"journey", p.j.ID, "error", err.Error())
+		return nil
+	}
+	p.j, p.closed = j, true
 	return nil
 }
 

@@ -20,15 +20,52 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 		return store.Journey{}, err
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.journeys[j.ID]; ok {
-		return store.Journey{}, fmt.Errorf("memstore: create journey %s: already exists: %w", j.ID, store.ErrConflict)
+	if err := s.journeyFree(j); err != nil {
+		return store.Journey{}, err
 	}
-	key := [3]string{j.UserID, string(j.Kind), j.IdempotencyKey}
+	return s.insertJourney(j), nil
+}
+
+// CreatePurchase implements store.PurchaseWriter: under the one lock, both
+// records are checked before either is written.
+func (s *Store) CreatePurchase(ctx context.Context, j store.Journey, t store.Transaction) (store.Journey, error) {
+	if err := store.ValidatePurchase(j, t); err != nil {
+		return store.Journey{}, err
+	}
+	if err := s.begin(ctx, "create purchase"); err != nil {
+		return store.Journey{}, err
+	}
+	defer s.mu.Unlock()
+	if err := s.journeyFree(j); err != nil {
+		return store.Journey{}, err
+	}
+	if err := s.transactionFree(t); err != nil {
+		return store.Journey{}, err
+	}
+	out := s.insertJourney(j)
+	s.insertTransaction(t)
+	return out, nil
+}
+
+// journeyFree says why j cannot be created (its ID or its key taken), or
+// nil. s.mu is held.
+func (s *Store) journeyFree(j store.Journey) error {
+	if _, ok := s.journeys[j.ID]; ok {
+		return fmt.Errorf("memstore: create journey %s: already exists: %w", j.ID, store.ErrConflict)
+	}
 	if j.IdempotencyKey != "" {
-		if _, ok := s.jKeys[key]; ok {
-			return store.Journey{}, fmt.Errorf("memstore: create journey %s: %w", j.ID, store.ErrDuplicateKey)
+		if _, ok := s.jKeys[[3]string{j.UserID, string(j.Kind), j.IdempotencyKey}]; ok {
+			return fmt.Errorf("memstore: create journey %s: %w", j.ID, store.ErrDuplicateKey)
 		}
-		s.jKeys[key] = j.ID
+	}
+	return nil
+}
+
+// insertJourney stores j, which journeyFree accepted, and returns it as
+// stored. s.mu is held.
+func (s *Store) insertJourney(j store.Journey) store.Journey {
+	if j.IdempotencyKey != "" {
+		s.jKeys[[3]string{j.UserID, string(j.Kind), j.IdempotencyKey}] = j.ID
 	}
 	now := s.stamp()
 	j.Version, j.CreatedAt, j.UpdatedAt, j.CompletedAt = 1, now, now, time.Time{}
@@ -37,7 +74,7 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 	}
 	j = stampJourney(j)
 	s.journeys[j.ID] = j
-	return cloneJourney(j), nil
+	return cloneJourney(j)
 }
 
 // GetJourney implements store.Store.
@@ -84,6 +121,11 @@ func (s *Store) UpdateJourney(ctx context.Context, j store.Journey) (store.Journ
 		return store.Journey{}, err
 	}
 	defer s.mu.Unlock()
+	return s.updateJourney(j)
+}
+
+// updateJourney is UpdateJourney's compare-and-swap. s.mu is held.
+func (s *Store) updateJourney(j store.Journey) (store.Journey, error) {
 	cur, ok := s.journeys[j.ID]
 	switch {
 	case !ok:
@@ -105,6 +147,27 @@ func (s *Store) UpdateJourney(ctx context.Context, j store.Journey) (store.Journ
 	cur = stampJourney(cur)
 	s.journeys[j.ID] = cur
 	return cloneJourney(cur), nil
+}
+
+// FinishPurchase implements store.PurchaseWriter: under the one lock, the
+// move, then, if it was made, the journey's update.
+func (s *Store) FinishPurchase(ctx context.Context, j store.Journey, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, store.Journey, error) {
+	if err := j.Validate(); err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	if err := store.CheckTransition(j.ID, from, to, upd); err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	if err := s.begin(ctx, "finish purchase"); err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	defer s.mu.Unlock()
+	t, err := s.transition(j.ID, from, to, upd)
+	if err != nil {
+		return store.Transaction{}, store.Journey{}, err
+	}
+	out, err := s.updateJourney(j)
+	return t, out, err
 }
 
 // ClaimJourney implements store.Store.

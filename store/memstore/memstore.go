@@ -325,18 +325,34 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 		return err
 	}
 	defer s.mu.Unlock()
+	if err := s.transactionFree(t); err != nil {
+		return err
+	}
+	s.insertTransaction(t)
+	return nil
+}
+
+// transactionFree says why t cannot be created (its ID or its key taken,
+// its user missing), or nil. s.mu is held.
+func (s *Store) transactionFree(t store.Transaction) error {
 	if _, ok := s.txs[t.ID]; ok {
 		return fmt.Errorf("memstore: create transaction %s: already exists: %w", t.ID, store.ErrConflict)
 	}
 	if _, ok := s.users[t.UserID]; !ok {
 		return fmt.Errorf("memstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
 	}
-	key := [2]string{t.UserID, t.IdempotencyKey}
 	if t.IdempotencyKey != "" {
-		if _, ok := s.txKeys[key]; ok {
+		if _, ok := s.txKeys[[2]string{t.UserID, t.IdempotencyKey}]; ok {
 			return fmt.Errorf("memstore: create transaction %s: %w", t.ID, store.ErrDuplicateKey)
 		}
-		s.txKeys[key] = t.ID
+	}
+	return nil
+}
+
+// insertTransaction stores t, which transactionFree accepted. s.mu is held.
+func (s *Store) insertTransaction(t store.Transaction) {
+	if t.IdempotencyKey != "" {
+		s.txKeys[[2]string{t.UserID, t.IdempotencyKey}] = t.ID
 	}
 	now := s.stamp()
 	t.CreatedAt, t.UpdatedAt, t.CompletedAt, t.ConfirmedAt = now, now, time.Time{}, time.Time{}
@@ -344,7 +360,6 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 		t.CompletedAt = now
 	}
 	s.txs[t.ID] = t
-	return nil
 }
 
 // GetTransactionByKey implements store.Store.
@@ -391,6 +406,11 @@ func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to s
 		return store.Transaction{}, err
 	}
 	defer s.mu.Unlock()
+	return s.transition(id, from, to, upd)
+}
+
+// transition is TransitionTransaction's move. s.mu is held.
+func (s *Store) transition(id string, from, to store.TxStatus, upd store.TxUpdate) (store.Transaction, error) {
 	t, ok := s.txs[id]
 	switch {
 	case !ok:

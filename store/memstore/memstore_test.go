@@ -33,3 +33,8 @@ func TestWithClockNil(t *testing.T) {
 	_, err := memstore.New(memstore.WithClock(nil))
 	require.Error(t, err)
 }
+
+func BenchmarkPurchaseRecords(b *testing.B) {
+	b.Run("split", func(b *testing.B) { storetest.BenchPurchaseRecords(b, newStore, false, nil) })
+	b.Run("together", func(b *testing.B) { storetest.BenchPurchaseRecords(b, newStore, true, nil) })
+}

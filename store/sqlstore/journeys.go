@@ -18,14 +18,19 @@ const journeyCols = `id, kind, user_id, idempotency_key, request_hash, status, s
 
 func scanJourney(row interface{ Scan(...any) error }) (store.Journey, error) {
 	var j store.Journey
-	err := row.Scan(&j.ID, &j.Kind, &j.UserID, &j.IdempotencyKey, &j.RequestHash, &j.Status, &j.Step,
-		&j.NextAction, &j.State, &j.ResultID, &j.FailureCode, &j.FailureReason, &j.LeaseOwner,
-		dbTime{&j.LeaseExpiresAt}, dbTime{&j.ExpiresAt}, &j.Version, dbTime{&j.CreatedAt},
-		dbTime{&j.UpdatedAt}, dbTime{&j.CompletedAt})
+	err := row.Scan(journeyDest(&j)...)
 	if len(j.State) == 0 {
 		j.State = nil
 	}
 	return j, err
+}
+
+// journeyDest are the scan destinations of journeyCols in j.
+func journeyDest(j *store.Journey) []any {
+	return []any{&j.ID, &j.Kind, &j.UserID, &j.IdempotencyKey, &j.RequestHash, &j.Status, &j.Step,
+		&j.NextAction, &j.State, &j.ResultID, &j.FailureCode, &j.FailureReason, &j.LeaseOwner,
+		dbTime{&j.LeaseExpiresAt}, dbTime{&j.ExpiresAt}, &j.Version, dbTime{&j.CreatedAt},
+		dbTime{&j.UpdatedAt}, dbTime{&j.CompletedAt}}
 }
 
 // liveJourney is the SQL condition of a journey that may still change, as
@@ -43,17 +48,7 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 	if err := s.begin(ctx, op); err != nil {
 		return store.Journey{}, err
 	}
-	now := s.stamp()
-	var completed any
-	if j.Status.Final() {
-		completed = s.timeArg(now)
-	}
-	out, err := scanJourney(s.db.QueryRowContext(ctx, `INSERT INTO journeys (`+journeyCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17)
-		ON CONFLICT DO NOTHING RETURNING `+journeyCols,
-		j.ID, j.Kind, j.UserID, j.IdempotencyKey, j.RequestHash, j.Status, j.Step, j.NextAction, blob(j.State),
-		j.ResultID, j.FailureCode, j.FailureReason, j.LeaseOwner, s.timeArg(store.Stamp(j.LeaseExpiresAt)),
-		s.timeArg(store.Stamp(j.ExpiresAt)), s.timeArg(now), completed))
+	out, err := scanJourney(s.db.QueryRowContext(ctx, insertJourney, s.journeyArgs(j, s.stamp())...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Journey{}, s.createConflict(ctx, op, "journeys", j.ID)
 	}
@@ -61,6 +56,23 @@ func (s *Store) CreateJourney(ctx context.Context, j store.Journey) (store.Journ
 		return store.Journey{}, wrap(op, err)
 	}
 	return out, nil
+}
+
+// insertJourney is CreateJourney's statement, with the arguments
+// journeyArgs gives.
+const insertJourney = `INSERT INTO journeys (` + journeyCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17)
+		ON CONFLICT DO NOTHING RETURNING ` + journeyCols
+
+// journeyArgs are the arguments of insertJourney for j, created at now.
+func (s *Store) journeyArgs(j store.Journey, now time.Time) []any {
+	var completed any
+	if j.Status.Final() {
+		completed = s.timeArg(now)
+	}
+	return []any{j.ID, j.Kind, j.UserID, j.IdempotencyKey, j.RequestHash, j.Status, j.Step, j.NextAction, blob(j.State),
+		j.ResultID, j.FailureCode, j.FailureReason, j.LeaseOwner, s.timeArg(store.Stamp(j.LeaseExpiresAt)),
+		s.timeArg(store.Stamp(j.ExpiresAt)), s.timeArg(now), completed}
 }
 
 // GetJourney implements store.Store.
@@ -110,26 +122,40 @@ func (s *Store) UpdateJourney(ctx context.Context, j store.Journey) (store.Journ
 	if err := s.begin(ctx, op); err != nil {
 		return store.Journey{}, err
 	}
-	now := s.timeArg(s.stamp())
-	var completed any
-	if j.Status.Final() {
-		completed = now
-	}
-	out, err := scanJourney(s.db.QueryRowContext(ctx, `UPDATE journeys SET status = $1, step = $2,
-		next_action = $3, state = $4, result_id = $5, failure_code = $6, failure_reason = $7, lease_owner = $8,
-		lease_expires_at = $9, expires_at = $10, version = version + 1, updated_at = $11, completed_at = $12
-		WHERE id = $13 AND version = $14 AND `+liveJourney+` RETURNING `+journeyCols,
-		j.Status, j.Step, j.NextAction, blob(j.State), j.ResultID, j.FailureCode, j.FailureReason, j.LeaseOwner,
-		s.timeArg(store.Stamp(j.LeaseExpiresAt)), s.timeArg(store.Stamp(j.ExpiresAt)), now, completed, j.ID, j.Version))
+	out, err := scanJourney(s.db.QueryRowContext(ctx, updateJourney, s.updateJourneyArgs(j, s.timeArg(s.stamp()))...))
 	if err == nil {
 		return out, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.Journey{}, wrap(op, err)
 	}
-	return store.Journey{}, s.journeyConflict(ctx, op, j.ID, func(cur store.Journey) string {
+	return store.Journey{}, s.versionConflict(ctx, op, j)
+}
+
+// versionConflict says why UpdateJourney's compare-and-swap of j matched
+// nothing.
+func (s *Store) versionConflict(ctx context.Context, op string, j store.Journey) error {
+	return s.journeyConflict(ctx, op, j.ID, func(cur store.Journey) string {
 		return fmt.Sprintf("version is %d, not %d", cur.Version, j.Version)
 	})
+}
+
+// updateJourney is UpdateJourney's conditional UPDATE ... RETURNING, with
+// the arguments updateJourneyArgs gives; the condition comes last.
+const updateJourney = `UPDATE journeys SET status = $1, step = $2,
+		next_action = $3, state = $4, result_id = $5, failure_code = $6, failure_reason = $7, lease_owner = $8,
+		lease_expires_at = $9, expires_at = $10, version = version + 1, updated_at = $11, completed_at = $12
+		WHERE id = $13 AND version = $14 AND ` + liveJourney + ` RETURNING ` + journeyCols
+
+// updateJourneyArgs are the arguments of updateJourney for j, at now (a
+// timeArg).
+func (s *Store) updateJourneyArgs(j store.Journey, now any) []any {
+	var completed any
+	if j.Status.Final() {
+		completed = now
+	}
+	return []any{j.Status, j.Step, j.NextAction, blob(j.State), j.ResultID, j.FailureCode, j.FailureReason, j.LeaseOwner,
+		s.timeArg(store.Stamp(j.LeaseExpiresAt)), s.timeArg(store.Stamp(j.ExpiresAt)), now, completed, j.ID, j.Version}
 }
 
 // ClaimJourney implements store.Store with one conditional UPDATE: the lease

@@ -102,3 +102,15 @@ func benchPostgres(tb testing.TB, clock store.Clock) store.Store {
 	dsn := postgresSchema(tb)
 	return openPostgres(tb, withOptions(tb, dsn, optionsOf(tb, dsn)+" -c synchronous_commit=on"), clock)
 }
+
+// BenchmarkPurchaseRecords: the store calls of one purchase (storetest), its
+// journey and transaction created in two calls (split) or one (together).
+func BenchmarkPurchaseRecords(b *testing.B) {
+	for _, d := range []struct {
+		name string
+		open storetest.NewStore
+	}{{"sqlite", benchSQLite}, {"postgres", benchPostgres}} {
+		b.Run(d.name+"/split", func(b *testing.B) { storetest.BenchPurchaseRecords(b, d.open, false, processCPU) })
+		b.Run(d.name+"/together", func(b *testing.B) { storetest.BenchPurchaseRecords(b, d.open, true, processCPU) })
+	}
+}

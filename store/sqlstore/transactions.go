@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"time"
 
 	"github.com/vicgo/visa/store"
 )
@@ -18,12 +19,17 @@ const txCols = `id, user_id, token_id, instruction_id, client_reference_id, tran
 
 func scanTx(row interface{ Scan(...any) error }) (store.Transaction, error) {
 	var t store.Transaction
-	err := row.Scan(&t.ID, &t.UserID, &t.TokenID, &t.InstructionID, &t.ClientReferenceID,
+	err := row.Scan(txDest(&t)...)
+	return t, err
+}
+
+// txDest are the scan destinations of txCols in t.
+func txDest(t *store.Transaction) []any {
+	return []any{&t.ID, &t.UserID, &t.TokenID, &t.InstructionID, &t.ClientReferenceID,
 		&t.TransactionReferenceID, &t.MandateID, &t.Amount, &t.Currency, &t.MerchantName,
 		&t.MerchantURL, &t.Status, &t.ResponseCode, &t.AuthorizationCode, &t.DynamicDataID,
 		&t.FailureReason, dbTime{&t.CreatedAt}, dbTime{&t.UpdatedAt}, dbTime{&t.CompletedAt},
-		dbTime{&t.ConfirmedAt}, &t.IdempotencyKey, &t.FailureCode)
-	return t, err
+		dbTime{&t.ConfirmedAt}, &t.IdempotencyKey, &t.FailureCode}
 }
 
 // CreateTransaction implements store.Store: one INSERT ... ON CONFLICT DO
@@ -37,17 +43,7 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	now := s.stamp()
-	var completed any
-	if t.Status.Final() {
-		completed = s.timeArg(now)
-	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO transactions (`+txCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL, $19, $20)
-		ON CONFLICT DO NOTHING`,
-		t.ID, t.UserID, t.TokenID, t.InstructionID, t.ClientReferenceID, t.TransactionReferenceID,
-		t.MandateID, t.Amount, t.Currency, t.MerchantName, t.MerchantURL, t.Status, t.ResponseCode,
-		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed, t.IdempotencyKey, t.FailureCode)
+	res, err := s.db.ExecContext(ctx, insertTx+` ON CONFLICT DO NOTHING`, s.txArgs(t, s.stamp())...)
 	if isForeignKey(err) {
 		return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
 	}
@@ -60,6 +56,22 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 		return s.createConflict(ctx, op, "transactions", t.ID)
 	}
 	return nil
+}
+
+// insertTx is CreateTransaction's statement (without its ON CONFLICT
+// clause), with the arguments txArgs gives.
+const insertTx = `INSERT INTO transactions (` + txCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, NULL, $19, $20)`
+
+// txArgs are the arguments of insertTx for t, created at now.
+func (s *Store) txArgs(t store.Transaction, now time.Time) []any {
+	var completed any
+	if t.Status.Final() {
+		completed = s.timeArg(now)
+	}
+	return []any{t.ID, t.UserID, t.TokenID, t.InstructionID, t.ClientReferenceID, t.TransactionReferenceID,
+		t.MandateID, t.Amount, t.Currency, t.MerchantName, t.MerchantURL, t.Status, t.ResponseCode,
+		t.AuthorizationCode, t.DynamicDataID, t.FailureReason, s.timeArg(now), completed, t.IdempotencyKey, t.FailureCode}
 }
 
 // createConflict says why an INSERT ... ON CONFLICT DO NOTHING inserted
@@ -125,7 +137,20 @@ func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to s
 	if err := s.begin(ctx, op); err != nil {
 		return store.Transaction{}, err
 	}
-	now := s.timeArg(s.stamp())
+	q, args := s.transitionSQL(id, from, to, upd, s.timeArg(s.stamp()))
+	t, err := scanTx(s.db.QueryRowContext(ctx, q, args...))
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.Transaction{}, wrap(op, err)
+	}
+	return store.Transaction{}, s.transitionConflict(ctx, op, id, from, upd)
+}
+
+// transitionSQL is TransitionTransaction's conditional UPDATE ...
+// RETURNING and its arguments.
+func (s *Store) transitionSQL(id string, from, to store.TxStatus, upd store.TxUpdate, now any) (string, []any) {
 	set := []string{"status = $1", "updated_at = $2"}
 	args := []any{to, now}
 	add := func(col string, v any) {
@@ -160,28 +185,24 @@ func (s *Store) TransitionTransaction(ctx context.Context, id string, from, to s
 	if upd.Confirmed {
 		where += " AND confirmed_at IS NULL"
 	}
-	t, err := scanTx(s.db.QueryRowContext(ctx,
-		`UPDATE transactions SET `+strings.Join(set, ", ")+` WHERE `+where+` RETURNING `+txCols, args...))
-	if err == nil {
-		return t, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return store.Transaction{}, wrap(op, err)
-	}
-	// Nothing matched: say why.
+	return `UPDATE transactions SET ` + strings.Join(set, ", ") + ` WHERE ` + where + ` RETURNING ` + txCols, args
+}
+
+// transitionConflict says why a transition's UPDATE matched nothing.
+func (s *Store) transitionConflict(ctx context.Context, op, id string, from store.TxStatus, upd store.TxUpdate) error {
 	var cur store.TxStatus
 	var confirmed bool
-	err = s.db.QueryRowContext(ctx, `SELECT status, confirmed_at IS NOT NULL FROM transactions WHERE id = $1`, id).
+	err := s.db.QueryRowContext(ctx, `SELECT status, confirmed_at IS NOT NULL FROM transactions WHERE id = $1`, id).
 		Scan(&cur, &confirmed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("sqlstore: transaction %s: %w", id, store.ErrNotFound)
 	case err != nil:
-		return store.Transaction{}, wrap(op, err)
+		return wrap(op, err)
 	case cur == from && upd.Confirmed && confirmed:
-		return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: already confirmed: %w", id, store.ErrConflict)
+		return fmt.Errorf("sqlstore: transaction %s: already confirmed: %w", id, store.ErrConflict)
 	}
-	return store.Transaction{}, fmt.Errorf("sqlstore: transaction %s: status is %s, not %s: %w", id, cur, from, store.ErrConflict)
+	return fmt.Errorf("sqlstore: transaction %s: status is %s, not %s: %w", id, cur, from, store.ErrConflict)
 }
 
 // ListTransactions implements store.Store. Pages are keyset queries on

@@ -27,6 +27,11 @@ type NewSharedStores func(tb testing.TB, clock store.Clock) (a, b store.Store)
 //     with one id), and one TransitionTransaction: exactly one wins, the
 //     others get ErrConflict (ErrDuplicateKey for the key), and the
 //     winner's write is the one both Stores read.
+//   - RacePurchase (Stores that implement store.PurchaseWriter): racers
+//     create a purchase with one idempotency key, then with one id: exactly
+//     one wins, and the losers leave no journey and no transaction; and
+//     racers finish one purchase (FinishPurchase): exactly one moves it and
+//     closes its journey.
 //   - Lease take-over: a lease taken on one Store lapses and the other
 //     claims the journey; the first owner's next UpdateJourney then fails.
 func RunShared(t *testing.T, newStores NewSharedStores) {
@@ -46,6 +51,8 @@ func RunShared(t *testing.T, newStores NewSharedStores) {
 	t.Run("RaceJourney", h(testSharedRaceJourney))
 	t.Run("RaceTransaction", h(testSharedRaceTransaction))
 	t.Run("LeaseTakeOver", h(testSharedLease))
+	t.Run("RacePurchase", h(testSharedRacePurchase))
+	t.Run("RaceFinish", h(testSharedRaceFinish))
 }
 
 // pick returns the Store racer i uses: even on a, odd on b.

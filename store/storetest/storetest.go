@@ -45,6 +45,12 @@ type NewStore func(tb testing.TB, clock store.Clock) store.Store
 //   - Journeys: create, read by id and by key, compare-and-swap on the
 //     version, leases (claim, renew, lapse, take-over), final journeys
 //     frozen, and races on one create, one claim and one update.
+//   - CreatePurchase and FinishPurchase (Stores that implement
+//     store.PurchaseWriter): the journey and its transaction stored
+//     together; a taken id or key of either, or a missing user, leaves
+//     neither; bad pairs refused. The last move and the journey's close
+//     made together; a refused move writes nothing; a journey that moved
+//     on or ended leaves the move standing and is not touched.
 //   - ListJourneys: all and non-final journeys, oldest first across pages,
 //     by user, with a limit.
 //
@@ -96,6 +102,11 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("JourneyUpdate", h(testJourneyUpdate))
 	t.Run("JourneyClaim", h(testJourneyClaim))
 	t.Run("RaceJourneys", h(testRaceJourneys))
+	t.Run("CreatePurchase", h(testCreatePurchase))
+	t.Run("CreatePurchaseConflicts", h(testCreatePurchaseConflicts))
+	t.Run("CreatePurchaseValidation", h(testCreatePurchaseValidation))
+	t.Run("FinishPurchase", h(testFinishPurchase))
+	t.Run("FinishPurchaseConflicts", h(testFinishPurchaseConflicts))
 	t.Run("ListJourneys", h(testListJourneys))
 }
 
