@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/internal/xpay"
 	"github.com/vicgo/visa/jwe"
 )
@@ -290,9 +291,9 @@ func BenchmarkRoundTripHandWritten(b *testing.B) {
 // server goroutines together, the same for both round-trip benchmarks) as
 // "cpu-ns/op". Call it as defer reportCPU(b)().
 func reportCPU(b *testing.B) func() {
-	start, ok := processCPU()
+	start, ok := testutil.ProcessCPU()
 	return func() {
-		end, ok2 := processCPU()
+		end, ok2 := testutil.ProcessCPU()
 		if ok && ok2 && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
