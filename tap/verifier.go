@@ -196,10 +196,24 @@ func (v *Verifier) Verify(r *http.Request, tags ...Tag) (*Identity, error) {
 	if len(tags) == 0 {
 		tags = v.tags
 	}
-	sigs, err := v.parser.Parse(r.Header)
-	if err != nil {
-		return nil, &VerifyError{Reason: fromHTTPSig(err), Detail: httpsigDetail(err), Err: err}
+	var (
+		id  *Identity
+		err error
+	)
+	// The parsed signatures live only during the call (ParseFunc reuses
+	// their memory): what verify returns holds none of them, only strings.
+	perr := v.parser.ParseFunc(r.Header, func(sigs []*httpsig.Signature) error {
+		id, err = v.verify(r, tags, sigs)
+		return nil
+	})
+	if perr != nil {
+		return nil, &VerifyError{Reason: fromHTTPSig(perr), Detail: httpsigDetail(perr), Err: perr}
 	}
+	return id, err
+}
+
+// verify is Verify after the parse.
+func (v *Verifier) verify(r *http.Request, tags []Tag, sigs []*httpsig.Signature) (*Identity, error) {
 	var sig *httpsig.Signature
 	for _, s := range sigs {
 		if slices.Contains(tags, Tag(s.Params.Tag)) {

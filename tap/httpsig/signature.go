@@ -115,7 +115,7 @@ func appendBase(dst []byte, m Message, comps []Component, params string, pathWit
 		if err != nil {
 			return b, err
 		}
-		if strings.ContainsAny(v, "\r\n") {
+		if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 			return b, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
 		}
 		b = append(b, c.String()...)
