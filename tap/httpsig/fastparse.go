@@ -2,6 +2,7 @@ package httpsig
 
 import (
 	"encoding/base64"
+	"math/bits"
 	"strings"
 	"time"
 )
@@ -75,19 +76,30 @@ func (f *fastScanner) str() (string, bool) {
 	}
 	i++
 	start := i
-	// Eight bytes at a time while none is special: below 0x20, above 0x7e,
-	// '"' or '\\'. Each test is exact for "some byte is": (x-n*ones)&^x
-	// has the high bit of a byte below n (n <= 0x80) set, (x+ones)|x that of
-	// a byte above 0x7e, and the first test on x^(c*ones) that of a byte
-	// equal to c. The bytes left are read one by one.
+	// Eight bytes at a time: below 0x20, above 0x7e and '\\' are special,
+	// '"' ends the string. Each test is exact for "some byte is", and its
+	// lowest set bit marks the first such byte: (x-n*ones)&^x has the high
+	// bit of a byte below n (n <= 0x80) set, (x+ones)|x that of a byte
+	// above 0x7e, and the first test on x^(c*ones) that of a byte equal to
+	// c (a borrow can only mark bytes above one that is). A word with a
+	// special byte before its first quote, and the last bytes of the text,
+	// are read one by one below.
 	for ; i+8 <= len(s); i += 8 {
 		w := s[i : i+8]
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		q, b := x^('"'*ones), x^('\\'*ones)
-		if ((x-0x20*ones)&^x|(x+ones)|x|(q-ones)&^q|(b-ones)&^b)&highs != 0 {
-			break
+		special := ((x-0x20*ones)&^x | (x + ones) | x | (b-ones)&^b) & highs
+		quote := (q - ones) &^ q & highs
+		if special|quote == 0 {
+			continue
 		}
+		if quote != 0 && special&(quote^(quote-1)) == 0 { // a quote before any special byte
+			end := i + bits.TrailingZeros64(quote)/8
+			f.off = end + 1
+			return s[start:end], true
+		}
+		break
 	}
 	for ; i < len(s); i++ {
 		c := s[i]

@@ -1,6 +1,7 @@
 package httpsig
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,6 +58,70 @@ func TestFastPathTakesCanonical(t *testing.T) {
 		sigs, ok := fastInputs(in, DefaultMaxComponents)
 		if !ok || len(sigs) != 1 || sigs[0].Label+"="+sigs[0].params != in {
 			t.Errorf("fast path refused %s", in)
+		}
+	}
+}
+
+// refStr is fastScanner.str byte by byte, the reading the word-at-a-time
+// scan must give.
+func refStr(s string) (string, int, bool) {
+	if s == "" || s[0] != '"' {
+		return "", 0, false
+	}
+	var b []byte
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return string(b), i + 1, true
+		case c == '\\':
+			if i+1 >= len(s) || s[i+1] != '"' && s[i+1] != '\\' {
+				return "", 0, false
+			}
+			i++
+			b = append(b, s[i])
+		case c < 0x20 || c > 0x7e:
+			return "", 0, false
+		default:
+			b = append(b, c)
+		}
+	}
+	return "", 0, false
+}
+
+// TestFastStr compares the string scan with refStr on strings of every
+// length up to 40 made of a few ordinary and every special byte, each
+// special byte tried at every position.
+func TestFastStr(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'a', 'Z', '0', ' ', '~', '"', '\\', 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff, 0x00, 0x21, 0x5b, 0x5d, 0x01, 0xfe}
+	check := func(s string) {
+		t.Helper()
+		f := fastScanner{s: s}
+		got, ok := f.str()
+		want, end, wantOK := refStr(s)
+		if ok != wantOK || got != want || ok && f.off != end {
+			t.Fatalf("%q: got %q %v at %d, want %q %v at %d", s, got, ok, f.off, want, wantOK, end)
+		}
+	}
+	for n := 0; n <= 40; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(`"` + strings.Repeat("a", n) + `";x`)
+				b[1+pos] = byte(c)
+				check(string(b))
+			}
+		}
+		for range 2000 {
+			b := make([]byte, 1+n)
+			b[0] = '"'
+			for i := 1; i < len(b); i++ {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+				if rng.IntN(3) > 0 {
+					b[i] = 'a' + byte(rng.IntN(26))
+				}
+			}
+			check(string(b))
+			check(string(b) + `"`)
 		}
 	}
 }
