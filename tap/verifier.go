@@ -247,11 +247,11 @@ func (v *Verifier) verify(r *http.Request, tags []Tag, sigs []*httpsig.Signature
 	if err != nil {
 		return nil, err
 	}
-	now := v.now()
+	now, expires := v.now(), p.Expires.Add(v.skew) // expires: also how long the nonce is kept
 	switch {
 	case p.Created.After(now.Add(v.skew)):
 		return fail(ErrNotYetValid, "", nil)
-	case now.After(p.Expires.Add(v.skew)):
+	case now.After(expires):
 		return fail(ErrExpired, "", nil)
 	case p.Expires.Sub(p.Created) > v.maxValidity:
 		return fail(ErrValidityTooLong, "expires is more than "+v.maxValidity.String()+" after created", nil)
@@ -276,9 +276,9 @@ func (v *Verifier) verify(r *http.Request, tags []Tag, sigs []*httpsig.Signature
 	if p.Nonce != "" {
 		var err error
 		if ms, ok := v.nonces.(*MemoryNonceStore); ok {
-			err = ms.useNonce(rk.Source, p.KeyID, p.Nonce, p.Expires.Add(v.skew))
+			err = ms.useNonce(rk.Source, p.KeyID, p.Nonce, expires)
 		} else {
-			err = v.nonces.Use(r.Context(), nonceKey(rk.Source, p.KeyID, p.Nonce), p.Expires.Add(v.skew))
+			err = v.nonces.Use(r.Context(), nonceKey(rk.Source, p.KeyID, p.Nonce), expires)
 		}
 		if err != nil {
 			if errors.Is(err, ErrReplay) {

@@ -44,9 +44,21 @@ var derived = map[string]bool{
 // isDerived reports whether name is a derived component name: the derived
 // map's keys, as a switch (no string hashing on the parser's fast path).
 func isDerived(name string) bool {
-	switch name {
-	case "@method", "@target-uri", "@authority", "@scheme", "@request-target", "@path", "@query", "@query-param", "@status":
-		return true
+	switch len(name) { // by length first: each test is then one comparison
+	case 5:
+		return name == "@path"
+	case 6:
+		return name == "@query"
+	case 7:
+		return name == "@method" || name == "@scheme" || name == "@status"
+	case 10:
+		return name == "@authority"
+	case 11:
+		return name == "@target-uri"
+	case 12:
+		return name == "@query-param"
+	case 15:
+		return name == "@request-target"
 	}
 	return false
 }

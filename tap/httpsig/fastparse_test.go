@@ -125,3 +125,18 @@ func TestFastStr(t *testing.T) {
 		}
 	}
 }
+
+// TestIsDerived: the switch recognises the derived map's names and no
+// other.
+func TestIsDerived(t *testing.T) {
+	for name := range derived {
+		if !isDerived(name) || isDerived(name+"x") || isDerived(name[:len(name)-1]) || isDerived(strings.ToUpper(name)) {
+			t.Errorf("isDerived is wrong around %q", name)
+		}
+	}
+	for _, name := range []string{"", "@", "@pathx", "@Path", "@statux", "@authorit", "host"} {
+		if isDerived(name) {
+			t.Errorf("isDerived(%q)", name)
+		}
+	}
+}

@@ -63,7 +63,13 @@ var blockPool = sync.Pool{New: func() any { return new(fastBlock) }}
 func (p Parser) ParseFunc(h http.Header, fn func([]*Signature) error) error {
 	blk := blockPool.Get().(*fastBlock)
 	defer func() {
-		*blk = fastBlock{} // nothing of the message stays in the pool
+		// Nothing of the message stays in the pool: the fields a parse may
+		// have set are cleared.
+		n := min(len(blk.sig.Components), inlineComps)
+		blk.sig = Signature{}
+		clear(blk.comps[:n])
+		clear(blk.value[:])
+		blk.list[0] = nil
 		blockPool.Put(blk)
 	}()
 	sigs, err := p.parse(h, blk)

@@ -146,6 +146,9 @@ func (s *Signature) Verify(m Message, key *VerifyingKey) error {
 	if s.Params.Alg != "" && s.Params.Alg != key.alg {
 		return fmt.Errorf("%w: signature %s declares %s, the key is %s", ErrAlgorithmMismatch, s.Label, s.Params.Alg, key.alg)
 	}
+	if key.macs != nil && !s.lenient {
+		return s.verifyMAC(m, key)
+	}
 	bp, used := basePool.Get().(*[]byte), 0
 	defer func() {
 		if cap(*bp) <= maxPooledBase {
@@ -179,6 +182,27 @@ func (s *Signature) Verify(m Message, key *VerifyingKey) error {
 		}
 	}
 	return fmt.Errorf("signature %s: %w", s.Label, firstErr)
+}
+
+// verifyMAC is Verify with a pooled HMAC state of key, the base built in
+// the state's buffer.
+func (s *Signature) verifyMAC(m Message, key *VerifyingKey) error {
+	ms := key.macs.Get().(*macState) // keyed, nothing written
+	base, err := appendBase(ms.base[:0], m, s.Components, s.params, false)
+	if err == nil && !ms.check(base, s.Value) {
+		err = fmt.Errorf("%w: it does not verify with the %s key", ErrInvalidSignature, key.alg) // as VerifyingKey.Verify
+	}
+	clear(base) // the request's data does not stay in the pool
+	if cap(base) <= maxPooledBase {
+		ms.base = base[:0]
+	} else {
+		ms.base = nil
+	}
+	key.macs.Put(ms)
+	if err != nil {
+		return fmt.Errorf("signature %s: %w", s.Label, err)
+	}
+	return nil
 }
 
 type candidate struct {
