@@ -2,10 +2,13 @@ package httpsig
 
 import (
 	"encoding/base64"
+	"errors"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzFastParse: whatever the fast path accepts, the httpsfv path parses
@@ -186,5 +189,49 @@ func TestDecodeCanonical(t *testing.T) {
 			b[rng.IntN(len(b))] = edge[rng.IntN(len(edge))]
 			check(string(b))
 		}
+	}
+}
+
+// TestParseFunc: ParseFunc gives fn what Parse returns, returns Parse's
+// error without calling fn, returns fn's error, and clears the pooled
+// block once fn has returned.
+func TestParseFunc(t *testing.T) {
+	k, err := NewHMACKey([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "https://shop.example/checkout/42?step=pay", nil)
+	if err := SignRequest(r, "sig1", MustComponents(`"@authority"`, `"@path"`), Params{Created: time.Unix(1, 0),
+		Expires: time.Unix(2, 0), KeyID: "k", Alg: HMACSHA256, Nonce: "n", Tag: "t"}, k); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(r.Header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept *Signature
+	errFn := errors.New("fn")
+	err = Parser{}.ParseFunc(r.Header, func(sigs []*Signature) error {
+		if len(sigs) != 1 || sigs[0].Label != want[0].Label || sigs[0].params != want[0].params ||
+			sigs[0].Params != want[0].Params || string(sigs[0].Value) != string(want[0].Value) ||
+			len(sigs[0].Components) != 2 || sigs[0].Components[1] != want[0].Components[1] {
+			t.Errorf("ParseFunc gave %+v, Parse %+v", sigs[0], want[0])
+		}
+		if err := sigs[0].Verify(Message{Request: r}, k.VerifyingKey()); err != nil {
+			t.Error(err)
+		}
+		kept = sigs[0] // only to look at the block afterwards
+		return errFn
+	})
+	if err != errFn {
+		t.Errorf("ParseFunc returned %v, want fn's error", err)
+	}
+	if kept.Label != "" || kept.Components != nil || kept.Value != nil || kept.params != "" || kept.Params != (Params{}) {
+		t.Errorf("the pooled block was not cleared: %+v", kept)
+	}
+	called := false
+	err = Parser{}.ParseFunc(http.Header{"Signature": {"sig1=:AAAA:"}}, func([]*Signature) error { called = true; return nil })
+	if !errors.Is(err, ErrMalformed) || called {
+		t.Errorf("ParseFunc of a malformed message: %v, fn called %v", err, called)
 	}
 }
