@@ -196,10 +196,24 @@ func (v *Verifier) Verify(r *http.Request, tags ...Tag) (*Identity, error) {
 	if len(tags) == 0 {
 		tags = v.tags
 	}
-	sigs, err := v.parser.Parse(r.Header)
-	if err != nil {
-		return nil, &VerifyError{Reason: fromHTTPSig(err), Detail: httpsigDetail(err), Err: err}
+	var (
+		id  *Identity
+		err error
+	)
+	// The parsed signatures live only during the call (ParseFunc reuses
+	// their memory): what verify returns holds none of them, only strings.
+	perr := v.parser.ParseFunc(r.Header, func(sigs []*httpsig.Signature) error {
+		id, err = v.verify(r, tags, sigs)
+		return nil
+	})
+	if perr != nil {
+		return nil, &VerifyError{Reason: fromHTTPSig(perr), Detail: httpsigDetail(perr), Err: perr}
 	}
+	return id, err
+}
+
+// verify is Verify after the parse.
+func (v *Verifier) verify(r *http.Request, tags []Tag, sigs []*httpsig.Signature) (*Identity, error) {
 	var sig *httpsig.Signature
 	for _, s := range sigs {
 		if slices.Contains(tags, Tag(s.Params.Tag)) {
@@ -233,11 +247,11 @@ func (v *Verifier) Verify(r *http.Request, tags ...Tag) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := v.now()
+	now, expires := v.now(), p.Expires.Add(v.skew) // expires: also how long the nonce is kept
 	switch {
 	case p.Created.After(now.Add(v.skew)):
 		return fail(ErrNotYetValid, "", nil)
-	case now.After(p.Expires.Add(v.skew)):
+	case now.After(expires):
 		return fail(ErrExpired, "", nil)
 	case p.Expires.Sub(p.Created) > v.maxValidity:
 		return fail(ErrValidityTooLong, "expires is more than "+v.maxValidity.String()+" after created", nil)
@@ -262,9 +276,9 @@ func (v *Verifier) Verify(r *http.Request, tags ...Tag) (*Identity, error) {
 	if p.Nonce != "" {
 		var err error
 		if ms, ok := v.nonces.(*MemoryNonceStore); ok {
-			err = ms.useNonce(rk.Source, p.KeyID, p.Nonce, p.Expires.Add(v.skew))
+			err = ms.useNonce(rk.Source, p.KeyID, p.Nonce, expires)
 		} else {
-			err = v.nonces.Use(r.Context(), nonceKey(rk.Source, p.KeyID, p.Nonce), p.Expires.Add(v.skew))
+			err = v.nonces.Use(r.Context(), nonceKey(rk.Source, p.KeyID, p.Nonce), expires)
 		}
 		if err != nil {
 			if errors.Is(err, ErrReplay) {

@@ -44,9 +44,21 @@ var derived = map[string]bool{
 // isDerived reports whether name is a derived component name: the derived
 // map's keys, as a switch (no string hashing on the parser's fast path).
 func isDerived(name string) bool {
-	switch name {
-	case "@method", "@target-uri", "@authority", "@scheme", "@request-target", "@path", "@query", "@query-param", "@status":
-		return true
+	switch len(name) { // by length first: each test is then one comparison
+	case 5:
+		return name == "@path"
+	case 6:
+		return name == "@query"
+	case 7:
+		return name == "@method" || name == "@scheme" || name == "@status"
+	case 10:
+		return name == "@authority"
+	case 11:
+		return name == "@target-uri"
+	case 12:
+		return name == "@query-param"
+	case 15:
+		return name == "@request-target"
 	}
 	return false
 }
@@ -389,7 +401,7 @@ func hostOf(r *http.Request) string {
 // authority is the lowercase host, without the scheme's default port
 // (RFC 9421 §2.2.3).
 func authority(r *http.Request) string {
-	h := strings.ToLower(hostOf(r))
+	h := lowerASCII(hostOf(r))
 	if strings.IndexByte(h, ':') < 0 {
 		return h // what SplitHostPort's "missing port" error leads to, without making the error
 	}
@@ -406,7 +418,47 @@ func authority(r *http.Request) string {
 	return h
 }
 
+// lowerASCII is strings.ToLower(s), s itself when it holds neither an
+// upper-case letter nor a non-ASCII byte (the common host) without
+// ToLower's scan for both.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c-'A' < 26 || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// plainPathChars are the bytes url.URL.EscapedPath never escapes in a
+// path: letters, digits, '-', '.', '_', '~' and '/'.
+var plainPathChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '/'
+	}
+	return t
+}()
+
+// path is the request's escaped path, "/" when empty: r.URL.EscapedPath(),
+// which is the path itself when there is no RawPath and nothing to escape
+// (the common case, recognised without url's escaping pass).
 func path(r *http.Request) string {
+	if r.URL.RawPath == "" {
+		p, plain := r.URL.Path, true
+		for i := 0; i < len(p); i++ {
+			if !plainPathChars[p[i]] {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			if p == "" {
+				return "/"
+			}
+			return p
+		}
+	}
 	p := r.URL.EscapedPath()
 	if p == "" {
 		return "/"

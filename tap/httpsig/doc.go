@@ -17,8 +17,9 @@
 // rsa-pss-sha256; NewHMACKey(secret) for hmac-sha256. Keys print only their
 // algorithm, in every format and in logs.
 //
-// Sign and SignRequest produce signatures; Parse reads them and
-// (*Signature).Verify checks one with a VerifyingKey. Freshness (created,
+// Sign and SignRequest produce signatures; Parse reads them (ParseFunc
+// too, without allocating the first signature, for a verifier that keeps
+// none of them) and (*Signature).Verify checks one with a VerifyingKey. Freshness (created,
 // expires), replay (nonce), key lookup (keyid) and which tags a route
 // accepts are policy, left to the caller: package tap applies the Trusted
 // Agent Protocol's and Web Bot Auth's.

@@ -2,6 +2,7 @@ package httpsig
 
 import (
 	"encoding/base64"
+	"math/bits"
 	"strings"
 	"time"
 )
@@ -29,20 +30,43 @@ func (f *fastScanner) peek() byte {
 	return f.s[f.off]
 }
 
+// keyChars classifies the bytes of a structured-field key: keyFirst may
+// start one (a-z, *), keyNext may follow (a-z, *, 0-9, _, -, .).
+var keyChars = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = keyFirst | keyNext
+	}
+	t['*'] = keyFirst | keyNext
+	for _, c := range "0123456789_-." {
+		t[c] = keyNext
+	}
+	return t
+}()
+
+const (
+	keyFirst = 1 << iota
+	keyNext
+)
+
 // key reads a structured-field key.
 func (f *fastScanner) key() (string, bool) {
 	s, start := f.s, f.off
-	i := start
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c == '*' || i > start && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			continue
-		}
-		break
+	if start >= len(s) || keyChars[s[start]]&keyFirst == 0 {
+		return "", false
+	}
+	i := start + 1
+	for i < len(s) && keyChars[s[i]]&keyNext != 0 {
+		i++
 	}
 	f.off = i
-	return s[start:i], i > start
+	return s[start:i], true
 }
+
+// Masks for looking at eight bytes of a string at once.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
 
 // str reads a string item; escapes are only \" and \\.
 func (f *fastScanner) str() (string, bool) {
@@ -51,22 +75,61 @@ func (f *fastScanner) str() (string, bool) {
 		return "", false
 	}
 	i++
-	start, plain := i, true
+	start := i
+	// Eight bytes at a time: below 0x20, above 0x7e and '\\' are special,
+	// '"' ends the string. Each test is exact for "some byte is", and its
+	// lowest set bit marks the first such byte: (x-n*ones)&^x has the high
+	// bit of a byte below n (n <= 0x80) set, (x+ones)|x that of a byte
+	// above 0x7e, and the first test on x^(c*ones) that of a byte equal to
+	// c (a borrow can only mark bytes above one that is). A word with a
+	// special byte before its first quote, and the last bytes of the text,
+	// are read one by one below.
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q, b := x^('"'*ones), x^('\\'*ones)
+		special := ((x-0x20*ones)&^x | (x + ones) | x | (b-ones)&^b) & highs
+		quote := (q - ones) &^ q & highs
+		if special|quote == 0 {
+			continue
+		}
+		if quote != 0 && special&(quote^(quote-1)) == 0 { // a quote before any special byte
+			end := i + bits.TrailingZeros64(quote)/8
+			f.off = end + 1
+			return s[start:end], true
+		}
+		break
+	}
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"':
-			v := s[start:i]
 			f.off = i + 1
-			if !plain {
-				v = unescape(v)
-			}
-			return v, true
+			return s[start:i], true
+		case c == '\\':
+			return f.escaped(start)
+		case c < 0x20 || c > 0x7e:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// escaped reads the rest of a string item that has an escape, from start
+// (after its opening quote).
+func (f *fastScanner) escaped(start int) (string, bool) {
+	s := f.s
+	for i := start; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			f.off = i + 1
+			return unescape(s[start:i]), true
 		case c == '\\':
 			if i+1 >= len(s) || s[i+1] != '"' && s[i+1] != '\\' {
 				return "", false
 			}
-			plain = false
 			i++
 		case c < 0x20 || c > 0x7e:
 			return "", false
@@ -86,61 +149,181 @@ func unescape(s string) string {
 	return string(b)
 }
 
-// A fastParam is one ";key[=value]" parameter: a bare flag (value true),
-// a string or a canonical integer. Typed fields rather than an interface
-// value, so that reading a parameter allocates nothing.
-type fastParam struct {
-	name string
-	kind byte // 'f' bare flag, 's' string, 'i' integer
-	str  string
-	num  int64
+// integer reads a canonical non-negative integer: 1 to 15 digits, no
+// leading zero (what strconv.ParseInt gives, without overflow).
+func (f *fastScanner) integer() (int64, bool) {
+	s := f.s[f.off:]
+	var n int64
+	i := 0
+	for ; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			break
+		}
+		n = n*10 + int64(d)
+	}
+	f.off += i
+	if i == 0 || i > 15 || i > 1 && s[0] == '0' {
+		return 0, false
+	}
+	return n, true
 }
 
-// bare reads a string or a canonical integer into p.
-func (f *fastScanner) bare(p *fastParam) bool {
-	if f.peek() == '"' {
-		s, ok := f.str()
-		p.kind, p.str = 's', s
-		return ok
-	}
-	s, start := f.s, f.off
-	i := start
-	var n int64 // at most 15 digits: no overflow, what strconv.ParseInt gives
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		n = n*10 + int64(s[i]-'0')
-	}
-	f.off = i
-	digits := s[start:i]
-	if len(digits) == 0 || len(digits) > 15 || len(digits) > 1 && digits[0] == '0' {
-		return false
-	}
-	p.kind, p.num = 'i', n
-	return true
-}
+// Bits of the signature parameters sigParams has read.
+const (
+	seenCreated = 1 << iota
+	seenExpires
+	seenKeyID
+	seenNonce
+	seenTag
+	seenAlg
+)
 
-// params reads ";key[=value]" parameters, refusing a repeated key.
-func (f *fastScanner) params(dst []fastParam) ([]fastParam, bool) {
+// maxOtherParams bounds the parameters other than the six of Params a
+// signature may have on the fast path (more take the httpsfv path).
+const maxOtherParams = 4
+
+// sigParams reads the ";key[=value]" parameters of a signature into p:
+// created and expires integers, keyid, nonce, tag and alg strings, any
+// other a bare flag, a string or an integer (ignored). A repeated key is
+// refused.
+func (f *fastScanner) sigParams(p *Params) bool {
+	var seen uint8
+	var other [maxOtherParams]string
+	n := 0
 	for f.peek() == ';' {
 		f.off++
 		k, ok := f.key()
 		if !ok {
-			return nil, false
+			return false
 		}
-		for _, p := range dst {
-			if p.name == k {
-				return nil, false
+		var bit uint8
+		switch k {
+		case "created":
+			bit = seenCreated
+		case "expires":
+			bit = seenExpires
+		case "keyid":
+			bit = seenKeyID
+		case "nonce":
+			bit = seenNonce
+		case "tag":
+			bit = seenTag
+		case "alg":
+			bit = seenAlg
+		default:
+			for _, o := range other[:n] {
+				if o == k {
+					return false
+				}
 			}
-		}
-		p := fastParam{name: k, kind: 'f'}
-		if f.peek() == '=' {
-			f.off++
-			if !f.bare(&p) {
-				return nil, false
+			if n == len(other) {
+				return false
 			}
+			other[n] = k
+			n++
 		}
-		dst = append(dst, p)
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if f.peek() != '=' { // a bare flag
+			if bit != 0 {
+				return false
+			}
+			continue
+		}
+		f.off++
+		if f.peek() == '"' {
+			s, ok := f.str()
+			if !ok {
+				return false
+			}
+			switch bit {
+			case seenCreated, seenExpires:
+				return false
+			case seenKeyID:
+				p.KeyID = s
+			case seenNonce:
+				p.Nonce = s
+			case seenTag:
+				p.Tag = s
+			case seenAlg:
+				p.Alg = Algorithm(s)
+			}
+			continue
+		}
+		v, ok := f.integer()
+		if !ok {
+			return false
+		}
+		switch bit {
+		case seenCreated:
+			p.Created = time.Unix(v, 0)
+		case seenExpires:
+			p.Expires = time.Unix(v, 0)
+		case 0:
+		default:
+			return false
+		}
 	}
-	return dst, true
+	return true
+}
+
+// compParams reads the ";key[=value]" parameters of a component into c:
+// the bare flags sf, bs and req, the strings key and name; any other
+// parameter, value or a repeated key is refused. It reports how many it
+// read.
+func (f *fastScanner) compParams(c *Component) (int, bool) {
+	var seen uint8
+	n := 0
+	for f.peek() == ';' {
+		f.off++
+		k, ok := f.key()
+		if !ok {
+			return 0, false
+		}
+		var bit uint8
+		switch k {
+		case "sf":
+			bit, c.SF = 1, true
+		case "bs":
+			bit, c.BS = 2, true
+		case "req":
+			bit, c.Req = 4, true
+		case "key":
+			bit = 8
+		case "name":
+			bit = 16
+		default:
+			return 0, false
+		}
+		if seen&bit != 0 {
+			return 0, false
+		}
+		seen |= bit
+		n++
+		if bit < 8 { // a flag
+			if f.peek() == '=' {
+				return 0, false
+			}
+			continue
+		}
+		if f.peek() != '=' {
+			return 0, false
+		}
+		f.off++
+		s, ok := f.str()
+		if !ok {
+			return 0, false
+		}
+		if bit == 8 {
+			c.Key = s
+		} else {
+			c.QueryName = s
+		}
+	}
+	return n, true
 }
 
 // inlineComps and inlineValue size the allocation a fast parse makes for
@@ -164,7 +347,13 @@ type fastBlock struct {
 
 // fastInputs reads a canonical Signature-Input.
 func fastInputs(text string, maxComps int) ([]*Signature, bool) {
-	f := &fastScanner{s: text}
+	return fastInputsIn(text, maxComps, nil)
+}
+
+// fastInputsIn is fastInputs, the first signature built in first when it
+// is not nil (a zero fastBlock) rather than in a new allocation.
+func fastInputsIn(text string, maxComps int, first *fastBlock) ([]*Signature, bool) {
+	f := fastScanner{s: text}
 	var out []*Signature
 	for {
 		label, ok := f.key()
@@ -182,7 +371,10 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 		}
 		f.off++
 		valueStart := f.off - 1
-		blk := &fastBlock{}
+		blk := first
+		if blk == nil || out != nil {
+			blk = &fastBlock{}
+		}
 		s := &blk.sig
 		s.Label, s.Components, s.scratch = label, blk.comps[:0], blk.value[:]
 		for f.peek() != ')' {
@@ -192,47 +384,28 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 				}
 				f.off++
 			}
-			itemStart := f.off
-			name, ok := f.str()
-			if !ok {
-				return nil, false
-			}
-			var pbuf [4]fastParam
-			ps, ok := f.params(pbuf[:0])
-			if !ok {
-				return nil, false
-			}
-			if len(s.Components) >= maxComps {
-				return nil, false
-			}
-			id := f.s[itemStart:f.off]
-			for i := range s.Components {
-				if s.Components[i].id == id {
-					return nil, false
-				}
-			}
 			n := len(s.Components)
+			if n >= maxComps {
+				return nil, false
+			}
 			if n < cap(s.Components) {
 				s.Components = s.Components[:n+1] // built in place: no copy of a Component
 			} else {
 				s.Components = append(s.Components, Component{})
 			}
 			c := &s.Components[n]
-			if !fastComponent(c, name, ps) {
+			if !f.component(c) {
 				return nil, false
 			}
-			c.id = id
+			for i := range s.Components[:n] {
+				if s.Components[i].id == c.id {
+					return nil, false
+				}
+			}
 		}
 		f.off++
-		var buf [8]fastParam
-		ps, ok := f.params(buf[:0])
-		if !ok {
+		if !f.sigParams(&s.Params) {
 			return nil, false
-		}
-		for _, p := range ps {
-			if !fastSetParam(&s.Params, p) {
-				return nil, false
-			}
 		}
 		s.params = f.s[valueStart:f.off]
 		if out == nil {
@@ -249,73 +422,23 @@ func fastInputs(text string, maxComps int) ([]*Signature, bool) {
 	}
 }
 
-// fastComponent sets *c, a zero Component, to the component name with
-// parameters ps.
-func fastComponent(c *Component, name string, ps []fastParam) bool {
-	c.Name = name
-	if len(ps) == 0 && name != "" && name[0] == '@' { // the common case: a derived component without parameters
-		return isDerived(name)
-	}
-	if c.validName() != nil {
+// component reads a component identifier into *c, a zero Component.
+func (f *fastScanner) component(c *Component) bool {
+	start := f.off
+	name, ok := f.str()
+	if !ok {
 		return false
 	}
-	for _, p := range ps {
-		switch p.name {
-		case "sf", "bs", "req":
-			if p.kind != 'f' {
-				return false
-			}
-			switch p.name {
-			case "sf":
-				c.SF = true
-			case "bs":
-				c.BS = true
-			default:
-				c.Req = true
-			}
-		case "key", "name":
-			if p.kind != 's' {
-				return false
-			}
-			if p.name == "key" {
-				c.Key = p.str
-			} else {
-				c.QueryName = p.str
-			}
-		default:
-			return false
-		}
+	c.Name = name
+	n, ok := f.compParams(c)
+	if !ok {
+		return false
 	}
-	return c.validParams() == nil
-}
-
-func fastSetParam(p *Params, fp fastParam) bool {
-	switch fp.name {
-	case "created", "expires":
-		if fp.kind != 'i' {
-			return false
-		}
-		if fp.name == "created" {
-			p.Created = time.Unix(fp.num, 0)
-		} else {
-			p.Expires = time.Unix(fp.num, 0)
-		}
-	case "keyid", "nonce", "tag", "alg":
-		if fp.kind != 's' {
-			return false
-		}
-		switch fp.name {
-		case "keyid":
-			p.KeyID = fp.str
-		case "nonce":
-			p.Nonce = fp.str
-		case "tag":
-			p.Tag = fp.str
-		default:
-			p.Alg = Algorithm(fp.str)
-		}
+	c.id = f.s[start:f.off]
+	if n == 0 && name != "" && name[0] == '@' { // the common case: a derived component without parameters
+		return isDerived(name)
 	}
-	return true
+	return c.validName() == nil && c.validParams() == nil
 }
 
 // maxFastValue bounds the base64 text of a signature value the fast path
@@ -325,7 +448,7 @@ const maxFastValue = 704
 
 // fastValues reads a canonical Signature field into values by label.
 func fastValues(text string, sigs []*Signature) bool {
-	f := &fastScanner{s: text}
+	f := fastScanner{s: text}
 	var seen [DefaultMaxSignatures * 2]string
 	n := 0
 	for {
@@ -357,7 +480,7 @@ func fastValues(text string, sigs []*Signature) bool {
 			return false
 		}
 		enc := f.s[f.off : f.off+end]
-		if strings.ContainsAny(enc, "\r\n") {
+		if strings.IndexByte(enc, '\r') >= 0 || strings.IndexByte(enc, '\n') >= 0 {
 			return false
 		}
 		f.off += end + 1
@@ -400,6 +523,9 @@ func fastValues(text string, sigs []*Signature) bool {
 // scratch when it fits (the result then shares scratch's memory), into a
 // new slice otherwise: exactly base64.StdEncoding.DecodeString's result.
 func decodeValue(enc string, scratch []byte) ([]byte, bool) {
+	if n, ok := decodeCanonical(scratch, enc); ok {
+		return scratch[:n:n], true
+	}
 	switch {
 	case len(enc) <= 88: // up to 64 bytes: Ed25519, ECDSA, HMAC
 		var src [88]byte
@@ -422,4 +548,72 @@ func decodeInto(src, scratch []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return dst[:m:m], true
+}
+
+// stdDecode maps a character of the standard base64 alphabet to its six
+// bits and every other byte to 0xff.
+var stdDecode = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
+// decodeCanonical decodes enc into dst when enc is canonical standard
+// base64 and dst has room: a non-empty multiple of four characters of the
+// alphabet, '=' only as the last one or two, the bits the padding leaves
+// over zero. For such text it writes what base64.StdEncoding.Decode
+// writes; for any other, ok is false and the caller asks that decoder
+// (which also takes, for instance, left-over bits that are not zero, or
+// refuses the text).
+func decodeCanonical(dst []byte, enc string) (n int, ok bool) {
+	if len(enc) == 0 || len(enc)%4 != 0 || len(dst) < len(enc)/4*3 {
+		return 0, false
+	}
+	last := len(enc) - 4
+	for i := 0; i < last; i += 4 {
+		q := enc[i : i+4]
+		a, b, c, d := stdDecode[q[0]], stdDecode[q[1]], stdDecode[q[2]], stdDecode[q[3]]
+		if (a|b|c|d)&0xc0 != 0 {
+			return 0, false
+		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		o := dst[n : n+3 : n+3]
+		o[0], o[1], o[2] = byte(v>>16), byte(v>>8), byte(v)
+		n += 3
+	}
+	q := enc[last:]
+	a, b := stdDecode[q[0]], stdDecode[q[1]]
+	if (a|b)&0xc0 != 0 {
+		return 0, false
+	}
+	switch {
+	case q[2] == '=' && q[3] == '=':
+		if b&0x0f != 0 {
+			return 0, false
+		}
+		dst[n] = a<<2 | b>>4
+		return n + 1, true
+	case q[3] == '=':
+		c := stdDecode[q[2]]
+		if c&0xc0 != 0 || c&0x03 != 0 {
+			return 0, false
+		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6
+		o := dst[n : n+2 : n+2]
+		o[0], o[1] = byte(v>>16), byte(v>>8)
+		return n + 2, true
+	}
+	c, d := stdDecode[q[2]], stdDecode[q[3]]
+	if (c|d)&0xc0 != 0 {
+		return 0, false
+	}
+	v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+	o := dst[n : n+3 : n+3]
+	o[0], o[1], o[2] = byte(v>>16), byte(v>>8), byte(v)
+	return n + 3, true
 }

@@ -1,9 +1,14 @@
 package httpsig
 
 import (
+	"encoding/base64"
+	"errors"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzFastParse: whatever the fast path accepts, the httpsfv path parses
@@ -58,5 +63,175 @@ func TestFastPathTakesCanonical(t *testing.T) {
 		if !ok || len(sigs) != 1 || sigs[0].Label+"="+sigs[0].params != in {
 			t.Errorf("fast path refused %s", in)
 		}
+	}
+}
+
+// refStr is fastScanner.str byte by byte, the reading the word-at-a-time
+// scan must give.
+func refStr(s string) (string, int, bool) {
+	if s == "" || s[0] != '"' {
+		return "", 0, false
+	}
+	var b []byte
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return string(b), i + 1, true
+		case c == '\\':
+			if i+1 >= len(s) || s[i+1] != '"' && s[i+1] != '\\' {
+				return "", 0, false
+			}
+			i++
+			b = append(b, s[i])
+		case c < 0x20 || c > 0x7e:
+			return "", 0, false
+		default:
+			b = append(b, c)
+		}
+	}
+	return "", 0, false
+}
+
+// TestFastStr compares the string scan with refStr on strings of every
+// length up to 40 made of a few ordinary and every special byte, each
+// special byte tried at every position.
+func TestFastStr(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'a', 'Z', '0', ' ', '~', '"', '\\', 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff, 0x00, 0x21, 0x5b, 0x5d, 0x01, 0xfe}
+	check := func(s string) {
+		t.Helper()
+		f := fastScanner{s: s}
+		got, ok := f.str()
+		want, end, wantOK := refStr(s)
+		if ok != wantOK || got != want || ok && f.off != end {
+			t.Fatalf("%q: got %q %v at %d, want %q %v at %d", s, got, ok, f.off, want, wantOK, end)
+		}
+	}
+	for n := 0; n <= 40; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(`"` + strings.Repeat("a", n) + `";x`)
+				b[1+pos] = byte(c)
+				check(string(b))
+			}
+		}
+		for range 2000 {
+			b := make([]byte, 1+n)
+			b[0] = '"'
+			for i := 1; i < len(b); i++ {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+				if rng.IntN(3) > 0 {
+					b[i] = 'a' + byte(rng.IntN(26))
+				}
+			}
+			check(string(b))
+			check(string(b) + `"`)
+		}
+	}
+}
+
+// TestIsDerived: the switch recognises the derived map's names and no
+// other.
+func TestIsDerived(t *testing.T) {
+	for name := range derived {
+		if !isDerived(name) || isDerived(name+"x") || isDerived(name[:len(name)-1]) || isDerived(strings.ToUpper(name)) {
+			t.Errorf("isDerived is wrong around %q", name)
+		}
+	}
+	for _, name := range []string{"", "@", "@pathx", "@Path", "@statux", "@authorit", "host"} {
+		if isDerived(name) {
+			t.Errorf("isDerived(%q)", name)
+		}
+	}
+}
+
+// TestDecodeCanonical: what decodeCanonical accepts, the standard decoder
+// accepts and decodes to the same bytes; and it accepts what the standard
+// encoder writes. Every four-character text over a small alphabet of
+// edge characters, then random values and random corruptions of them.
+func TestDecodeCanonical(t *testing.T) {
+	check := func(enc string) bool {
+		t.Helper()
+		dst := make([]byte, len(enc))
+		n, ok := decodeCanonical(dst, enc)
+		if !ok {
+			return false
+		}
+		want, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil || string(want) != string(dst[:n]) {
+			t.Fatalf("%q: decodeCanonical %x, standard %x (%v)", enc, dst[:n], want, err)
+		}
+		return true
+	}
+	edge := "AB/+9az=-_\r.\x00\xff"
+	for _, a := range edge {
+		for _, b := range edge {
+			for _, c := range edge {
+				for _, d := range edge {
+					check(string([]rune{a, b, c, d}))
+					check("QUJD" + string([]rune{a, b, c, d}))
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		v := make([]byte, rng.IntN(80))
+		for i := range v {
+			v[i] = byte(rng.Uint32())
+		}
+		enc := base64.StdEncoding.EncodeToString(v)
+		if len(v) > 0 && !check(enc) {
+			t.Fatalf("%q refused", enc)
+		}
+		if len(enc) > 0 {
+			b := []byte(enc)
+			b[rng.IntN(len(b))] = edge[rng.IntN(len(edge))]
+			check(string(b))
+		}
+	}
+}
+
+// TestParseFunc: ParseFunc gives fn what Parse returns, returns Parse's
+// error without calling fn, returns fn's error, and clears the pooled
+// block once fn has returned.
+func TestParseFunc(t *testing.T) {
+	k, err := NewHMACKey([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "https://shop.example/checkout/42?step=pay", nil)
+	if err := SignRequest(r, "sig1", MustComponents(`"@authority"`, `"@path"`), Params{Created: time.Unix(1, 0),
+		Expires: time.Unix(2, 0), KeyID: "k", Alg: HMACSHA256, Nonce: "n", Tag: "t"}, k); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(r.Header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept *Signature
+	errFn := errors.New("fn")
+	err = Parser{}.ParseFunc(r.Header, func(sigs []*Signature) error {
+		if len(sigs) != 1 || sigs[0].Label != want[0].Label || sigs[0].params != want[0].params ||
+			sigs[0].Params != want[0].Params || string(sigs[0].Value) != string(want[0].Value) ||
+			len(sigs[0].Components) != 2 || sigs[0].Components[1] != want[0].Components[1] {
+			t.Errorf("ParseFunc gave %+v, Parse %+v", sigs[0], want[0])
+		}
+		if err := sigs[0].Verify(Message{Request: r}, k.VerifyingKey()); err != nil {
+			t.Error(err)
+		}
+		kept = sigs[0] // only to look at the block afterwards
+		return errFn
+	})
+	if err != errFn {
+		t.Errorf("ParseFunc returned %v, want fn's error", err)
+	}
+	if kept.Label != "" || kept.Components != nil || kept.Value != nil || kept.params != "" || kept.Params != (Params{}) {
+		t.Errorf("the pooled block was not cleared: %+v", kept)
+	}
+	called := false
+	err = Parser{}.ParseFunc(http.Header{"Signature": {"sig1=:AAAA:"}}, func([]*Signature) error { called = true; return nil })
+	if !errors.Is(err, ErrMalformed) || called {
+		t.Errorf("ParseFunc of a malformed message: %v, fn called %v", err, called)
 	}
 }

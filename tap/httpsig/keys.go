@@ -229,6 +229,19 @@ type VerifyingKey struct {
 type macState struct {
 	mac hash.Hash
 	sum [sha256.Size]byte
+	// base is where Signature.Verify builds the signature base it checks
+	// with this state (one pooled object for both), cleared after use.
+	base []byte
+}
+
+// check reports whether sig is the MAC of base, and leaves the state keyed
+// with nothing written, its sum cleared.
+func (m *macState) check(base, sig []byte) bool {
+	m.mac.Write(base)
+	ok := hmac.Equal(m.mac.Sum(m.sum[:0]), sig)
+	m.mac.Reset()
+	m.sum = [sha256.Size]byte{} // the right MAC of a base that may be forged
+	return ok
 }
 
 func newMACPool(secret []byte) *sync.Pool {
@@ -283,10 +296,7 @@ func (k *VerifyingKey) Verify(base, sig []byte) error {
 			break
 		}
 		m := k.macs.Get().(*macState) // keyed, nothing written
-		m.mac.Write(base)
-		ok = hmac.Equal(m.mac.Sum(m.sum[:0]), sig)
-		m.mac.Reset()
-		m.sum = [sha256.Size]byte{} // the right MAC of a base that may be forged
+		ok = m.check(base, sig)
 		k.macs.Put(m)
 	case Ed25519:
 		ok = len(sig) == ed25519.SignatureSize && ed25519.Verify(k.pub.(ed25519.PublicKey), base, sig)

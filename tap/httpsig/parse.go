@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dunglas/httpsfv"
@@ -47,7 +48,40 @@ func Parse(h http.Header) ([]*Signature, error) { return Parser{}.Parse(h) }
 // Signature member, in Signature-Input order. A message without either
 // field is ErrNoSignature; a malformed or oversized one is ErrMalformed or
 // ErrTooLarge.
-func (p Parser) Parse(h http.Header) ([]*Signature, error) {
+func (p Parser) Parse(h http.Header) ([]*Signature, error) { return p.parse(h, nil) }
+
+// blockPool holds the blocks ParseFunc parses a first signature into.
+var blockPool = sync.Pool{New: func() any { return new(fastBlock) }}
+
+// ParseFunc reads the signatures of h as Parse does and calls fn with
+// them, without allocating them in the common case: the memory of the
+// first signature (the Signature, its Components and its Value) is reused
+// once fn has returned, so fn must not keep any of them, nor a slice of
+// the Value, after it returns; the strings they hold (labels, component
+// names, parameters) stay valid. A parse error is returned without calling
+// fn; otherwise fn's error is returned.
+func (p Parser) ParseFunc(h http.Header, fn func([]*Signature) error) error {
+	blk := blockPool.Get().(*fastBlock)
+	defer func() {
+		// Nothing of the message stays in the pool: the fields a parse may
+		// have set are cleared.
+		n := min(len(blk.sig.Components), inlineComps)
+		blk.sig = Signature{}
+		clear(blk.comps[:n])
+		clear(blk.value[:])
+		blk.list[0] = nil
+		blockPool.Put(blk)
+	}()
+	sigs, err := p.parse(h, blk)
+	if err != nil {
+		return err
+	}
+	return fn(sigs)
+}
+
+// parse is Parse, the fast path building the first signature in blk (a
+// zero fastBlock) when it is not nil.
+func (p Parser) parse(h http.Header, blk *fastBlock) ([]*Signature, error) {
 	maxBytes, maxSigs, maxComps := p.MaxFieldBytes, p.MaxSignatures, p.MaxComponents
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxFieldBytes
@@ -71,7 +105,7 @@ func (p Parser) Parse(h http.Header) ([]*Signature, error) {
 		return nil, fmt.Errorf("%w: a signature field is over %d bytes", ErrTooLarge, maxBytes)
 	}
 	if !p.Lenient && !p.slow {
-		if sigs, ok := fastInputs(joinLines(in), maxComps); ok && len(sigs) <= maxSigs && fastValues(joinLines(sig), sigs) {
+		if sigs, ok := fastInputsIn(joinLines(in), maxComps, blk); ok && len(sigs) <= maxSigs && fastValues(joinLines(sig), sigs) {
 			return sigs, nil
 		}
 	}

@@ -115,7 +115,7 @@ func appendBase(dst []byte, m Message, comps []Component, params string, pathWit
 		if err != nil {
 			return b, err
 		}
-		if strings.ContainsAny(v, "\r\n") {
+		if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 			return b, fmt.Errorf("%w: component %s has a line break", ErrMalformed, c.Name)
 		}
 		b = append(b, c.String()...)
@@ -145,6 +145,9 @@ func (s *Signature) Verify(m Message, key *VerifyingKey) error {
 	}
 	if s.Params.Alg != "" && s.Params.Alg != key.alg {
 		return fmt.Errorf("%w: signature %s declares %s, the key is %s", ErrAlgorithmMismatch, s.Label, s.Params.Alg, key.alg)
+	}
+	if key.macs != nil && !s.lenient {
+		return s.verifyMAC(m, key)
 	}
 	bp, used := basePool.Get().(*[]byte), 0
 	defer func() {
@@ -179,6 +182,27 @@ func (s *Signature) Verify(m Message, key *VerifyingKey) error {
 		}
 	}
 	return fmt.Errorf("signature %s: %w", s.Label, firstErr)
+}
+
+// verifyMAC is Verify with a pooled HMAC state of key, the base built in
+// the state's buffer.
+func (s *Signature) verifyMAC(m Message, key *VerifyingKey) error {
+	ms := key.macs.Get().(*macState) // keyed, nothing written
+	base, err := appendBase(ms.base[:0], m, s.Components, s.params, false)
+	if err == nil && !ms.check(base, s.Value) {
+		err = fmt.Errorf("%w: it does not verify with the %s key", ErrInvalidSignature, key.alg) // as VerifyingKey.Verify
+	}
+	clear(base) // the request's data does not stay in the pool
+	if cap(base) <= maxPooledBase {
+		ms.base = base[:0]
+	} else {
+		ms.base = nil
+	}
+	key.macs.Put(ms)
+	if err != nil {
+		return fmt.Errorf("signature %s: %w", s.Label, err)
+	}
+	return nil
 }
 
 type candidate struct {
