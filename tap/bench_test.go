@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/tap"
 	"github.com/vicgo/visa/tap/httpsig"
 )
@@ -23,7 +24,7 @@ import (
 // cpuPerOp reports the process CPU time per operation of a b.Loop that
 // started at start.
 func cpuPerOp(b *testing.B, start time.Duration) {
-	if end, ok := processCPU(); ok && b.N > 0 {
+	if end, ok := testutil.ProcessCPU(); ok && b.N > 0 {
 		b.ReportMetric(float64(end-start)/float64(b.N)/1e9, "cpu-sec/op")
 	}
 }
@@ -105,7 +106,7 @@ func BenchmarkVerify(b *testing.B) {
 				pool[i] = tapRequest(b, sk, now, fmt.Sprintf("nonce-%044d", i))
 			}
 			b.ReportAllocs()
-			start, _ := processCPU()
+			start, _ := testutil.ProcessCPU()
 			i := 0
 			for b.Loop() {
 				if _, err := v.Verify(pool[i%poolSize], tap.TagPayer); err != nil {
@@ -195,7 +196,7 @@ func BenchmarkBareVerify(b *testing.B) {
 			base, sig := bareInputs(b, sk, now)
 			check := bareCheck(b, alg, vk, base, sig)
 			b.ReportAllocs()
-			start, _ := processCPU()
+			start, _ := testutil.ProcessCPU()
 			for b.Loop() {
 				if !check() {
 					b.Fatal("bare check failed")
@@ -219,7 +220,7 @@ func BenchmarkSign(b *testing.B) {
 			if alg == httpsig.HMACSHA256 {
 				sk := keys[alg][0].(*httpsig.SigningKey)
 				now := time.Unix(1767225600, 0)
-				start, _ := processCPU()
+				start, _ := testutil.ProcessCPU()
 				for b.Loop() {
 					_ = tapRequest(b, sk, now, "n")
 				}
@@ -230,7 +231,7 @@ func BenchmarkSign(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			start, _ := processCPU()
+			start, _ := testutil.ProcessCPU()
 			for b.Loop() {
 				r := httptest.NewRequest(http.MethodPost, "https://shop.example/checkout/42?step=pay", nil)
 				if err := s.Sign(r, tap.TagPayer); err != nil {
@@ -270,20 +271,20 @@ func BenchmarkVerifyRatio(b *testing.B) {
 			var full, bare time.Duration
 			i, n := 0, 0
 			for b.Loop() {
-				c0, _ := processCPU()
+				c0, _ := testutil.ProcessCPU()
 				for range block {
 					if _, err := v.Verify(pool[i%poolSize], tap.TagPayer); err != nil {
 						b.Fatal(err)
 					}
 					i++
 				}
-				c1, _ := processCPU()
+				c1, _ := testutil.ProcessCPU()
 				for range block {
 					if !check() {
 						b.Fatal("bare check failed")
 					}
 				}
-				c2, _ := processCPU()
+				c2, _ := testutil.ProcessCPU()
 				full += c1 - c0
 				bare += c2 - c1
 				n += block
