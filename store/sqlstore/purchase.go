@@ -65,18 +65,10 @@ func (s *Store) CreatePurchase(ctx context.Context, j store.Journey, t store.Tra
 			return wrap(op, err)
 		}
 		res, err := q.ExecContext(ctx, 1, s.txArgs(t, now)...)
-		if isForeignKey(err) {
-			return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
+		if inserted, err := txInserted(op, t, res, err); err != nil || inserted {
+			return err
 		}
-		if err != nil {
-			return wrap(op, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap(op, err)
-		} else if n == 0 {
-			return errRolledBack{func() error { return s.createConflict(ctx, "create transaction", "transactions", t.ID) }}
-		}
-		return nil
+		return errRolledBack{func() error { return s.createConflict(ctx, "create transaction", "transactions", t.ID) }}
 	})
 	if err != nil {
 		return store.Journey{}, err

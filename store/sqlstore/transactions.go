@@ -44,18 +44,27 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 		return err
 	}
 	res, err := s.db.ExecContext(ctx, insertTx+` ON CONFLICT DO NOTHING`, s.txArgs(t, s.stamp())...)
+	if inserted, err := txInserted(op, t, res, err); err != nil || inserted {
+		return err
+	}
+	return s.createConflict(ctx, op, "transactions", t.ID)
+}
+
+// txInserted reads the outcome of inserting t with ON CONFLICT DO NOTHING:
+// whether the row was inserted (false: a conflict), or the error, a
+// missing user being store.ErrNotFound.
+func txInserted(op string, t store.Transaction, res sql.Result, err error) (bool, error) {
 	if isForeignKey(err) {
-		return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
+		return false, fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
 	}
 	if err != nil {
-		return wrap(op, err)
+		return false, wrap(op, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(op, err)
-	} else if n == 0 {
-		return s.createConflict(ctx, op, "transactions", t.ID)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, wrap(op, err)
 	}
-	return nil
+	return n > 0, nil
 }
 
 // insertTx is CreateTransaction's statement (without its ON CONFLICT
