@@ -462,8 +462,10 @@ func (c *Client) encodeBody(mle *jwe.MLEEncrypter, v any, scratch *bytes.Buffer)
 // readBody reads resp.Body up to the client's limit into the call's
 // buffer (rbuf), closes it and returns the bytes. The buffer is
 // taken from the size-class pools: sized from Content-Length when the
-// server sent one (one spare byte sees the end of the body), else grown
-// class by class. The buffer of an earlier attempt goes back first.
+// server sent one (one spare byte sees the end of the body), at most
+// maxPresize, else grown class by class as bytes arrive, so that a
+// server announcing a large body it never sends costs no large buffer.
+// The buffer of an earlier attempt goes back first.
 func (cl *call) readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	putBody(cl.rbuf)
@@ -473,7 +475,7 @@ func (cl *call) readBody(resp *http.Response) ([]byte, error) {
 	if n := resp.ContentLength; n > maxBody {
 		return nil, errTooLarge
 	} else if n >= 0 {
-		size = int(n) + 1
+		size = int(min(n, maxPresize)) + 1
 	}
 	b := getBody(size)
 	for {
@@ -509,6 +511,7 @@ func (cl *call) readBody(resp *http.Response) ([]byte, error) {
 // pins a large buffer and a large answer does not make every later one
 // cost a large buffer.
 const (
+	maxPresize    = 1 << 20 // the most an announced length reserves
 	minBodyClass  = 4 << 10
 	maxBodyClass  = 16 << 20
 	numBodyClass  = 13 // 4 KiB << 12 == 16 MiB

@@ -111,6 +111,31 @@ func TestReadBodyLengths(t *testing.T) {
 	}
 }
 
+// TestReadBodyAnnouncedLengthReservesLittle: a server announcing a body
+// near the limit and sending a few bytes gets a buffer of maxPresize at
+// most, not of the announced size; a body that really is that large is
+// still read whole.
+func TestReadBodyAnnouncedLengthReservesLittle(t *testing.T) {
+	t.Parallel()
+	const limit = 8 << 20
+	c := &Client{maxBody: limit}
+	cl := &call{c: c}
+	resp := &http.Response{Body: io.NopCloser(bytes.NewReader([]byte("{}"))), ContentLength: limit}
+	got, err := cl.readBody(resp)
+	require.NoError(t, err) // the body ends early: what came is returned, as before
+	assert.Equal(t, "{}", string(got))
+	assert.LessOrEqual(t, cap(cl.rbuf), 2*maxPresize, "the announced length reserved a large buffer")
+	putBody(cl.rbuf)
+
+	body := bytes.Repeat([]byte("x"), 3*maxPresize)
+	cl = &call{c: c}
+	resp = &http.Response{Body: io.NopCloser(iotest.HalfReader(bytes.NewReader(body))), ContentLength: int64(len(body))}
+	got, err = cl.readBody(resp)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(body, got))
+	putBody(cl.rbuf)
+}
+
 // countingReader reads b and counts the bytes handed out.
 type countingReader struct {
 	b    []byte
