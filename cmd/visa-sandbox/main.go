@@ -132,6 +132,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.detach {
 		return detach(ctx, o, args, stderr)
 	}
+	// Signals are caught before the sandbox listens: a SIGTERM that
+	// arrives as soon as the environment is printed (a supervisor that
+	// stops what it just started) shuts down cleanly instead of killing
+	// the process half way.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	level := slog.LevelInfo
 	if o.verbose {
 		level = slog.LevelDebug
@@ -186,8 +192,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ready.ok()
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	logger.Info("visa-sandbox shutting down")
 	return sb.Close()

@@ -114,3 +114,33 @@ func TestBinaryServesREADMERequest(t *testing.T) {
 	require.NoError(t, cmd.Wait(), stderr.String())
 	assert.Contains(t, stderr.String(), "shutting down")
 }
+
+// TestBinaryTermAtOnce sends SIGTERM the moment the first line of the
+// environment appears, as a supervisor stopping what it just started
+// would: the process must still shut down cleanly (its signal handler is
+// in place before it listens), never die of the signal.
+func TestBinaryTermAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "visa-sandbox")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, bin, "-addr", "localhost:0", "-data-dir", t.TempDir())
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<16), 1<<20)
+		require.True(t, sc.Scan(), "run %d: no output", i)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+		require.NoError(t, cmd.Wait(), "run %d: %s", i, stderr.String())
+		cancel()
+	}
+}

@@ -109,7 +109,12 @@ func (s *Secrets) Find(text string, mode Mode) map[string]string {
 			}
 			continue
 		}
-		re := regexp.MustCompile(`(?:^|[^0-9A-Za-z_.])` + regexp.QuoteMeta(v) + `(?:$|[^0-9A-Za-z_])`)
+		// Not inside a longer word or number: neither a word character
+		// nor a dot on the left ("311.623µs"), and on the right neither a
+		// word character nor a decimal point followed by a digit
+		// ("duration=623.895µs"); a sentence's full stop ("cvv 623.")
+		// still ends the secret.
+		re := regexp.MustCompile(`(?:^|[^0-9A-Za-z_.])` + regexp.QuoteMeta(v) + `(?:$|[^0-9A-Za-z_.]|\.(?:$|[^0-9]))`)
 		if loc := re.FindStringIndex(text); loc != nil {
 			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
 		}
