@@ -41,6 +41,11 @@ type shop struct {
 	bridge *authframe.Bridge
 	store  store.Store
 
+	// flows run in the background, each bounded by ctx (canceled when
+	// the shop shuts down); run waits for them before it returns.
+	ctx   context.Context
+	flows sync.WaitGroup
+
 	mu     sync.Mutex
 	events []string
 }
@@ -67,7 +72,9 @@ func run(ctx context.Context, addr string, ready func(url string)) error {
 	if err != nil {
 		return err
 	}
-	s := &shop{agent: a, bridge: bridge, store: env.Store}
+	s := &shop{agent: a, bridge: bridge, store: env.Store, ctx: ctx}
+	// Flows end before the store and the sandbox close (deferred above).
+	defer s.flows.Wait()
 	mux := http.NewServeMux()
 	mux.Handle("/vpp/", http.StripPrefix("/vpp", bridge))
 	mux.HandleFunc("GET /{$}", s.index)
@@ -138,15 +145,15 @@ func (s *shop) flow(w http.ResponseWriter, r *http.Request, name string, fn func
 	}
 	dev := exampleenv.Device()
 	dev.Channel = ch
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	s.flows.Go(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Minute)
 		defer cancel()
 		if err := fn(ctx, dev); err != nil {
 			s.note("%s failed: %v", name, err)
 			return
 		}
 		s.note("%s done", name)
-	}()
+	})
 	http.Redirect(w, r, s.bridge.PageURL(ch), http.StatusSeeOther)
 }
 
