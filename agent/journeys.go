@@ -87,13 +87,17 @@ func (a *Agent) closeJourney(ctx context.Context, j *store.Journey, tx store.Tra
 // endJourney records a journey's end: final status, result, failure, no
 // lease. A journey another process took meanwhile is left to it.
 func (a *Agent) endJourney(ctx context.Context, j *store.Journey, status store.JourneyStatus, resultID string, cause error) {
-	next := *j
-	next.Status, next.NextAction, next.ResultID = status, "", resultID
-	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
+	a.saveJourney(ctx, j, ended(*j, status, resultID, cause))
+}
+
+// ended is j at its end: final status, result, failure, no lease.
+func ended(j store.Journey, status store.JourneyStatus, resultID string, cause error) store.Journey {
+	j.Status, j.NextAction, j.ResultID = status, "", resultID
+	j.LeaseOwner, j.LeaseExpiresAt = "", zeroTime
 	if cause != nil && status != store.JourneySucceeded {
-		next.FailureCode, next.FailureReason = failureCode(cause), reasonOf(cause)
+		j.FailureCode, j.FailureReason = failureCode(cause), reasonOf(cause)
 	}
-	a.saveJourney(ctx, j, next)
+	return j
 }
 
 // releaseJourney leaves a journey RUNNING without an owner: the reconciler
@@ -116,11 +120,17 @@ func (a *Agent) unclaim(ctx context.Context, j *store.Journey) {
 func (a *Agent) saveJourney(ctx context.Context, j *store.Journey, next store.Journey) {
 	got, err := a.store.UpdateJourney(ctx, next)
 	if err != nil {
-		a.logger.WarnContext(ctx, "agent: recording the journey failed; the reconciler will see it",
-			"journey", j.ID, "error", err.Error())
+		a.journeyNotSaved(ctx, j.ID, err)
 		return
 	}
 	*j = got
+}
+
+// journeyNotSaved logs a journey write that failed: the journey is left
+// to whoever took it meanwhile, or to the reconciler.
+func (a *Agent) journeyNotSaved(ctx context.Context, id string, err error) {
+	a.logger.WarnContext(ctx, "agent: recording the journey failed; the reconciler will see it",
+		"journey", id, "error", err.Error())
 }
 
 // replayPurchase answers a request that repeats the idempotency key of the

@@ -257,7 +257,8 @@ type purchase struct {
 	j    store.Journey
 	tx   store.Transaction
 	// recorded says tx was stored with the journey, closed that the
-	// journey was closed with the last move (store.PurchaseWriter).
+	// journey's close was written (or tried) with the last move
+	// (store.PurchaseWriter).
 	recorded, closed bool
 	lease            *lease
 	// frame is the conversation with the cardholder's Bridge page (relay
@@ -536,25 +537,23 @@ func (p *purchase) record(ctx context.Context, from, to store.TxStatus, upd stor
 	if !ok || !upd.Confirmed || (to != store.TxCompleted && to != store.TxDeclined) {
 		return p.move(ctx, from, to, upd)
 	}
-	next := p.j
-	next.Status, next.NextAction, next.ResultID = store.JourneySucceeded, "", p.tx.ID
-	next.LeaseOwner, next.LeaseExpiresAt = "", zeroTime
-	tx, j, err := w.FinishPurchase(ctx, next, from, to, upd)
+	// What closeJourney writes for a COMPLETED or DECLINED transaction.
+	tx, j, err := w.FinishPurchase(ctx, ended(p.j, store.JourneySucceeded, p.tx.ID, nil), from, to, upd)
 	switch {
 	case tx.ID == "" && errors.Is(err, store.ErrInvalid):
 		return p.move(ctx, from, to, upd) // the journey as held cannot be written: move alone
 	case tx.ID == "":
 		return p.notMoved(ctx, from, to, err)
 	}
-	p.tx = tx
+	// The move stands. The journey's close was tried with it: when its
+	// compare-and-swap failed (another process took the journey), trying
+	// again in finish would fail the same way.
+	p.tx, p.closed = tx, true
 	if err != nil {
-		// As saveJourney: the move stands; the journey is left to
-		// whoever took it, or to the reconciler.
-		p.a.logger.WarnContext(ctx, "agent: recording the journey failed; the reconciler will see it",
-			"journey", p.j.ID, "error", err.Error())
+		p.a.journeyNotSaved(ctx, p.j.ID, err)
 		return nil
 	}
-	p.j, p.closed = j, true
+	p.j = j
 	return nil
 }
 

@@ -111,8 +111,8 @@ func WithFaults(p FaultPlan) Option {
 	}
 }
 
-// WithSeed sets the seed of random fault injection (overriding the plan's
-// Seed), so a run can be replayed.
+// WithSeed fixes the starting value of random fault injection's PRNG
+// (overriding FaultPlan.Seed), so a run can be replayed.
 func WithSeed(seed int64) Option {
 	return func(o *options) error { o.seed = &seed; return nil }
 }

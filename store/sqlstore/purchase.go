@@ -41,7 +41,6 @@ func (s *Store) CreatePurchase(ctx context.Context, j store.Journey, t store.Tra
 	now := s.stamp()
 	if s.dialect == Postgres {
 		out, err := scanJourney(s.db.QueryRowContext(ctx, insertPurchase, append(s.journeyArgs(j, now), s.txArgs(t, now)...)...))
-		var pe interface{ SQLState() string }
 		switch {
 		case err == nil:
 			return out, nil
@@ -49,7 +48,7 @@ func (s *Store) CreatePurchase(ctx context.Context, j store.Journey, t store.Tra
 			return store.Journey{}, s.createConflict(ctx, "create journey", "journeys", j.ID)
 		case isForeignKey(err):
 			return store.Journey{}, fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
-		case errors.As(err, &pe) && pe.SQLState() == "23505": // unique_violation, of the transaction's insert
+		case isUniqueViolation(err): // of the transaction's insert
 			return store.Journey{}, s.createConflict(ctx, "create transaction", "transactions", t.ID)
 		}
 		return store.Journey{}, wrap(op, err)

@@ -72,6 +72,13 @@ func isForeignKey(err error) bool {
 	return false
 }
 
+// isUniqueViolation reports PostgreSQL's unique_violation (23505), which
+// a statement without ON CONFLICT raises.
+func isUniqueViolation(err error) bool {
+	var pe interface{ SQLState() string }
+	return errors.As(err, &pe) && pe.SQLState() == "23505"
+}
+
 // sqliteConstraintForeignKey is SQLite's extended result code
 // SQLITE_CONSTRAINT_FOREIGNKEY: SQLITE_CONSTRAINT (19) | 3<<8.
 const sqliteConstraintForeignKey = 19 | 3<<8
