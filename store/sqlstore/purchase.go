@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ func (s *Store) CreatePurchase(ctx context.Context, j store.Journey, t store.Tra
 		case errors.Is(err, sql.ErrNoRows):
 			return store.Journey{}, s.createConflict(ctx, "create journey", "journeys", j.ID)
 		case isForeignKey(err):
-			return store.Journey{}, fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
+			return store.Journey{}, noUser(t)
 		case isUniqueViolation(err): // of the transaction's insert
 			return store.Journey{}, s.createConflict(ctx, "create transaction", "transactions", t.ID)
 		}

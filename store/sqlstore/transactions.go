@@ -50,12 +50,17 @@ func (s *Store) CreateTransaction(ctx context.Context, t store.Transaction) erro
 	return s.createConflict(ctx, op, "transactions", t.ID)
 }
 
+// noUser is the error of creating t for a user the store does not have.
+func noUser(t store.Transaction) error {
+	return fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
+}
+
 // txInserted reads the outcome of inserting t with ON CONFLICT DO NOTHING:
 // whether the row was inserted (false: a conflict), or the error, a
 // missing user being store.ErrNotFound.
 func txInserted(op string, t store.Transaction, res sql.Result, err error) (bool, error) {
 	if isForeignKey(err) {
-		return false, fmt.Errorf("sqlstore: create transaction %s: user %s: %w", t.ID, t.UserID, store.ErrNotFound)
+		return false, noUser(t)
 	}
 	if err != nil {
 		return false, wrap(op, err)

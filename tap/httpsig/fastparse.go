@@ -523,9 +523,6 @@ func fastValues(text string, sigs []*Signature) bool {
 // scratch when it fits (the result then shares scratch's memory), into a
 // new slice otherwise: exactly base64.StdEncoding.DecodeString's result.
 func decodeValue(enc string, scratch []byte) ([]byte, bool) {
-	if n, ok := decodeCanonical(scratch, enc); ok {
-		return scratch[:n:n], true
-	}
 	switch {
 	case len(enc) <= 88: // up to 64 bytes: Ed25519, ECDSA, HMAC
 		var src [88]byte
@@ -548,72 +545,4 @@ func decodeInto(src, scratch []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return dst[:m:m], true
-}
-
-// stdDecode maps a character of the standard base64 alphabet to its six
-// bits and every other byte to 0xff.
-var stdDecode = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = byte(i)
-	}
-	return t
-}()
-
-// decodeCanonical decodes enc into dst when enc is canonical standard
-// base64 and dst has room: a non-empty multiple of four characters of the
-// alphabet, '=' only as the last one or two, the bits the padding leaves
-// over zero. For such text it writes what base64.StdEncoding.Decode
-// writes; for any other, ok is false and the caller asks that decoder
-// (which also takes, for instance, left-over bits that are not zero, or
-// refuses the text).
-func decodeCanonical(dst []byte, enc string) (n int, ok bool) {
-	if len(enc) == 0 || len(enc)%4 != 0 || len(dst) < len(enc)/4*3 {
-		return 0, false
-	}
-	last := len(enc) - 4
-	for i := 0; i < last; i += 4 {
-		q := enc[i : i+4]
-		a, b, c, d := stdDecode[q[0]], stdDecode[q[1]], stdDecode[q[2]], stdDecode[q[3]]
-		if (a|b|c|d)&0xc0 != 0 {
-			return 0, false
-		}
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-		o := dst[n : n+3 : n+3]
-		o[0], o[1], o[2] = byte(v>>16), byte(v>>8), byte(v)
-		n += 3
-	}
-	q := enc[last:]
-	a, b := stdDecode[q[0]], stdDecode[q[1]]
-	if (a|b)&0xc0 != 0 {
-		return 0, false
-	}
-	switch {
-	case q[2] == '=' && q[3] == '=':
-		if b&0x0f != 0 {
-			return 0, false
-		}
-		dst[n] = a<<2 | b>>4
-		return n + 1, true
-	case q[3] == '=':
-		c := stdDecode[q[2]]
-		if c&0xc0 != 0 || c&0x03 != 0 {
-			return 0, false
-		}
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6
-		o := dst[n : n+2 : n+2]
-		o[0], o[1] = byte(v>>16), byte(v>>8)
-		return n + 2, true
-	}
-	c, d := stdDecode[q[2]], stdDecode[q[3]]
-	if (c|d)&0xc0 != 0 {
-		return 0, false
-	}
-	v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-	o := dst[n : n+3 : n+3]
-	o[0], o[1], o[2] = byte(v>>16), byte(v>>8), byte(v)
-	return n + 3, true
 }

@@ -319,7 +319,7 @@ func (k *VerifyingKey) Verify(base, sig []byte) error {
 		return fmt.Errorf("%w: %q", ErrUnsupportedAlgorithm, string(k.alg))
 	}
 	if !ok {
-		return fmt.Errorf("%w: it does not verify with the %s key", ErrInvalidSignature, k.alg)
+		return k.notVerified()
 	}
 	return nil
 }
@@ -351,4 +351,9 @@ func ecdsaRaw(der []byte) ([]byte, error) {
 	sig.R.FillBytes(out[:32])
 	sig.S.FillBytes(out[32:])
 	return out, nil
+}
+
+// notVerified is the error of a signature that does not verify with k.
+func (k *VerifyingKey) notVerified() error {
+	return fmt.Errorf("%w: it does not verify with the %s key", ErrInvalidSignature, k.alg)
 }

@@ -190,7 +190,7 @@ func (s *Signature) verifyMAC(m Message, key *VerifyingKey) error {
 	ms := key.macs.Get().(*macState) // keyed, nothing written
 	base, err := appendBase(ms.base[:0], m, s.Components, s.params, false)
 	if err == nil && !ms.check(base, s.Value) {
-		err = fmt.Errorf("%w: it does not verify with the %s key", ErrInvalidSignature, key.alg) // as VerifyingKey.Verify
+		err = key.notVerified()
 	}
 	clear(base) // the request's data does not stay in the pool
 	if cap(base) <= maxPooledBase {
