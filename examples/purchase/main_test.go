@@ -1,11 +1,33 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/vicgo/visa/agent"
 )
 
-// TestMain fails the package's tests if any goroutine they started (a
-// sandbox, a client's connections) outlives them.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestPurchase(t *testing.T) {
+	in := args{user: "user-dave", token: "", card: "4111111111111111", amount: "42.50", currency: "USD", merchant: "Best Buy",
+		merchantURL: "https://www.bestbuy.com", description: "headphones"}
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, in); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "APPROVED") || !strings.Contains(out.String(), "is COMPLETED") ||
+		!strings.Contains(out.String(), "talking to an in-process sandbox") {
+		t.Errorf("unexpected output:\n%s", out.String())
+	}
+	in.card = "4000000000009995"
+	out.Reset()
+	if err := run(context.Background(), &out, in); !errors.Is(err, agent.ErrDeclined) {
+		t.Fatalf("want a decline, got %v\n%s", err, out.String())
+	}
+	in.amount = "-3"
+	if err := run(context.Background(), &bytes.Buffer{}, in); err == nil {
+		t.Error("a negative amount is refused")
+	}
+}

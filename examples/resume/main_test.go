@@ -1,11 +1,28 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/vicgo/visa/agent/agenttest"
 )
 
-// TestMain fails the package's tests if any goroutine they started (a
-// sandbox, a client's connections) outlives them.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestResumeEveryBoundary(t *testing.T) {
+	for _, b := range []agenttest.Boundary{agenttest.AfterCredentialsIssued, agenttest.AfterAuthorizing, agenttest.AfterCharge} {
+		var out bytes.Buffer
+		if err := run(context.Background(), &out, b); err != nil {
+			t.Fatalf("%s: %v\n%s", b, err, out.String())
+		}
+		if !strings.Contains(out.String(), "charge(s) for the transaction") {
+			t.Errorf("%s: no sandbox counts in\n%s", b, out.String())
+		}
+		if strings.Contains(out.String(), "2 charge(s)") || strings.Contains(out.String(), "2 credential(s)") {
+			t.Errorf("%s: something happened twice:\n%s", b, out.String())
+		}
+	}
+	if err := run(context.Background(), &bytes.Buffer{}, "after-lunch"); err == nil {
+		t.Error("an unknown boundary is refused")
+	}
+}
