@@ -111,10 +111,11 @@ func (s *Secrets) Find(text string, mode Mode) map[string]string {
 		}
 		// Not inside a longer word or number: neither a word character
 		// nor a dot on the left ("311.623µs"), and on the right neither a
-		// word character nor a decimal point followed by a digit
-		// ("duration=623.895µs"); a sentence's full stop ("cvv 623.")
-		// still ends the secret.
-		re := regexp.MustCompile(`(?:^|[^0-9A-Za-z_.])` + regexp.QuoteMeta(v) + `(?:$|[^0-9A-Za-z_.]|\.(?:$|[^0-9]))`)
+		// word character, nor a decimal point followed by a digit
+		// ("duration=623.895µs"), nor µ (a duration's unit, "623µs"; ms,
+		// ns and s are word characters already); a sentence's full stop
+		// ("cvv 623.") still ends the secret.
+		re := regexp.MustCompile(`(?:^|[^0-9A-Za-z_.])` + regexp.QuoteMeta(v) + `(?:$|[^0-9A-Za-z_.µ]|\.(?:$|[^0-9]))`)
 		if loc := re.FindStringIndex(text); loc != nil {
 			found[name] = excerpt(text, loc[0], loc[1]-loc[0])
 		}

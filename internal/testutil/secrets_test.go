@@ -36,6 +36,7 @@ func TestSecrets(t *testing.T) {
 		{"listening on 127.0.0.1:46231", Text, ""},
 		{"took 311.623µs", Text, ""},
 		{`attempt=1 duration=623.895µs status=200`, Text, ""},
+		{"select step-up method ......    623µs  code sent", Text, ""},
 		{`{"duration":456789,"status":623,"n":847}`, JSON, ""},
 		{"time.Date(2026, 11, 25, 9, 30, 57, 456789000, time.UTC) 203.0.113.7 847", Text, ""},
 		{"[45 623 200 847]", LongOnly, ""},
