@@ -161,13 +161,20 @@ func TestSecretsNeverLogged(t *testing.T) {
 	logs := buf.String()
 	require.Contains(t, logs, "sandbox request", "logging is on")
 	require.Contains(t, logs, "sandbox fault injected")
+	// The log is JSON, one record per line: the shared scanner finds the
+	// short values (the dynamic CVV2, the OTP) only as whole JSON strings
+	// or next to a name that gives them away, never inside a retrieval
+	// reference or audit number that happens to hold the same digits.
+	sec := testutil.NewSecrets()
 	for name, secret := range map[string]string{
-		"PAN": CardHappy, "token PAN": pan, "cvv2": `"` + dd.DynamicDataValue + `"`, "OTP": GoldenOTP, "secureToken": st,
+		"PAN": CardHappy, "token PAN": pan, "cvv2": dd.DynamicDataValue, "OTP": GoldenOTP, "secureToken": st,
 		"fidoBlob": blob, "VIC api key": VICAPIKey, "VTS api key": VTSAPIKey, "VIC secret": VICSharedSecret,
 		"VTS secret": VTSSharedSecret, "enc secret": EncSharedSecret, "hash secret": HashSecret,
 	} {
-		assert.NotContains(t, logs, secret, name)
+		sec.Add(name, secret)
 	}
+	sec.AddDynamic("dynamic cvv2", dd.DynamicDataValue)
+	sec.Check(t, "the sandbox log", logs, testutil.JSON)
 }
 
 func TestInspectionAndAdminState(t *testing.T) {
@@ -205,7 +212,13 @@ func TestInspectionAndAdminState(t *testing.T) {
 	assert.EqualValues(t, 1, r.body["approvalsTotal"])
 	assert.EqualValues(t, 1, r.body["credentialsPerInstruction"].(map[string]any)[ins])
 	assert.Len(t, r.body["authorizations"], 2)
-	assert.NotContains(t, string(r.raw), dd.DynamicDataValue+`"`, "no cvv2 in the state")
+	// No CVV2 in the state: the scanner, not a substring search, because
+	// the state's retrieval reference and audit numbers are random digits
+	// that can end in the CVV2's three (a flake seen in CI: "305178").
+	sec := testutil.NewSecrets()
+	sec.Add("cvv2", dd.DynamicDataValue)
+	sec.AddDynamic("dynamic cvv2", dd.DynamicDataValue)
+	sec.Check(t, "the admin state", string(r.raw), testutil.JSON)
 }
 
 func TestJanitorPurgesOldState(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/testutil"
 	"github.com/vicgo/visa/jwe"
 )
 
@@ -65,9 +66,13 @@ func assertNoClear(t *testing.T, body []byte, allowed []string, secrets ...strin
 	}
 	rest, err := json.Marshal(m)
 	require.NoError(t, err)
+	// The shared scanner: a short secret (the CVV2) counts only as a whole
+	// JSON string, not as digits inside a longer value.
+	sec := testutil.NewSecrets()
 	for _, s := range secrets {
-		assert.NotContains(t, string(rest), s)
+		sec.Add("clear value", s)
 	}
+	sec.Check(t, "the body outside enc* members", string(rest), testutil.JSON)
 }
 
 func testCard(t *testing.T) Card {
