@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 )
@@ -39,7 +40,7 @@ const DefaultMaxNonces = 1 << 20
 type MemoryNonceStore struct {
 	mu        sync.Mutex
 	seed      maphash.Seed
-	seen      map[uint64]time.Time
+	seen      map[uint64]int64 // key hash → expiry, Unix nanoseconds: no pointers for the collector to scan or guard
 	now       func() time.Time
 	max       int
 	nextSweep int
@@ -54,7 +55,7 @@ func NewMemoryNonceStore(now func() time.Time, max int) *MemoryNonceStore {
 	if max <= 0 {
 		max = DefaultMaxNonces
 	}
-	return &MemoryNonceStore{seed: maphash.MakeSeed(), seen: map[uint64]time.Time{}, now: now, max: max, nextSweep: 1024}
+	return &MemoryNonceStore{seed: maphash.MakeSeed(), seen: map[uint64]int64{}, now: now, max: max, nextSweep: 1024}
 }
 
 // Use implements NonceStore.
@@ -85,8 +86,8 @@ func (m *MemoryNonceStore) useNonce(source, keyID, nonce string, expires time.Ti
 func (m *MemoryNonceStore) use(key uint64, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	if exp, ok := m.seen[key]; ok && now.Before(exp) {
+	now := unixNano(m.now())
+	if exp, ok := m.seen[key]; ok && now < exp {
 		return ErrReplay
 	}
 	if len(m.seen) >= m.nextSweep || len(m.seen) >= m.max {
@@ -95,15 +96,33 @@ func (m *MemoryNonceStore) use(key uint64, expires time.Time) error {
 	if len(m.seen) >= m.max {
 		return ErrStoreFull
 	}
-	m.seen[key] = expires
+	m.seen[key] = unixNano(expires)
 	return nil
 }
 
+// unixNano is t in Unix nanoseconds, clamped to int64's range (UnixNano is
+// undefined outside the years 1678–2262), so a far-future expiry never
+// wraps into the past and lets a replay through.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
+
 // sweep drops expired nonces; the next sweep comes when the map has
 // doubled, so the cost per Use stays constant.
-func (m *MemoryNonceStore) sweep(now time.Time) {
+func (m *MemoryNonceStore) sweep(now int64) {
 	for k, exp := range m.seen {
-		if !now.Before(exp) {
+		if now >= exp {
 			delete(m.seen, k)
 		}
 	}

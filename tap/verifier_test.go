@@ -295,6 +295,26 @@ func TestNonceExpires(t *testing.T) {
 	require.NoError(t, s.Use(ctx, "c", c.Now().Add(time.Minute)))
 }
 
+// TestNonceFarExpiry: an expiry beyond what Unix nanoseconds hold (after
+// the year 2262) keeps the nonce rather than wrapping into the past, and
+// one before 1678 is already expired.
+func TestNonceFarExpiry(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := tap.NewMemoryNonceStore(c.Now, 0)
+	ctx := t.Context()
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.Use(ctx, "future", far))
+	require.ErrorIs(t, s.Use(ctx, "future", far), tap.ErrReplay)
+	c.Add(100 * 365 * 24 * time.Hour)
+	require.ErrorIs(t, s.Use(ctx, "future", far), tap.ErrReplay, "still within its expiry")
+	past := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.Use(ctx, "past", past))
+	require.NoError(t, s.Use(ctx, "past", past), "an expired nonce is not a replay")
+	require.NoError(t, s.Use(ctx, "zero", time.Time{}))
+	require.NoError(t, s.Use(ctx, "zero", time.Time{}))
+}
+
 // TestSignRejectsBadInput: bad tags and options fail and leave the request
 // unchanged.
 func TestSignRejectsBadInput(t *testing.T) {
