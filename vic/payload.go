@@ -165,7 +165,10 @@ func NewVerifier(keys KeySource, opts ...VerifierOption) (*Verifier, error) {
 	return v, nil
 }
 
-// payloadClaims is the claim set of docs/wire.md §8.1.
+// payloadClaims is the claim set of docs/wire.md §8.1. It is a struct, so
+// golang-jwt decodes it with json.Unmarshal (no WithJSONNumber: the one
+// number that must stay exact, dynamicDataExpiration, is a json.Number
+// field), which refuses anything after the claims object.
 type payloadClaims struct {
 	jwt.RegisteredClaims
 	InstructionID     string             `json:"instructionId"`
@@ -193,8 +196,10 @@ type dynamicDataClaim struct {
 
 // Verify checks signedPayload's signature against the key source, its
 // algorithm against the allow-list and its exp/iat with the leeway, then
-// decodes it. Every failure matches ErrPayloadInvalid (and ErrUnknownKey
-// when no key matches); no error contains the payload.
+// decodes it. The claims segment must be one JSON object: anything after
+// it (a second object, stray bytes) is refused, signed or not. Every
+// failure matches ErrPayloadInvalid (and ErrUnknownKey when no key
+// matches); no error contains the payload.
 func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentials, error) {
 	if len(signedPayload) > maxPayloadBytes {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrPayloadInvalid, maxPayloadBytes)
@@ -205,7 +210,6 @@ func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentia
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(v.now),
-		jwt.WithJSONNumber(),
 	)
 	var claims payloadClaims
 	_, err := parser.ParseWithClaims(signedPayload, &claims, func(t *jwt.Token) (any, error) {
@@ -336,7 +340,7 @@ func DecodeCredentialsUnverified(signedPayload string) (*Credentials, error) {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrPayloadInvalid, maxPayloadBytes)
 	}
 	var claims payloadClaims
-	if _, _, err := jwt.NewParser(jwt.WithJSONNumber()).ParseUnverified(signedPayload, &claims); err != nil {
+	if _, _, err := jwt.NewParser().ParseUnverified(signedPayload, &claims); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
 	}
 	return claims.credentials(false)

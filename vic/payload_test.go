@@ -7,10 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,4 +363,82 @@ func TestJWKSUnavailable(t *testing.T) {
 	assert.ErrorIs(t, err, ErrKeysUnavailable)
 	assert.ErrorIs(t, err, visa.ErrNetwork)
 	assert.Less(t, len(err.Error()), 1024)
+}
+
+// signRaw signs claims given as raw bytes, so a test can put in the claims
+// segment what no JSON encoder would write.
+func signRaw(t testing.TB, kid string, key *rsa.PrivateKey, claims []byte) string {
+	t.Helper()
+	hdr, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kid})
+	require.NoError(t, err)
+	signing := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(claims)
+	sig, err := jwt.SigningMethodRS256.Sign(signing, key)
+	require.NoError(t, err)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestPayloadTrailingDataRefused: a correctly signed payload whose claims
+// segment holds more than one JSON value is refused, verified or not.
+func TestPayloadTrailingDataRefused(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	claims, err := json.Marshal(claimsAt(t0))
+	require.NoError(t, err)
+
+	// The same claims, signed the same way, with nothing after them: accepted.
+	for _, tail := range []string{"", " \n"} {
+		c, err := v.Verify(context.Background(), signRaw(t, "k", rk[0], append(slices.Clip(claims), tail...)))
+		require.NoError(t, err, "tail %q", tail)
+		assert.Equal(t, "417", c.DynamicData[0].DynamicDataValue.Reveal())
+	}
+	for name, tail := range map[string]string{
+		"a second object":             `{"instructionId":"INS-0002"}`,
+		"a second object after space": ` {"dynamicData":[]}`,
+		"garbage":                     "x",
+		"a closing bracket":           "]",
+		"a number":                    " 1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := signRaw(t, "k", rk[0], append(slices.Clip(claims), tail...))
+			_, err := v.Verify(context.Background(), tok)
+			require.ErrorIs(t, err, ErrPayloadInvalid)
+			assert.NotContains(t, err.Error(), "417")
+			_, err = DecodeCredentialsUnverified(tok)
+			require.ErrorIs(t, err, ErrPayloadInvalid)
+		})
+	}
+}
+
+// TestPayloadNumbersExact: dynamicDataExpiration is read as the integer
+// written, beyond what a float64 holds, as a JSON number or a string.
+func TestPayloadNumbersExact(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	const big = int64(1<<53 + 1) // 9007199254740993: a float64 would read ...992
+	for name, exp := range map[string]any{
+		"number":        big,
+		"string":        "9007199254740993",
+		"near now":      t0.Add(10 * time.Minute).Unix(),
+		"near now text": strconv.FormatInt(t0.Add(10*time.Minute).Unix(), 10),
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl := claimsAt(t0)
+			cl["dynamicData"].([]any)[0].(map[string]any)["dynamicDataExpiration"] = exp
+			tok := sign(t, jwt.SigningMethodRS256, "k", rk[0], cl)
+			want := big
+			if name == "near now" || name == "near now text" {
+				want = t0.Add(10 * time.Minute).Unix()
+			}
+			c, err := v.Verify(context.Background(), tok)
+			require.NoError(t, err)
+			assert.Equal(t, want, c.DynamicData[0].Expiration.Unix())
+			c, err = DecodeCredentialsUnverified(tok)
+			require.NoError(t, err)
+			assert.Equal(t, want, c.DynamicData[0].Expiration.Unix())
+		})
+	}
 }
