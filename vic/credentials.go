@@ -107,7 +107,7 @@ func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest
 	if err != nil {
 		return nil, fail(op, meta, err)
 	}
-	if err := creds.checkRequest(body.InstructionID, body.references()); err != nil {
+	if err := creds.checkRequest(body.InstructionID, body.TransactionData); err != nil {
 		return nil, fail(op, meta, err)
 	}
 	return &CredentialsResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
@@ -167,15 +167,6 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 		})
 	}
 	return body, nil
-}
-
-// references lists the transactionReferenceIds the request names.
-func (w *wireCredentialsRequest) references() []string {
-	refs := make([]string, len(w.TransactionData))
-	for i, t := range w.TransactionData {
-		refs[i] = t.TransactionReferenceID
-	}
-	return refs
 }
 
 func txAmount(a visa.Amount) wireTxAmount {

@@ -442,3 +442,99 @@ func TestPayloadNumbersExact(t *testing.T) {
 		})
 	}
 }
+
+// TestPayloadClaimsReuse decodes payloads of different shapes one after
+// the other and at once: the pooled claim sets carry nothing of one
+// payload into the next (run with -race).
+func TestPayloadClaimsReuse(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	big := claimsAt(t0)
+	first := dynamicDataOf(big)
+	first["tokenExpirationMonth"], first["tokenExpirationYear"], first["dynamicDataId"] = "12", "2029", "DD-BIG"
+	entries := []any{first}
+	for i := range 3 {
+		e := map[string]any{}
+		for k, v := range first {
+			e[k] = v
+		}
+		e["transactionReferenceId"] = "TX-" + strconv.Itoa(i)
+		entries = append(entries, e)
+	}
+	big["dynamicData"] = entries
+	small := claimsAt(t0)
+	only := dynamicDataOf(small)
+	for _, k := range []string{"paymentToken", "tokenExpirationMonth", "tokenExpirationYear", "dynamicDataExpiration", "dynamicDataId"} {
+		delete(only, k)
+	}
+	only["token"] = map[string]any{"paymentToken": "4895370012348717", "tokenExpirationMonth": "7", "tokenExpirationYear": "+2030"}
+	bigTok := sign(t, jwt.SigningMethodRS256, "k", rk[0], big)
+	smallTok := sign(t, jwt.SigningMethodRS256, "k", rk[0], small)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+
+	check := func(t *testing.T) {
+		c, err := v.Verify(context.Background(), bigTok)
+		require.NoError(t, err)
+		require.Len(t, c.DynamicData, 4)
+		c, err = v.Verify(context.Background(), smallTok)
+		require.NoError(t, err)
+		require.Len(t, c.DynamicData, 1)
+		d := c.DynamicData[0]
+		assert.Equal(t, "07", d.TokenExpirationMonth)
+		assert.Equal(t, "2030", d.TokenExpirationYear)
+		assert.Empty(t, d.DynamicDataID)
+		assert.True(t, d.Expiration.IsZero())
+		u, err := DecodeCredentialsUnverified(smallTok)
+		require.NoError(t, err)
+		assert.Equal(t, c.DynamicData, u.DynamicData)
+	}
+	check(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				check(t)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func dynamicDataOf(c jwt.MapClaims) map[string]any { return c["dynamicData"].([]any)[0].(map[string]any) }
+
+// TestCheckRequestReasons pins the claim and reason of each refusal of
+// checkRequest.
+func TestCheckRequestReasons(t *testing.T) {
+	t.Parallel()
+	txs := []wireTransactionData{{TransactionReferenceID: "TX-A"}, {TransactionReferenceID: "TX-B"}}
+	creds := func(refs ...string) *Credentials {
+		c := &Credentials{InstructionID: "INS-1"}
+		for _, r := range refs {
+			c.DynamicData = append(c.DynamicData, Credential{TransactionReferenceID: r})
+		}
+		return c
+	}
+	require.NoError(t, creds("TX-B", "TX-A").checkRequest("INS-1", txs))
+	require.NoError(t, creds("TX-A").checkRequest("INS-1", txs))
+	for _, tc := range []struct {
+		c             *Credentials
+		instruction   string
+		claim, reason string
+		kind          error
+	}{
+		{&Credentials{}, "INS-1", "instructionId", "is missing", ErrInstructionMismatch},
+		{creds("TX-A"), "INS-2", "instructionId", "names another instruction", ErrInstructionMismatch},
+		{creds("TX-A", ""), "INS-1", "dynamicData[1].transactionReferenceId", "is missing", ErrTransactionMismatch},
+		{creds("TX-A", "TX-C"), "INS-1", "dynamicData[1].transactionReferenceId", "names a transaction that was not requested", ErrTransactionMismatch},
+		{creds("TX-B", "TX-A", "TX-B"), "INS-1", "dynamicData[2].transactionReferenceId", "is repeated", ErrTransactionMismatch},
+	} {
+		err := tc.c.checkRequest(tc.instruction, txs)
+		var ce *ClaimError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, tc.claim, ce.Claim)
+		assert.Equal(t, tc.reason, ce.Reason)
+		assert.ErrorIs(t, err, tc.kind)
+		assert.ErrorIs(t, err, ErrPayloadInvalid)
+	}
+}
