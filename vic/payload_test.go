@@ -501,7 +501,9 @@ func TestPayloadClaimsReuse(t *testing.T) {
 	wg.Wait()
 }
 
-func dynamicDataOf(c jwt.MapClaims) map[string]any { return c["dynamicData"].([]any)[0].(map[string]any) }
+func dynamicDataOf(c jwt.MapClaims) map[string]any {
+	return c["dynamicData"].([]any)[0].(map[string]any)
+}
 
 // TestCheckRequestReasons pins the claim and reason of each refusal of
 // checkRequest.
