@@ -118,15 +118,25 @@ func (a Amount) IsZero() bool { return a.currency.Alpha == "" }
 // fraction digits, e.g. "129.99" or "0.00" (or "710" for JPY). The wire
 // encoders send it with the currency's Alpha (VIC) or Numeric (VTS) code.
 func (a Amount) Value() string {
-	s := strconv.FormatInt(a.minor, 10)
+	var digits [20]byte
+	s := strconv.AppendInt(digits[:0], a.minor, 10)
 	e := a.currency.Exponent
 	if e == 0 {
-		return s
+		return string(s)
 	}
-	if len(s) <= e {
-		s = strings.Repeat("0", e-len(s)+1) + s
+	// Zeros before the digits so that one stands before the point, then
+	// the point e digits from the end; one allocation, the string.
+	var out [32]byte
+	b := out[:0]
+	for n := len(s); n <= e; n++ {
+		b = append(b, '0')
 	}
-	return s[:len(s)-e] + "." + s[len(s)-e:]
+	b = append(b, s...)
+	i := len(b) - e
+	b = append(b, 0)
+	copy(b[i+1:], b[i:])
+	b[i] = '.'
+	return string(b)
 }
 
 // String returns e.g. "129.99 USD" ("" for the zero Amount).

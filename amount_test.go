@@ -2,6 +2,7 @@ package visa_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,6 +117,30 @@ func TestNewAmountMinor(t *testing.T) {
 	}
 	_, err = visa.NewAmountMinor(1, "ZZZ")
 	require.ErrorIs(t, err, visa.ErrInvalidInput)
+}
+
+// TestAmountValue checks Value against the plain decimal form for every
+// exponent in use, and that it allocates only its string.
+func TestAmountValue(t *testing.T) {
+	for _, tc := range []struct {
+		cur  string
+		want map[int64]string
+	}{
+		{"JPY", map[int64]string{0: "0", 7: "7", 1234: "1234", visa.MaxAmountMinor: strconv.FormatInt(visa.MaxAmountMinor, 10)}},
+		{"USD", map[int64]string{0: "0.00", 1: "0.01", 10: "0.10", 99: "0.99", 100: "1.00", 12999: "129.99"}},
+		{"KWD", map[int64]string{0: "0.000", 5: "0.005", 999: "0.999", 1000: "1.000", 123456: "123.456"}},
+		{"CLF", map[int64]string{0: "0.0000", 5: "0.0005", 10000: "1.0000", 123456789: "12345.6789"}},
+	} {
+		for minor, want := range tc.want {
+			a, err := visa.NewAmountMinor(minor, tc.cur)
+			require.NoError(t, err)
+			assert.Equal(t, want, a.Value(), "%d %s", minor, tc.cur)
+		}
+	}
+	a := visa.MustParseAmount("129.99", "USD")
+	if n := testing.AllocsPerRun(100, func() { _ = a.Value() }); n > 1 {
+		t.Errorf("Value allocates %v times, want 1", n)
+	}
 }
 
 func TestAmountZero(t *testing.T) {

@@ -6,14 +6,12 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"unique"
 )
@@ -147,15 +145,17 @@ var ErrSecretNotEncodable = errors.New("visa: a secret value cannot be gob-encod
 func notEncodable(typ string) error { return fmt.Errorf("%w (visa.%s)", ErrSecretNotEncodable, typ) }
 
 // sealed is the in-memory form of every redacting value: the value
-// encrypted with AES-256 in counter mode under a key made when the
-// process starts, with a synthetic IV (the first 16 bytes of an
-// HMAC-SHA-256 of the value under a second such key), interned with
+// encrypted with AES-256 in counter mode (crypto/cipher's CTR) under a key
+// made when the process starts, with a synthetic IV (the first 16 bytes of
+// an HMAC-SHA-256 of the value under a second such key), interned with
 // package unique. The same value therefore seals to the same handle within
 // a process, which keeps ==, Equal and reflect.DeepEqual comparing values,
 // and a printer that walks fields by reflection finds only ciphertext. It
 // is a defence against printers, dumps and walkers, not against someone
 // who can read the process's memory (the keys are there too). The zero
-// sealed is the empty value.
+// sealed is the empty value. A sealed value never leaves the process (gob
+// refuses the redacting types, JSON and text carry their masks), so the
+// format can change between versions.
 type sealed struct {
 	h unique.Handle[string] // iv ‖ ciphertext
 }
@@ -164,8 +164,22 @@ type sealed struct {
 // and never printed, stored or sent anywhere.
 type memKeys struct {
 	block cipher.Block
-	mac   hash.Cloner // HMAC-SHA-256, keyed; only ever cloned
+	macs  sync.Pool // of *sealState, each with an HMAC-SHA-256 keyed once
 }
+
+// sealState is the scratch one seal or open works in: a keyed
+// HMAC-SHA-256 (Reset brings it back to its keyed state), room for its
+// sum, and a buffer for iv ‖ text. Pooled, so a seal neither clones the
+// HMAC nor grows a buffer; cleared before it goes back.
+type sealState struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+	buf []byte
+}
+
+// maxPooledSealBuf bounds the buffer a pooled sealState keeps: a long
+// secret (a private key in PEM) gets a buffer of its own, dropped after.
+const maxPooledSealBuf = 1 << 10
 
 var processKeys = sync.OnceValue(func() *memKeys {
 	var k [64]byte
@@ -174,15 +188,36 @@ var processKeys = sync.OnceValue(func() *memKeys {
 	if err != nil {
 		panic("visa: AES-256 is unavailable: " + err.Error())
 	}
-	mac, ok := hmac.New(sha256.New, k[32:]).(hash.Cloner)
-	if !ok {
-		panic("visa: HMAC cannot be cloned")
-	}
+	macKey := make([]byte, 32) // kept for the pool's new states
+	copy(macKey, k[32:])
 	clear(k[:])
-	return &memKeys{block: block, mac: mac}
+	mk := &memKeys{block: block}
+	mk.macs.New = func() any { return &sealState{mac: hmac.New(sha256.New, macKey)} }
+	return mk
 })
 
 const sealedIVSize = aes.BlockSize
+
+// getState returns a pooled sealState whose buf has length n.
+func (k *memKeys) getState(n int) *sealState {
+	st := k.macs.Get().(*sealState)
+	if cap(st.buf) < n {
+		st.buf = make([]byte, n)
+	}
+	st.buf = st.buf[:n]
+	return st
+}
+
+// putState clears st and returns it to the pool.
+func (k *memKeys) putState(st *sealState) {
+	clear(st.buf)
+	clear(st.sum[:])
+	if cap(st.buf) > maxPooledSealBuf {
+		st.buf = nil
+	}
+	st.buf = st.buf[:0]
+	k.macs.Put(st)
+}
 
 // seal encrypts s; "" seals to the zero sealed.
 func seal(s string) sealed {
@@ -190,36 +225,16 @@ func seal(s string) sealed {
 		return sealed{}
 	}
 	k := processKeys()
-	m, err := k.mac.Clone()
-	if err != nil {
-		panic("visa: HMAC cannot be cloned: " + err.Error())
-	}
-	_, _ = io.WriteString(m, s)
-	var b strings.Builder
-	b.Grow(sealedIVSize + len(s))
-	iv := m.Sum(nil)[:sealedIVSize]
-	b.Write(iv)
-	ctrXOR(&b, k.block, iv, s)
-	return sealed{h: unique.Make(b.String())}
-}
-
-// ctrXOR appends to b the bytes of in XORed with the AES-CTR keystream of
-// iv: the counter is iv with the block number added to its low 64 bits.
-func ctrXOR(b *strings.Builder, block cipher.Block, iv []byte, in string) {
-	var buf [2 * aes.BlockSize]byte // counter ‖ keystream; escapes once, through the interface
-	ctr, ks := buf[:aes.BlockSize], buf[aes.BlockSize:]
-	copy(ctr, iv)
-	low := binary.BigEndian.Uint64(iv[8:])
-	for i := 0; i < len(in); i += aes.BlockSize {
-		binary.BigEndian.PutUint64(ctr[8:], low+uint64(i/aes.BlockSize))
-		block.Encrypt(ks, ctr)
-		n := min(aes.BlockSize, len(in)-i)
-		for j := range n {
-			ks[j] ^= in[i+j]
-		}
-		b.Write(ks[:n])
-	}
-	clear(buf[:])
+	st := k.getState(sealedIVSize + len(s))
+	iv, text := st.buf[:sealedIVSize], st.buf[sealedIVSize:]
+	copy(text, s)
+	st.mac.Reset()
+	_, _ = st.mac.Write(text)
+	copy(iv, st.mac.Sum(st.sum[:0]))
+	cipher.NewCTR(k.block, iv).XORKeyStream(text, text)
+	h := unique.Make(string(st.buf))
+	k.putState(st)
+	return sealed{h: h}
 }
 
 // open decrypts p ("" for the zero sealed).
@@ -227,11 +242,15 @@ func (p sealed) open() string {
 	if p.isZero() {
 		return ""
 	}
+	k := processKeys()
 	v := p.h.Value()
-	var b strings.Builder
-	b.Grow(len(v) - sealedIVSize)
-	ctrXOR(&b, processKeys().block, []byte(v[:sealedIVSize]), v[sealedIVSize:])
-	return b.String()
+	st := k.getState(len(v))
+	copy(st.buf, v)
+	iv, text := st.buf[:sealedIVSize], st.buf[sealedIVSize:]
+	cipher.NewCTR(k.block, iv).XORKeyStream(text, text)
+	s := string(text)
+	k.putState(st)
+	return s
 }
 
 func (p sealed) isZero() bool { return p == sealed{} }

@@ -124,13 +124,16 @@ func (c *Client) enrollBody(req EnrollCardRequest) (*wireEnrollCard, error) {
 		},
 		AssuranceData: ad,
 	}
+	if len(req.Consents) > 0 {
+		body.ConsentData = make([]wireConsent, 0, len(req.Consents))
+	}
 	for i, cs := range req.Consents {
-		field := "Consents[" + itoa(i) + "]."
-		if err := firstErr(checkID(field+"ID", cs.ID), checkID(field+"Type", cs.Type), checkID(field+"Source", cs.Source)); err != nil {
+		f := elem("Consents", i)
+		if err := firstErr(f.id("ID", cs.ID), f.id("Type", cs.Type), f.id("Source", cs.Source)); err != nil {
 			return nil, err
 		}
 		if cs.AcceptedAt.IsZero() {
-			return nil, visa.NewInputError(field+"AcceptedAt", "is required")
+			return nil, f.input("AcceptedAt", "is required")
 		}
 		w := wireConsent{ID: cs.ID, Type: cs.Type, Source: cs.Source, AcceptedTime: epoch(cs.AcceptedAt)}
 		if !cs.EffectiveUntil.IsZero() {

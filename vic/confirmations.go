@@ -3,7 +3,6 @@ package vic
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/vicgo/visa"
@@ -105,9 +104,10 @@ func (c *Client) confirmBody(req ConfirmRequest) (*wireConfirmRequest, error) {
 	if len(req.Confirmations) == 0 || len(req.Confirmations) > maxTransactions {
 		return nil, visa.NewInputError("Confirmations", "must hold 1 to 16 confirmations")
 	}
-	body := &wireConfirmRequest{ClientReferenceID: crid, Client: c.client, InstructionID: req.InstructionID}
+	body := &wireConfirmRequest{ClientReferenceID: crid, Client: c.client, InstructionID: req.InstructionID,
+		ConfirmationData: make([]wireConfirmation, 0, len(req.Confirmations))}
 	for i, cf := range req.Confirmations {
-		w, err := cf.wire("Confirmations["+strconv.Itoa(i)+"].", c.now())
+		w, err := cf.wire(elem("Confirmations", i), c.now())
 		if err != nil {
 			return nil, err
 		}
@@ -116,39 +116,39 @@ func (c *Client) confirmBody(req ConfirmRequest) (*wireConfirmRequest, error) {
 	return body, nil
 }
 
-func (cf Confirmation) wire(field string, now time.Time) (wireConfirmation, error) {
+func (cf Confirmation) wire(f elemField, now time.Time) (wireConfirmation, error) {
 	if err := firstErr(
-		checkID(field+"TransactionReferenceID", cf.TransactionReferenceID),
-		checkID(field+"DynamicDataID", cf.DynamicDataID),
-		checkText(field+"ResponseCode", cf.ResponseCode, false, 8),
-		checkText(field+"AuthorizationCode", cf.AuthorizationCode, false, 16),
-		checkText(field+"RetrievalReferenceNumber", cf.RetrievalReferenceNumber, false, 32),
-		checkText(field+"SystemTraceAuditNumber", cf.SystemTraceAuditNumber, false, 32),
-		checkText(field+"CardEntryMode", cf.CardEntryMode, false, 32),
-		checkText(field+"MerchantName", cf.MerchantName, false, 256),
+		f.id("TransactionReferenceID", cf.TransactionReferenceID),
+		f.id("DynamicDataID", cf.DynamicDataID),
+		f.text("ResponseCode", cf.ResponseCode, false, 8),
+		f.text("AuthorizationCode", cf.AuthorizationCode, false, 16),
+		f.text("RetrievalReferenceNumber", cf.RetrievalReferenceNumber, false, 32),
+		f.text("SystemTraceAuditNumber", cf.SystemTraceAuditNumber, false, 32),
+		f.text("CardEntryMode", cf.CardEntryMode, false, 32),
+		f.text("MerchantName", cf.MerchantName, false, 256),
 	); err != nil {
 		return wireConfirmation{}, err
 	}
 	if o := cf.Order; o != nil {
-		if err := firstErr(checkText(field+"Order.OrderID", o.OrderID, false, maxIDLen), checkText(field+"Order.Status", o.Status, false, 32)); err != nil {
+		if err := firstErr(f.text("Order.OrderID", o.OrderID, false, maxIDLen), f.text("Order.Status", o.Status, false, 32)); err != nil {
 			return wireConfirmation{}, err
 		}
 	}
 	if sh := cf.Shipping; sh != nil {
 		if err := firstErr(
-			checkText(field+"Shipping.TrackingID", sh.TrackingID, false, 128),
-			checkText(field+"Shipping.Carrier", sh.Carrier, false, 128),
-			checkText(field+"Shipping.ShippingMethod", sh.ShippingMethod, false, 128),
-			sh.Address.validate(field+"Shipping.Address."),
+			f.text("Shipping.TrackingID", sh.TrackingID, false, 128),
+			f.text("Shipping.Carrier", sh.Carrier, false, 128),
+			f.text("Shipping.ShippingMethod", sh.ShippingMethod, false, 128),
+			sh.Address.validate(f.in("Shipping.Address.")),
 		); err != nil {
 			return wireConfirmation{}, err
 		}
 	}
 	if cf.Status != TransactionApproved && cf.Status != TransactionDeclined {
-		return wireConfirmation{}, visa.NewInputError(field+"Status", "must be APPROVED or DECLINED")
+		return wireConfirmation{}, f.input("Status", "must be APPROVED or DECLINED")
 	}
 	if cf.Amount.IsZero() {
-		return wireConfirmation{}, visa.NewInputError(field+"Amount", "is required")
+		return wireConfirmation{}, f.input("Amount", "is required")
 	}
 	if cf.Timestamp.IsZero() {
 		cf.Timestamp = now

@@ -3,7 +3,7 @@ package vic
 import (
 	"context"
 	"net/http"
-	"strconv"
+	"slices"
 
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/internal/check"
@@ -107,7 +107,7 @@ func (c *Client) RetrieveCredentials(ctx context.Context, req CredentialsRequest
 	if err != nil {
 		return nil, fail(op, meta, err)
 	}
-	if err := creds.checkRequest(body.InstructionID, body.references()); err != nil {
+	if err := creds.checkRequest(body.InstructionID, body.TransactionData); err != nil {
 		return nil, fail(op, meta, err)
 	}
 	return &CredentialsResponse{ResponseMeta: meta, ClientReferenceID: out.ClientReferenceID, InstructionID: out.InstructionID,
@@ -128,10 +128,10 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 	if err != nil {
 		return nil, err
 	}
-	body := &wireCredentialsRequest{ClientReferenceID: crid, Client: c.client, TokenID: req.TokenID, InstructionID: req.InstructionID}
-	seen := map[string]bool{}
+	body := &wireCredentialsRequest{ClientReferenceID: crid, Client: c.client, TokenID: req.TokenID, InstructionID: req.InstructionID,
+		TransactionData: make([]wireTransactionData, 0, len(req.Transactions))}
 	for i, t := range req.Transactions {
-		field := "Transactions[" + strconv.Itoa(i) + "]."
+		f := elem("Transactions", i)
 		if t.TransactionReferenceID == "" {
 			t.TransactionReferenceID = newUUID()
 			if i == 0 {
@@ -139,24 +139,24 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 			}
 		}
 		if err := firstErr(
-			checkID(field+"TransactionReferenceID", t.TransactionReferenceID),
-			checkText(field+"MerchantName", t.MerchantName, true, 256),
-			rule(field+"MerchantURL", check.URL(t.MerchantURL, check.MaxURL)),
-			rule(field+"MerchantCountryCode", check.Country(t.MerchantCountryCode)),
-			t.ShippingAddress.validate(field+"ShippingAddress."),
+			f.id("TransactionReferenceID", t.TransactionReferenceID),
+			f.text("MerchantName", t.MerchantName, true, 256),
+			f.rule("MerchantURL", check.URL(t.MerchantURL, check.MaxURL)),
+			f.rule("MerchantCountryCode", check.Country(t.MerchantCountryCode)),
+			t.ShippingAddress.validate(f.in("ShippingAddress.")),
 		); err != nil {
 			return nil, err
 		}
-		if seen[t.TransactionReferenceID] {
-			return nil, visa.NewInputError(field+"TransactionReferenceID", "is repeated")
+		// At most 16 transactions: a scan of those before beats a map.
+		if slices.ContainsFunc(body.TransactionData, func(w wireTransactionData) bool { return w.TransactionReferenceID == t.TransactionReferenceID }) {
+			return nil, f.input("TransactionReferenceID", "is repeated")
 		}
-		seen[t.TransactionReferenceID] = true
 		if t.Amount.IsZero() || t.Amount.Minor() == 0 {
-			return nil, visa.NewInputError(field+"Amount", "is required and must be above zero")
+			return nil, f.input("Amount", "is required and must be above zero")
 		}
 		for j, m := range t.MandateIDs {
-			if err := checkID(field+"MandateIDs["+itoa(j)+"]", m); err != nil {
-				return nil, err
+			if r := check.ID(m, maxIDLen); r != "" {
+				return nil, f.input("MandateIDs["+itoa(j)+"]", r)
 			}
 		}
 		body.TransactionData = append(body.TransactionData, wireTransactionData{
@@ -169,43 +169,34 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 	return body, nil
 }
 
-// references lists the transactionReferenceIds the request names.
-func (w *wireCredentialsRequest) references() []string {
-	refs := make([]string, len(w.TransactionData))
-	for i, t := range w.TransactionData {
-		refs[i] = t.TransactionReferenceID
-	}
-	return refs
-}
-
 func txAmount(a visa.Amount) wireTxAmount {
 	return wireTxAmount{TransactionAmount: a.Value(), TransactionCurrencyCode: a.Currency().Alpha}
 }
 
 // validate screens the free text of an address (a card number pasted into
 // it is refused) and checks its country and contact email when given.
-func (a *Address) validate(field string) error {
+func (a *Address) validate(f elemField) error {
 	if a == nil {
 		return nil
 	}
 	err := firstErr(
-		checkText(field+"AddressID", a.AddressID, false, maxIDLen),
-		checkText(field+"Line1", a.Line1, false, 256), checkText(field+"Line2", a.Line2, false, 256),
-		checkText(field+"City", a.City, false, 128), checkText(field+"State", a.State, false, 128),
-		checkText(field+"Zip", a.Zip, false, 32),
+		f.text("AddressID", a.AddressID, false, maxIDLen),
+		f.text("Line1", a.Line1, false, 256), f.text("Line2", a.Line2, false, 256),
+		f.text("City", a.City, false, 128), f.text("State", a.State, false, 128),
+		f.text("Zip", a.Zip, false, 32),
 	)
 	if err == nil && a.CountryCode != "" {
-		err = rule(field+"CountryCode", check.Country(a.CountryCode))
+		err = f.rule("CountryCode", check.Country(a.CountryCode))
 	}
 	if ct := a.Contact; err == nil && ct != nil {
 		err = firstErr(
-			checkText(field+"Contact.FullName", ct.FullName, false, 256),
-			checkText(field+"Contact.PhoneCountryCode", ct.PhoneCountryCode, false, 8),
-			checkText(field+"Contact.PhoneNumber", ct.PhoneNumber, false, 32),
-			checkText(field+"Contact.Instructions", ct.Instructions, false, 1024),
+			f.text("Contact.FullName", ct.FullName, false, 256),
+			f.text("Contact.PhoneCountryCode", ct.PhoneCountryCode, false, 8),
+			f.text("Contact.PhoneNumber", ct.PhoneNumber, false, 32),
+			f.text("Contact.Instructions", ct.Instructions, false, 1024),
 		)
 		if err == nil && ct.Email != "" {
-			err = rule(field+"Contact.Email", check.Email(ct.Email))
+			err = f.rule("Contact.Email", check.Email(ct.Email))
 		}
 	}
 	return err

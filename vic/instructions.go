@@ -229,6 +229,9 @@ func (c *Client) instructionBody(req CreateInstructionRequest, instructionID str
 	if req.AgentID != "" {
 		body.Client.AgentID = req.AgentID
 	}
+	if len(req.Mandates) > 0 { // none stays null on the wire
+		body.Mandates = make([]wireMandate, 0, len(req.Mandates))
+	}
 	for i, m := range req.Mandates {
 		w, err := m.wire(i, now)
 		if err != nil {
@@ -240,7 +243,7 @@ func (c *Client) instructionBody(req CreateInstructionRequest, instructionID str
 }
 
 func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
-	field := "Mandates[" + strconv.Itoa(i) + "]."
+	f := elem("Mandates", i)
 	if m.MandateID == "" {
 		m.MandateID = newUUID()
 	}
@@ -248,25 +251,25 @@ func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
 		m.EffectiveUntil = now.Add(5 * time.Minute)
 	}
 	if err := firstErr(
-		checkID(field+"MandateID", m.MandateID),
-		checkText(field+"Description", m.Description, true, 1024),
-		checkText(field+"PreferredMerchantName", m.PreferredMerchantName, false, 256),
-		checkText(field+"MerchantCategory", m.MerchantCategory, false, 128),
-		checkText(field+"RecurringFrequency", m.RecurringFrequency, false, 32),
+		f.id("MandateID", m.MandateID),
+		f.text("Description", m.Description, true, 1024),
+		f.text("PreferredMerchantName", m.PreferredMerchantName, false, 256),
+		f.text("MerchantCategory", m.MerchantCategory, false, 128),
+		f.text("RecurringFrequency", m.RecurringFrequency, false, 32),
 	); err != nil {
 		return wireMandate{}, err
 	}
 	switch {
 	case m.DeclineThreshold.IsZero():
-		return wireMandate{}, visa.NewInputError(field+"DeclineThreshold", "is required")
+		return wireMandate{}, f.input("DeclineThreshold", "is required")
 	case m.DeclineThreshold.Minor() == 0:
-		return wireMandate{}, visa.NewInputError(field+"DeclineThreshold", "must be above zero")
+		return wireMandate{}, f.input("DeclineThreshold", "must be above zero")
 	case !m.EffectiveUntil.After(now):
-		return wireMandate{}, visa.NewInputError(field+"EffectiveUntil", "is in the past")
+		return wireMandate{}, f.input("EffectiveUntil", "is in the past")
 	case m.Quantity < 0 || m.Quantity > 100:
-		return wireMandate{}, visa.NewInputError(field+"Quantity", "must be between 0 and 100")
+		return wireMandate{}, f.input("Quantity", "must be between 0 and 100")
 	case m.MerchantCategoryCode != "" && check.MCC(m.MerchantCategoryCode) != "":
-		return wireMandate{}, visa.NewInputError(field+"MerchantCategoryCode", check.MCC(m.MerchantCategoryCode))
+		return wireMandate{}, f.input("MerchantCategoryCode", check.MCC(m.MerchantCategoryCode))
 	}
 	w := wireMandate{
 		MandateID: m.MandateID, Description: m.Description,

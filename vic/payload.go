@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -165,12 +166,35 @@ func NewVerifier(keys KeySource, opts ...VerifierOption) (*Verifier, error) {
 	return v, nil
 }
 
-// payloadClaims is the claim set of docs/wire.md §8.1.
+// payloadClaims is the claim set of docs/wire.md §8.1. It is a struct, so
+// golang-jwt decodes it with json.Unmarshal (no WithJSONNumber: the one
+// number that must stay exact, dynamicDataExpiration, is a json.Number
+// field), which refuses anything after the claims object.
 type payloadClaims struct {
 	jwt.RegisteredClaims
 	InstructionID     string             `json:"instructionId"`
 	ClientReferenceID string             `json:"clientReferenceId"`
 	DynamicData       []dynamicDataClaim `json:"dynamicData"`
+}
+
+// claimsPool recycles decoded claim sets: json.Unmarshal decodes the
+// dynamicData array into the slice the set already has, so a pooled set
+// grows no slice. A set goes back cleared (nothing of one payload meets the
+// next) and without its slice if that grew past maxTransactions.
+var claimsPool = sync.Pool{New: func() any { return new(payloadClaims) }}
+
+func getClaims() *payloadClaims { return claimsPool.Get().(*payloadClaims) }
+
+// putClaims clears p and returns it to the pool. Nothing decoded from p
+// may alias it: credentials copies what it keeps.
+func putClaims(p *payloadClaims) {
+	dd := p.DynamicData[:cap(p.DynamicData)]
+	clear(dd)
+	if cap(dd) > maxTransactions {
+		dd = nil
+	}
+	*p = payloadClaims{DynamicData: dd[:0]}
+	claimsPool.Put(p)
 }
 
 type tokenClaim struct {
@@ -193,8 +217,10 @@ type dynamicDataClaim struct {
 
 // Verify checks signedPayload's signature against the key source, its
 // algorithm against the allow-list and its exp/iat with the leeway, then
-// decodes it. Every failure matches ErrPayloadInvalid (and ErrUnknownKey
-// when no key matches); no error contains the payload.
+// decodes it. The claims segment must be one JSON object: anything after
+// it (a second object, stray bytes) is refused, signed or not. Every
+// failure matches ErrPayloadInvalid (and ErrUnknownKey when no key
+// matches); no error contains the payload.
 func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentials, error) {
 	if len(signedPayload) > maxPayloadBytes {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrPayloadInvalid, maxPayloadBytes)
@@ -205,10 +231,10 @@ func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentia
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(v.now),
-		jwt.WithJSONNumber(),
 	)
-	var claims payloadClaims
-	_, err := parser.ParseWithClaims(signedPayload, &claims, func(t *jwt.Token) (any, error) {
+	claims := getClaims()
+	defer putClaims(claims)
+	_, err := parser.ParseWithClaims(signedPayload, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		key, err := v.keys.Key(ctx, kid)
 		if err != nil {
@@ -242,7 +268,7 @@ func (v *Verifier) Verify(ctx context.Context, signedPayload string) (*Credentia
 		}
 		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
 	}
-	if err := v.checkIssuerAudience(&claims); err != nil {
+	if err := v.checkIssuerAudience(claims); err != nil {
 		return nil, err
 	}
 	c, err := claims.credentials(true)
@@ -279,29 +305,32 @@ func (v *Verifier) checkIssuerAudience(c *payloadClaims) error {
 
 // checkRequest refuses credentials that are not for what was asked: the
 // payload's instructionId must be the request's, and every credential's
-// transactionReferenceId one the request named, once. Credentials for
-// fewer transactions than asked are not refused here; the caller matches
-// them by reference.
-func (c *Credentials) checkRequest(instructionID string, refs []string) error {
+// transactionReferenceId one the request named (txs), once. Credentials
+// for fewer transactions than asked are not refused here; the caller
+// matches them by reference.
+func (c *Credentials) checkRequest(instructionID string, txs []wireTransactionData) error {
 	switch {
 	case c.InstructionID == "":
 		return &ClaimError{Claim: "instructionId", Reason: "is missing", kind: ErrInstructionMismatch}
 	case c.InstructionID != instructionID:
 		return &ClaimError{Claim: "instructionId", Reason: "names another instruction", kind: ErrInstructionMismatch}
 	}
-	seen := make(map[string]bool, len(c.DynamicData))
 	for i, d := range c.DynamicData {
-		claim := "dynamicData[" + strconv.Itoa(i) + "].transactionReferenceId"
-		switch ref := d.TransactionReferenceID; {
+		ref := d.TransactionReferenceID
+		reason := ""
+		switch {
 		case ref == "":
-			return &ClaimError{Claim: claim, Reason: "is missing", kind: ErrTransactionMismatch}
-		case !slices.Contains(refs, ref):
-			return &ClaimError{Claim: claim, Reason: "names a transaction that was not requested", kind: ErrTransactionMismatch}
-		case seen[ref]:
-			return &ClaimError{Claim: claim, Reason: "is repeated", kind: ErrTransactionMismatch}
+			reason = "is missing"
+		case !slices.ContainsFunc(txs, func(t wireTransactionData) bool { return t.TransactionReferenceID == ref }):
+			reason = "names a transaction that was not requested"
+		// Those before are requested and distinct, so at most
+		// maxTransactions of them: a scan, not a map.
+		case slices.ContainsFunc(c.DynamicData[:i], func(e Credential) bool { return e.TransactionReferenceID == ref }):
+			reason = "is repeated"
 		default:
-			seen[ref] = true
+			continue
 		}
+		return &ClaimError{Claim: "dynamicData[" + strconv.Itoa(i) + "].transactionReferenceId", Reason: reason, kind: ErrTransactionMismatch}
 	}
 	return nil
 }
@@ -335,8 +364,9 @@ func DecodeCredentialsUnverified(signedPayload string) (*Credentials, error) {
 	if len(signedPayload) > maxPayloadBytes {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrPayloadInvalid, maxPayloadBytes)
 	}
-	var claims payloadClaims
-	if _, _, err := jwt.NewParser(jwt.WithJSONNumber()).ParseUnverified(signedPayload, &claims); err != nil {
+	claims := getClaims()
+	defer putClaims(claims)
+	if _, _, err := jwt.NewParser().ParseUnverified(signedPayload, claims); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrPayloadInvalid, jwtReason(err))
 	}
 	return claims.credentials(false)
@@ -355,15 +385,19 @@ func (p *payloadClaims) credentials(verified bool) (*Credentials, error) {
 	if p.ExpiresAt != nil {
 		c.ExpiresAt = p.ExpiresAt.Time
 	}
+	c.DynamicData = make([]Credential, len(p.DynamicData))
 	for i, d := range p.DynamicData {
 		cred, err := d.credential()
 		if err != nil {
 			return nil, fmt.Errorf("%w: dynamicData[%d]: %s", ErrPayloadInvalid, i, err)
 		}
-		c.DynamicData = append(c.DynamicData, cred)
+		c.DynamicData[i] = cred
 	}
 	return c, nil
 }
+
+// months are the two-digit months, "01" to "12", one after the other.
+const months = "010203040506070809101112"
 
 func (d dynamicDataClaim) credential() (Credential, error) {
 	tok, month, year := d.PaymentToken, d.TokenExpirationMonth, d.TokenExpirationYear
@@ -393,11 +427,14 @@ func (d dynamicDataClaim) credential() (Credential, error) {
 	if err != nil || y < 2000 || y > 2200 {
 		return Credential{}, errors.New("tokenExpirationYear is invalid")
 	}
+	if len(year) != 4 { // "+2029", "02029": written as "2029"
+		year = strconv.Itoa(y)
+	}
 	cred := Credential{
 		PaymentToken:           pan,
 		DynamicDataValue:       visa.NewSecret(d.DynamicDataValue),
-		TokenExpirationMonth:   fmt.Sprintf("%02d", m),
-		TokenExpirationYear:    strconv.Itoa(y),
+		TokenExpirationMonth:   months[2*m-2 : 2*m],
+		TokenExpirationYear:    year,
 		DynamicDataID:          d.DynamicDataID,
 		TransactionReferenceID: d.TransactionReferenceID,
 	}

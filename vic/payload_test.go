@@ -7,10 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,4 +363,180 @@ func TestJWKSUnavailable(t *testing.T) {
 	assert.ErrorIs(t, err, ErrKeysUnavailable)
 	assert.ErrorIs(t, err, visa.ErrNetwork)
 	assert.Less(t, len(err.Error()), 1024)
+}
+
+// signRaw signs claims given as raw bytes, so a test can put in the claims
+// segment what no JSON encoder would write.
+func signRaw(t testing.TB, kid string, key *rsa.PrivateKey, claims []byte) string {
+	t.Helper()
+	hdr, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kid})
+	require.NoError(t, err)
+	signing := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(claims)
+	sig, err := jwt.SigningMethodRS256.Sign(signing, key)
+	require.NoError(t, err)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestPayloadTrailingDataRefused: a correctly signed payload whose claims
+// segment holds more than one JSON value is refused, verified or not.
+func TestPayloadTrailingDataRefused(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	claims, err := json.Marshal(claimsAt(t0))
+	require.NoError(t, err)
+
+	// The same claims, signed the same way, with nothing after them: accepted.
+	for _, tail := range []string{"", " \n"} {
+		c, err := v.Verify(context.Background(), signRaw(t, "k", rk[0], append(slices.Clip(claims), tail...)))
+		require.NoError(t, err, "tail %q", tail)
+		assert.Equal(t, "417", c.DynamicData[0].DynamicDataValue.Reveal())
+	}
+	for name, tail := range map[string]string{
+		"a second object":             `{"instructionId":"INS-0002"}`,
+		"a second object after space": ` {"dynamicData":[]}`,
+		"garbage":                     "x",
+		"a closing bracket":           "]",
+		"a number":                    " 1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := signRaw(t, "k", rk[0], append(slices.Clip(claims), tail...))
+			_, err := v.Verify(context.Background(), tok)
+			require.ErrorIs(t, err, ErrPayloadInvalid)
+			assert.NotContains(t, err.Error(), "417")
+			_, err = DecodeCredentialsUnverified(tok)
+			require.ErrorIs(t, err, ErrPayloadInvalid)
+		})
+	}
+}
+
+// TestPayloadNumbersExact: dynamicDataExpiration is read as the integer
+// written, beyond what a float64 holds, as a JSON number or a string.
+func TestPayloadNumbersExact(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	const big = int64(1<<53 + 1) // 9007199254740993: a float64 would read ...992
+	for name, exp := range map[string]any{
+		"number":        big,
+		"string":        "9007199254740993",
+		"near now":      t0.Add(10 * time.Minute).Unix(),
+		"near now text": strconv.FormatInt(t0.Add(10*time.Minute).Unix(), 10),
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl := claimsAt(t0)
+			cl["dynamicData"].([]any)[0].(map[string]any)["dynamicDataExpiration"] = exp
+			tok := sign(t, jwt.SigningMethodRS256, "k", rk[0], cl)
+			want := big
+			if name == "near now" || name == "near now text" {
+				want = t0.Add(10 * time.Minute).Unix()
+			}
+			c, err := v.Verify(context.Background(), tok)
+			require.NoError(t, err)
+			assert.Equal(t, want, c.DynamicData[0].Expiration.Unix())
+			c, err = DecodeCredentialsUnverified(tok)
+			require.NoError(t, err)
+			assert.Equal(t, want, c.DynamicData[0].Expiration.Unix())
+		})
+	}
+}
+
+// TestPayloadClaimsReuse decodes payloads of different shapes one after
+// the other and at once: the pooled claim sets carry nothing of one
+// payload into the next (run with -race).
+func TestPayloadClaimsReuse(t *testing.T) {
+	t.Parallel()
+	rk, _ := testKeys(t)
+	big := claimsAt(t0)
+	first := dynamicDataOf(big)
+	first["tokenExpirationMonth"], first["tokenExpirationYear"], first["dynamicDataId"] = "12", "2029", "DD-BIG"
+	entries := []any{first}
+	for i := range 3 {
+		e := map[string]any{}
+		for k, v := range first {
+			e[k] = v
+		}
+		e["transactionReferenceId"] = "TX-" + strconv.Itoa(i)
+		entries = append(entries, e)
+	}
+	big["dynamicData"] = entries
+	small := claimsAt(t0)
+	only := dynamicDataOf(small)
+	for _, k := range []string{"paymentToken", "tokenExpirationMonth", "tokenExpirationYear", "dynamicDataExpiration", "dynamicDataId"} {
+		delete(only, k)
+	}
+	only["token"] = map[string]any{"paymentToken": "4895370012348717", "tokenExpirationMonth": "7", "tokenExpirationYear": "+2030"}
+	bigTok := sign(t, jwt.SigningMethodRS256, "k", rk[0], big)
+	smallTok := sign(t, jwt.SigningMethodRS256, "k", rk[0], small)
+	v, err := NewVerifier(StaticKeys{"k": &rk[0].PublicKey}, WithVerifierClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+
+	check := func(t *testing.T) {
+		c, err := v.Verify(context.Background(), bigTok)
+		require.NoError(t, err)
+		require.Len(t, c.DynamicData, 4)
+		c, err = v.Verify(context.Background(), smallTok)
+		require.NoError(t, err)
+		require.Len(t, c.DynamicData, 1)
+		d := c.DynamicData[0]
+		assert.Equal(t, "07", d.TokenExpirationMonth)
+		assert.Equal(t, "2030", d.TokenExpirationYear)
+		assert.Empty(t, d.DynamicDataID)
+		assert.True(t, d.Expiration.IsZero())
+		u, err := DecodeCredentialsUnverified(smallTok)
+		require.NoError(t, err)
+		assert.Equal(t, c.DynamicData, u.DynamicData)
+	}
+	check(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				check(t)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func dynamicDataOf(c jwt.MapClaims) map[string]any {
+	return c["dynamicData"].([]any)[0].(map[string]any)
+}
+
+// TestCheckRequestReasons pins the claim and reason of each refusal of
+// checkRequest.
+func TestCheckRequestReasons(t *testing.T) {
+	t.Parallel()
+	txs := []wireTransactionData{{TransactionReferenceID: "TX-A"}, {TransactionReferenceID: "TX-B"}}
+	creds := func(refs ...string) *Credentials {
+		c := &Credentials{InstructionID: "INS-1"}
+		for _, r := range refs {
+			c.DynamicData = append(c.DynamicData, Credential{TransactionReferenceID: r})
+		}
+		return c
+	}
+	require.NoError(t, creds("TX-B", "TX-A").checkRequest("INS-1", txs))
+	require.NoError(t, creds("TX-A").checkRequest("INS-1", txs))
+	for _, tc := range []struct {
+		c             *Credentials
+		instruction   string
+		claim, reason string
+		kind          error
+	}{
+		{&Credentials{}, "INS-1", "instructionId", "is missing", ErrInstructionMismatch},
+		{creds("TX-A"), "INS-2", "instructionId", "names another instruction", ErrInstructionMismatch},
+		{creds("TX-A", ""), "INS-1", "dynamicData[1].transactionReferenceId", "is missing", ErrTransactionMismatch},
+		{creds("TX-A", "TX-C"), "INS-1", "dynamicData[1].transactionReferenceId", "names a transaction that was not requested", ErrTransactionMismatch},
+		{creds("TX-B", "TX-A", "TX-B"), "INS-1", "dynamicData[2].transactionReferenceId", "is repeated", ErrTransactionMismatch},
+	} {
+		err := tc.c.checkRequest(tc.instruction, txs)
+		var ce *ClaimError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, tc.claim, ce.Claim)
+		assert.Equal(t, tc.reason, ce.Reason)
+		assert.ErrorIs(t, err, tc.kind)
+		assert.ErrorIs(t, err, ErrPayloadInvalid)
+	}
 }

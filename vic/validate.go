@@ -46,6 +46,44 @@ func checkText(field, s string, required bool, max int) error {
 	return rule(field, check.Text(s, max, required))
 }
 
+// elemField names the fields of element i of a list in errors
+// ("Transactions[3].MerchantName", "Transactions[3].ShippingAddress.Zip").
+// The name is built only when a check fails: a valid request makes no
+// field-name strings.
+type elemField struct {
+	list string // "Transactions"
+	i    int
+	sub  string // a path inside the element, ending in "." ("ShippingAddress."), or ""
+}
+
+// elem names element i of list.
+func elem(list string, i int) elemField { return elemField{list: list, i: i} }
+
+// in descends into the sub-path sub (ending in ".") of the element.
+func (f elemField) in(sub string) elemField { f.sub += sub; return f }
+
+// name is the full field name of n: list[i].sub n.
+func (f elemField) name(n string) string { return f.list + "[" + strconv.Itoa(f.i) + "]." + f.sub + n }
+
+// input is the *visa.InputError for field n.
+func (f elemField) input(n, reason string) error { return visa.NewInputError(f.name(n), reason) }
+
+// rule turns a check reason into a *visa.InputError for field n.
+func (f elemField) rule(n, reason string) error {
+	if reason == "" {
+		return nil
+	}
+	return f.input(n, reason)
+}
+
+// id is checkID for field n.
+func (f elemField) id(n, s string) error { return f.rule(n, check.ID(s, maxIDLen)) }
+
+// text is checkText for field n.
+func (f elemField) text(n, s string, required bool, max int) error {
+	return f.rule(n, check.Text(s, max, required))
+}
+
 func firstErr(errs ...error) error {
 	for _, e := range errs {
 		if e != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestHasCardNumber(t *testing.T) {
@@ -104,6 +105,73 @@ func TestSmallRules(t *testing.T) {
 	assert.True(t, Luhn("4111111111111111"))
 	assert.False(t, Luhn("4111111111111112"))
 	assert.False(t, Luhn("41a1"))
+}
+
+// TestURLNoAllocs: a plain https URL is checked without allocating.
+func TestURLNoAllocs(t *testing.T) {
+	for _, u := range []string{"https://www.bestbuy.com", "https://shop.example.com:8443/checkout?cart=12&x=y#top", "HTTPS://EXAMPLE.COM/"} {
+		require.True(t, plainHTTPS(u), u)
+		assert.Empty(t, URL(u, MaxURL), u)
+		if n := testing.AllocsPerRun(100, func() { _ = URL(u, MaxURL) }); n != 0 {
+			t.Errorf("URL(%q) allocates %v times", u, n)
+		}
+	}
+	for _, id := range []string{"T-16-3", "INS-0001-4895", "order 2026-12-02 #1234"} {
+		if n := testing.AllocsPerRun(100, func() { _ = ID(id, MaxID); _ = Text(id, 256, true) }); n != 0 {
+			t.Errorf("ID and Text of %q allocate %v times", id, n)
+		}
+	}
+	// The fast path leaves these to url.Parse (same verdicts as before).
+	for u, want := range map[string]string{
+		"https://u@example.com/":                  "must not contain user information",
+		"https://:443/":                           "must be an absolute URL with a host",
+		"https://example.com:44x/":                "must be an absolute URL with a host",
+		"https://exa mple.com/":                   "must be an absolute URL with a host",
+		"https://example.com/%zz":                 "must be an absolute URL with a host",
+		"https://example.com/a%20b":               "",
+		"https://[::1]:9/":                        "",
+		"https://bücher.example/":                 "",
+		"https://example.com/\x7f":                "",
+		"https://example.com/a b":                 "",
+		"https://example.com/\x01":                "",
+		"https://example.com/ok/4111111111111111": reasonCardNumber,
+	} {
+		if want != "" && want != reasonCardNumber {
+			assert.False(t, plainHTTPS(u), u)
+		}
+		assert.Equal(t, parsedURLOrCard(u), URL(u, MaxURL), u)
+	}
+}
+
+// parsedURLOrCard is URL's verdict without the fast path.
+func parsedURLOrCard(s string) string {
+	if r := parsedURL(s); r != "" {
+		return r
+	}
+	if HasCardNumber(s) {
+		return reasonCardNumber
+	}
+	return ""
+}
+
+// FuzzPlainHTTPS: whatever plainHTTPS accepts, url.Parse accepts with a
+// host, no user information and no opaque part, so URL's verdict is the
+// one it had with url.Parse alone.
+func FuzzPlainHTTPS(f *testing.F) {
+	for _, s := range []string{"https://www.bestbuy.com", "https://a.b:1/c?d#e", "HTTPS://X/", "https://a@b/", "https://a:b:c/",
+		"https://[::1]/", "https://a/%", "https://a/\x00", "https://a.-b/", "https://1.2.3.4:/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if plainHTTPS(s) {
+			if r := parsedURL(s); r != "" {
+				t.Fatalf("plainHTTPS accepts %q, url.Parse refuses it: %s", s, r)
+			}
+		}
+		if len(s) <= MaxURL && s != "" && URL(s, MaxURL) != parsedURLOrCard(s) {
+			t.Fatalf("URL(%q) = %q, without the fast path %q", s, URL(s, MaxURL), parsedURLOrCard(s))
+		}
+	})
 }
 
 func FuzzHasCardNumber(f *testing.F) {

@@ -78,8 +78,10 @@ func normalize(s string) string {
 // words set, a group of digits glued to a letter is part of a word and
 // never part of a card number.
 func runsNormalized(s string, words bool, f func(start, end int, pan bool) bool) {
-	var digits []byte
-	var groups []int // digit offsets where a span may start or end
+	var digitBuf [32]byte
+	var groupBuf [16]int
+	digits := digitBuf[:0] // on the stack unless a run is longer
+	groups := groupBuf[:0] // digit offsets where a span may start or end
 	for i := 0; i < len(s); {
 		if s[i] < '0' || s[i] > '9' {
 			i++

@@ -1,0 +1,5 @@
+//go:build race
+
+package vic
+
+const raceOn = true
