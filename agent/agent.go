@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/agent/internal/hooks"
 	"github.com/vicgo/visa/authframe"
@@ -358,16 +356,9 @@ func (a *Agent) step(ctx context.Context, st Step, txID string, fn func() (strin
 // crashed asks the interrupt hook about boundary b.
 func (a *Agent) crashed(b string) bool { return a.interrupt != nil && a.interrupt(b) }
 
-// newID returns a fresh random id. The store refuses any string that holds
-// a card number; a UUID almost never looks like one, and one that does is
-// drawn again.
-func newID() string {
-	for {
-		if id := uuid.NewString(); !check.HasCardNumber(id) {
-			return id
-		}
-	}
-}
+// newID returns a fresh random id, one the store's card-number screen
+// passes (check.NewUUID).
+func newID() string { return check.NewUUID() }
 
 // defaultOwner names this process in leases: the host name (cut to fit an
 // id) and 8 random letters.

@@ -1,14 +1,14 @@
 package mcpserver
 
 import (
-	"github.com/google/uuid"
-
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
 
-func newUUID() string { return uuid.NewString() }
+// newUUID returns a random (version 4) UUID the card-number screen passes.
+func newUUID() string { return check.NewUUID() }
 
 // toolSpec declares one tool: its name, title, description, annotations,
 // the shape of its schemas and its handler, together.

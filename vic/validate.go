@@ -3,8 +3,6 @@ package vic
 import (
 	"strconv"
 
-	"github.com/google/uuid"
-
 	"github.com/vicgo/visa"
 	"github.com/vicgo/visa/internal/check"
 )
@@ -95,5 +93,5 @@ func firstErr(errs ...error) error {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// newUUID returns a random (version 4) UUID.
-func newUUID() string { return uuid.NewString() }
+// newUUID returns a random (version 4) UUID the card-number screen passes.
+func newUUID() string { return check.NewUUID() }

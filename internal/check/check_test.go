@@ -189,3 +189,23 @@ func FuzzHasCardNumber(f *testing.F) {
 		}
 	})
 }
+
+// TestNewUUIDRedraws: a UUID whose digit groups read as a card number is
+// drawn again; the one returned passes the screen and is a UUID.
+func TestNewUUIDRedraws(t *testing.T) {
+	t.Parallel()
+	const bad = "63147090-9936-4477-90bb-4f06accd4196" // 6314709099364477 passes the Luhn check
+	require.True(t, HasCardNumber(bad), "the fixture reads as a card number")
+	draws := []string{bad, bad, "0b9b5a3e-8f0c-4d2a-9f1e-3c7d5e6f7a8b"}
+	n := 0
+	got := newUUID(func() string { n++; return draws[n-1] })
+	assert.Equal(t, draws[2], got)
+	assert.Equal(t, 3, n)
+
+	for range 1000 {
+		id := NewUUID()
+		require.False(t, HasCardNumber(id), id)
+		require.Len(t, id, 36)
+		require.Equal(t, byte('4'), id[14], "version 4")
+	}
+}
