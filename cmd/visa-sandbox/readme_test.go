@@ -178,10 +178,7 @@ func TestDetach(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "visa-sandbox")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := binary(t)
 
 	envFile := filepath.Join(t.TempDir(), "sandbox.env")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
