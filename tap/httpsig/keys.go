@@ -162,7 +162,7 @@ func (k *SigningKey) Public() crypto.PublicKey {
 // VerifyingKey returns the key that verifies this key's signatures.
 func (k *SigningKey) VerifyingKey() *VerifyingKey {
 	if k.alg == HMACSHA256 {
-		return &VerifyingKey{alg: k.alg, secret: k.secret, macs: newMACPool(k.secret)}
+		return &VerifyingKey{alg: k.alg, macs: newMACPool(k.secret)}
 	}
 	return &VerifyingKey{alg: k.alg, pub: k.signer.Public()}
 }
@@ -214,10 +214,10 @@ func (k *SigningKey) MarshalJSON() ([]byte, error) {
 // VerifyingKey checks signatures of one algorithm: a public key, or an HMAC
 // secret. Its printed forms show the algorithm only.
 type VerifyingKey struct {
-	alg    Algorithm
-	pub    crypto.PublicKey
-	secret []byte
-	// macs holds keyed HMAC-SHA256 states of secret (see macState).
+	alg Algorithm
+	pub crypto.PublicKey
+	// macs holds keyed HMAC-SHA256 states of an HMAC key's secret (see
+	// macState); its New keeps the secret.
 	macs *sync.Pool
 }
 
@@ -289,12 +289,6 @@ func (k *VerifyingKey) Verify(base, sig []byte) error {
 	ok := false
 	switch k.alg {
 	case HMACSHA256:
-		if k.macs == nil {
-			m := hmac.New(sha256.New, k.secret)
-			m.Write(base)
-			ok = hmac.Equal(m.Sum(nil), sig)
-			break
-		}
 		m := k.macs.Get().(*macState) // keyed, nothing written
 		ok = m.check(base, sig)
 		k.macs.Put(m)
