@@ -345,14 +345,10 @@ type fastBlock struct {
 	list  [1]*Signature // the []*Signature of a parse whose first signature this is
 }
 
-// fastInputs reads a canonical Signature-Input.
-func fastInputs(text string, maxComps int) ([]*Signature, bool) {
-	return fastInputsIn(text, maxComps, nil)
-}
-
-// fastInputsIn is fastInputs, the first signature built in first when it
-// is not nil (a zero fastBlock) rather than in a new allocation.
-func fastInputsIn(text string, maxComps int, first *fastBlock) ([]*Signature, bool) {
+// fastInputs reads a canonical Signature-Input, the first signature built
+// in first when it is not nil (a zero fastBlock) rather than in a new
+// allocation.
+func fastInputs(text string, maxComps int, first *fastBlock) ([]*Signature, bool) {
 	f := fastScanner{s: text}
 	var out []*Signature
 	for {

@@ -25,7 +25,7 @@ func FuzzFastParse(f *testing.F) {
 	f.Add(`a=("@status";req);created=0`, `a=:`+strings.Repeat("QUJD", 171)+`Qg==:, b=:AA==:`)
 	f.Fuzz(func(t *testing.T, input, signature string) {
 		h := http.Header{"Signature-Input": {input}, "Signature": {signature}}
-		fast, ok := fastInputs(input, DefaultMaxComponents)
+		fast, ok := fastInputs(input, DefaultMaxComponents, nil)
 		if !ok || len(fast) > DefaultMaxSignatures || !fastValues(signature, fast) {
 			return
 		}
@@ -58,7 +58,7 @@ func TestFastPathTakesCanonical(t *testing.T) {
 		`sig-b22=("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example"`,
 		`sig2=("@authority" "signature-agent";key="agent2");created=1735689600;keyid="x";alg="ed25519";expires=4889289600;nonce="n9p4+==";tag="web-bot-auth"`,
 	} {
-		sigs, ok := fastInputs(in, DefaultMaxComponents)
+		sigs, ok := fastInputs(in, DefaultMaxComponents, nil)
 		if !ok || len(sigs) != 1 || sigs[0].Label+"="+sigs[0].params != in {
 			t.Errorf("fast path refused %s", in)
 		}

@@ -105,7 +105,7 @@ func (p Parser) parse(h http.Header, blk *fastBlock) ([]*Signature, error) {
 		return nil, fmt.Errorf("%w: a signature field is over %d bytes", ErrTooLarge, maxBytes)
 	}
 	if !p.Lenient && !p.slow {
-		if sigs, ok := fastInputsIn(joinLines(in), maxComps, blk); ok && len(sigs) <= maxSigs && fastValues(joinLines(sig), sigs) {
+		if sigs, ok := fastInputs(joinLines(in), maxComps, blk); ok && len(sigs) <= maxSigs && fastValues(joinLines(sig), sigs) {
 			return sigs, nil
 		}
 	}
