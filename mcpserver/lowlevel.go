@@ -679,7 +679,7 @@ func mandates(in []MandateInput, now time.Time, a *args) []vic.Mandate {
 			Quantity: m.Quantity, PreferredMerchantName: m.MerchantName, MerchantCategory: m.MerchantCategory,
 			MerchantCategoryCode: m.MerchantCategoryCode}
 		if out[i].MandateID == "" {
-			out[i].MandateID = newUUID()
+			out[i].MandateID = check.NewUUID()
 		}
 	}
 	return out

@@ -2,13 +2,9 @@ package mcpserver
 
 import (
 	"github.com/vicgo/visa"
-	"github.com/vicgo/visa/internal/check"
 	"github.com/vicgo/visa/vic"
 	"github.com/vicgo/visa/vts"
 )
-
-// newUUID returns a random (version 4) UUID the card-number screen passes.
-func newUUID() string { return check.NewUUID() }
 
 // toolSpec declares one tool: its name, title, description, annotations,
 // the shape of its schemas and its handler, together.

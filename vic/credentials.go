@@ -133,7 +133,7 @@ func (c *Client) credentialsBody(req CredentialsRequest) (*wireCredentialsReques
 	for i, t := range req.Transactions {
 		f := elem("Transactions", i)
 		if t.TransactionReferenceID == "" {
-			t.TransactionReferenceID = newUUID()
+			t.TransactionReferenceID = check.NewUUID()
 			if i == 0 {
 				t.TransactionReferenceID = req.InstructionID
 			}

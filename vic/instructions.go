@@ -245,7 +245,7 @@ func (c *Client) instructionBody(req CreateInstructionRequest, instructionID str
 func (m Mandate) wire(i int, now time.Time) (wireMandate, error) {
 	f := elem("Mandates", i)
 	if m.MandateID == "" {
-		m.MandateID = newUUID()
+		m.MandateID = check.NewUUID()
 	}
 	if m.EffectiveUntil.IsZero() {
 		m.EffectiveUntil = now.Add(5 * time.Minute)

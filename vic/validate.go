@@ -92,6 +92,3 @@ func firstErr(errs ...error) error {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// newUUID returns a random (version 4) UUID the card-number screen passes.
-func newUUID() string { return check.NewUUID() }
