@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 )
@@ -207,16 +208,18 @@ func wireFido(f *FidoData) *wireFidoData {
 	return &wireFidoData{Code: f.Code.Reveal()}
 }
 
-// WireJSON returns the exact wire JSON of d, with the clear fidoBlob in
-// methodResults.fido*Data.code. It is the only place this package reveals a
-// blob into JSON: build it just before sending (typically as a
-// json.RawMessage inside the request body) and never log it, store it or put
-// it into an error. It fails with ErrBlobEmpty if d carries no blob.
-func (d AssuranceData) WireJSON() ([]byte, error) {
+// WireValue returns the exact wire form of d as a value for encoding/json
+// to write inside a larger request body, in the same pass as the rest of it
+// (WireJSON's bytes held as a json.RawMessage are scanned a second time by
+// the outer encoder). Encoded with HTML escaping off, as the SDK's transport
+// does, it gives WireJSON's bytes. It holds the clear fidoBlob: build it just
+// before sending, never log it, store it or put it into an error; fmt prints
+// it without the blob. It fails with ErrBlobEmpty if d carries no blob.
+func (d AssuranceData) WireValue() (any, error) {
 	if b, _ := d.Code(); b.IsZero() {
 		return nil, ErrBlobEmpty
 	}
-	w := wireAssuranceData{
+	return &wireAssuranceData{
 		VerificationType:      d.VerificationType,
 		VerificationEntity:    d.VerificationEntity,
 		VerificationEvents:    d.VerificationEvents,
@@ -230,6 +233,23 @@ func (d AssuranceData) WireJSON() ([]byte, error) {
 			FidoAssertionData:   wireFido(d.MethodResults.FidoAssertionData),
 		},
 		AdditionalData: d.AdditionalData,
+	}, nil
+}
+
+// Format prints the wire form without its blob, whatever the verb.
+func (w *wireAssuranceData) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "fido.AssuranceData(wire form, blob not printed)")
+}
+
+// WireJSON returns the exact wire JSON of d, with the clear fidoBlob in
+// methodResults.fido*Data.code. With WireValue it is the only place this
+// package reveals a blob into JSON: build it just before sending and never
+// log it, store it or put it into an error. It fails with ErrBlobEmpty if d
+// carries no blob.
+func (d AssuranceData) WireJSON() ([]byte, error) {
+	w, err := d.WireValue()
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

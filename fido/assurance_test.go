@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,4 +176,33 @@ func TestParseCeremony(t *testing.T) {
 		assert.Equal(t, tc.want, c)
 		assert.Equal(t, tc.in, c.String())
 	}
+}
+
+// WireValue encodes, with HTML escaping off as the SDK's transport writes
+// bodies, to WireJSON's bytes inside a larger body; printed, it shows no
+// blob; without a blob it fails as WireJSON does.
+func TestAssuranceDataWireValue(t *testing.T) {
+	t.Parallel()
+	for _, c := range []fido.Ceremony{fido.Register, fido.Authenticate} {
+		d, err := fido.NewAssuranceData(testAssurance(t), c, "dfp-<&>", goldenTime)
+		require.NoError(t, err)
+		want, err := d.WireJSON()
+		require.NoError(t, err)
+		w, err := d.WireValue()
+		require.NoError(t, err)
+		var buf strings.Builder
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(struct {
+			A []any `json:"assuranceData"`
+		}{[]any{w}}))
+		assert.Equal(t, `{"assuranceData":[`+string(want)+"]}\n", buf.String())
+		assert.Contains(t, string(want), `"dfpSessionId":"dfp-<&>"`)
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			assertNoLeak(t, fmt.Sprintf(verb, w), secretBlob)
+			assertNoLeak(t, fmt.Sprintf(verb, []any{w}), secretBlob)
+		}
+	}
+	_, err := fido.AssuranceData{}.WireValue()
+	require.ErrorIs(t, err, fido.ErrBlobEmpty)
 }

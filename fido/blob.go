@@ -25,7 +25,8 @@ const MaxBlobLen = 64 << 10
 // encrypted in memory under a per-process key, so a printer that walks fields
 // by reflection (testify's diff, a deep dumper, a debugger) finds the mask and
 // ciphertext only. Reveal is the one way to the clear value;
-// AssuranceData.WireJSON and Sealer.Seal are its only callers in this package.
+// AssuranceData.WireValue (which WireJSON encodes) and Sealer.Seal are its
+// only callers in this package.
 //
 // The zero Blob is empty; IsZero reports it. Blobs are immutable and safe to
 // copy and share between goroutines. Two Blobs holding the same value are
@@ -88,7 +89,8 @@ func (b Blob) Len() int { return b.n }
 func (b Blob) Equal(o Blob) bool { return b.v.Equal(o.v) }
 
 // GobEncode refuses: a fidoBlob leaves the process only through
-// AssuranceData.WireJSON or sealed. The error wraps visa.ErrSecretNotEncodable.
+// AssuranceData.WireValue or WireJSON, or sealed. The error wraps
+// visa.ErrSecretNotEncodable.
 func (b Blob) GobEncode() ([]byte, error) {
 	return nil, fmt.Errorf("%w (fido.Blob)", visa.ErrSecretNotEncodable)
 }
@@ -123,7 +125,8 @@ func (b Blob) LogValue() slog.Value { return slog.StringValue(b.mask()) }
 // MarshalJSON renders the mask as a JSON string, so a Blob inside any struct
 // that is logged or dumped as JSON stays hidden. It is deliberately not the
 // inverse of UnmarshalJSON: the wire form comes only from
-// AssuranceData.WireJSON, and at rest a Blob is kept sealed (Sealer).
+// AssuranceData.WireValue and WireJSON, and at rest a Blob is kept sealed
+// (Sealer).
 func (b Blob) MarshalJSON() ([]byte, error) { return json.Marshal(b.mask()) }
 
 // UnmarshalJSON accepts the clear fidoBlob as a JSON string (as found in an

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vicgo/visa/fido"
@@ -52,6 +53,37 @@ func ExampleNewAssuranceData() {
 	// Output:
 	// &{Code:[REDACTED fidoBlob len=58]}
 	// {"verificationType":"DEVICE","verificationEntity":"10","verificationEvents":["01","02"],"verificationMethod":"23","verificationResults":"01","verificationTimestamp":"1795599000","methodResults":{"dfpSessionId":"dfp-3f9c2a","identifier":"ID-7Qm","fidoAssertionData":{"code":"eyJhbGciOiJSUzI1NiJ9.eyJ0eXAiOiJmaWRvLWFzc2VydGlvbiJ9.c2ln"}}}
+}
+
+func ExampleAssuranceData_WireValue() {
+	blob, err := fido.NewBlob("eyJhbGciOiJSUzI1NiJ9.eyJ0eXAiOiJmaWRvLWFzc2VydGlvbiJ9.c2ln")
+	if err != nil {
+		panic(err)
+	}
+	d, err := fido.NewAssuranceData(fido.Assurance{FidoBlob: blob, Identifier: "ID-7Qm"}, fido.Authenticate, "dfp-3f9c2a", time.Unix(1795599000, 0))
+	if err != nil {
+		panic(err)
+	}
+	// Inside a request body, written by the encoder in one pass (HTML
+	// escaping off, as the SDK's transport writes bodies).
+	w, err := d.WireValue()
+	if err != nil {
+		panic(err)
+	}
+	body := struct {
+		AssuranceData []any `json:"assuranceData"`
+	}{[]any{w}}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(body); err != nil {
+		panic(err)
+	}
+	fmt.Print(buf.String())
+	fmt.Println(w) // printed, it hides the blob
+	// Output:
+	// {"assuranceData":[{"verificationType":"DEVICE","verificationEntity":"10","verificationEvents":["01","02"],"verificationMethod":"23","verificationResults":"01","verificationTimestamp":"1795599000","methodResults":{"dfpSessionId":"dfp-3f9c2a","identifier":"ID-7Qm","fidoAssertionData":{"code":"eyJhbGciOiJSUzI1NiJ9.eyJ0eXAiOiJmaWRvLWFzc2VydGlvbiJ9.c2ln"}}}]}
+	// fido.AssuranceData(wire form, blob not printed)
 }
 
 func ExampleSealer() {

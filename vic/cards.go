@@ -2,7 +2,6 @@ package vic
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -165,7 +164,7 @@ func optionalURL(field, s string) error {
 }
 
 // assurance builds the one-element assuranceData array in wire form.
-func assurance(a fido.Assurance, c fido.Ceremony, dfp string, at time.Time) ([]json.RawMessage, error) {
+func assurance(a fido.Assurance, c fido.Ceremony, dfp string, at time.Time) ([]any, error) {
 	if err := rule("DFPSessionID", check.ID(dfp, check.MaxID)); err != nil {
 		return nil, err
 	}
@@ -174,9 +173,9 @@ func assurance(a fido.Assurance, c fido.Ceremony, dfp string, at time.Time) ([]j
 		// fido's reasons name the field, never the blob.
 		return nil, &visa.InputError{Field: "Assurance", Reason: strings.TrimPrefix(err.Error(), "fido: ")}
 	}
-	raw, err := d.WireJSON()
+	w, err := d.WireValue()
 	if err != nil {
 		return nil, err
 	}
-	return []json.RawMessage{raw}, nil
+	return []any{w}, nil
 }

@@ -4,8 +4,6 @@ package vic
 // values and exact JSON names; they are built just before a call and
 // never logged.
 
-import "encoding/json"
-
 // wireClient is the "client" object of every VIC call (§6.1).
 type wireClient struct {
 	ExternalClientID string `json:"externalClientId"`
@@ -50,7 +48,7 @@ type wireEnrollCard struct {
 	Consumer                wireConsumer      `json:"consumer"`
 	AppInstance             any               `json:"appInstance"`
 	EnrollmentReferenceData wireEnrollmentRef `json:"enrollmentReferenceData"`
-	AssuranceData           []json.RawMessage `json:"assuranceData"`
+	AssuranceData           []any             `json:"assuranceData"`
 	ConsentData             []wireConsent     `json:"consentData,omitempty"`
 }
 
@@ -72,25 +70,25 @@ type wireMandate struct {
 }
 
 type wireInstruction struct {
-	ClientReferenceID string            `json:"clientReferenceId"`
-	Client            wireClient        `json:"client"`
-	AppInstance       any               `json:"appInstance"`
-	ConsumerID        string            `json:"consumerId"`
-	TokenID           string            `json:"tokenId"`
-	InstructionID     string            `json:"instructionId,omitempty"`
-	AssuranceData     []json.RawMessage `json:"assuranceData"`
-	Mandates          []wireMandate     `json:"mandates"`
-	ConsumerPrompt    string            `json:"consumerPrompt,omitempty"`
-	IsRecurring       bool              `json:"isRecurring,omitempty"`
-	Frequency         string            `json:"frequency,omitempty"`
+	ClientReferenceID string        `json:"clientReferenceId"`
+	Client            wireClient    `json:"client"`
+	AppInstance       any           `json:"appInstance"`
+	ConsumerID        string        `json:"consumerId"`
+	TokenID           string        `json:"tokenId"`
+	InstructionID     string        `json:"instructionId,omitempty"`
+	AssuranceData     []any         `json:"assuranceData"`
+	Mandates          []wireMandate `json:"mandates"`
+	ConsumerPrompt    string        `json:"consumerPrompt,omitempty"`
+	IsRecurring       bool          `json:"isRecurring,omitempty"`
+	Frequency         string        `json:"frequency,omitempty"`
 }
 
 type wireCancel struct {
-	ClientReferenceID string            `json:"clientReferenceId"`
-	Client            wireClient        `json:"client"`
-	AppInstance       any               `json:"appInstance"`
-	AssuranceData     []json.RawMessage `json:"assuranceData,omitempty"`
-	InstructionID     string            `json:"instructionId,omitempty"`
+	ClientReferenceID string     `json:"clientReferenceId"`
+	Client            wireClient `json:"client"`
+	AppInstance       any        `json:"appInstance"`
+	AssuranceData     []any      `json:"assuranceData,omitempty"`
+	InstructionID     string     `json:"instructionId,omitempty"`
 }
 
 type wireTxAmount struct {
