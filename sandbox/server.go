@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vicgo/visa"
+	"github.com/vicgo/visa/internal/transport"
 	"github.com/vicgo/visa/jwe"
 )
 
@@ -84,9 +85,19 @@ func New(opts ...Option) (*Sandbox, error) {
 	}
 	s.base = scheme + "://localhost:" + strconv.Itoa(port)
 	s.srv = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		Handler: s.handler,
+		// Connections outlive the SDK client's idle pool
+		// (transport.IdleConnTimeout), so the client always lets go of
+		// a connection first. net/http times a connection's first
+		// request header from the accept, and a Go client pools the
+		// connections it dialed but did not need under concurrency:
+		// with a shorter header or idle timeout the server closed
+		// pooled connections the client still held, and a POST written
+		// into one as it closed failed with "connection reset by peer"
+		// or EOF, which a non-idempotent call rightly does not repeat
+		// (golang/go#22158).
+		ReadHeaderTimeout: 2 * transport.IdleConnTimeout,
+		IdleTimeout:       2 * transport.IdleConnTimeout,
 		ErrorLog:          slog.NewLogLogger(o.logger.Handler(), slog.LevelDebug),
 		// Faults hijack connections, which needs HTTP/1.1.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},

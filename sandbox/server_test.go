@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vicgo/visa/internal/testutil"
+	"github.com/vicgo/visa/internal/transport"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -255,4 +256,18 @@ func TestHandlerMountable(t *testing.T) {
 	sb.Handler().ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusOK, rec.status)
 	assert.Len(t, rec.h.Get(correlationHeader), 36)
+}
+
+// The server keeps a connection, fresh or idle, longer than the SDK's
+// client pools it: net/http times a connection's first request header from
+// the accept, and a Go client pools spare connections, so shorter timeouts
+// let the server close a pooled connection under a client's POST (with a
+// 300 ms header timeout, TestConcurrentPurchasesForDistinctUsers in agent
+// failed every run with EOF and "connection reset by peer").
+func TestConnectionsOutliveTheClientPool(t *testing.T) {
+	sb, err := New(WithPlainHTTP())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	require.Greater(t, sb.srv.IdleTimeout, transport.IdleConnTimeout)
+	require.Greater(t, sb.srv.ReadHeaderTimeout, transport.IdleConnTimeout)
 }

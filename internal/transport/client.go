@@ -25,9 +25,15 @@ const Version = visa.Version
 const (
 	dialTimeout         = 10 * time.Second
 	tlsHandshakeTimeout = 10 * time.Second
-	idleConnTimeout     = 90 * time.Second
 	maxIdleConnsPerHost = 32
 )
+
+// IdleConnTimeout is how long the SDK's HTTP client keeps an idle pooled
+// connection. A server that closes connections sooner (idle, or never used
+// and waiting for a first request) can close one just as the client writes a
+// request into it; the sandbox's server keeps connections longer
+// (sandbox/server.go).
+const IdleConnTimeout = 90 * time.Second
 
 // Client is the one HTTP path of the SDK. New builds a signed client for
 // VIC or VTS (X-Pay-Token, api key, MLE for VIC); NewUnsigned builds one
@@ -392,7 +398,7 @@ func newTransport(tc *tls.Config) *http.Transport {
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
-		IdleConnTimeout:       idleConnTimeout,
+		IdleConnTimeout:       IdleConnTimeout,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
 		ExpectContinueTimeout: time.Second,

@@ -113,7 +113,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	s := &server{a: a, name: fmt.Sprintf("%s/%d", f.name, os.Getpid()), logger: logger}
-	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// Connections outlive a Go client's idle pool (90 s by default), as in
+	// the sandbox's server (sandbox/server.go): the harness's pooled
+	// connections must not be closed under a POST.
+	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 3 * time.Minute, IdleTimeout: 3 * time.Minute}
 
 	var wg sync.WaitGroup
 	rctx, stopReconciler := context.WithCancel(ctx)
