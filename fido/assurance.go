@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"time"
 )
@@ -213,8 +214,9 @@ func wireFido(f *FidoData) *wireFidoData {
 // (WireJSON's bytes held as a json.RawMessage are scanned a second time by
 // the outer encoder). Encoded with HTML escaping off, as the SDK's transport
 // does, it gives WireJSON's bytes. It holds the clear fidoBlob: build it just
-// before sending, never log it, store it or put it into an error; fmt prints
-// it without the blob. It fails with ErrBlobEmpty if d carries no blob.
+// before sending, never log it, store it or put it into an error; fmt and
+// log/slog show it without the blob (encoding/json is how it is sent, so
+// json.Marshal does not). It fails with ErrBlobEmpty if d carries no blob.
 func (d AssuranceData) WireValue() (any, error) {
 	if b, _ := d.Code(); b.IsZero() {
 		return nil, ErrBlobEmpty
@@ -236,10 +238,15 @@ func (d AssuranceData) WireValue() (any, error) {
 	}, nil
 }
 
+// wireMask is what fmt and log/slog show of a wire form.
+const wireMask = "fido.AssuranceData(wire form, blob not printed)"
+
 // Format prints the wire form without its blob, whatever the verb.
-func (w *wireAssuranceData) Format(f fmt.State, _ rune) {
-	_, _ = io.WriteString(f, "fido.AssuranceData(wire form, blob not printed)")
-}
+func (w *wireAssuranceData) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, wireMask) }
+
+// LogValue keeps the blob out of log/slog, whose JSON handler would
+// otherwise encode the wire form as it is.
+func (w *wireAssuranceData) LogValue() slog.Value { return slog.StringValue(wireMask) }
 
 // WireJSON returns the exact wire JSON of d, with the clear fidoBlob in
 // methodResults.fido*Data.code. With WireValue it is the only place this

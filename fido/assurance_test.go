@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,6 +203,11 @@ func TestAssuranceDataWireValue(t *testing.T) {
 			assertNoLeak(t, fmt.Sprintf(verb, w), secretBlob)
 			assertNoLeak(t, fmt.Sprintf(verb, []any{w}), secretBlob)
 		}
+		var logs strings.Builder
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("sending", "assurance", w)
+		slog.New(slog.NewTextHandler(&logs, nil)).Info("sending", "assurance", w)
+		assertNoLeak(t, logs.String(), secretBlob)
+		assert.Contains(t, logs.String(), "blob not printed")
 	}
 	_, err := fido.AssuranceData{}.WireValue()
 	require.ErrorIs(t, err, fido.ErrBlobEmpty)
