@@ -356,10 +356,6 @@ func (a *Agent) step(ctx context.Context, st Step, txID string, fn func() (strin
 // crashed asks the interrupt hook about boundary b.
 func (a *Agent) crashed(b string) bool { return a.interrupt != nil && a.interrupt(b) }
 
-// newID returns a fresh random id, one the store's card-number screen
-// passes (check.NewUUID).
-func newID() string { return check.NewUUID() }
-
 // defaultOwner names this process in leases: the host name (cut to fit an
 // id) and 8 random letters.
 func defaultOwner() string {

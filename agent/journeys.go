@@ -34,7 +34,7 @@ func (a *Agent) beginJourney(ctx context.Context, kind store.JourneyKind, userID
 		}
 	}
 	j = store.Journey{
-		ID: newID(), Kind: kind, UserID: userID, IdempotencyKey: key, RequestHash: hash,
+		ID: check.NewUUID(), Kind: kind, UserID: userID, IdempotencyKey: key, RequestHash: hash,
 		Status: store.JourneyRunning, Step: step, LeaseOwner: a.runOwner(), LeaseExpiresAt: a.now().Add(a.leaseTTL),
 	}
 	pc, both := a.store.(store.PurchaseWriter)

@@ -383,8 +383,8 @@ func newProcEnv(b *testing.B, sp *sandboxProcess, st store.Store, n int) *procEn
 // reports this process's CPU (getrusage user+system) per purchase next to
 // the client's crypto floor of a purchase (purchaseFloor) measured in the
 // same process, alternated purchase by purchase (purchase, floor,
-// purchase, ...) so that the machine's drift hits both. ns/op is the wall time of the
-// purchases only. Store: a SQLite file, and PostgreSQL when
+// purchase, ...) so that the machine's drift hits both. ns/op is the wall
+// time of the purchases only. Store: a SQLite file, and PostgreSQL when
 // VISA_TEST_POSTGRES_DSN is set (a private schema).
 func BenchmarkPurchaseProcess(b *testing.B) {
 	sp := startSandboxProcess(b)

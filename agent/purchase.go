@@ -281,7 +281,7 @@ type purchase struct {
 func (req PurchaseRequest) transaction() store.Transaction {
 	return store.Transaction{
 		UserID: req.UserID, TokenID: req.TokenID, ClientReferenceID: visa.NewClientReferenceID(),
-		MandateID: newID(), Amount: req.Amount.Value(), Currency: req.Amount.Currency().Alpha,
+		MandateID: check.NewUUID(), Amount: req.Amount.Value(), Currency: req.Amount.Currency().Alpha,
 		MerchantName: req.Merchant.Name, MerchantURL: req.Merchant.URL, Status: store.TxPending,
 		IdempotencyKey: req.IdempotencyKey,
 	}
